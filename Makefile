@@ -1,0 +1,92 @@
+# synguard build. `make` builds everything into build/, `make test` also
+# installs what is missing (as root) and runs every test.
+# Quiet by default; V=1 shows the full commands.
+
+OUTPUT := build
+CLANG ?= clang
+BPFTOOL ?= bpftool
+CC ?= gcc
+VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
+
+# Debian 12 packages the build and the tests need (make deps).
+DEPS := clang llvm libbpf-dev libxdp-dev libelf-dev zlib1g-dev bpftool \
+	linux-libc-dev pkg-config iproute2 ethtool hping3 xdp-tools
+
+CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Iinclude -I$(OUTPUT)
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Wextra -Werror \
+	-Wno-unused-parameter -Iinclude -Ibpf -I$(OUTPUT)
+LIBS := -lxdp -lbpf -lelf -lz
+
+BPF_HDRS := include/synguard.h bpf/parse.h bpf/cookie.h
+TEST_SRCS := tests/test_xdp.c tests/ref.c tests/pkt.c
+TEST_HDRS := tests/ref.h tests/pkt.h include/synguard.h
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+.DELETE_ON_ERROR:
+.PHONY: all clean deps test unit check-tools
+
+all: $(OUTPUT)/synguard $(OUTPUT)/test_xdp $(OUTPUT)/selftest_ref
+
+# Fail early, naming the package, instead of deep inside the build.
+check-tools:
+	$(Q)command -v $(CLANG) >/dev/null || { echo "clang not found: run 'make deps' (apt-get install clang)"; exit 1; }
+	$(Q)command -v $(BPFTOOL) >/dev/null || { echo "bpftool not found: run 'make deps' (apt-get install bpftool)"; exit 1; }
+	$(Q)test -r /usr/include/xdp/libxdp.h || { echo "libxdp headers not found: run 'make deps' (apt-get install libxdp-dev)"; exit 1; }
+	$(Q)test -r /usr/include/bpf/libbpf.h || { echo "libbpf headers not found: run 'make deps' (apt-get install libbpf-dev)"; exit 1; }
+	$(Q)test -r $(VMLINUX_BTF) || { echo "$(VMLINUX_BTF) missing: the kernel needs CONFIG_DEBUG_INFO_BTF=y"; exit 1; }
+
+deps:
+	@missing=$$(for p in $(DEPS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" != 0 ]; then echo "missing packages: $$missing; run 'make deps' as root"; exit 1; fi; \
+		echo "installing: $$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	fi
+
+$(OUTPUT):
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/vmlinux.h: | $(OUTPUT) check-tools
+	$(call msg,GEN,$@)
+	$(Q)$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@
+
+$(OUTPUT)/synguard.bpf.o: bpf/synguard.bpf.c $(BPF_HDRS) $(OUTPUT)/vmlinux.h
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/synguard.skel.h: $(OUTPUT)/synguard.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name synguard > $@
+
+$(OUTPUT)/synguard: user/synguard.c include/synguard.h $(OUTPUT)/synguard.skel.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< -o $@ $(LIBS)
+
+$(OUTPUT)/test_xdp: $(TEST_SRCS) $(TEST_HDRS) $(OUTPUT)/synguard.skel.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests $(TEST_SRCS) -o $@ $(LIBS)
+
+$(OUTPUT)/selftest_ref: tests/selftest_ref.c tests/ref.c tests/pkt.c $(TEST_HDRS) | $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests tests/selftest_ref.c tests/ref.c tests/pkt.c -o $@
+
+unit: $(OUTPUT)/test_xdp
+	$(Q)$(OUTPUT)/test_xdp
+
+# deps first: on a fresh machine `make test` alone installs, builds and runs.
+test: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tests/run.sh
+
+clean:
+	$(call msg,CLEAN,$(OUTPUT))
+	$(Q)rm -rf $(OUTPUT)

@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Definitions shared by the BPF programs (bpf/) and the user-space tools
+ * (user/, tests/). Nothing BPF-only lives here: it must compile both with
+ * clang -target bpf and with the host compiler.
+ *
+ * Mirrored elsewhere: the counter names below are printed by the CLI and
+ * documented in README.md ("Counters"); both come from SG_COUNTERS, so add a
+ * counter here and nowhere else.
+ */
+#ifndef SYNGUARD_H
+#define SYNGUARD_H
+
+/* BPF code gets these types from vmlinux.h, which clashes with uapi. */
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+/* Map names, as pinned under /sys/fs/bpf/synguard/<ifname>/. */
+#define SG_MAP_CONFIG "sg_config"
+#define SG_MAP_KEYS "sg_keys"
+#define SG_MAP_PORTS "sg_ports"
+#define SG_MAP_COUNTERS "sg_counters"
+
+/*
+ * Counters: one per-CPU array slot each. Every packet the XDP program sees
+ * increments exactly one "verdict" counter; syn_received is the only input
+ * counter (SYNs to a protected port, whatever became of them).
+ * X(enum suffix, printed name, meaning)
+ */
+#define SG_COUNTERS(X)                                                         \
+	X(SYN_RECEIVED, "syn_received",                                        \
+	  "SYNs to a protected port (input, whatever became of them)")         \
+	X(SYNACK_SENT, "synack_sent",                                          \
+	  "SYNs answered at XDP with a cookie SYN-ACK (XDP_TX)")               \
+	X(SYN_NO_KEY, "syn_no_key",                                            \
+	  "SYNs passed to the kernel because no cookie key is installed")      \
+	X(SYNACK_ERROR, "synack_error",                                        \
+	  "SYNs passed to the kernel because the SYN-ACK could not be built")  \
+	X(COOKIE_OK, "cookie_ok",                                              \
+	  "ACKs with a valid cookie, passed with handoff metadata")            \
+	X(COOKIE_BAD, "cookie_bad",                                            \
+	  "ACKs with no socket and an invalid cookie: dropped (ACK flood)")    \
+	X(COOKIE_EXPIRED, "cookie_expired",                                    \
+	  "ACKs with no socket and a genuine but expired cookie: dropped")     \
+	X(COOKIE_META_ERROR, "cookie_meta_error",                              \
+	  "valid cookie ACKs passed without metadata (no headroom)")          \
+	X(ACK_ESTABLISHED_PASS, "ack_established_pass",                        \
+	  "ACKs to a protected port with a kernel socket: passed")             \
+	X(MALFORMED, "malformed",                                              \
+	  "malformed TCP to a protected port: passed for the kernel to drop")  \
+	X(FRAGMENT_PASS, "fragment_pass", "IP fragments: passed untouched")    \
+	X(UNPARSED_PASS, "unparsed_pass",                                      \
+	  "too many VLAN tags or IPv6 extension headers to parse: passed")     \
+	X(OTHER_PASS, "other_pass",                                            \
+	  "everything else (other ports, non-TCP, RST/FIN/SYN-ACK...): passed")
+
+#define SG_X_ENUM(name, str, help) SG_CNT_##name,
+enum sg_counter { SG_COUNTERS(SG_X_ENUM) SG_CNT_MAX };
+#undef SG_X_ENUM
+
+/* Run-time configuration: one entry of the SG_MAP_CONFIG array. */
+struct sg_config {
+	__u16 mss4; /* MSS option in IPv4 SYN-ACKs */
+	__u16 mss6; /* MSS option in IPv6 SYN-ACKs */
+	__u16 window; /* SYN-ACK window (never scaled) */
+	__u8 wscale; /* our window scale, offered when the client offers one */
+	__u8 ttl; /* IPv4 TTL / IPv6 hop limit of SYN-ACKs */
+	__u8 ecn; /* answer ECN setup (ECE|CWR) with ECE, as the kernel does */
+	__u8 pad[3];
+	__u32 cookie_lifetime; /* seconds; see SG_LIFETIME_MIN/MAX */
+};
+
+#define SG_DEFAULT_MSS4 1460
+#define SG_DEFAULT_MSS6 1440
+#define SG_DEFAULT_WINDOW 65535
+#define SG_DEFAULT_WSCALE 7
+#define SG_DEFAULT_TTL 64
+#define SG_DEFAULT_ECN 1
+#define SG_DEFAULT_LIFETIME 120
+
+/* Cookie keys: one entry of the SG_MAP_KEYS array. */
+struct sg_keys {
+	__u64 key[2][2]; /* two 128-bit SipHash keys (k0, k1) */
+	__u8 current; /* slot new cookies are made with; the other is previous */
+	__u8 valid[2]; /* slot holds a key */
+	__u8 pad[5];
+	__u64 installed_tai_ns[2]; /* when each slot was written (for status) */
+};
+
+/* Protected destination ports: a 65536-bit bitmap, one array entry. */
+struct sg_ports {
+	__u64 bits[65536 / 64];
+};
+
+/*
+ * The cookie (sequence number of our SYN-ACK), bit 0 = least significant:
+ *
+ *   31                    12 11  10   8 7      4  3   2  1   0
+ *  +------------------------+---+------+--------+---+---+------+
+ *  |   MAC (20 bits)        |key| time | wscale |ecn|sak| mss  |
+ *  +------------------------+---+------+--------+---+---+------+
+ *
+ *  mss    index into the MSS table of the family (largest entry not above
+ *         the client's MSS option, or the protocol default if it sent none)
+ *  sak    client offered SACK-permitted
+ *  ecn    client asked for ECN (ECE|CWR) and we answered with ECE
+ *  wscale the client's window scale (0..14), 15 = it offered none
+ *  time   low 3 bits of the time counter: TAI nanoseconds >> 34 (periods
+ *         of about 17.18 s), a clock that hosts sharing a key agree on
+ *  key    which of the two key slots made the cookie
+ *  MAC    bits 63..44 of SipHash-2-4(key, message), message =
+ *         saddr daddr sport dport (network order, client's view: saddr is
+ *         the client) || client ISN (le32) || (counter << 8 | bits 0..7)
+ *         (le32), counter being the full 24-bit time counter.
+ *
+ * The validator reconstructs the full counter from its own clock and the 3
+ * time bits (age = (now - time) mod 8; age 7 means one period in the future,
+ * which tolerates clock skew between hosts of a fleet), recomputes the MAC
+ * with the key of the slot named by the key bit, and accepts age <=
+ * lifetime / period. So a cookie is valid for at least lifetime - 17.2 s and
+ * less than lifetime + 17.2 s, plus one period of skew.
+ *
+ * Probability that a random ACK (random ack number, any tuple) is accepted:
+ * the MAC must match (2^-20) and the time bits must fall in the accepted
+ * window (at most 8 of 8 values), so at most 2^-20, about 9.5e-7: an ACK
+ * flood of 1M random ACKs/s gets about one ACK a second through to the
+ * kernel, which then finds no handshake to complete beyond what the cookie
+ * says (the same order as the kernel's own cookies, 2^-24 per counter).
+ * Every ACK costs exactly one SipHash: the key bit selects the key.
+ */
+#define SG_COOKIE_MSS_SHIFT 0
+#define SG_COOKIE_MSS_MASK 0x3
+#define SG_COOKIE_SACK (1u << 2)
+#define SG_COOKIE_ECN (1u << 3)
+#define SG_COOKIE_WS_SHIFT 4
+#define SG_COOKIE_WS_MASK 0xf
+#define SG_COOKIE_WS_NONE 0xf
+#define SG_COOKIE_TIME_SHIFT 8
+#define SG_COOKIE_TIME_MASK 0x7
+#define SG_COOKIE_KEY_SHIFT 11
+#define SG_COOKIE_MAC_SHIFT 12
+#define SG_COOKIE_MAC_BITS 20
+#define SG_COOKIE_DATA_MASK 0xff /* bits covered by the MAC as data */
+
+#define SG_PERIOD_SHIFT 34 /* time counter = TAI ns >> 34 */
+#define SG_COUNTER_MASK 0xffffff /* counter bits in the MAC message */
+/* Lifetime bounds, seconds: at least one period, at most 6 (age 7 = skew). */
+#define SG_LIFETIME_MIN 18
+#define SG_LIFETIME_MAX 120
+
+/* MSS tables (the kernel's), indexed by the cookie's mss bits. */
+#define SG_MSS4_0 536
+#define SG_MSS4_1 1300
+#define SG_MSS4_2 1440
+#define SG_MSS4_3 1460
+#define SG_MSS6_0 1220
+#define SG_MSS6_1 1420
+#define SG_MSS6_2 1440
+#define SG_MSS6_3 8940
+#define SG_MSS4_TABLE { SG_MSS4_0, SG_MSS4_1, SG_MSS4_2, SG_MSS4_3 }
+#define SG_MSS6_TABLE { SG_MSS6_0, SG_MSS6_1, SG_MSS6_2, SG_MSS6_3 }
+/* The same tables packed 16 bits an entry, index 0 lowest, for BPF. */
+#define SG_MSS_PACK(a, b, c, d)                                                \
+	((__u64)(a) | (__u64)(b) << 16 | (__u64)(c) << 32 | (__u64)(d) << 48)
+#define SG_MSS4_PACKED SG_MSS_PACK(SG_MSS4_0, SG_MSS4_1, SG_MSS4_2, SG_MSS4_3)
+#define SG_MSS6_PACKED SG_MSS_PACK(SG_MSS6_0, SG_MSS6_1, SG_MSS6_2, SG_MSS6_3)
+#define SG_MSS4_DEFAULT 536 /* RFC 9293: no MSS option */
+#define SG_MSS6_DEFAULT 1220 /* RFC 8200: minimum MTU 1280 - 60 */
+#define SG_WSCALE_MAX 14
+
+/*
+ * XDP metadata for a cookie-validated ACK, written in front of the frame
+ * with bpf_xdp_adjust_meta() and read by the TC handoff as skb->data_meta.
+ * The magic tells it apart from metadata of other XDP programs.
+ */
+#define SG_META_MAGIC 0x53474d31 /* "SGM1" */
+#define SG_META_F_TSTAMP (1u << 0)
+#define SG_META_F_WSCALE (1u << 1)
+#define SG_META_F_SACK (1u << 2)
+#define SG_META_F_ECN (1u << 3)
+
+struct sg_meta {
+	__u32 magic;
+	__u32 rcv_tsval; /* client's TSval (its ACK) */
+	__u32 rcv_tsecr; /* client's TSecr: the TSval we sent */
+	__u16 mss; /* client's MSS, from the cookie's table index */
+	__u8 rcv_wscale; /* our window scale */
+	__u8 snd_wscale; /* client's window scale */
+	__u8 flags; /* SG_META_F_* */
+	__u8 pad[3];
+};
+
+#endif /* SYNGUARD_H */
