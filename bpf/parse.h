@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Packet parsing shared by the XDP and TC programs: a cursor over
+ * (data, data_end), one small always-inline helper per header, every loop
+ * bounded so the verifier can follow it.
+ */
+#ifndef SG_PARSE_H
+#define SG_PARSE_H
+
+#define ETH_P_IP 0x0800
+#define ETH_P_IPV6 0x86DD
+#define ETH_P_8021Q 0x8100
+#define ETH_P_8021AD 0x88A8
+#define ETH_ALEN 6
+
+#define IP_MF 0x2000
+#define IP_OFFSET 0x1fff
+#define IP_DF 0x4000
+
+#define NEXTHDR_HOP 0
+#define NEXTHDR_TCP 6
+#define NEXTHDR_ROUTING 43
+#define NEXTHDR_FRAGMENT 44
+#define NEXTHDR_DEST 60
+
+#define SG_MAX_VLAN 2 /* 802.1Q and 802.1ad (QinQ) */
+#define SG_MAX_EXTHDR 6 /* HBH, DST, RT, DST is the longest legal chain */
+
+#define TCPOPT_EOL 0
+#define TCPOPT_NOP 1
+#define TCPOPT_MSS 2
+#define TCPOPT_WINDOW 3
+#define TCPOPT_SACK_PERM 4
+#define TCPOPT_TIMESTAMP 8
+#define TCP_MAX_OPTLEN 40
+
+/* TCP flag bits in byte 13 of the header. */
+#define TCPF_FIN 0x01
+#define TCPF_SYN 0x02
+#define TCPF_RST 0x04
+#define TCPF_PSH 0x08
+#define TCPF_ACK 0x10
+#define TCPF_URG 0x20
+#define TCPF_ECE 0x40
+#define TCPF_CWR 0x80
+
+struct sg_vlan_hdr {
+	__be16 tci;
+	__be16 proto;
+};
+
+/* What parsing found: offsets from the start of the frame. */
+struct sg_pkt {
+	__u32 l3_off; /* IP header */
+	__u32 l4_off; /* TCP header */
+	__u32 tcp_len; /* doff * 4 */
+	__u32 ip_end; /* end of the IP packet per its length field */
+	__u8 family; /* 4 or 6 */
+	__u8 flags; /* TCP flags byte */
+};
+
+/* Outcome of parsing: what the caller should do before looking at ports. */
+enum sg_parse {
+	SG_PARSE_TCP, /* a complete TCP header (options not yet checked) */
+	SG_PARSE_OTHER, /* not TCP over IP */
+	SG_PARSE_FRAGMENT,
+	SG_PARSE_UNPARSED, /* header chain deeper than we walk */
+	SG_PARSE_MALFORMED, /* truncated or invalid IP or TCP header */
+};
+
+static __always_inline enum sg_parse sg_parse_ipv4(void *data, void *data_end,
+						  struct sg_pkt *p)
+{
+	struct iphdr *ip = data + p->l3_off;
+	__u32 ihl;
+
+	if ((void *)(ip + 1) > data_end)
+		return SG_PARSE_MALFORMED;
+	ihl = ip->ihl * 4;
+	if (ip->version != 4 || ihl < sizeof(*ip))
+		return SG_PARSE_MALFORMED;
+	if (bpf_ntohs(ip->tot_len) < ihl ||
+	    data + p->l3_off + bpf_ntohs(ip->tot_len) > data_end)
+		return SG_PARSE_MALFORMED;
+	/* DF is irrelevant here: only MF and the offset make a fragment. */
+	if (ip->frag_off & bpf_htons(IP_MF | IP_OFFSET))
+		return SG_PARSE_FRAGMENT;
+	if (ip->protocol != IPPROTO_TCP)
+		return SG_PARSE_OTHER;
+	p->family = 4;
+	p->l4_off = p->l3_off + ihl;
+	p->ip_end = p->l3_off + bpf_ntohs(ip->tot_len);
+	return SG_PARSE_TCP;
+}
+
+static __always_inline enum sg_parse sg_parse_ipv6(void *data, void *data_end,
+						  struct sg_pkt *p)
+{
+	struct ipv6hdr *ip6 = data + p->l3_off;
+	__u32 off = p->l3_off + sizeof(*ip6);
+	__u8 nexthdr;
+	int i;
+
+	if ((void *)(ip6 + 1) > data_end)
+		return SG_PARSE_MALFORMED;
+	if (ip6->version != 6 ||
+	    (void *)(ip6 + 1) + bpf_ntohs(ip6->payload_len) > data_end)
+		return SG_PARSE_MALFORMED;
+	nexthdr = ip6->nexthdr;
+	p->ip_end = off + bpf_ntohs(ip6->payload_len);
+	for (i = 0; i < SG_MAX_EXTHDR; i++) {
+		struct ipv6_opt_hdr *eh;
+
+		switch (nexthdr) {
+		case NEXTHDR_TCP:
+			p->family = 6;
+			p->l4_off = off;
+			return SG_PARSE_TCP;
+		case NEXTHDR_FRAGMENT:
+			return SG_PARSE_FRAGMENT;
+		case NEXTHDR_HOP:
+		case NEXTHDR_ROUTING:
+		case NEXTHDR_DEST:
+			break;
+		default:
+			return SG_PARSE_OTHER;
+		}
+		/* Mask keeps off provably small for the verifier. */
+		off &= 0x3ff;
+		eh = data + off;
+		if ((void *)(eh + 1) > data_end)
+			return SG_PARSE_MALFORMED;
+		nexthdr = eh->nexthdr;
+		off += (eh->hdrlen + 1) * 8;
+	}
+	if (nexthdr == NEXTHDR_TCP) {
+		p->family = 6;
+		p->l4_off = off;
+		return SG_PARSE_TCP;
+	}
+	return SG_PARSE_UNPARSED;
+}
+
+/*
+ * Ethernet, up to two VLAN tags, IPv4 or IPv6, and the fixed TCP header.
+ * On SG_PARSE_TCP, p->l4_off points at 20 valid bytes of TCP header.
+ */
+static __always_inline enum sg_parse sg_parse(void *data, void *data_end,
+					     struct sg_pkt *p)
+{
+	struct ethhdr *eth = data;
+	enum sg_parse r;
+	__u32 off = sizeof(*eth);
+	__be16 proto;
+	int i;
+
+	if ((void *)(eth + 1) > data_end)
+		return SG_PARSE_MALFORMED;
+	proto = eth->h_proto;
+	for (i = 0; i < SG_MAX_VLAN; i++) {
+		struct sg_vlan_hdr *vh = data + off;
+
+		if (proto != bpf_htons(ETH_P_8021Q) &&
+		    proto != bpf_htons(ETH_P_8021AD))
+			break;
+		if ((void *)(vh + 1) > data_end)
+			return SG_PARSE_MALFORMED;
+		proto = vh->proto;
+		off += sizeof(*vh);
+	}
+	p->l3_off = off;
+	if (proto == bpf_htons(ETH_P_IP))
+		r = sg_parse_ipv4(data, data_end, p);
+	else if (proto == bpf_htons(ETH_P_IPV6))
+		r = sg_parse_ipv6(data, data_end, p);
+	else if (proto == bpf_htons(ETH_P_8021Q) ||
+		 proto == bpf_htons(ETH_P_8021AD))
+		return SG_PARSE_UNPARSED;
+	else
+		return SG_PARSE_OTHER;
+	if (r != SG_PARSE_TCP)
+		return r;
+
+	/* The verifier needs a constant bound on the offset it adds. */
+	if (p->l4_off > 512)
+		return SG_PARSE_UNPARSED;
+	/* The TCP header must lie inside the IP packet, not just the frame. */
+	if (data + p->l4_off + sizeof(struct tcphdr) > data_end ||
+	    p->l4_off + sizeof(struct tcphdr) > p->ip_end)
+		return SG_PARSE_MALFORMED;
+	return SG_PARSE_TCP;
+}
+
+static __always_inline struct tcphdr *sg_tcp(void *data, void *data_end,
+					     const struct sg_pkt *p)
+{
+	struct tcphdr *th = data + (p->l4_off & 0x3ff);
+
+	if ((void *)(th + 1) > data_end)
+		return NULL;
+	return th;
+}
+
+/* TCP options, as far as synguard cares. */
+struct sg_tcpopt {
+	__u32 tsval;
+	__u32 tsecr;
+	__u16 mss;
+	__u8 wscale;
+	__u8 have_mss : 1, have_ws : 1, sack_ok : 1, have_ts : 1;
+};
+
+/* Options are copied into a 64-byte stack buffer: indexes are masked with 63
+ * because the verifier cannot bound them otherwise. */
+#define SG_OPTBUF 64
+
+/* State of one walk over the options, copied to the stack first. */
+struct sg_optwalk {
+	__u8 b[SG_OPTBUF];
+	__u32 len; /* bytes of options, at most 40 */
+	__u32 i; /* next byte */
+	int err; /* an option's length was 0 or 1 or ran past the header */
+	struct sg_tcpopt o;
+};
+
+static __always_inline __u32 sg_be32_at(const __u8 *b, __u32 i)
+{
+	return (__u32)b[i & 63] << 24 | (__u32)b[(i + 1) & 63] << 16 |
+	       (__u32)b[(i + 2) & 63] << 8 | b[(i + 3) & 63];
+}
+
+/* One option per call; returns 1 to stop the walk. */
+static long sg_opt_step(__u32 idx, void *ctx)
+{
+	struct sg_optwalk *w = ctx;
+	__u32 i = w->i, len = w->len;
+	__u8 kind, olen;
+
+	if (i >= len || len > TCP_MAX_OPTLEN)
+		return 1;
+	kind = w->b[i & 63];
+	if (kind == TCPOPT_EOL)
+		return 1;
+	if (kind == TCPOPT_NOP) {
+		w->i = i + 1;
+		return 0;
+	}
+	if (i + 1 >= len) {
+		w->err = 1;
+		return 1;
+	}
+	olen = w->b[(i + 1) & 63];
+	if (olen < 2 || i + olen > len) {
+		w->err = 1;
+		return 1;
+	}
+	if (kind == TCPOPT_MSS && olen == 4) {
+		w->o.mss = (__u16)w->b[(i + 2) & 63] << 8 | w->b[(i + 3) & 63];
+		w->o.have_mss = 1;
+	} else if (kind == TCPOPT_WINDOW && olen == 3) {
+		w->o.wscale = w->b[(i + 2) & 63];
+		w->o.have_ws = 1;
+	} else if (kind == TCPOPT_SACK_PERM && olen == 2) {
+		w->o.sack_ok = 1;
+	} else if (kind == TCPOPT_TIMESTAMP && olen == 10) {
+		w->o.tsval = sg_be32_at(w->b, i + 2);
+		w->o.tsecr = sg_be32_at(w->b, i + 6);
+		w->o.have_ts = 1;
+	}
+	w->i = i + olen;
+	return 0;
+}
+
+/*
+ * Walk the options in w->b[0..len). Returns 0, or -1 when an option's length
+ * is 0 or 1 or runs past the header (malformed). Options of known kinds with
+ * a wrong length are ignored, as the kernel does.
+ *
+ * bpf_loop() rather than a bounded for loop: the verifier checks the
+ * callback once, while the plain loop's states (a different offset on every
+ * path) multiplied past the 1M-instruction limit. Every option takes at
+ * least one byte, so 40 steps cover the largest header.
+ */
+static __always_inline int sg_parse_opts(struct sg_optwalk *w)
+{
+	if (bpf_loop(TCP_MAX_OPTLEN, sg_opt_step, w, 0) < 0 || w->err)
+		return -1;
+	return 0;
+}
+
+#endif /* SG_PARSE_H */

@@ -1,0 +1,558 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * synguard XDP program: answers SYNs to protected ports with cookie SYN-ACKs
+ * (XDP_TX), validates the returning ACKs and marks valid ones with metadata
+ * for the TC handoff. Everything else passes untouched. Every packet
+ * increments exactly one verdict counter (include/synguard.h).
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "synguard.h"
+#include "parse.h"
+#include "cookie.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sg_config);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sg_keys);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_keys SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sg_ports);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_ports SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SG_CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_counters SEC(".maps");
+
+/*
+ * The MSS tables (include/synguard.h) as a function, not static const
+ * arrays: clang folds those away but leaves an empty .rodata section in BTF,
+ * which bpftool 7.1's skeleton generator refuses.
+ */
+static __always_inline __u16 sg_mss_table(int family, __u32 idx)
+{
+	__u64 t = family == 4 ? SG_MSS4_PACKED : SG_MSS6_PACKED;
+
+	return t >> ((idx & 3) * 16);
+}
+
+/* Per-CPU slot, so no atomics: XDP runs in softirq, one packet at a time. */
+static __always_inline void sg_count(enum sg_counter c)
+{
+	__u32 k = c;
+	__u64 *v = bpf_map_lookup_elem(&sg_counters, &k);
+
+	if (v)
+		*v += 1;
+}
+
+static __always_inline int sg_port_protected(__u16 port)
+{
+	__u32 zero = 0;
+	struct sg_ports *p = bpf_map_lookup_elem(&sg_ports, &zero);
+
+	if (!p)
+		return 0;
+	return (p->bits[(port >> 6) & 1023] >> (port & 63)) & 1;
+}
+
+static __always_inline __u16 sg_csum_fold(__u64 s)
+{
+	s = (s & 0xffffffff) + (s >> 32);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return ~s;
+}
+
+/* Time counter and TSval clock: TAI, so that hosts sharing a key agree. */
+static __always_inline __u32 sg_counter_now(__u64 tai)
+{
+	return tai >> SG_PERIOD_SHIFT;
+}
+
+/* The connection's addresses and ports; -1 if the frame is too short. */
+static __always_inline int sg_flow_fill(struct sg_flow *f, void *data,
+					void *data_end, const struct sg_pkt *p,
+					const struct tcphdr *th, __u32 isn)
+{
+	f->family = p->family;
+	f->sport = th->source;
+	f->dport = th->dest;
+	f->isn = isn;
+	if (p->family == 4) {
+		struct iphdr *ip = data + (p->l3_off & 0xff);
+
+		if ((void *)(ip + 1) > data_end)
+			return -1;
+		f->saddr[0] = ip->saddr;
+		f->daddr[0] = ip->daddr;
+	} else {
+		struct ipv6hdr *ip6 = data + (p->l3_off & 0xff);
+
+		if ((void *)(ip6 + 1) > data_end)
+			return -1;
+		__builtin_memcpy(f->saddr, &ip6->saddr, 16);
+		__builtin_memcpy(f->daddr, &ip6->daddr, 16);
+	}
+	return 0;
+}
+
+/* Copy the options to the stack and parse them: -1 if malformed. */
+static __always_inline int sg_load_opts(struct xdp_md *ctx,
+					const struct sg_pkt *p,
+					struct sg_tcpopt *o)
+{
+	struct sg_optwalk w = {};
+
+	w.len = p->tcp_len - sizeof(struct tcphdr);
+	if (w.len == 0)
+		return 0;
+	/* The helper needs a provable bound: doff <= 15 gives 40. */
+	if (w.len > TCP_MAX_OPTLEN ||
+	    bpf_xdp_load_bytes(ctx, p->l4_off + sizeof(struct tcphdr), w.b,
+			       w.len))
+		return -1;
+	if (sg_parse_opts(&w))
+		return -1;
+	*o = w.o;
+	return 0;
+}
+
+/* The headers of our SYN-ACK, built on the stack and stored in one go. */
+struct sg_synack_tcp {
+	struct tcphdr th;
+	/* At most 20 bytes are used; 32 lets the window scale option be
+	 * written at a masked offset the verifier can bound. */
+	__u8 opts[32];
+};
+
+struct sg_synack4 {
+	struct iphdr ip;
+	struct sg_synack_tcp t;
+};
+
+struct sg_synack6 {
+	struct ipv6hdr ip6;
+	struct sg_synack_tcp t;
+};
+
+/*
+ * SYN-ACK options, in the kernel's order and padding: MSS; SACK-permitted
+ * folded into the timestamp's NOPs when both are present; window scale.
+ * Returns the options' length (a multiple of 4, at most 20).
+ */
+static __always_inline __u32 sg_synack_opts(__u8 *o, __u16 mss,
+					    const struct sg_tcpopt *in,
+					    __u8 wscale, __u32 tsval)
+{
+	__u32 n = 4;
+
+	o[0] = TCPOPT_MSS;
+	o[1] = 4;
+	o[2] = mss >> 8;
+	o[3] = mss & 0xff;
+	if (in->have_ts) {
+		__be32 v = bpf_htonl(tsval), e = bpf_htonl(in->tsval);
+
+		if (in->sack_ok) {
+			o[4] = TCPOPT_SACK_PERM;
+			o[5] = 2;
+		} else {
+			o[4] = TCPOPT_NOP;
+			o[5] = TCPOPT_NOP;
+		}
+		o[6] = TCPOPT_TIMESTAMP;
+		o[7] = 10;
+		__builtin_memcpy(&o[8], &v, 4);
+		__builtin_memcpy(&o[12], &e, 4);
+		n = 16;
+	} else if (in->sack_ok) {
+		o[4] = TCPOPT_NOP;
+		o[5] = TCPOPT_NOP;
+		o[6] = TCPOPT_SACK_PERM;
+		o[7] = 2;
+		n = 8;
+	}
+	if (in->have_ws) {
+		__u8 *w = o + (n & 0x1c);
+
+		w[0] = TCPOPT_NOP;
+		w[1] = TCPOPT_WINDOW;
+		w[2] = 3;
+		w[3] = wscale;
+		n += 4;
+	}
+	return n;
+}
+
+static __always_inline void sg_fill_tcp(struct tcphdr *t,
+					const struct tcphdr *in, __u32 cookie,
+					__u32 tcp_len, int ece,
+					const struct sg_config *cfg)
+{
+	t->source = in->dest;
+	t->dest = in->source;
+	t->seq = bpf_htonl(cookie);
+	t->ack_seq = bpf_htonl(bpf_ntohl(in->seq) + 1);
+	t->doff = tcp_len / 4;
+	t->syn = 1;
+	t->ack = 1;
+	t->ece = ece;
+	t->window = bpf_htons(cfg->window);
+}
+
+/*
+ * Turn the SYN into our SYN-ACK in place. Everything needed from the SYN is
+ * on the stack before the frame is resized, so the IPv4 options, IPv6
+ * extension headers and any payload of the SYN are simply not copied: the
+ * reply is Ethernet (+ the same VLAN tags) + IP + TCP + our options.
+ */
+static __always_inline int sg_handle_syn(struct xdp_md *ctx, struct sg_pkt *p)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct sg_tcpopt opt = {};
+	const struct sg_config *cfg;
+	const struct sg_keys *keys;
+	struct sg_flow flow = {};
+	struct tcphdr *th, in;
+	__u32 zero = 0, data_bits, mss_idx = 0, cookie, tcp_len, ip_len;
+	__u32 clen, optlen;
+	__u16 client_mss;
+	__u64 tai, sum;
+	struct ethhdr *eth;
+	__u8 mac[ETH_ALEN];
+	int ece = 0, i, delta;
+
+	cfg = bpf_map_lookup_elem(&sg_config, &zero);
+	keys = bpf_map_lookup_elem(&sg_keys, &zero);
+	if (!cfg || !keys || !keys->valid[keys->current & 1]) {
+		sg_count(SG_CNT_SYN_NO_KEY);
+		return XDP_PASS;
+	}
+	th = sg_tcp(data, data_end, p);
+	if (!th)
+		return XDP_PASS; /* not reached: sg_parse checked it */
+	in = *th;
+	if (sg_load_opts(ctx, p, &opt)) {
+		sg_count(SG_CNT_MALFORMED);
+		return XDP_PASS;
+	}
+
+	client_mss = opt.have_mss ? opt.mss :
+		     (p->family == 4 ? SG_MSS4_DEFAULT : SG_MSS6_DEFAULT);
+	for (i = 3; i > 0; i--) {
+		if (client_mss >= sg_mss_table(p->family, i)) {
+			mss_idx = i;
+			break;
+		}
+	}
+	if (opt.wscale > SG_WSCALE_MAX)
+		opt.wscale = SG_WSCALE_MAX;
+	if (cfg->ecn && in.ece && in.cwr)
+		ece = 1;
+	data_bits = mss_idx | (opt.sack_ok ? SG_COOKIE_SACK : 0) |
+		    (ece ? SG_COOKIE_ECN : 0) |
+		    (opt.have_ws ? opt.wscale : SG_COOKIE_WS_NONE)
+			    << SG_COOKIE_WS_SHIFT;
+
+	tai = bpf_ktime_get_tai_ns();
+	/* The packet pointers are still valid: nothing resized it yet. */
+	if (sg_flow_fill(&flow, data, data_end, p, &in, bpf_ntohl(in.seq))) {
+		sg_count(SG_CNT_MALFORMED);
+		return XDP_PASS;
+	}
+	cookie = sg_cookie_make(&flow, keys->key[keys->current & 1],
+				keys->current & 1, sg_counter_now(tai),
+				data_bits);
+
+	if (p->family == 4) {
+		struct sg_synack4 r = {};
+
+		optlen = sg_synack_opts(r.t.opts, cfg->mss4, &opt, cfg->wscale,
+					tai / 1000000);
+		tcp_len = sizeof(struct tcphdr) + optlen;
+		ip_len = sizeof(struct iphdr);
+		r.ip.version = 4;
+		r.ip.ihl = 5;
+		r.ip.tot_len = bpf_htons(ip_len + tcp_len);
+		r.ip.frag_off = bpf_htons(IP_DF);
+		r.ip.ttl = cfg->ttl;
+		r.ip.protocol = IPPROTO_TCP;
+		r.ip.saddr = flow.daddr[0];
+		r.ip.daddr = flow.saddr[0];
+		r.ip.check = sg_csum_fold(bpf_csum_diff(NULL, 0, (void *)&r.ip,
+							sizeof(r.ip), 0));
+		sg_fill_tcp(&r.t.th, &in, cookie, tcp_len, ece, cfg);
+		/* Pseudo header: addresses, protocol, TCP length. */
+		sum = bpf_csum_diff(NULL, 0, (void *)&r.ip.saddr, 8, 0);
+		sum += bpf_htons(IPPROTO_TCP) + bpf_htons(tcp_len);
+		/* Verifier: the size must be provably within the struct. */
+		clen = tcp_len & 0x3c;
+		if (clen > sizeof(r.t))
+			return XDP_PASS;
+		sum += bpf_csum_diff(NULL, 0, (void *)&r.t, clen, 0);
+		r.t.th.check = sg_csum_fold(sum);
+
+		delta = (int)(p->l3_off + ip_len + tcp_len) -
+			(int)(data_end - data);
+		if (bpf_xdp_adjust_tail(ctx, delta)) {
+			sg_count(SG_CNT_SYNACK_ERROR);
+			return XDP_PASS;
+		}
+		clen = (ip_len + tcp_len) & 0x7c;
+		if (clen > sizeof(r) ||
+		    bpf_xdp_store_bytes(ctx, p->l3_off, &r, clen)) {
+			sg_count(SG_CNT_SYNACK_ERROR);
+			return XDP_DROP; /* frame half rewritten: never send */
+		}
+	} else {
+		struct sg_synack6 r = {};
+
+		optlen = sg_synack_opts(r.t.opts, cfg->mss6, &opt, cfg->wscale,
+					tai / 1000000);
+		tcp_len = sizeof(struct tcphdr) + optlen;
+		ip_len = sizeof(struct ipv6hdr);
+		r.ip6.version = 6;
+		r.ip6.payload_len = bpf_htons(tcp_len);
+		r.ip6.nexthdr = IPPROTO_TCP;
+		r.ip6.hop_limit = cfg->ttl;
+		__builtin_memcpy(&r.ip6.saddr, flow.daddr, 16);
+		__builtin_memcpy(&r.ip6.daddr, flow.saddr, 16);
+		sg_fill_tcp(&r.t.th, &in, cookie, tcp_len, ece, cfg);
+		sum = bpf_csum_diff(NULL, 0, (void *)&r.ip6.saddr, 32, 0);
+		sum += bpf_htons(IPPROTO_TCP) + bpf_htons(tcp_len);
+		clen = tcp_len & 0x3c;
+		if (clen > sizeof(r.t))
+			return XDP_PASS;
+		sum += bpf_csum_diff(NULL, 0, (void *)&r.t, clen, 0);
+		r.t.th.check = sg_csum_fold(sum);
+
+		delta = (int)(p->l3_off + ip_len + tcp_len) -
+			(int)(data_end - data);
+		if (bpf_xdp_adjust_tail(ctx, delta)) {
+			sg_count(SG_CNT_SYNACK_ERROR);
+			return XDP_PASS;
+		}
+		clen = (ip_len + tcp_len) & 0x7c;
+		if (clen > sizeof(r) ||
+		    bpf_xdp_store_bytes(ctx, p->l3_off, &r, clen)) {
+			sg_count(SG_CNT_SYNACK_ERROR);
+			return XDP_DROP;
+		}
+	}
+
+	/* adjust_tail invalidated every packet pointer: reload. */
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	eth = data;
+	if ((void *)(eth + 1) > data_end) {
+		sg_count(SG_CNT_SYNACK_ERROR);
+		return XDP_DROP;
+	}
+	__builtin_memcpy(mac, eth->h_source, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, eth->h_dest, ETH_ALEN);
+	__builtin_memcpy(eth->h_dest, mac, ETH_ALEN);
+	sg_count(SG_CNT_SYNACK_SENT);
+	return XDP_TX;
+}
+
+/*
+ * An ACK to a protected port. The kernel's socket is looked up first: an
+ * established-flow packet (the common case by far) then costs one socket
+ * lookup and no hash, and never risks being mistaken for a cookie. Only an
+ * ACK the kernel has no socket for pays for the SipHash; an ACK flood pays
+ * both, which is still far below what it costs the kernel.
+ */
+static __always_inline int sg_handle_ack(struct xdp_md *ctx, struct sg_pkt *p)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct bpf_sock_tuple tup = {};
+	struct sg_tcpopt opt = {};
+	const struct sg_config *cfg;
+	const struct sg_keys *keys;
+	struct sg_flow flow = {};
+	struct bpf_sock *sk;
+	struct tcphdr *th;
+	struct sg_meta *m;
+	__u32 zero = 0, tlen, cookie, data_bits, max_age;
+	enum sg_cookie_result res;
+
+	th = sg_tcp(data, data_end, p);
+	if (!th)
+		return XDP_PASS;
+	if (sg_flow_fill(&flow, data, data_end, p, th,
+			 bpf_ntohl(th->seq) - 1)) {
+		sg_count(SG_CNT_MALFORMED);
+		return XDP_PASS;
+	}
+	cookie = bpf_ntohl(th->ack_seq) - 1;
+
+	if (p->family == 4) {
+		tup.ipv4.saddr = flow.saddr[0];
+		tup.ipv4.daddr = flow.daddr[0];
+		tup.ipv4.sport = flow.sport;
+		tup.ipv4.dport = flow.dport;
+		tlen = sizeof(tup.ipv4);
+	} else {
+		__builtin_memcpy(tup.ipv6.saddr, flow.saddr, 16);
+		__builtin_memcpy(tup.ipv6.daddr, flow.daddr, 16);
+		tup.ipv6.sport = flow.sport;
+		tup.ipv6.dport = flow.dport;
+		tlen = sizeof(tup.ipv6);
+	}
+	sk = bpf_skc_lookup_tcp(ctx, &tup, tlen, BPF_F_CURRENT_NETNS, 0);
+	if (sk) {
+		/* A listener matches any 4-tuple: only a socket of this
+		 * connection (established, request or time-wait) counts. */
+		int listener = sk->state == BPF_TCP_LISTEN;
+
+		bpf_sk_release(sk);
+		if (!listener) {
+			sg_count(SG_CNT_ACK_ESTABLISHED_PASS);
+			return XDP_PASS;
+		}
+	}
+
+	cfg = bpf_map_lookup_elem(&sg_config, &zero);
+	keys = bpf_map_lookup_elem(&sg_keys, &zero);
+	if (!cfg || !keys) {
+		sg_count(SG_CNT_COOKIE_BAD);
+		return XDP_DROP;
+	}
+	max_age = ((__u64)cfg->cookie_lifetime * 1000000000ULL) >>
+		  SG_PERIOD_SHIFT;
+	res = sg_cookie_check(&flow, keys, cookie,
+			      sg_counter_now(bpf_ktime_get_tai_ns()), max_age);
+	if (res == SG_COOKIE_INVALID) {
+		sg_count(SG_CNT_COOKIE_BAD);
+		return XDP_DROP;
+	}
+	if (res == SG_COOKIE_TOO_OLD) {
+		sg_count(SG_CNT_COOKIE_EXPIRED);
+		return XDP_DROP;
+	}
+
+	if (sg_load_opts(ctx, p, &opt)) {
+		sg_count(SG_CNT_MALFORMED);
+		return XDP_PASS;
+	}
+	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(struct sg_meta))) {
+		sg_count(SG_CNT_COOKIE_META_ERROR);
+		return XDP_PASS;
+	}
+	data = (void *)(long)ctx->data;
+	m = (void *)(long)ctx->data_meta;
+	if ((void *)(m + 1) > data) {
+		sg_count(SG_CNT_COOKIE_META_ERROR);
+		return XDP_PASS;
+	}
+	data_bits = cookie & SG_COOKIE_DATA_MASK;
+	m->magic = SG_META_MAGIC;
+	m->rcv_tsval = opt.tsval;
+	m->rcv_tsecr = opt.tsecr;
+	m->mss = sg_mss_table(p->family, data_bits & SG_COOKIE_MSS_MASK);
+	m->flags = (opt.have_ts ? SG_META_F_TSTAMP : 0) |
+		   (data_bits & SG_COOKIE_SACK ? SG_META_F_SACK : 0) |
+		   (data_bits & SG_COOKIE_ECN ? SG_META_F_ECN : 0);
+	m->rcv_wscale = 0;
+	m->snd_wscale = 0;
+	if (((data_bits >> SG_COOKIE_WS_SHIFT) & SG_COOKIE_WS_MASK) !=
+	    SG_COOKIE_WS_NONE) {
+		m->flags |= SG_META_F_WSCALE;
+		m->snd_wscale = (data_bits >> SG_COOKIE_WS_SHIFT) &
+				SG_COOKIE_WS_MASK;
+		/* XXX: if wscale was changed by `config` between our SYN-ACK
+		 * and this ACK, the client uses the old value. */
+		m->rcv_wscale = cfg->wscale;
+	}
+	m->pad[0] = m->pad[1] = m->pad[2] = 0;
+	sg_count(SG_CNT_COOKIE_OK);
+	return XDP_PASS;
+}
+
+SEC("xdp")
+int synguard_xdp(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct sg_pkt p = {};
+	struct tcphdr *th;
+	__u8 fl;
+
+	switch (sg_parse(data, data_end, &p)) {
+	case SG_PARSE_TCP:
+		break;
+	case SG_PARSE_FRAGMENT:
+		sg_count(SG_CNT_FRAGMENT_PASS);
+		return XDP_PASS;
+	case SG_PARSE_UNPARSED:
+		sg_count(SG_CNT_UNPARSED_PASS);
+		return XDP_PASS;
+	case SG_PARSE_MALFORMED:
+		sg_count(SG_CNT_MALFORMED);
+		return XDP_PASS;
+	default:
+		sg_count(SG_CNT_OTHER_PASS);
+		return XDP_PASS;
+	}
+
+	th = sg_tcp(data, data_end, &p);
+	if (!th) {
+		sg_count(SG_CNT_MALFORMED);
+		return XDP_PASS;
+	}
+	if (!sg_port_protected(bpf_ntohs(th->dest))) {
+		sg_count(SG_CNT_OTHER_PASS);
+		return XDP_PASS;
+	}
+	p.tcp_len = th->doff * 4;
+	if (p.tcp_len < sizeof(*th) || data + p.l4_off + p.tcp_len > data_end ||
+	    p.l4_off + p.tcp_len > p.ip_end) {
+		sg_count(SG_CNT_MALFORMED);
+		return XDP_PASS;
+	}
+
+	fl = ((__u8 *)th)[13];
+	if (fl & TCPF_SYN) {
+		if (fl & (TCPF_RST | TCPF_FIN)) {
+			sg_count(SG_CNT_MALFORMED);
+			return XDP_PASS;
+		}
+		if (fl & TCPF_ACK) { /* a SYN-ACK from outside */
+			sg_count(SG_CNT_OTHER_PASS);
+			return XDP_PASS;
+		}
+		sg_count(SG_CNT_SYN_RECEIVED);
+		return sg_handle_syn(ctx, &p);
+	}
+	if ((fl & (TCPF_ACK | TCPF_RST)) == TCPF_ACK)
+		return sg_handle_ack(ctx, &p);
+	sg_count(SG_CNT_OTHER_PASS);
+	return XDP_PASS;
+}
