@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Reference implementations for the unit tests of the BPF program.
+ *
+ * Everything here is written from the specifications (the SipHash paper,
+ * RFC 1071, include/synguard.h) and shares no code with bpf/, so a test that
+ * compares the two catches a bug on either side instead of agreeing with it.
+ * Clarity wins over speed throughout.
+ */
+#ifndef SG_TESTS_REF_H
+#define SG_TESTS_REF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- SipHash-2-4 ---- */
+
+/* k0 = le64(key[0..7]), k1 = le64(key[8..15]), as in the paper. */
+uint64_t ref_siphash24(const uint8_t key[16], const void *msg, size_t len);
+
+/*
+ * The BPF side keeps a key as two u64 (struct sg_keys.key[slot][0] = k0,
+ * [1] = k1); this gives the 16 key bytes ref_siphash24() wants for them.
+ */
+void ref_siphash_key(uint8_t out[16], uint64_t k0, uint64_t k1);
+
+/* Checks all 64 published SipHash-2-4 vectors; returns the mismatch count. */
+int ref_siphash_selftest(void);
+
+/* ---- Cookies (layout: include/synguard.h) ---- */
+
+/*
+ * family: 4 or 6. saddr/daddr: 4 or 16 bytes, network order, client's view
+ * (saddr = client, daddr = server). sport_be/dport_be: as in the packet
+ * (network order). client_isn: host-order sequence number of the SYN.
+ * counter: full time counter (ref_counter()); only its low 24 bits enter the
+ * MAC and its low 3 bits the cookie. key_slot: 0 or 1. data: bits 0..7.
+ */
+uint32_t ref_cookie(int family, const uint8_t *saddr, const uint8_t *daddr,
+		    uint16_t sport_be, uint16_t dport_be, uint32_t client_isn,
+		    uint32_t counter, unsigned int key_slot,
+		    const uint8_t key[16], uint8_t data);
+
+/* The 20-bit MAC of a cookie, exposed so tests can report which part broke. */
+uint32_t ref_cookie_mac(int family, const uint8_t *saddr, const uint8_t *daddr,
+			uint16_t sport_be, uint16_t dport_be,
+			uint32_t client_isn, uint32_t counter,
+			const uint8_t key[16], uint8_t data);
+
+/*
+ * Bits 0..7 of a cookie from what the client's SYN offered. client_mss and
+ * client_ws are ignored unless have_mss / have_ws; ecn means the SYN asked
+ * for ECN and we answer it (the caller applies sg_config.ecn).
+ */
+uint8_t ref_cookie_data(int family, int have_mss, uint16_t client_mss,
+			int sack, int ecn, int have_ws, uint8_t client_ws);
+
+/* MSS that a cookie's mss index stands for (0 for a bad family). */
+uint16_t ref_cookie_mss(int family, unsigned int idx);
+
+/* CLOCK_TAI now, in nanoseconds: the clock synguard.h bases cookies on. */
+uint64_t ref_tai_ns(void);
+
+/* Full time counter, tai_ns >> SG_PERIOD_SHIFT; callers mask as needed. */
+uint32_t ref_counter(uint64_t tai_ns);
+
+/* ---- Internet checksum (RFC 1071) ---- */
+
+/*
+ * All checksums are host-order numbers meant to be stored big-endian:
+ * p[0] = c >> 8, p[1] = c & 0xff.
+ */
+
+/* Adds buf to a running 32-bit one's complement sum (not yet folded). Only
+ * the last chunk may have an odd length: it is padded with a zero byte. */
+uint32_t ref_csum_add(uint32_t sum, const void *buf, size_t len);
+
+/* Folds a running sum and complements it: the value to put in the packet. */
+uint16_t ref_csum_fold(uint32_t sum);
+
+/* Checksum of one buffer; 0 when buf already holds a correct checksum. */
+uint16_t ref_csum(const void *buf, size_t len);
+
+/* 1 if the IPv4 header (length from its IHL, which must be >= 5) verifies. */
+int ref_ipv4_csum_ok(const uint8_t *iphdr);
+
+/*
+ * Checksum of an L4 segment with its pseudo-header, as the segment stands
+ * (its checksum field included): 0 means it verifies. The pseudo-header
+ * addresses are taken from the fixed IPv4/IPv6 header at l3hdr; with an
+ * IPv6 routing header whose segments left is non-zero that is not the final
+ * destination, which this does not try to model.
+ */
+uint16_t ref_l4_csum(int family, const uint8_t *l3hdr, uint8_t proto,
+		     const uint8_t *l4hdr, size_t l4_len);
+
+int ref_tcp_csum_ok(int family, const uint8_t *l3hdr, const uint8_t *tcphdr,
+		    size_t tcp_len);
+int ref_udp_csum_ok(int family, const uint8_t *l3hdr, const uint8_t *udphdr,
+		    size_t udp_len);
+
+/* Writes the IPv4 header checksum (IHL from the header). */
+void ref_fill_ipv4_csum(uint8_t *iphdr);
+
+/*
+ * Writes the checksum of a TCP, UDP, ICMP or ICMPv6 segment (other protocols
+ * are left alone; returns -1 for them, else 0). UDP's computed 0 is sent as
+ * 0xffff (RFC 768).
+ */
+int ref_fill_l4_csum(int family, const uint8_t *l3hdr, uint8_t proto,
+		     uint8_t *l4hdr, size_t l4_len);
+
+/* Both of the above: the IPv4 header (if family is 4) and the segment. */
+int ref_fill_csums(int family, uint8_t *l3hdr, uint8_t proto, uint8_t *l4hdr,
+		   size_t l4_len);
+
+#endif /* SG_TESTS_REF_H */

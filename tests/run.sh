@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs every test suite and prints one closing line for all of them:
+# "N passed, M failed". Each suite prints its own "N passed, M failed" last.
+set -u
+cd "$(dirname "$0")/.."
+
+total_pass=0
+total_fail=0
+run_suite() {
+	local name=$1; shift
+	local log rc last p f
+	log=$(mktemp)
+	echo "== $name"
+	"$@" 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+	last=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+	rm -f "$log"
+	if [ -z "$last" ]; then
+		echo "$name: no summary line (exit $rc): counted as one failure"
+		total_fail=$((total_fail + 1))
+		return
+	fi
+	p=${last%% passed*}
+	f=${last#*, }; f=${f%% failed*}
+	total_pass=$((total_pass + p))
+	total_fail=$((total_fail + f))
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		echo "$name: exit $rc with no failed case: counted as one failure"
+		total_fail=$((total_fail + 1))
+	fi
+}
+
+run_suite "reference implementations" build/selftest_ref
+run_suite "XDP unit tests" build/test_xdp
+
+echo "$total_pass passed, $total_fail failed"
+[ "$total_fail" -eq 0 ]

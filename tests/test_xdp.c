@@ -1,0 +1,1410 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Unit tests of the real XDP program: load it through its skeleton, run it
+ * on crafted frames with BPF_PROG_TEST_RUN, and assert the verdict, the exact
+ * output bytes and the exact change of every counter. Expected SYN-ACKs and
+ * cookies come from tests/ref.c and tests/pkt.c, which share no code with
+ * bpf/.
+ *
+ * The process moves into a network namespace of its own, so the sockets it
+ * opens for the "kernel has a socket" cases exist only here, and the XDP
+ * program's socket lookups see exactly those.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
+
+#include "synguard.h"
+#include "synguard.skel.h"
+#include "pkt.h"
+#include "ref.h"
+
+#define OUT_CAP 4096
+
+static struct synguard *skel;
+static int prog_fd, ncpus;
+static int passed, failed;
+static struct sg_config cfg;
+static struct sg_keys keys;
+static const char *cur_case;
+
+static const char *const counter_names[] = {
+#define X(name, str, help) str,
+	SG_COUNTERS(X)
+#undef X
+};
+
+static const char *verdict_name(int v)
+{
+	switch (v) {
+	case XDP_ABORTED: return "XDP_ABORTED";
+	case XDP_DROP: return "XDP_DROP";
+	case XDP_PASS: return "XDP_PASS";
+	case XDP_TX: return "XDP_TX";
+	case XDP_REDIRECT: return "XDP_REDIRECT";
+	default: return "?";
+	}
+}
+
+/* A failed check prints why; the case is reported once, at its end. */
+static int case_errors;
+
+static void fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stdout, "    %s: ", cur_case);
+	va_start(ap, fmt);
+	vfprintf(stdout, fmt, ap);
+	va_end(ap);
+	fputc('\n', stdout);
+	case_errors++;
+}
+
+static void begin(const char *name)
+{
+	cur_case = name;
+	case_errors = 0;
+}
+
+static void end(void)
+{
+	if (case_errors) {
+		printf("FAIL %s\n", cur_case);
+		failed++;
+	} else {
+		printf("ok   %s\n", cur_case);
+		passed++;
+	}
+}
+
+/* ---- maps ---- */
+
+static void put_config(void)
+{
+	__u32 zero = 0;
+
+	if (bpf_map__update_elem(skel->maps.sg_config, &zero, sizeof(zero),
+				 &cfg, sizeof(cfg), BPF_ANY))
+		fail("config update: %s", strerror(errno));
+}
+
+static void put_keys(void)
+{
+	__u32 zero = 0;
+
+	if (bpf_map__update_elem(skel->maps.sg_keys, &zero, sizeof(zero),
+				 &keys, sizeof(keys), BPF_ANY))
+		fail("keys update: %s", strerror(errno));
+}
+
+static void put_ports(const int *ports, int n)
+{
+	static struct sg_ports pm;
+	__u32 zero = 0;
+	int i;
+
+	memset(&pm, 0, sizeof(pm));
+	for (i = 0; i < n; i++)
+		pm.bits[ports[i] / 64] |= 1ULL << (ports[i] % 64);
+	if (bpf_map__update_elem(skel->maps.sg_ports, &zero, sizeof(zero), &pm,
+				 sizeof(pm), BPF_ANY))
+		fail("ports update: %s", strerror(errno));
+}
+
+static void read_counters(__u64 *out)
+{
+	__u64 vals[ncpus];
+	__u32 k;
+	int c;
+
+	for (k = 0; k < SG_CNT_MAX; k++) {
+		out[k] = 0;
+		if (bpf_map__lookup_elem(skel->maps.sg_counters, &k, sizeof(k),
+					 vals, sizeof(vals), 0)) {
+			fail("counter read: %s", strerror(errno));
+			continue;
+		}
+		for (c = 0; c < ncpus; c++)
+			out[k] += vals[c];
+	}
+}
+
+static void key_bytes(uint8_t out[16], unsigned int slot)
+{
+	ref_siphash_key(out, keys.key[slot][0], keys.key[slot][1]);
+}
+
+static void random_key(unsigned int slot)
+{
+	if (getrandom(keys.key[slot], sizeof(keys.key[slot]), 0) !=
+	    sizeof(keys.key[slot]))
+		fail("getrandom failed");
+	keys.valid[slot] = 1;
+}
+
+/* ---- running the program ---- */
+
+struct run {
+	int verdict;
+	uint8_t out[OUT_CAP];
+	__u32 out_len;
+	__u64 delta[SG_CNT_MAX];
+	uint64_t tai_before, tai_after;
+};
+
+static int run_prog(const uint8_t *in, size_t len, struct run *r)
+{
+	__u64 before[SG_CNT_MAX], after[SG_CNT_MAX];
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in, .data_size_in = len,
+		    .data_out = r->out, .data_size_out = sizeof(r->out),
+		    .repeat = 1);
+	int err, k;
+
+	read_counters(before);
+	r->tai_before = ref_tai_ns();
+	err = bpf_prog_test_run_opts(prog_fd, &opts);
+	r->tai_after = ref_tai_ns();
+	read_counters(after);
+	if (err) {
+		fail("BPF_PROG_TEST_RUN: %s", strerror(errno));
+		return -1;
+	}
+	r->verdict = opts.retval;
+	r->out_len = opts.data_size_out;
+	for (k = 0; k < SG_CNT_MAX; k++)
+		r->delta[k] = after[k] - before[k];
+	return 0;
+}
+
+#define CNT_END (-1)
+
+/* Asserts the counters that changed are exactly the listed ones, by 1. */
+static void expect_counters(const struct run *r, ...)
+{
+	__u64 want[SG_CNT_MAX] = {};
+	va_list ap;
+	int k;
+
+	va_start(ap, r);
+	while ((k = va_arg(ap, int)) != CNT_END)
+		want[k]++;
+	va_end(ap);
+	for (k = 0; k < SG_CNT_MAX; k++)
+		if (r->delta[k] != want[k])
+			fail("counter %s changed by %llu, want %llu",
+			     counter_names[k], (unsigned long long)r->delta[k],
+			     (unsigned long long)want[k]);
+}
+
+static void expect_verdict(const struct run *r, int want)
+{
+	if (r->verdict != want)
+		fail("verdict %s, want %s", verdict_name(r->verdict),
+		     verdict_name(want));
+}
+
+static void expect_bytes(const uint8_t *want, size_t wlen, const uint8_t *got,
+			 size_t glen)
+{
+	if (wlen == glen && !memcmp(want, got, wlen))
+		return;
+	fail("output differs from the expected frame (want %zu bytes, got %zu)",
+	     wlen, glen);
+	pkt_diff(stdout, want, wlen, got, glen);
+}
+
+/*
+ * A frame that must come back untouched, with one verdict and the counters
+ * c1 and c2 (CNT_END for none).
+ */
+static void untouched2(const char *name, const uint8_t *in, size_t len,
+		       int verdict, int c1, int c2)
+{
+	struct run r;
+
+	begin(name);
+	if (!run_prog(in, len, &r)) {
+		expect_verdict(&r, verdict);
+		expect_counters(&r, c1, c2, CNT_END);
+		if (verdict == XDP_PASS)
+			expect_bytes(in, len, r.out, r.out_len);
+	}
+	end();
+}
+
+static void expect_untouched(const char *name, const uint8_t *in, size_t len,
+			     int verdict, int counter)
+{
+	untouched2(name, in, len, verdict, counter, CNT_END);
+}
+
+static void spec_untouched2(const char *name, const struct pkt_spec *s,
+			    int verdict, int c1, int c2)
+{
+	uint8_t buf[PKT_BUF_SIZE];
+	int len = pkt_build(s, buf, sizeof(buf));
+
+	if (len < 0) {
+		begin(name);
+		fail("test bug: pkt_build failed");
+		end();
+		return;
+	}
+	untouched2(name, buf, len, verdict, c1, c2);
+}
+
+static void expect_spec_untouched(const char *name, const struct pkt_spec *s,
+				  int verdict, int counter)
+{
+	spec_untouched2(name, s, verdict, counter, CNT_END);
+}
+
+/* A SYN to a protected port that synguard must not answer. */
+static void expect_syn_untouched(const char *name, const struct pkt_spec *s,
+				 int counter)
+{
+	spec_untouched2(name, s, XDP_PASS, SG_CNT_SYN_RECEIVED, counter);
+}
+
+/* ---- SYN -> SYN-ACK ---- */
+
+/* What the client's SYN offered, for building the expected answer. */
+struct offer {
+	int have_mss, have_ws, sack, have_ts, ecn;
+	uint16_t mss;
+	uint8_t ws;
+	uint32_t tsval;
+};
+
+static void offer_opts(const struct offer *o, struct pkt_spec *s, int shuffle)
+{
+	s->tcp_opts_len = 0;
+	if (shuffle) {
+		/* Unusual order, NOPs between, as some stacks send them. */
+		if (o->have_ts)
+			pkt_opt_ts(s->tcp_opts, &s->tcp_opts_len, o->tsval, 0);
+		pkt_opt_nop(s->tcp_opts, &s->tcp_opts_len);
+		if (o->have_ws)
+			pkt_opt_ws(s->tcp_opts, &s->tcp_opts_len, o->ws);
+		pkt_opt_nop(s->tcp_opts, &s->tcp_opts_len);
+		if (o->sack)
+			pkt_opt_sackperm(s->tcp_opts, &s->tcp_opts_len);
+		if (o->have_mss)
+			pkt_opt_mss(s->tcp_opts, &s->tcp_opts_len, o->mss);
+	} else {
+		if (o->have_mss)
+			pkt_opt_mss(s->tcp_opts, &s->tcp_opts_len, o->mss);
+		if (o->sack)
+			pkt_opt_sackperm(s->tcp_opts, &s->tcp_opts_len);
+		if (o->have_ts)
+			pkt_opt_ts(s->tcp_opts, &s->tcp_opts_len, o->tsval, 0);
+		if (o->have_ws) {
+			pkt_opt_nop(s->tcp_opts, &s->tcp_opts_len);
+			pkt_opt_ws(s->tcp_opts, &s->tcp_opts_len, o->ws);
+		}
+	}
+	pkt_opt_pad(s->tcp_opts, &s->tcp_opts_len);
+	if (o->ecn)
+		s->tcp_flags |= PKT_TCP_ECE | PKT_TCP_CWR;
+}
+
+/*
+ * The SYN-ACK synguard must send for a SYN: the spec of issue #2, written
+ * out independently of bpf/ (kernel option order and padding).
+ */
+static void expected_synack(const struct pkt_spec *syn, const struct offer *o,
+			    uint32_t cookie, uint32_t tsval,
+			    struct pkt_spec *sa)
+{
+	int i;
+
+	pkt_spec_init(sa, syn->family);
+	memcpy(sa->eth_dst, syn->eth_src, 6);
+	memcpy(sa->eth_src, syn->eth_dst, 6);
+	sa->nvlan = syn->nvlan;
+	for (i = 0; i < syn->nvlan; i++) {
+		sa->vlan_tpid[i] = syn->vlan_tpid[i];
+		sa->vlan_tci[i] = syn->vlan_tci[i];
+	}
+	memcpy(sa->saddr, syn->daddr, 16);
+	memcpy(sa->daddr, syn->saddr, 16);
+	sa->ttl = cfg.ttl;
+	sa->tos = 0;
+	sa->ip_id = 0;
+	sa->frag_off = PKT_IP_DF;
+	sa->sport = syn->dport;
+	sa->dport = syn->sport;
+	sa->seq = cookie;
+	sa->ack = syn->seq + 1;
+	sa->tcp_flags = PKT_TCP_SYN | PKT_TCP_ACK |
+			(o->ecn && cfg.ecn ? PKT_TCP_ECE : 0);
+	sa->window = cfg.window;
+	sa->tcp_opts_len = 0;
+	pkt_opt_mss(sa->tcp_opts, &sa->tcp_opts_len,
+		    syn->family == 4 ? cfg.mss4 : cfg.mss6);
+	if (o->have_ts) {
+		if (o->sack) {
+			pkt_opt_sackperm(sa->tcp_opts, &sa->tcp_opts_len);
+		} else {
+			pkt_opt_nop(sa->tcp_opts, &sa->tcp_opts_len);
+			pkt_opt_nop(sa->tcp_opts, &sa->tcp_opts_len);
+		}
+		pkt_opt_ts(sa->tcp_opts, &sa->tcp_opts_len, tsval, o->tsval);
+	} else if (o->sack) {
+		pkt_opt_nop(sa->tcp_opts, &sa->tcp_opts_len);
+		pkt_opt_nop(sa->tcp_opts, &sa->tcp_opts_len);
+		pkt_opt_sackperm(sa->tcp_opts, &sa->tcp_opts_len);
+	}
+	if (o->have_ws) {
+		pkt_opt_nop(sa->tcp_opts, &sa->tcp_opts_len);
+		pkt_opt_ws(sa->tcp_opts, &sa->tcp_opts_len, cfg.wscale);
+	}
+}
+
+static int addr_len(int family)
+{
+	return family == 4 ? 4 : 16;
+}
+
+static uint32_t ref_cookie_for(const struct pkt_spec *syn, uint32_t isn,
+			       uint32_t counter, unsigned int slot,
+			       uint8_t data)
+{
+	uint8_t key[16];
+
+	key_bytes(key, slot);
+	return ref_cookie(syn->family, syn->saddr, syn->daddr,
+			  htons(syn->sport), htons(syn->dport), isn, counter,
+			  slot, key, data);
+}
+
+/* Result of a SYN case, for the ACK cases built on it. */
+struct synack_result {
+	int ok;
+	uint32_t cookie;
+	uint32_t our_tsval;
+	uint8_t data;
+};
+
+/*
+ * Sends the SYN, checks the SYN-ACK byte for byte. Retries once if the run
+ * straddled a change of the time counter (every 17 s).
+ */
+static struct synack_result check_syn(const char *name,
+				      const struct pkt_spec *syn,
+				      const struct offer *o)
+{
+	struct synack_result res = {};
+	uint8_t in[PKT_BUF_SIZE], want[PKT_BUF_SIZE];
+	struct pkt_spec sa;
+	struct pkt_offs off;
+	struct run r;
+	int len, wlen, attempt;
+	uint32_t counter = 0, tsval = 0;
+	uint8_t data;
+
+	begin(name);
+	len = pkt_build(syn, in, sizeof(in));
+	if (len < 0) {
+		fail("test bug: pkt_build failed");
+		end();
+		return res;
+	}
+	data = ref_cookie_data(syn->family, o->have_mss, o->mss, o->sack,
+			       o->ecn && cfg.ecn, o->have_ws, o->ws);
+	for (attempt = 0; attempt < 2; attempt++) {
+		if (run_prog(in, len, &r))
+			break;
+		counter = ref_counter(r.tai_before);
+		if (counter != ref_counter(r.tai_after))
+			continue;
+		break;
+	}
+	if (case_errors) {
+		end();
+		return res;
+	}
+	expect_verdict(&r, XDP_TX);
+	expect_counters(&r, SG_CNT_SYN_RECEIVED, SG_CNT_SYNACK_SENT, CNT_END);
+
+	res.cookie = ref_cookie_for(syn, syn->seq, counter,
+				    keys.current & 1, data);
+	res.data = data;
+	if (o->have_ts) {
+		/* Our TSval is TAI in ms: take it from the frame, bounded. */
+		const uint8_t *ts;
+		int dlen;
+		uint32_t lo = r.tai_before / 1000000, hi = r.tai_after / 1000000;
+
+		if (pkt_offsets(r.out, r.out_len, &off) ||
+		    pkt_tcpopt_find(r.out + off.l4_off, r.out_len - off.l4_off,
+				    PKT_TCPOPT_TS, &ts, &dlen) < 0 ||
+		    dlen != 8) {
+			fail("no timestamp option in the SYN-ACK");
+		} else {
+			tsval = pkt_be32(ts);
+			if (tsval - lo > hi - lo)
+				fail("TSval %u outside [%u, %u]", tsval, lo, hi);
+		}
+	}
+	res.our_tsval = tsval;
+	expected_synack(syn, o, res.cookie, tsval, &sa);
+	wlen = pkt_build(&sa, want, sizeof(want));
+	expect_bytes(want, wlen, r.out, r.out_len);
+	/* The checksums once more, from the frame alone. */
+	if (!pkt_offsets(r.out, r.out_len, &off)) {
+		if (off.family == 4 && !ref_ipv4_csum_ok(r.out + off.l3_off))
+			fail("bad IPv4 header checksum");
+		if (!ref_tcp_csum_ok(off.family, r.out + off.l3_off,
+				     r.out + off.l4_off,
+				     r.out_len - off.l4_off))
+			fail("bad TCP checksum");
+	} else {
+		fail("SYN-ACK does not parse");
+	}
+	res.ok = !case_errors;
+	end();
+	return res;
+}
+
+/* ---- ACK -> metadata ---- */
+
+/* The client's ACK completing the handshake of syn. */
+static void ack_for(const struct pkt_spec *syn, const struct offer *o,
+		    const struct synack_result *sa, struct pkt_spec *ack)
+{
+	*ack = *syn;
+	ack->tcp_flags = PKT_TCP_ACK;
+	ack->seq = syn->seq + 1;
+	ack->ack = sa->cookie + 1;
+	ack->tcp_opts_len = 0;
+	if (o->have_ts) {
+		pkt_opt_nop(ack->tcp_opts, &ack->tcp_opts_len);
+		pkt_opt_nop(ack->tcp_opts, &ack->tcp_opts_len);
+		pkt_opt_ts(ack->tcp_opts, &ack->tcp_opts_len, o->tsval + 1,
+			   sa->our_tsval);
+	}
+}
+
+static void check_meta(const struct sg_meta *m, const struct pkt_spec *syn,
+		       const struct offer *o, const struct synack_result *sa)
+{
+	uint8_t want_flags = 0;
+	unsigned int ws = (sa->data >> SG_COOKIE_WS_SHIFT) & SG_COOKIE_WS_MASK;
+
+	if (m->magic != SG_META_MAGIC)
+		fail("meta magic %#x", m->magic);
+	if (m->mss != ref_cookie_mss(syn->family, sa->data & 3))
+		fail("meta mss %u, want %u", m->mss,
+		     ref_cookie_mss(syn->family, sa->data & 3));
+	if (o->have_ts) {
+		want_flags |= SG_META_F_TSTAMP;
+		if (m->rcv_tsval != o->tsval + 1 ||
+		    m->rcv_tsecr != sa->our_tsval)
+			fail("meta timestamps %u/%u, want %u/%u", m->rcv_tsval,
+			     m->rcv_tsecr, o->tsval + 1, sa->our_tsval);
+	} else if (m->rcv_tsval || m->rcv_tsecr) {
+		fail("meta timestamps set without the option");
+	}
+	if (o->sack)
+		want_flags |= SG_META_F_SACK;
+	if (o->ecn && cfg.ecn)
+		want_flags |= SG_META_F_ECN;
+	if (o->have_ws) {
+		want_flags |= SG_META_F_WSCALE;
+		if (m->snd_wscale != (o->ws > 14 ? 14 : o->ws) ||
+		    m->rcv_wscale != cfg.wscale || ws != m->snd_wscale)
+			fail("meta wscale snd %u rcv %u", m->snd_wscale,
+			     m->rcv_wscale);
+	} else if (m->snd_wscale || m->rcv_wscale) {
+		fail("meta wscale set without the option");
+	}
+	if (m->flags != want_flags)
+		fail("meta flags %#x, want %#x", m->flags, want_flags);
+}
+
+/* Sends the ACK for a SYN-ACK; expects a pass with metadata. */
+static void check_ack_ok(const char *name, const struct pkt_spec *syn,
+			 const struct offer *o, const struct synack_result *sa)
+{
+	uint8_t in[PKT_BUF_SIZE];
+	struct pkt_spec ack;
+	struct run r;
+	int len;
+
+	begin(name);
+	ack_for(syn, o, sa, &ack);
+	len = pkt_build(&ack, in, sizeof(in));
+	if (len > 0 && !run_prog(in, len, &r)) {
+		expect_verdict(&r, XDP_PASS);
+		expect_counters(&r, SG_CNT_COOKIE_OK, CNT_END);
+		if (r.out_len != len + sizeof(struct sg_meta)) {
+			fail("output %u bytes, want metadata (%zu) + frame (%d)",
+			     r.out_len, sizeof(struct sg_meta), len);
+		} else {
+			struct sg_meta m;
+
+			memcpy(&m, r.out, sizeof(m));
+			check_meta(&m, syn, o, sa);
+			expect_bytes(in, len, r.out + sizeof(m),
+				     r.out_len - sizeof(m));
+		}
+	}
+	end();
+}
+
+/* Runs an ACK frame expecting a drop counted under one reason. */
+static void check_ack_dropped(const char *name, const struct pkt_spec *ack,
+			      int counter)
+{
+	uint8_t in[PKT_BUF_SIZE];
+	struct run r;
+	int len;
+
+	begin(name);
+	len = pkt_build(ack, in, sizeof(in));
+	if (len > 0 && !run_prog(in, len, &r)) {
+		expect_verdict(&r, XDP_DROP);
+		expect_counters(&r, counter, CNT_END);
+	}
+	end();
+}
+
+/* ---- test groups ---- */
+
+static void vlan(struct pkt_spec *s, int n)
+{
+	s->nvlan = n;
+	s->vlan_tpid[0] = n == 2 ? PKT_ETH_P_8021AD : PKT_ETH_P_8021Q;
+	s->vlan_tci[0] = 100;
+	s->vlan_tpid[1] = PKT_ETH_P_8021Q;
+	s->vlan_tci[1] = 0x2007;
+}
+
+struct syn_case {
+	const char *name;
+	struct offer o;
+	int shuffle;
+	int unknown_opt;
+};
+
+static const struct syn_case syn_cases[] = {
+	{ "no options", {}, 0, 0 },
+	{ "MSS only", { .have_mss = 1, .mss = 1460 }, 0, 0 },
+	{ "MSS+WS+SACK+TS",
+	  { .have_mss = 1, .mss = 1460, .have_ws = 1, .ws = 7, .sack = 1,
+	    .have_ts = 1, .tsval = 0x01020304 },
+	  0, 0 },
+	{ "TS without WS",
+	  { .have_mss = 1, .mss = 1440, .have_ts = 1, .tsval = 77 }, 0, 0 },
+	{ "WS without TS", { .have_mss = 1, .mss = 1300, .have_ws = 1, .ws = 2 },
+	  0, 0 },
+	{ "SACK only", { .sack = 1 }, 0, 0 },
+	{ "unusual order with NOPs",
+	  { .have_mss = 1, .mss = 1400, .have_ws = 1, .ws = 14, .sack = 1,
+	    .have_ts = 1, .tsval = 0xfffffff0 },
+	  1, 0 },
+	{ "unknown option",
+	  { .have_mss = 1, .mss = 1460, .sack = 1 }, 0, 1 },
+	{ "MSS below the table", { .have_mss = 1, .mss = 100 }, 0, 0 },
+	{ "jumbo MSS, WS 15 clamped",
+	  { .have_mss = 1, .mss = 9000, .have_ws = 1, .ws = 15 }, 0, 0 },
+	{ "ECN setup",
+	  { .have_mss = 1, .mss = 1460, .ecn = 1, .have_ts = 1, .tsval = 5 },
+	  0, 0 },
+};
+
+static void syn_spec(struct pkt_spec *s, int family, const struct syn_case *c)
+{
+	static uint32_t isn = 0x9abc0000;
+
+	pkt_spec_init(s, family);
+	s->seq = isn += 0x1111;
+	s->sport = 40000 + (isn & 0xfff);
+	offer_opts(&c->o, s, c->shuffle);
+	if (c->unknown_opt) {
+		const uint8_t d[4] = { 1, 2, 3, 4 };
+
+		s->tcp_opts_len = 0;
+		pkt_opt_mss(s->tcp_opts, &s->tcp_opts_len, c->o.mss);
+		pkt_opt_unknown(s->tcp_opts, &s->tcp_opts_len, 99, d, 4);
+		pkt_opt_sackperm(s->tcp_opts, &s->tcp_opts_len);
+		pkt_opt_pad(s->tcp_opts, &s->tcp_opts_len);
+	}
+}
+
+static void test_syn_ack_roundtrip(void)
+{
+	static const int families[] = { 4, 6 };
+	char name[160];
+	unsigned int i, f;
+	int nv;
+
+	for (f = 0; f < 2; f++) {
+		for (nv = 0; nv <= 2; nv++) {
+			for (i = 0; i < sizeof(syn_cases) / sizeof(syn_cases[0]);
+			     i++) {
+				const struct syn_case *c = &syn_cases[i];
+				struct synack_result sa;
+				struct pkt_spec s;
+
+				/* Every option set untagged; VLANs on two. */
+				if (nv && i != 0 && i != 2)
+					continue;
+				syn_spec(&s, families[f], c);
+				vlan(&s, nv);
+				snprintf(name, sizeof(name),
+					 "SYN IPv%d %d VLAN, %s -> SYN-ACK",
+					 families[f], nv, c->name);
+				sa = check_syn(name, &s, &c->o);
+				if (!sa.ok)
+					continue;
+				snprintf(name, sizeof(name),
+					 "ACK IPv%d %d VLAN, %s -> metadata",
+					 families[f], nv, c->name);
+				check_ack_ok(name, &s, &c->o, &sa);
+			}
+		}
+	}
+}
+
+static void test_syn_headers(void)
+{
+	const struct offer full = { .have_mss = 1, .mss = 1460, .have_ws = 1,
+				    .ws = 7, .sack = 1, .have_ts = 1,
+				    .tsval = 1000 };
+	const struct offer none = {};
+	struct synack_result sa;
+	struct pkt_spec s;
+	int i;
+
+	/* IPv4 options are not echoed. */
+	pkt_spec_init(&s, 4);
+	offer_opts(&full, &s, 0);
+	s.ip_opts[0] = 1; /* NOP */
+	s.ip_opts[1] = 1;
+	s.ip_opts[2] = 1;
+	s.ip_opts[3] = 0; /* EOL */
+	s.ip_opts_len = 4;
+	sa = check_syn("SYN IPv4 with IP options -> SYN-ACK without", &s, &full);
+	if (sa.ok)
+		check_ack_ok("ACK IPv4 with IP options -> metadata", &s, &full,
+			     &sa);
+
+	/* Extension headers are not echoed (a routing header must never be). */
+	pkt_spec_init(&s, 6);
+	offer_opts(&full, &s, 0);
+	s.nv6_ext = 3;
+	s.v6_ext[0].type = 0;
+	s.v6_ext[1].type = 60;
+	s.v6_ext[1].len8 = 1;
+	s.v6_ext[2].type = 43;
+	sa = check_syn("SYN IPv6 HBH+DST+RT -> SYN-ACK without them", &s, &full);
+	if (sa.ok)
+		check_ack_ok("ACK IPv6 HBH+DST+RT -> metadata", &s, &full, &sa);
+
+	/* A SYN with payload: the payload is not echoed either. */
+	pkt_spec_init(&s, 4);
+	s.payload = (const uint8_t *)"hello";
+	s.payload_len = 5;
+	check_syn("SYN with payload -> SYN-ACK without it", &s, &none);
+
+	/* Non-DF is ordinary IPv4: a SYN without DF is still answered. */
+	pkt_spec_init(&s, 4);
+	s.frag_off = 0;
+	check_syn("SYN IPv4 without DF -> SYN-ACK", &s, &none);
+
+	/* Ethernet padding after the IP packet is trimmed. */
+	pkt_spec_init(&s, 4);
+	s.eth_pad = 6;
+	check_syn("SYN IPv4 with Ethernet padding -> SYN-ACK", &s, &none);
+
+	/* ECN off in the config: ECE|CWR gets no ECE. */
+	cfg.ecn = 0;
+	put_config();
+	for (i = 4; i <= 6; i += 2) {
+		struct offer ecn = { .ecn = 1 };
+
+		pkt_spec_init(&s, i);
+		offer_opts(&ecn, &s, 0);
+		sa = check_syn(i == 4 ? "SYN IPv4 ECN, ECN off -> no ECE" :
+					"SYN IPv6 ECN, ECN off -> no ECE",
+			       &s, &ecn);
+		if (sa.ok)
+			check_ack_ok(i == 4 ? "ACK IPv4 ECN off -> no ECN" :
+					      "ACK IPv6 ECN off -> no ECN",
+				     &s, &ecn, &sa);
+	}
+	cfg.ecn = SG_DEFAULT_ECN;
+	put_config();
+
+	/* Config changes at run time are used by the next SYN. */
+	cfg.mss4 = 1400;
+	cfg.mss6 = 1380;
+	cfg.window = 29200;
+	cfg.ttl = 200;
+	cfg.wscale = 10;
+	put_config();
+	for (i = 4; i <= 6; i += 2) {
+		pkt_spec_init(&s, i);
+		offer_opts(&full, &s, 0);
+		sa = check_syn(i == 4 ? "SYN IPv4 with changed config" :
+					"SYN IPv6 with changed config",
+			       &s, &full);
+		if (sa.ok)
+			check_ack_ok(i == 4 ? "ACK IPv4 with changed config" :
+					      "ACK IPv6 with changed config",
+				     &s, &full, &sa);
+	}
+	cfg.mss4 = SG_DEFAULT_MSS4;
+	cfg.mss6 = SG_DEFAULT_MSS6;
+	cfg.window = SG_DEFAULT_WINDOW;
+	cfg.ttl = SG_DEFAULT_TTL;
+	cfg.wscale = SG_DEFAULT_WSCALE;
+	put_config();
+}
+
+/* An ACK whose cookie the reference built for chosen counter/key/data. */
+static void forged_ack(int family, struct pkt_spec *ack, uint32_t counter,
+		       unsigned int slot, const uint8_t key[16], uint8_t data)
+{
+	pkt_spec_init(ack, family);
+	ack->tcp_flags = PKT_TCP_ACK;
+	ack->seq = 0x55550001;
+	ack->ack = ref_cookie(family, ack->saddr, ack->daddr, htons(ack->sport),
+			      htons(ack->dport), ack->seq - 1, counter, slot,
+			      key, data) +
+		   1;
+}
+
+static void test_ack_rejects(void)
+{
+	const struct offer o = { .have_mss = 1, .mss = 1460 };
+	uint8_t key[16], other[16];
+	struct synack_result sa;
+	struct pkt_spec syn, ack;
+	uint32_t now;
+	int family;
+	char name[128];
+
+	for (family = 4; family <= 6; family += 2) {
+		pkt_spec_init(&syn, family);
+		offer_opts(&o, &syn, 0);
+		snprintf(name, sizeof(name), "SYN IPv%d for the reject cases",
+			 family);
+		sa = check_syn(name, &syn, &o);
+		if (!sa.ok)
+			continue;
+
+		ack_for(&syn, &o, &sa, &ack);
+		ack.ack += 1;
+		snprintf(name, sizeof(name), "ACK IPv%d wrong ack number",
+			 family);
+		check_ack_dropped(name, &ack, SG_CNT_COOKIE_BAD);
+
+		ack_for(&syn, &o, &sa, &ack);
+		ack.seq += 1; /* a different client ISN */
+		snprintf(name, sizeof(name), "ACK IPv%d wrong sequence number",
+			 family);
+		check_ack_dropped(name, &ack, SG_CNT_COOKIE_BAD);
+
+		ack_for(&syn, &o, &sa, &ack);
+		ack.sport += 1;
+		snprintf(name, sizeof(name), "ACK IPv%d wrong source port",
+			 family);
+		check_ack_dropped(name, &ack, SG_CNT_COOKIE_BAD);
+
+		ack_for(&syn, &o, &sa, &ack);
+		ack.dport = 443; /* also protected */
+		snprintf(name, sizeof(name),
+			 "ACK IPv%d other protected destination port", family);
+		check_ack_dropped(name, &ack, SG_CNT_COOKIE_BAD);
+
+		ack_for(&syn, &o, &sa, &ack);
+		ack.saddr[addr_len(family) - 1] ^= 1;
+		snprintf(name, sizeof(name), "ACK IPv%d wrong source address",
+			 family);
+		check_ack_dropped(name, &ack, SG_CNT_COOKIE_BAD);
+
+		ack_for(&syn, &o, &sa, &ack);
+		ack.daddr[addr_len(family) - 1] ^= 1;
+		snprintf(name, sizeof(name),
+			 "ACK IPv%d wrong destination address", family);
+		check_ack_dropped(name, &ack, SG_CNT_COOKIE_BAD);
+
+		if (family == 6) {
+			/* The MAC covers the whole IPv6 address. */
+			ack_for(&syn, &o, &sa, &ack);
+			ack.saddr[0] ^= 0x80;
+			check_ack_dropped("ACK IPv6 first address byte changed",
+					  &ack, SG_CNT_COOKIE_BAD);
+		}
+
+		/* Data bits flipped: the MAC covers them. */
+		ack_for(&syn, &o, &sa, &ack);
+		ack.ack ^= 1u << SG_COOKIE_WS_SHIFT;
+		snprintf(name, sizeof(name), "ACK IPv%d data bits flipped",
+			 family);
+		check_ack_dropped(name, &ack, SG_CNT_COOKIE_BAD);
+	}
+
+	/*
+	 * Time: with a 60 s lifetime, max age is 3 periods. Cookies of age 4
+	 * to 6 are genuine but expired; age 7 aliases one period ahead
+	 * (skew) and so fails the MAC. Skip the last second of a period so
+	 * the counter does not move between building and checking.
+	 */
+	cfg.cookie_lifetime = 60;
+	put_config();
+	while ((ref_tai_ns() >> 30) % 16 == 15)
+		usleep(100000);
+	now = ref_counter(ref_tai_ns());
+	key_bytes(key, keys.current);
+	for (family = 4; family <= 6; family += 2) {
+		const uint8_t d = ref_cookie_data(family, 1, 1460, 0, 0, 0, 0);
+		int age;
+
+		for (age = 4; age <= 6; age++) {
+			forged_ack(family, &ack, now - age, keys.current, key, d);
+			snprintf(name, sizeof(name),
+				 "ACK IPv%d cookie %d periods old, lifetime 60 s"
+				 " -> expired",
+				 family, age);
+			check_ack_dropped(name, &ack, SG_CNT_COOKIE_EXPIRED);
+		}
+		forged_ack(family, &ack, now - 7, keys.current, key, d);
+		snprintf(name, sizeof(name),
+			 "ACK IPv%d cookie 7 periods old -> bad", family);
+		check_ack_dropped(name, &ack, SG_CNT_COOKIE_BAD);
+		forged_ack(family, &ack, now + 2, keys.current, key, d);
+		snprintf(name, sizeof(name),
+			 "ACK IPv%d cookie 2 periods ahead -> bad", family);
+		check_ack_dropped(name, &ack, SG_CNT_COOKIE_BAD);
+
+		for (age = -1; age <= 3; age++) {
+			struct run r;
+			uint8_t in[PKT_BUF_SIZE];
+			int len;
+
+			forged_ack(family, &ack, now - age, keys.current, key,
+				   d);
+			snprintf(name, sizeof(name),
+				 "ACK IPv%d cookie %d periods old, lifetime 60 s"
+				 " -> valid",
+				 family, age);
+			begin(name);
+			len = pkt_build(&ack, in, sizeof(in));
+			if (!run_prog(in, len, &r)) {
+				expect_verdict(&r, XDP_PASS);
+				expect_counters(&r, SG_CNT_COOKIE_OK, CNT_END);
+			}
+			end();
+		}
+
+		/* A key that is neither current nor previous. */
+		if (getrandom(other, 16, 0) != 16)
+			fail("getrandom");
+		forged_ack(family, &ack, now, keys.current, other, d);
+		snprintf(name, sizeof(name), "ACK IPv%d cookie of an unknown key",
+			 family);
+		check_ack_dropped(name, &ack, SG_CNT_COOKIE_BAD);
+		/* The other slot holds no key. */
+		forged_ack(family, &ack, now, !keys.current, key, d);
+		snprintf(name, sizeof(name),
+			 "ACK IPv%d cookie naming an empty key slot", family);
+		check_ack_dropped(name, &ack, SG_CNT_COOKIE_BAD);
+	}
+	cfg.cookie_lifetime = SG_DEFAULT_LIFETIME;
+	put_config();
+}
+
+static void test_key_rotation(void)
+{
+	const struct offer o = { .have_mss = 1, .mss = 1460, .sack = 1 };
+	struct synack_result before, after;
+	struct pkt_spec s4, s6;
+	unsigned int old = keys.current & 1;
+	uint8_t oldkey[16];
+
+	pkt_spec_init(&s4, 4);
+	offer_opts(&o, &s4, 0);
+	pkt_spec_init(&s6, 6);
+	offer_opts(&o, &s6, 0);
+	before = check_syn("SYN IPv4 before key rotation", &s4, &o);
+
+	/* Rotate: the new key goes to the other slot, which becomes current. */
+	random_key(!old);
+	keys.current = !old;
+	put_keys();
+	if (before.ok)
+		check_ack_ok("ACK IPv4 of the previous key after rotation", &s4,
+			     &o, &before);
+	after = check_syn("SYN IPv6 after rotation uses the new key", &s6, &o);
+	if (after.ok && !(after.cookie >> SG_COOKIE_KEY_SHIFT & 1) == !old)
+		fail("new cookie names the old key slot");
+	if (after.ok)
+		check_ack_ok("ACK IPv6 of the new key", &s6, &o, &after);
+
+	/* Rotate again: the first key is gone, its cookies with it. */
+	key_bytes(oldkey, old);
+	random_key(old);
+	keys.current = old;
+	put_keys();
+	if (before.ok) {
+		struct pkt_spec ack;
+
+		ack_for(&s4, &o, &before, &ack);
+		check_ack_dropped("ACK IPv4 of a key rotated out twice", &ack,
+				  SG_CNT_COOKIE_BAD);
+	}
+	if (after.ok)
+		check_ack_ok("ACK IPv6 of the previous key after 2nd rotation",
+			     &s6, &o, &after);
+
+	/* No key at all: SYNs go to the kernel, counted. */
+	keys.valid[keys.current] = 0;
+	put_keys();
+	{
+		uint8_t in[PKT_BUF_SIZE];
+		struct run r;
+		int len = pkt_build(&s4, in, sizeof(in));
+
+		begin("SYN with no key installed -> pass, syn_no_key");
+		if (!run_prog(in, len, &r)) {
+			expect_verdict(&r, XDP_PASS);
+			expect_counters(&r, SG_CNT_SYN_RECEIVED,
+					SG_CNT_SYN_NO_KEY, CNT_END);
+			expect_bytes(in, len, r.out, r.out_len);
+		}
+		end();
+	}
+	keys.valid[keys.current] = 1;
+	put_keys();
+}
+
+static void test_edges(void)
+{
+	uint8_t buf[PKT_BUF_SIZE];
+	struct pkt_spec s;
+	struct pkt_offs off;
+	char name[128];
+	int len, cut, family;
+
+	/* Truncation at every header boundary (and inside each header). */
+	for (family = 4; family <= 6; family += 2) {
+		const int hdr = family == 4 ? 20 : 40;
+		const int cuts[] = { 14, 15, 14 + 4, 14 + 4 + 2, 18 + hdr - 1,
+				     18 + hdr, 18 + hdr + 3, 18 + hdr + 19 };
+
+		pkt_spec_init(&s, family);
+		vlan(&s, 1);
+		pkt_opt_mss(s.tcp_opts, &s.tcp_opts_len, 1460);
+		len = pkt_build(&s, buf, sizeof(buf));
+		for (cut = 0; cut < (int)(sizeof(cuts) / sizeof(cuts[0]));
+		     cut++) {
+			snprintf(name, sizeof(name),
+				 "IPv%d SYN with a VLAN cut to %d of %d bytes",
+				 family, cuts[cut], len);
+			expect_untouched(name, buf, cuts[cut], XDP_PASS,
+					 SG_CNT_MALFORMED);
+		}
+		/* Options announced by doff but cut off. */
+		snprintf(name, sizeof(name),
+			 "IPv%d SYN cut inside its options", family);
+		expect_untouched(name, buf, len - 2, XDP_PASS, SG_CNT_MALFORMED);
+	}
+
+	/* A bare 14-byte frame. */
+	pkt_spec_init(&s, 4);
+	len = pkt_build(&s, buf, sizeof(buf));
+	expect_untouched("14-byte frame (IPv4 ethertype)", buf, 14, XDP_PASS,
+			 SG_CNT_MALFORMED);
+	buf[12] = 0x88;
+	buf[13] = 0xb5; /* local experimental ethertype */
+	expect_untouched("14-byte frame (other ethertype)", buf, 14, XDP_PASS,
+			 SG_CNT_OTHER_PASS);
+
+	pkt_spec_init(&s, 4);
+	s.doff = 4;
+	expect_spec_untouched("doff 4", &s, XDP_PASS, SG_CNT_MALFORMED);
+	pkt_spec_init(&s, 6);
+	s.doff = 0;
+	expect_spec_untouched("IPv6 doff 0", &s, XDP_PASS, SG_CNT_MALFORMED);
+	pkt_spec_init(&s, 4);
+	s.doff = 15; /* 60 bytes of header in a 20-byte segment */
+	expect_spec_untouched("doff past the segment", &s, XDP_PASS,
+			      SG_CNT_MALFORMED);
+
+	{
+		const uint8_t zero_len[] = { 2, 0, 1, 1 };
+		const uint8_t one_len[] = { 1, 1, 3, 1 };
+		const uint8_t past[] = { 2, 4, 5, 0xb4, 8, 10, 0, 0 };
+		const uint8_t lonely[] = { 1, 1, 1, 3 };
+
+		pkt_spec_init(&s, 4);
+		pkt_opt_raw(s.tcp_opts, &s.tcp_opts_len, zero_len, 4);
+		expect_syn_untouched("option length 0", &s,
+				      SG_CNT_MALFORMED);
+		pkt_spec_init(&s, 4);
+		pkt_opt_raw(s.tcp_opts, &s.tcp_opts_len, one_len, 4);
+		expect_syn_untouched("option length 1", &s,
+				      SG_CNT_MALFORMED);
+		pkt_spec_init(&s, 6);
+		pkt_opt_raw(s.tcp_opts, &s.tcp_opts_len, past, 8);
+		expect_syn_untouched("option running past the header", &s,
+				       SG_CNT_MALFORMED);
+		pkt_spec_init(&s, 4);
+		pkt_opt_raw(s.tcp_opts, &s.tcp_opts_len, lonely, 4);
+		expect_syn_untouched("option kind in the last byte", &s,
+				       SG_CNT_MALFORMED);
+	}
+
+	pkt_spec_init(&s, 4);
+	s.ihl = 4;
+	expect_spec_untouched("IHL 4", &s, XDP_PASS, SG_CNT_MALFORMED);
+	pkt_spec_init(&s, 4);
+	s.ip_len = 30; /* shorter than IP + TCP header */
+	len = pkt_build(&s, buf, sizeof(buf));
+	expect_spec_untouched("IPv4 total length inside the TCP header", &s,
+			      XDP_PASS, SG_CNT_MALFORMED);
+	pkt_spec_init(&s, 4);
+	s.ip_len = 200;
+	expect_spec_untouched("IPv4 total length past the frame", &s, XDP_PASS,
+			      SG_CNT_MALFORMED);
+	pkt_spec_init(&s, 6);
+	s.ip_len = 300;
+	expect_spec_untouched("IPv6 payload length past the frame", &s,
+			      XDP_PASS, SG_CNT_MALFORMED);
+
+	pkt_spec_init(&s, 0);
+	expect_spec_untouched("ARP request", &s, XDP_PASS, SG_CNT_OTHER_PASS);
+
+	pkt_spec_init(&s, 4);
+	s.frag_off = PKT_IP_MF;
+	expect_spec_untouched("IPv4 first fragment", &s, XDP_PASS,
+			      SG_CNT_FRAGMENT_PASS);
+	pkt_spec_init(&s, 4);
+	s.frag_off = 185; /* offset 1480 */
+	expect_spec_untouched("IPv4 later fragment", &s, XDP_PASS,
+			      SG_CNT_FRAGMENT_PASS);
+	pkt_spec_init(&s, 6);
+	s.nv6_ext = 1;
+	s.v6_ext[0].type = 44;
+	s.v6_ext[0].frag_more = 1;
+	expect_spec_untouched("IPv6 fragment header", &s, XDP_PASS,
+			      SG_CNT_FRAGMENT_PASS);
+	pkt_spec_init(&s, 6);
+	s.nv6_ext = 2;
+	s.v6_ext[0].type = 0;
+	s.v6_ext[1].type = 44;
+	s.v6_ext[1].frag_offset = 10;
+	expect_spec_untouched("IPv6 HBH then later fragment", &s, XDP_PASS,
+			      SG_CNT_FRAGMENT_PASS);
+
+	pkt_spec_init(&s, 4);
+	s.frag_off = 0;
+	s.tcp_flags = PKT_TCP_ACK | PKT_TCP_PSH;
+	s.dport = 22;
+	expect_spec_untouched("non-DF TCP to an unprotected port", &s, XDP_PASS,
+			      SG_CNT_OTHER_PASS);
+	pkt_spec_init(&s, 4);
+	s.frag_off = 0;
+	s.l4proto = 17;
+	expect_spec_untouched("non-DF UDP to port 80", &s, XDP_PASS,
+			      SG_CNT_OTHER_PASS);
+	pkt_spec_init(&s, 6);
+	s.l4proto = 17;
+	expect_spec_untouched("IPv6 UDP to port 80", &s, XDP_PASS,
+			      SG_CNT_OTHER_PASS);
+	pkt_spec_init(&s, 4);
+	s.l4proto = 1;
+	s.payload = (const uint8_t *)"\x08\x00\xf7\xff\x00\x00\x00\x00";
+	s.payload_len = 8;
+	expect_spec_untouched("ICMP echo", &s, XDP_PASS, SG_CNT_OTHER_PASS);
+
+	pkt_spec_init(&s, 4);
+	s.tcp_flags = PKT_TCP_SYN | PKT_TCP_RST;
+	expect_spec_untouched("SYN+RST", &s, XDP_PASS, SG_CNT_MALFORMED);
+	pkt_spec_init(&s, 6);
+	s.tcp_flags = PKT_TCP_SYN | PKT_TCP_FIN;
+	expect_spec_untouched("SYN+FIN", &s, XDP_PASS, SG_CNT_MALFORMED);
+	pkt_spec_init(&s, 4);
+	s.tcp_flags = PKT_TCP_SYN | PKT_TCP_ACK;
+	expect_spec_untouched("SYN+ACK from outside", &s, XDP_PASS,
+			      SG_CNT_OTHER_PASS);
+	pkt_spec_init(&s, 4);
+	s.tcp_flags = PKT_TCP_RST;
+	expect_spec_untouched("RST", &s, XDP_PASS, SG_CNT_OTHER_PASS);
+	pkt_spec_init(&s, 4);
+	s.tcp_flags = PKT_TCP_RST | PKT_TCP_ACK;
+	expect_spec_untouched("RST+ACK", &s, XDP_PASS, SG_CNT_OTHER_PASS);
+	pkt_spec_init(&s, 6);
+	s.tcp_flags = PKT_TCP_FIN;
+	expect_spec_untouched("FIN without ACK", &s, XDP_PASS,
+			      SG_CNT_OTHER_PASS);
+	pkt_spec_init(&s, 4);
+	s.tcp_flags = 0;
+	expect_spec_untouched("no flags", &s, XDP_PASS, SG_CNT_OTHER_PASS);
+
+	pkt_spec_init(&s, 4);
+	s.dport = 8080;
+	expect_spec_untouched("SYN to an unprotected port", &s, XDP_PASS,
+			      SG_CNT_OTHER_PASS);
+	pkt_spec_init(&s, 6);
+	s.dport = 81;
+	s.tcp_flags = PKT_TCP_ACK;
+	expect_spec_untouched("ACK to an unprotected port", &s, XDP_PASS,
+			      SG_CNT_OTHER_PASS);
+	pkt_spec_init(&s, 4);
+	s.dport = 8080;
+	s.doff = 3;
+	expect_spec_untouched("doff 3 to an unprotected port", &s, XDP_PASS,
+			      SG_CNT_OTHER_PASS);
+
+	pkt_spec_init(&s, 4);
+	s.nvlan = 3;
+	expect_spec_untouched("three VLAN tags", &s, XDP_PASS,
+			      SG_CNT_UNPARSED_PASS);
+	pkt_spec_init(&s, 6);
+	s.nv6_ext = 7;
+	for (cut = 0; cut < 7; cut++)
+		s.v6_ext[cut].type = 60;
+	expect_spec_untouched("IPv6 with 7 extension headers", &s, XDP_PASS,
+			      SG_CNT_UNPARSED_PASS);
+	pkt_spec_init(&s, 6);
+	s.nv6_ext = 6;
+	for (cut = 0; cut < 6; cut++)
+		s.v6_ext[cut].type = 60;
+	len = pkt_build(&s, buf, sizeof(buf));
+	{
+		const struct offer none = {};
+
+		check_syn("IPv6 SYN with 6 extension headers -> SYN-ACK", &s,
+			  &none);
+	}
+	pkt_spec_init(&s, 6);
+	s.nv6_ext = 1;
+	s.v6_ext[0].type = 51;
+	expect_spec_untouched("IPv6 AH", &s, XDP_PASS, SG_CNT_OTHER_PASS);
+	pkt_spec_init(&s, 6);
+	s.nv6_ext = 1;
+	s.v6_ext[0].type = 0;
+	s.ip_len = 4; /* the HBH header runs past the payload length */
+	len = pkt_build(&s, buf, sizeof(buf));
+	if (!pkt_offsets(buf, len, &off))
+		expect_untouched("IPv6 extension header cut off", buf,
+				 off.l3_off + 40 + 4, XDP_PASS,
+				 SG_CNT_MALFORMED);
+}
+
+/* ---- the kernel's own sockets ---- */
+
+static int sock_pair(int family, int port, int *lfd, int *cfd, int *afd,
+		     uint16_t *cport)
+{
+	struct sockaddr_storage ss = {};
+	socklen_t sl;
+	int one = 1;
+
+	if (family == 4) {
+		struct sockaddr_in *a = (void *)&ss;
+
+		a->sin_family = AF_INET;
+		a->sin_port = htons(port);
+		a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		sl = sizeof(*a);
+	} else {
+		struct sockaddr_in6 *a = (void *)&ss;
+
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons(port);
+		a->sin6_addr = in6addr_loopback;
+		sl = sizeof(*a);
+	}
+	*lfd = socket(ss.ss_family, SOCK_STREAM, 0);
+	if (*lfd < 0)
+		return -1;
+	setsockopt(*lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(*lfd, (void *)&ss, sl) || listen(*lfd, 8))
+		return -1;
+	if (!cfd)
+		return 0;
+	*cfd = socket(ss.ss_family, SOCK_STREAM, 0);
+	if (*cfd < 0 || connect(*cfd, (void *)&ss, sl))
+		return -1;
+	*afd = accept(*lfd, NULL, NULL);
+	if (*afd < 0)
+		return -1;
+	sl = sizeof(ss);
+	if (getsockname(*cfd, (void *)&ss, &sl))
+		return -1;
+	*cport = ntohs(family == 4 ? ((struct sockaddr_in *)&ss)->sin_port :
+				     ((struct sockaddr_in6 *)&ss)->sin6_port);
+	return 0;
+}
+
+static void loopback_spec(struct pkt_spec *s, int family, uint16_t sport)
+{
+	pkt_spec_init(s, family);
+	memset(s->saddr, 0, 16);
+	memset(s->daddr, 0, 16);
+	if (family == 4) {
+		s->saddr[0] = s->daddr[0] = 127;
+		s->saddr[3] = s->daddr[3] = 1;
+	} else {
+		s->saddr[15] = s->daddr[15] = 1;
+	}
+	s->sport = sport;
+	s->dport = 80;
+	s->tcp_flags = PKT_TCP_ACK;
+	s->seq = 1;
+	s->ack = 0x12345; /* not a cookie */
+}
+
+static void test_kernel_sockets(void)
+{
+	int family;
+
+	for (family = 4; family <= 6; family += 2) {
+		int lfd = -1, cfd = -1, afd = -1;
+		struct pkt_spec s;
+		uint16_t cport = 0;
+		char name[128];
+
+		snprintf(name, sizeof(name),
+			 "IPv%d ACK of an established kernel connection -> pass",
+			 family);
+		if (sock_pair(family, 80, &lfd, &cfd, &afd, &cport)) {
+			begin(name);
+			fail("could not set up sockets: %s", strerror(errno));
+			end();
+		} else {
+			loopback_spec(&s, family, cport);
+			s.tcp_flags = PKT_TCP_ACK | PKT_TCP_PSH;
+			expect_spec_untouched(name, &s, XDP_PASS,
+					      SG_CNT_ACK_ESTABLISHED_PASS);
+			/* Same listener, a 4-tuple it has no connection for. */
+			loopback_spec(&s, family, cport + 1);
+			snprintf(name, sizeof(name),
+				 "IPv%d ACK to a listener, no connection, no"
+				 " cookie -> drop",
+				 family);
+			check_ack_dropped(name, &s, SG_CNT_COOKIE_BAD);
+		}
+		if (afd >= 0)
+			close(afd);
+		if (cfd >= 0)
+			close(cfd);
+		if (lfd >= 0)
+			close(lfd);
+	}
+}
+
+/* ---- setup ---- */
+
+static int libbpf_quiet(enum libbpf_print_level level, const char *fmt,
+			va_list ap)
+{
+	if (level == LIBBPF_WARN || getenv("SG_TEST_VERBOSE"))
+		return vfprintf(stderr, fmt, ap);
+	return 0;
+}
+
+static int setup(void)
+{
+	struct bpf_map *m;
+	const int ports[] = { 80, 443 };
+
+	if (geteuid() != 0) {
+		printf("SKIP: the unit tests load BPF programs and need root "
+		       "(run: sudo make test)\n");
+		return -1;
+	}
+	if (unshare(CLONE_NEWNET)) {
+		printf("SKIP: cannot create a network namespace: %s\n",
+		       strerror(errno));
+		return -1;
+	}
+	if (system("ip link set lo up")) {
+		printf("FAIL: cannot bring up lo in the test namespace\n");
+		return -1;
+	}
+	libbpf_set_print(libbpf_quiet);
+	skel = synguard__open();
+	if (!skel) {
+		printf("FAIL: cannot open the BPF object: %s\n",
+		       strerror(errno));
+		return -1;
+	}
+	/* Tests must not touch bpffs: no pinning. */
+	bpf_object__for_each_map(m, skel->obj)
+		bpf_map__set_pin_path(m, NULL);
+	if (synguard__load(skel)) {
+		printf("FAIL: the kernel refused the BPF programs: %s "
+		       "(SG_TEST_VERBOSE=1 shows the verifier log)\n",
+		       strerror(errno));
+		return -1;
+	}
+	prog_fd = bpf_program__fd(skel->progs.synguard_xdp);
+	ncpus = libbpf_num_possible_cpus();
+	if (ncpus <= 0)
+		return -1;
+
+	cfg.mss4 = SG_DEFAULT_MSS4;
+	cfg.mss6 = SG_DEFAULT_MSS6;
+	cfg.window = SG_DEFAULT_WINDOW;
+	cfg.wscale = SG_DEFAULT_WSCALE;
+	cfg.ttl = SG_DEFAULT_TTL;
+	cfg.ecn = SG_DEFAULT_ECN;
+	cfg.cookie_lifetime = SG_DEFAULT_LIFETIME;
+	put_config();
+	random_key(0);
+	keys.current = 0;
+	put_keys();
+	put_ports(ports, 2);
+	return case_errors ? -1 : 0;
+}
+
+static void test_reference(void)
+{
+	begin("reference SipHash-2-4 matches the 64 published vectors");
+	if (ref_siphash_selftest())
+		fail("%d vectors differ", ref_siphash_selftest());
+	end();
+}
+
+int main(void)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	printf("# XDP unit tests (BPF_PROG_TEST_RUN)\n");
+	test_reference();
+	if (setup()) {
+		failed++;
+		printf("%d passed, %d failed\n", passed, failed);
+		return 1;
+	}
+	test_syn_ack_roundtrip();
+	test_syn_headers();
+	test_ack_rejects();
+	test_key_rotation();
+	test_edges();
+	test_kernel_sockets();
+	synguard__destroy(skel);
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
