@@ -67,9 +67,12 @@ $(OUTPUT)/synguard.skel.h: $(OUTPUT)/synguard.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name synguard > $@
 
-$(OUTPUT)/synguard: user/synguard.c include/synguard.h $(OUTPUT)/synguard.skel.h
+USER_SRCS := $(wildcard user/*.c)
+USER_HDRS := $(wildcard user/*.h) include/synguard.h
+
+$(OUTPUT)/synguard: $(USER_SRCS) $(USER_HDRS) $(OUTPUT)/synguard.skel.h
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $< -o $@ $(LIBS)
+	$(Q)$(CC) $(CFLAGS) -Iuser $(USER_SRCS) -o $@ $(LIBS)
 
 $(OUTPUT)/test_xdp: $(TEST_SRCS) $(TEST_HDRS) $(OUTPUT)/synguard.skel.h
 	$(call msg,CC,$@)
@@ -86,6 +89,10 @@ unit: $(OUTPUT)/test_xdp
 test: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tests/run.sh
+
+# Parts owned by their folders: extra targets for tests/ and bench/.
+-include tests/tests.mk
+-include bench/bench.mk
 
 clean:
 	$(call msg,CLEAN,$(OUTPUT))

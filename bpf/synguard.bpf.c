@@ -52,6 +52,28 @@ struct {
  * arrays: clang folds those away but leaves an empty .rodata section in BTF,
  * which bpftool 7.1's skeleton generator refuses.
  */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SG_KFUNC_ERRNO_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_kfunc_errors SEC(".maps");
+
+/* Written and read by user space only (include/synguard.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sg_info);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_info SEC(".maps");
+
+/* Linux 6.9+: turns a validated ACK into a request socket of the listener. */
+extern int bpf_sk_assign_tcp_reqsk(struct __sk_buff *skb, struct sock *sk,
+				   struct bpf_tcp_req_attrs *attrs,
+				   int attrs__sz) __ksym;
+
 static __always_inline __u16 sg_mss_table(int family, __u32 idx)
 {
 	__u64 t = family == 4 ? SG_MSS4_PACKED : SG_MSS6_PACKED;
@@ -555,4 +577,106 @@ int synguard_xdp(struct xdp_md *ctx)
 		return sg_handle_ack(ctx, &p);
 	sg_count(SG_CNT_OTHER_PASS);
 	return XDP_PASS;
+}
+
+/*
+ * TC ingress: the kernel handoff. Reads the metadata XDP wrote for a
+ * cookie-validated ACK, finds the listener and asks the kernel to build the
+ * connection from the decoded options. A frame without synguard metadata is
+ * not touched: TC never acts on traffic XDP did not mark.
+ */
+SEC("tc")
+int synguard_tc(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct sg_meta *m = (void *)(long)skb->data_meta;
+	struct bpf_tcp_req_attrs attrs = {};
+	struct bpf_sock_tuple tup = {};
+	struct sg_flow flow = {};
+	struct sg_pkt p = {};
+	struct bpf_sock *sk;
+	struct tcp_sock *tp;
+	struct tcphdr *th;
+	__u32 tlen, k;
+	int err;
+
+	if ((void *)m == data)
+		return TC_ACT_OK;
+	/* A separate '>' test: the verifier learns the bound only from it. */
+	if ((void *)(m + 1) > data) {
+		sg_count(SG_CNT_HANDOFF_META_BAD);
+		return TC_ACT_OK;
+	}
+	if (m->magic != SG_META_MAGIC || (void *)(m + 1) != data) {
+		sg_count(SG_CNT_HANDOFF_META_BAD);
+		return TC_ACT_OK;
+	}
+	if (sg_parse(data, data_end, &p) != SG_PARSE_TCP ||
+	    !(th = sg_tcp(data, data_end, &p)) ||
+	    sg_flow_fill(&flow, data, data_end, &p, th, 0)) {
+		sg_count(SG_CNT_HANDOFF_META_BAD);
+		return TC_ACT_OK;
+	}
+	if (p.family == 4) {
+		tup.ipv4.saddr = flow.saddr[0];
+		tup.ipv4.daddr = flow.daddr[0];
+		tup.ipv4.sport = flow.sport;
+		tup.ipv4.dport = flow.dport;
+		tlen = sizeof(tup.ipv4);
+	} else {
+		__builtin_memcpy(tup.ipv6.saddr, flow.saddr, 16);
+		__builtin_memcpy(tup.ipv6.daddr, flow.daddr, 16);
+		tup.ipv6.sport = flow.sport;
+		tup.ipv6.dport = flow.dport;
+		tlen = sizeof(tup.ipv6);
+	}
+	/*
+	 * skc, not sk: bpf_sk_lookup_tcp() returns the listener even when a
+	 * request socket exists, and assigning a second one creates a bogus
+	 * child (see DESIGN.md).
+	 */
+	sk = bpf_skc_lookup_tcp(skb, &tup, tlen, BPF_F_CURRENT_NETNS, 0);
+	if (!sk) {
+		sg_count(SG_CNT_HANDOFF_NO_LISTENER);
+		return TC_ACT_OK;
+	}
+	if (sk->state != BPF_TCP_LISTEN) {
+		bpf_sk_release(sk);
+		sg_count(SG_CNT_HANDOFF_EXISTS);
+		return TC_ACT_OK;
+	}
+	/* The kfunc takes a full socket; the verifier rejects sock_common. */
+	tp = bpf_skc_to_tcp_sock(sk);
+	if (!tp) {
+		bpf_sk_release(sk);
+		sg_count(SG_CNT_HANDOFF_KFUNC_ERROR);
+		return TC_ACT_OK;
+	}
+	attrs.mss = m->mss;
+	attrs.rcv_tsval = m->rcv_tsval;
+	attrs.rcv_tsecr = m->rcv_tsecr;
+	attrs.tstamp_ok = !!(m->flags & SG_META_F_TSTAMP);
+	attrs.sack_ok = !!(m->flags & SG_META_F_SACK);
+	attrs.ecn_ok = !!(m->flags & SG_META_F_ECN);
+	attrs.wscale_ok = !!(m->flags & SG_META_F_WSCALE);
+	attrs.rcv_wscale = m->rcv_wscale;
+	attrs.snd_wscale = m->snd_wscale;
+	err = bpf_sk_assign_tcp_reqsk(skb, (struct sock *)tp, &attrs,
+				      sizeof(attrs));
+	bpf_sk_release(sk);
+	if (err) {
+		__u64 *v;
+
+		k = -err;
+		if (k >= SG_KFUNC_ERRNO_MAX)
+			k = SG_KFUNC_ERRNO_MAX - 1;
+		v = bpf_map_lookup_elem(&sg_kfunc_errors, &k);
+		if (v)
+			*v += 1;
+		sg_count(SG_CNT_HANDOFF_KFUNC_ERROR);
+		return TC_ACT_OK;
+	}
+	sg_count(SG_CNT_HANDOFF_OK);
+	return TC_ACT_OK;
 }

@@ -21,11 +21,17 @@
 #define SG_MAP_KEYS "sg_keys"
 #define SG_MAP_PORTS "sg_ports"
 #define SG_MAP_COUNTERS "sg_counters"
+#define SG_MAP_KFUNC_ERRORS "sg_kfunc_errors"
+/* sg_kfunc_errors is indexed by -errno, the last slot collecting the rest. */
+#define SG_KFUNC_ERRNO_MAX 64
 
 /*
  * Counters: one per-CPU array slot each. Every packet the XDP program sees
- * increments exactly one "verdict" counter; syn_received is the only input
- * counter (SYNs to a protected port, whatever became of them).
+ * increments exactly one of syn_received..other_pass, except that
+ * syn_received counts SYNs to a protected port on top of their outcome. The
+ * handoff_* counters belong to the TC program and count only frames that
+ * carry metadata; cookie_ok minus all handoff_* is the number of validated
+ * ACKs whose metadata never reached TC (a driver that drops XDP metadata).
  * X(enum suffix, printed name, meaning)
  */
 #define SG_COUNTERS(X)                                                         \
@@ -53,7 +59,17 @@
 	X(UNPARSED_PASS, "unparsed_pass",                                      \
 	  "too many VLAN tags or IPv6 extension headers to parse: passed")     \
 	X(OTHER_PASS, "other_pass",                                            \
-	  "everything else (other ports, non-TCP, RST/FIN/SYN-ACK...): passed")
+	  "everything else (other ports, non-TCP, RST/FIN/SYN-ACK...): passed") \
+	X(HANDOFF_OK, "handoff_ok",                                            \
+	  "TC: validated ACKs handed to the kernel as a new connection")       \
+	X(HANDOFF_NO_LISTENER, "handoff_no_listener",                          \
+	  "TC: validated ACKs with no listener: passed, the kernel resets")    \
+	X(HANDOFF_EXISTS, "handoff_exists",                                    \
+	  "TC: validated ACKs whose connection already had a socket: passed")  \
+	X(HANDOFF_KFUNC_ERROR, "handoff_kfunc_error",                          \
+	  "TC: bpf_sk_assign_tcp_reqsk failed (errno in sg_kfunc_errors)")     \
+	X(HANDOFF_META_BAD, "handoff_meta_bad",                                \
+	  "TC: metadata of the wrong size or magic, or not a TCP frame")
 
 #define SG_X_ENUM(name, str, help) SG_CNT_##name,
 enum sg_counter { SG_COUNTERS(SG_X_ENUM) SG_CNT_MAX };
@@ -86,6 +102,32 @@ struct sg_keys {
 	__u8 valid[2]; /* slot holds a key */
 	__u8 pad[5];
 	__u64 installed_tai_ns[2]; /* when each slot was written (for status) */
+};
+
+/*
+ * What `attach` did, for `status` and `detach`: one entry of SG_MAP_INFO.
+ * Only user space reads or writes it; it lives in a pinned map so that it
+ * stays with the other pins and goes away with them.
+ */
+#define SG_MAP_INFO "sg_info"
+
+enum sg_xdp_mode {
+	SG_MODE_NATIVE = 1,
+	SG_MODE_SKB = 2,
+};
+
+struct sg_info {
+	__u32 ifindex;
+	__u32 xdp_prog_id;
+	__u32 tc_prog_id;
+	__u32 tc_handle;
+	__u32 tc_priority;
+	__u8 xdp_mode; /* enum sg_xdp_mode */
+	__u8 tc_hook_created; /* attach created the clsact qdisc: detach removes it */
+	__u8 multiprog; /* attached through libxdp's dispatcher */
+	__u8 pad;
+	__u64 attached_unix; /* seconds since the epoch */
+	__u64 key_installed_unix; /* last key rotation or load */
 };
 
 /* Protected destination ports: a 65536-bit bitmap, one array entry. */

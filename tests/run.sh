@@ -32,6 +32,11 @@ run_suite() {
 
 run_suite "reference implementations" build/selftest_ref
 run_suite "XDP unit tests" build/test_xdp
+# Script suites: each prints its own "N passed, M failed" last.
+for t in tests/cli/test_*.sh tests/integration/test_*.sh; do
+	[ -e "$t" ] || continue
+	run_suite "$t" bash "$t"
+done
 
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]
