@@ -143,6 +143,24 @@ static __always_inline int sg_flow_fill(struct sg_flow *f, void *data,
 	return 0;
 }
 
+/* The socket lookup key of a flow, as the receiving host sees it. */
+static __always_inline __u32 sg_tuple_fill(struct bpf_sock_tuple *t,
+					   const struct sg_flow *f)
+{
+	if (f->family == 4) {
+		t->ipv4.saddr = f->saddr[0];
+		t->ipv4.daddr = f->daddr[0];
+		t->ipv4.sport = f->sport;
+		t->ipv4.dport = f->dport;
+		return sizeof(t->ipv4);
+	}
+	__builtin_memcpy(t->ipv6.saddr, f->saddr, 16);
+	__builtin_memcpy(t->ipv6.daddr, f->daddr, 16);
+	t->ipv6.sport = f->sport;
+	t->ipv6.dport = f->dport;
+	return sizeof(t->ipv6);
+}
+
 /* Copy the options to the stack and parse them: -1 if malformed. */
 static __always_inline int sg_load_opts(struct xdp_md *ctx,
 					const struct sg_pkt *p,
@@ -435,42 +453,50 @@ static __always_inline int sg_handle_ack(struct xdp_md *ctx, struct sg_pkt *p)
 	}
 	cookie = bpf_ntohl(th->ack_seq) - 1;
 
-	if (p->family == 4) {
-		tup.ipv4.saddr = flow.saddr[0];
-		tup.ipv4.daddr = flow.daddr[0];
-		tup.ipv4.sport = flow.sport;
-		tup.ipv4.dport = flow.dport;
-		tlen = sizeof(tup.ipv4);
-	} else {
-		__builtin_memcpy(tup.ipv6.saddr, flow.saddr, 16);
-		__builtin_memcpy(tup.ipv6.daddr, flow.daddr, 16);
-		tup.ipv6.sport = flow.sport;
-		tup.ipv6.dport = flow.dport;
-		tlen = sizeof(tup.ipv6);
-	}
+	tlen = sg_tuple_fill(&tup, &flow);
 	sk = bpf_skc_lookup_tcp(ctx, &tup, tlen, BPF_F_CURRENT_NETNS, 0);
-	if (sk) {
-		/* A listener matches any 4-tuple: only a socket of this
-		 * connection (established, request or time-wait) counts. */
-		int listener = sk->state == BPF_TCP_LISTEN;
-
+	/* A listener matches any 4-tuple: only a socket of this connection
+	 * (established, request or time-wait) means the kernel owns it. */
+	if (sk && sk->state != BPF_TCP_LISTEN) {
 		bpf_sk_release(sk);
-		if (!listener) {
-			sg_count(SG_CNT_ACK_ESTABLISHED_PASS);
-			return XDP_PASS;
-		}
+		sg_count(SG_CNT_ACK_ESTABLISHED_PASS);
+		return XDP_PASS;
 	}
 
 	cfg = bpf_map_lookup_elem(&sg_config, &zero);
 	keys = bpf_map_lookup_elem(&sg_keys, &zero);
-	if (!cfg || !keys) {
-		sg_count(SG_CNT_COOKIE_BAD);
-		return XDP_DROP;
+	res = SG_COOKIE_INVALID;
+	if (cfg && keys) {
+		max_age = ((__u64)cfg->cookie_lifetime * 1000000000ULL) >>
+			  SG_PERIOD_SHIFT;
+		res = sg_cookie_check(&flow, keys, cookie,
+				      sg_counter_now(bpf_ktime_get_tai_ns()),
+				      max_age);
 	}
-	max_age = ((__u64)cfg->cookie_lifetime * 1000000000ULL) >>
-		  SG_PERIOD_SHIFT;
-	res = sg_cookie_check(&flow, keys, cookie,
-			      sg_counter_now(bpf_ktime_get_tai_ns()), max_age);
+	if (res != SG_COOKIE_VALID && sk) {
+		/*
+		 * Not ours, but the listener may have answered a SYN that
+		 * reached it (no key yet, SYN-ACK not buildable) with a
+		 * syncookie of its own when its queue overflowed: let the
+		 * kernel have those ACKs. The helper returns at once unless
+		 * the listener overflowed recently.
+		 */
+		void *iph = data + (p->l3_off & 0xff);
+		__u32 iph_len = p->family == 4 ? sizeof(struct iphdr) :
+						 sizeof(struct ipv6hdr);
+		long kc = -1;
+
+		if (iph + iph_len <= data_end)
+			kc = bpf_tcp_check_syncookie(sk, iph, iph_len, th,
+						     sizeof(*th));
+		bpf_sk_release(sk);
+		if (kc == 0) {
+			sg_count(SG_CNT_ACK_KERNEL_COOKIE_PASS);
+			return XDP_PASS;
+		}
+	} else if (sk) {
+		bpf_sk_release(sk);
+	}
 	if (res == SG_COOKIE_INVALID) {
 		sg_count(SG_CNT_COOKIE_BAD);
 		return XDP_DROP;
@@ -480,6 +506,8 @@ static __always_inline int sg_handle_ack(struct xdp_md *ctx, struct sg_pkt *p)
 		return XDP_DROP;
 	}
 
+	if (!cfg) /* not reached: a valid cookie needs the config */
+		return XDP_PASS;
 	if (sg_load_opts(ctx, p, &opt)) {
 		sg_count(SG_CNT_MALFORMED);
 		return XDP_PASS;
@@ -618,19 +646,7 @@ int synguard_tc(struct __sk_buff *skb)
 		sg_count(SG_CNT_HANDOFF_META_BAD);
 		return TC_ACT_OK;
 	}
-	if (p.family == 4) {
-		tup.ipv4.saddr = flow.saddr[0];
-		tup.ipv4.daddr = flow.daddr[0];
-		tup.ipv4.sport = flow.sport;
-		tup.ipv4.dport = flow.dport;
-		tlen = sizeof(tup.ipv4);
-	} else {
-		__builtin_memcpy(tup.ipv6.saddr, flow.saddr, 16);
-		__builtin_memcpy(tup.ipv6.daddr, flow.daddr, 16);
-		tup.ipv6.sport = flow.sport;
-		tup.ipv6.dport = flow.dport;
-		tlen = sizeof(tup.ipv6);
-	}
+	tlen = sg_tuple_fill(&tup, &flow);
 	/*
 	 * skc, not sk: bpf_sk_lookup_tcp() returns the listener even when a
 	 * request socket exists, and assigning a second one creates a bogus

@@ -53,6 +53,8 @@
 	  "valid cookie ACKs passed without metadata (no headroom)")          \
 	X(ACK_ESTABLISHED_PASS, "ack_established_pass",                        \
 	  "ACKs to a protected port with a kernel socket: passed")             \
+	X(ACK_KERNEL_COOKIE_PASS, "ack_kernel_cookie_pass",                    \
+	  "ACKs with no socket but a valid kernel syncookie: passed")          \
 	X(MALFORMED, "malformed",                                              \
 	  "malformed TCP to a protected port: passed for the kernel to drop")  \
 	X(FRAGMENT_PASS, "fragment_pass", "IP fragments: passed untouched")    \
