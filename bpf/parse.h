@@ -132,6 +132,18 @@ static __always_inline enum sg_parse sg_parse_ipv6(void *data, void *data_end,
 		eh = data + off;
 		if ((void *)(eh + 1) > data_end)
 			return SG_PARSE_MALFORMED;
+		/*
+		 * Segments left in a routing header: we are a waypoint, not
+		 * the destination, so the packet is not ours to answer.
+		 */
+		if (nexthdr == NEXTHDR_ROUTING) {
+			__u8 *rh = (void *)eh;
+
+			if ((void *)(rh + 4) > data_end)
+				return SG_PARSE_MALFORMED;
+			if (rh[3])
+				return SG_PARSE_OTHER;
+		}
 		nexthdr = eh->nexthdr;
 		off += (eh->hdrlen + 1) * 8;
 	}

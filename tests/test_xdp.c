@@ -1200,6 +1200,12 @@ static void test_edges(void)
 	}
 	pkt_spec_init(&s, 6);
 	s.nv6_ext = 1;
+	s.v6_ext[0].type = 43;
+	s.v6_ext[0].seg_left = 1;
+	expect_spec_untouched("IPv6 SYN with segments left in a routing header",
+			      &s, XDP_PASS, SG_CNT_OTHER_PASS);
+	pkt_spec_init(&s, 6);
+	s.nv6_ext = 1;
 	s.v6_ext[0].type = 51;
 	expect_spec_untouched("IPv6 AH", &s, XDP_PASS, SG_CNT_OTHER_PASS);
 	pkt_spec_init(&s, 6);
