@@ -60,6 +60,55 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sg_kfunc_errors SEC(".maps");
 
+/* Cookies auto: state (read by `status`) and per-CPU SYN counts. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sg_state);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_state SEC(".maps");
+
+struct sg_rate_cpu {
+	__u64 win; /* window number: ktime >> SG_RATE_SHIFT */
+	__u32 cur; /* SYNs in window win */
+	__u32 prev; /* SYNs in window win - 1 */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sg_rate_cpu);
+} sg_rate SEC(".maps");
+
+/* Bounds the loop over CPUs; the lookup stops at the last possible one. */
+#define SG_MAX_CPUS 256
+
+#define SG_LPM_MAP(name, keytype)                                              \
+	struct {                                                               \
+		__uint(type, BPF_MAP_TYPE_LPM_TRIE);                           \
+		__uint(max_entries, SG_LIST_MAX);                              \
+		__type(key, keytype);                                          \
+		__type(value, __u32);                                          \
+		__uint(map_flags, BPF_F_NO_PREALLOC);                          \
+		__uint(pinning, LIBBPF_PIN_BY_NAME);                           \
+	} name SEC(".maps")
+
+SG_LPM_MAP(sg_allow4, struct sg_lpm4);
+SG_LPM_MAP(sg_allow6, struct sg_lpm6);
+SG_LPM_MAP(sg_deny4, struct sg_lpm4);
+SG_LPM_MAP(sg_deny6, struct sg_lpm6);
+
+/* Bounded whatever the number of sources; `attach` may resize it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SG_DEFAULT_SRC_TABLE);
+	__type(key, struct sg_src_key);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_src SEC(".maps");
+
 /* Written and read by user space only (include/synguard.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -182,6 +231,158 @@ static __always_inline int sg_load_opts(struct xdp_md *ctx,
 	return 0;
 }
 
+/* ---- allow and deny lists ---- */
+
+enum { SG_LIST_NONE, SG_LIST_ALLOW, SG_LIST_DENY };
+
+/*
+ * The longest matching prefix decides: "deny 10.0.0.0/8, allow 10.1.2.3"
+ * does what it says. On equal prefixes deny wins. An empty trie answers
+ * at once, so lists cost little until they are used.
+ */
+static __always_inline int sg_list_match(const struct sg_flow *f)
+{
+	__u32 *a, *d;
+
+	if (f->family == 4) {
+		struct sg_lpm4 k = { .prefixlen = 32 };
+
+		__builtin_memcpy(k.addr, &f->saddr[0], 4);
+		a = bpf_map_lookup_elem(&sg_allow4, &k);
+		d = bpf_map_lookup_elem(&sg_deny4, &k);
+	} else {
+		struct sg_lpm6 k = { .prefixlen = 128 };
+
+		__builtin_memcpy(k.addr, f->saddr, 16);
+		a = bpf_map_lookup_elem(&sg_allow6, &k);
+		d = bpf_map_lookup_elem(&sg_deny6, &k);
+	}
+	if (d && (!a || *d >= *a))
+		return SG_LIST_DENY;
+	if (a)
+		return SG_LIST_ALLOW;
+	return SG_LIST_NONE;
+}
+
+/* ---- per-source limits ---- */
+
+/* Network-order mask of the first `bits` bits of a 32-bit word. */
+static __always_inline __u32 sg_mask32(int bits)
+{
+	if (bits <= 0)
+		return 0;
+	if (bits >= 32)
+		return 0xffffffff;
+	return bpf_htonl(~0u << (32 - bits));
+}
+
+/*
+ * One token bucket per (masked) source, as GCRA: the value is the
+ * theoretical arrival time of the next packet. A packet may come up to
+ * (burst - 1) intervals early. Updates race between CPUs without atomics;
+ * the worst case is a few packets more than the limit, never fewer.
+ */
+static __always_inline int sg_src_allow(const struct sg_flow *f, __u8 kind,
+					const struct sg_config *cfg,
+					__u32 rate, __u32 burst)
+{
+	struct sg_src_key k = { .family = f->family, .kind = kind };
+	__u64 now = bpf_ktime_get_ns(), interval, tolerance, tat, *v;
+	int prefix = f->family == 4 ? cfg->src_prefix4 : cfg->src_prefix6;
+	int i;
+
+#pragma unroll
+	for (i = 0; i < 4; i++)
+		k.addr[i] = f->saddr[i] & sg_mask32(prefix - 32 * i);
+	interval = 1000000000ULL / rate;
+	tolerance = interval * (burst > 1 ? burst - 1 : 0);
+	v = bpf_map_lookup_elem(&sg_src, &k);
+	if (!v) {
+		tat = now + interval;
+		bpf_map_update_elem(&sg_src, &k, &tat, BPF_ANY);
+		return 1;
+	}
+	tat = *v > now ? *v : now;
+	if (tat - now > tolerance)
+		return 0;
+	*v = tat + interval;
+	return 1;
+}
+
+/* ---- cookies auto: the SYN rate ---- */
+
+/*
+ * Add this SYN to the CPU's window count. When a CPU starts a new window it
+ * sums the last complete window of every CPU (the only cross-CPU work, once
+ * per window per CPU) and moves the engaged state. Returns whether cookies
+ * are on for this SYN.
+ */
+static __always_inline int sg_rate_update(const struct sg_config *cfg)
+{
+	__u64 now = bpf_ktime_get_ns(), win = now >> SG_RATE_SHIFT, sum = 0;
+	struct sg_rate_cpu *r;
+	struct sg_state *st;
+	__u32 zero = 0, rate, c;
+
+	r = bpf_map_lookup_elem(&sg_rate, &zero);
+	st = bpf_map_lookup_elem(&sg_state, &zero);
+	if (!r || !st)
+		return 1; /* not reached; fail towards protection */
+	if (r->win == win) {
+		r->cur++;
+		goto out;
+	}
+	r->prev = r->win + 1 == win ? r->cur : 0;
+	r->cur = 1;
+	r->win = win;
+
+	for (c = 0; c < SG_MAX_CPUS; c++) {
+		struct sg_rate_cpu *o;
+
+		o = bpf_map_lookup_percpu_elem(&sg_rate, &zero, c);
+		if (!o)
+			break; /* past the last possible CPU */
+		if (o->win == win)
+			sum += o->prev;
+		else if (o->win + 1 == win)
+			sum += o->cur;
+	}
+	rate = (sum * 1000000000ULL) >> SG_RATE_SHIFT;
+	st->rate = rate;
+	st->measured_ns = now;
+	if (rate >= cfg->syn_rate_off)
+		st->above_ns = now;
+	if (!st->engaged && rate >= cfg->syn_rate_on) {
+		st->engaged = 1;
+		st->changed_ns = now;
+		sg_count(SG_CNT_COOKIES_ENGAGED);
+	} else if (st->engaged && rate < cfg->syn_rate_off &&
+		   now - st->above_ns >= (__u64)cfg->hold_time * 1000000000ULL) {
+		st->engaged = 0;
+		st->changed_ns = now;
+		sg_count(SG_CNT_COOKIES_DISENGAGED);
+	}
+out:
+	return cfg->cookies == SG_COOKIES_ALWAYS || st->engaged;
+}
+
+/* Does the kernel have a socket of this very connection (not a listener)? */
+static __always_inline int sg_has_socket(struct xdp_md *ctx,
+					 const struct sg_flow *f)
+{
+	struct bpf_sock_tuple tup = {};
+	struct bpf_sock *sk;
+	__u32 tlen = sg_tuple_fill(&tup, f);
+	int own;
+
+	sk = bpf_skc_lookup_tcp(ctx, &tup, tlen, BPF_F_CURRENT_NETNS, 0);
+	if (!sk)
+		return 0;
+	own = sk->state != BPF_TCP_LISTEN;
+	bpf_sk_release(sk);
+	return own;
+}
+
 /* The headers of our SYN-ACK, built on the stack and stored in one go. */
 struct sg_synack_tcp {
 	struct tcphdr th;
@@ -271,14 +472,15 @@ static __always_inline void sg_fill_tcp(struct tcphdr *t,
  * extension headers and any payload of the SYN are simply not copied: the
  * reply is Ethernet (+ the same VLAN tags) + IP + TCP + our options.
  */
-static __always_inline int sg_handle_syn(struct xdp_md *ctx, struct sg_pkt *p)
+static __always_inline int sg_handle_syn(struct xdp_md *ctx, struct sg_pkt *p,
+					 struct sg_flow *flow_in,
+					 const struct sg_config *cfg)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct sg_tcpopt opt = {};
-	const struct sg_config *cfg;
 	const struct sg_keys *keys;
-	struct sg_flow flow = {};
+	struct sg_flow flow = *flow_in;
 	struct tcphdr *th, in;
 	__u32 zero = 0, data_bits, mss_idx = 0, cookie, tcp_len, ip_len;
 	__u32 clen, optlen;
@@ -288,9 +490,8 @@ static __always_inline int sg_handle_syn(struct xdp_md *ctx, struct sg_pkt *p)
 	__u8 mac[ETH_ALEN];
 	int ece = 0, i, delta;
 
-	cfg = bpf_map_lookup_elem(&sg_config, &zero);
 	keys = bpf_map_lookup_elem(&sg_keys, &zero);
-	if (!cfg || !keys || !keys->valid[keys->current & 1]) {
+	if (!keys || !keys->valid[keys->current & 1]) {
 		sg_count(SG_CNT_SYN_NO_KEY);
 		return XDP_PASS;
 	}
@@ -321,11 +522,7 @@ static __always_inline int sg_handle_syn(struct xdp_md *ctx, struct sg_pkt *p)
 			    << SG_COOKIE_WS_SHIFT;
 
 	tai = bpf_ktime_get_tai_ns();
-	/* The packet pointers are still valid: nothing resized it yet. */
-	if (sg_flow_fill(&flow, data, data_end, p, &in, bpf_ntohl(in.seq))) {
-		sg_count(SG_CNT_MALFORMED);
-		return XDP_PASS;
-	}
+	flow.isn = bpf_ntohl(in.seq);
 	cookie = sg_cookie_make(&flow, keys->key[keys->current & 1],
 				keys->current & 1, sg_counter_now(tai),
 				data_bits);
@@ -428,15 +625,16 @@ static __always_inline int sg_handle_syn(struct xdp_md *ctx, struct sg_pkt *p)
  * ACK the kernel has no socket for pays for the SipHash; an ACK flood pays
  * both, which is still far below what it costs the kernel.
  */
-static __always_inline int sg_handle_ack(struct xdp_md *ctx, struct sg_pkt *p)
+static __always_inline int sg_handle_ack(struct xdp_md *ctx, struct sg_pkt *p,
+					 struct sg_flow *flow_in,
+					 const struct sg_config *cfg)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct bpf_sock_tuple tup = {};
 	struct sg_tcpopt opt = {};
-	const struct sg_config *cfg;
 	const struct sg_keys *keys;
-	struct sg_flow flow = {};
+	struct sg_flow flow = *flow_in;
 	struct bpf_sock *sk;
 	struct tcphdr *th;
 	struct sg_meta *m;
@@ -446,11 +644,7 @@ static __always_inline int sg_handle_ack(struct xdp_md *ctx, struct sg_pkt *p)
 	th = sg_tcp(data, data_end, p);
 	if (!th)
 		return XDP_PASS;
-	if (sg_flow_fill(&flow, data, data_end, p, th,
-			 bpf_ntohl(th->seq) - 1)) {
-		sg_count(SG_CNT_MALFORMED);
-		return XDP_PASS;
-	}
+	flow.isn = bpf_ntohl(th->seq) - 1;
 	cookie = bpf_ntohl(th->ack_seq) - 1;
 
 	tlen = sg_tuple_fill(&tup, &flow);
@@ -463,10 +657,9 @@ static __always_inline int sg_handle_ack(struct xdp_md *ctx, struct sg_pkt *p)
 		return XDP_PASS;
 	}
 
-	cfg = bpf_map_lookup_elem(&sg_config, &zero);
 	keys = bpf_map_lookup_elem(&sg_keys, &zero);
 	res = SG_COOKIE_INVALID;
-	if (cfg && keys) {
+	if (keys) {
 		max_age = ((__u64)cfg->cookie_lifetime * 1000000000ULL) >>
 			  SG_PERIOD_SHIFT;
 		res = sg_cookie_check(&flow, keys, cookie,
@@ -506,8 +699,12 @@ static __always_inline int sg_handle_ack(struct xdp_md *ctx, struct sg_pkt *p)
 		return XDP_DROP;
 	}
 
-	if (!cfg) /* not reached: a valid cookie needs the config */
-		return XDP_PASS;
+	if (cfg->src_ack_rate &&
+	    !sg_src_allow(&flow, SG_SRC_ACK, cfg, cfg->src_ack_rate,
+			  cfg->src_ack_burst)) {
+		sg_count(SG_CNT_ACK_SRC_LIMITED);
+		return XDP_DROP;
+	}
 	if (sg_load_opts(ctx, p, &opt)) {
 		sg_count(SG_CNT_MALFORMED);
 		return XDP_PASS;
@@ -551,8 +748,12 @@ int synguard_xdp(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
+	const struct sg_config *cfg;
+	struct sg_flow flow = {};
 	struct sg_pkt p = {};
 	struct tcphdr *th;
+	__u32 zero = 0;
+	int list, engaged;
 	__u8 fl;
 
 	switch (sg_parse(data, data_end, &p)) {
@@ -583,26 +784,54 @@ int synguard_xdp(struct xdp_md *ctx)
 	}
 	p.tcp_len = th->doff * 4;
 	if (p.tcp_len < sizeof(*th) || data + p.l4_off + p.tcp_len > data_end ||
-	    p.l4_off + p.tcp_len > p.ip_end) {
+	    p.l4_off + p.tcp_len > p.ip_end ||
+	    sg_flow_fill(&flow, data, data_end, &p, th, 0)) {
 		sg_count(SG_CNT_MALFORMED);
 		return XDP_PASS;
 	}
+	cfg = bpf_map_lookup_elem(&sg_config, &zero);
+	if (!cfg) { /* not reached: an array entry always exists */
+		sg_count(SG_CNT_OTHER_PASS);
+		return XDP_PASS;
+	}
+	list = sg_list_match(&flow);
+	if (list == SG_LIST_DENY) {
+		sg_count(SG_CNT_DENY_DROP);
+		return XDP_DROP;
+	}
 
 	fl = ((__u8 *)th)[13];
-	if (fl & TCPF_SYN) {
-		if (fl & (TCPF_RST | TCPF_FIN)) {
-			sg_count(SG_CNT_MALFORMED);
-			return XDP_PASS;
-		}
-		if (fl & TCPF_ACK) { /* a SYN-ACK from outside */
-			sg_count(SG_CNT_OTHER_PASS);
-			return XDP_PASS;
-		}
+	if ((fl & (TCPF_SYN | TCPF_ACK | TCPF_RST | TCPF_FIN)) == TCPF_SYN) {
 		sg_count(SG_CNT_SYN_RECEIVED);
-		return sg_handle_syn(ctx, &p);
+		if (list == SG_LIST_ALLOW) {
+			sg_count(SG_CNT_SYN_ALLOW_PASS);
+			return XDP_PASS;
+		}
+		engaged = sg_rate_update(cfg);
+		if (cfg->src_syn_rate &&
+		    !sg_src_allow(&flow, SG_SRC_SYN, cfg, cfg->src_syn_rate,
+				  cfg->src_syn_burst)) {
+			sg_count(SG_CNT_SYN_SRC_LIMITED);
+			return XDP_DROP;
+		}
+		if (!engaged) {
+			sg_count(SG_CNT_SYN_DISENGAGED_PASS);
+			return XDP_PASS;
+		}
+		return sg_handle_syn(ctx, &p, &flow, cfg);
 	}
-	if ((fl & (TCPF_ACK | TCPF_RST)) == TCPF_ACK)
-		return sg_handle_ack(ctx, &p);
+	if ((fl & TCPF_SYN) && (fl & (TCPF_RST | TCPF_FIN))) {
+		sg_count(SG_CNT_MALFORMED);
+		return XDP_PASS;
+	}
+	if ((fl & (TCPF_SYN | TCPF_ACK | TCPF_RST)) == TCPF_ACK)
+		return sg_handle_ack(ctx, &p, &flow, cfg);
+	/* SYN-ACK, RST or FIN (no ACK): backscatter unless a socket wants it. */
+	if ((fl & (TCPF_SYN | TCPF_RST | TCPF_FIN)) && cfg->reflection_drop &&
+	    !sg_has_socket(ctx, &flow)) {
+		sg_count(SG_CNT_REFLECTION_DROP);
+		return XDP_DROP;
+	}
 	sg_count(SG_CNT_OTHER_PASS);
 	return XDP_PASS;
 }

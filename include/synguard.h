@@ -28,7 +28,8 @@
 /*
  * Counters: one per-CPU array slot each. Every packet the XDP program sees
  * increments exactly one of syn_received..other_pass, except that
- * syn_received counts SYNs to a protected port on top of their outcome. The
+ * syn_received counts SYNs to a protected port on top of their outcome.
+ * cookies_engaged/disengaged count state changes, not packets. The
  * handoff_* counters belong to the TC program and count only frames that
  * carry metadata; cookie_ok minus all handoff_* is the number of validated
  * ACKs whose metadata never reached TC (a driver that drops XDP metadata).
@@ -39,6 +40,14 @@
 	  "SYNs to a protected port (input, whatever became of them)")         \
 	X(SYNACK_SENT, "synack_sent",                                          \
 	  "SYNs answered at XDP with a cookie SYN-ACK (XDP_TX)")               \
+	X(SYN_DISENGAGED_PASS, "syn_disengaged_pass",                          \
+	  "SYNs passed to the kernel: cookies auto and the SYN rate is low")   \
+	X(SYN_ALLOW_PASS, "syn_allow_pass",                                    \
+	  "SYNs from the allow list: passed to the kernel, never limited")     \
+	X(SYN_SRC_LIMITED, "syn_src_limited",                                  \
+	  "SYNs over their source's rate limit: dropped")                      \
+	X(DENY_DROP, "deny_drop",                                              \
+	  "packets from the deny list to a protected port: dropped")           \
 	X(SYN_NO_KEY, "syn_no_key",                                            \
 	  "SYNs passed to the kernel because no cookie key is installed")      \
 	X(SYNACK_ERROR, "synack_error",                                        \
@@ -49,12 +58,16 @@
 	  "ACKs with no socket and an invalid cookie: dropped (ACK flood)")    \
 	X(COOKIE_EXPIRED, "cookie_expired",                                    \
 	  "ACKs with no socket and a genuine but expired cookie: dropped")     \
+	X(ACK_SRC_LIMITED, "ack_src_limited",                                  \
+	  "valid cookie ACKs over their source's rate limit: dropped")         \
 	X(COOKIE_META_ERROR, "cookie_meta_error",                              \
 	  "valid cookie ACKs passed without metadata (no headroom)")          \
 	X(ACK_ESTABLISHED_PASS, "ack_established_pass",                        \
 	  "ACKs to a protected port with a kernel socket: passed")             \
 	X(ACK_KERNEL_COOKIE_PASS, "ack_kernel_cookie_pass",                    \
 	  "ACKs with no socket but a valid kernel syncookie: passed")          \
+	X(REFLECTION_DROP, "reflection_drop",                                  \
+	  "SYN-ACK, RST or FIN to a protected port with no socket: dropped")   \
 	X(MALFORMED, "malformed",                                              \
 	  "malformed TCP to a protected port: passed for the kernel to drop")  \
 	X(FRAGMENT_PASS, "fragment_pass", "IP fragments: passed untouched")    \
@@ -62,6 +75,10 @@
 	  "too many VLAN tags or IPv6 extension headers to parse: passed")     \
 	X(OTHER_PASS, "other_pass",                                            \
 	  "everything else (other ports, non-TCP, RST/FIN/SYN-ACK...): passed") \
+	X(COOKIES_ENGAGED, "cookies_engaged",                                  \
+	  "event: cookies auto switched cookies on (SYN rate above syn_rate_on)") \
+	X(COOKIES_DISENGAGED, "cookies_disengaged",                            \
+	  "event: cookies auto switched cookies off (rate low for hold time)") \
 	X(HANDOFF_OK, "handoff_ok",                                            \
 	  "TC: validated ACKs handed to the kernel as a new connection")       \
 	X(HANDOFF_NO_LISTENER, "handoff_no_listener",                          \
@@ -85,8 +102,24 @@ struct sg_config {
 	__u8 wscale; /* our window scale, offered when the client offers one */
 	__u8 ttl; /* IPv4 TTL / IPv6 hop limit of SYN-ACKs */
 	__u8 ecn; /* answer ECN setup (ECE|CWR) with ECE, as the kernel does */
-	__u8 pad[3];
+	__u8 cookies; /* enum sg_cookies_mode */
+	__u8 reflection_drop; /* drop SYN-ACK/RST/FIN with no socket */
+	__u8 src_prefix4; /* per-source limits aggregate IPv4 by this prefix */
 	__u32 cookie_lifetime; /* seconds; see SG_LIFETIME_MIN/MAX */
+	__u32 syn_rate_on; /* auto: engage at or above (SYNs/s, whole host) */
+	__u32 syn_rate_off; /* auto: disengage below this ... */
+	__u32 hold_time; /* ... once it stayed below for this long (s) */
+	__u32 src_syn_rate; /* SYNs/s per source; 0 = no limit */
+	__u32 src_syn_burst;
+	__u32 src_ack_rate; /* valid cookie ACKs/s per source; 0 = no limit */
+	__u32 src_ack_burst;
+	__u8 src_prefix6; /* ... and IPv6 by this one */
+	__u8 pad[3];
+};
+
+enum sg_cookies_mode {
+	SG_COOKIES_ALWAYS = 0,
+	SG_COOKIES_AUTO = 1,
 };
 
 #define SG_DEFAULT_MSS4 1460
@@ -96,6 +129,64 @@ struct sg_config {
 #define SG_DEFAULT_TTL 64
 #define SG_DEFAULT_ECN 1
 #define SG_DEFAULT_LIFETIME 120
+#define SG_DEFAULT_COOKIES SG_COOKIES_AUTO
+#define SG_DEFAULT_SYN_RATE_ON 5000
+#define SG_DEFAULT_SYN_RATE_OFF 1000
+#define SG_DEFAULT_HOLD_TIME 30
+#define SG_DEFAULT_REFLECTION_DROP 1
+#define SG_DEFAULT_SRC_PREFIX4 32
+#define SG_DEFAULT_SRC_PREFIX6 64
+#define SG_DEFAULT_SRC_TABLE 65536 /* LRU entries for per-source limits */
+
+/*
+ * State of cookies auto: one entry of SG_MAP_STATE, written by the XDP
+ * program when the state changes, read by `status`. Times are
+ * CLOCK_MONOTONIC nanoseconds (bpf_ktime_get_ns).
+ */
+#define SG_MAP_STATE "sg_state"
+
+struct sg_state {
+	__u32 engaged; /* cookies on (auto mode) */
+	__u32 rate; /* last measured SYN rate to protected ports, SYNs/s */
+	__u64 changed_ns; /* last change of engaged */
+	__u64 above_ns; /* last time the rate was >= syn_rate_off */
+	__u64 measured_ns; /* when rate was measured */
+};
+
+/* The SYN rate is counted per CPU in windows of 2^27 ns (134 ms). */
+#define SG_RATE_SHIFT 27
+
+/* Allow and deny lists: LPM tries keyed by prefix, the value its length. */
+#define SG_MAP_ALLOW4 "sg_allow4"
+#define SG_MAP_ALLOW6 "sg_allow6"
+#define SG_MAP_DENY4 "sg_deny4"
+#define SG_MAP_DENY6 "sg_deny6"
+#define SG_LIST_MAX 16384
+
+struct sg_lpm4 {
+	__u32 prefixlen;
+	__u8 addr[4];
+};
+
+struct sg_lpm6 {
+	__u32 prefixlen;
+	__u8 addr[16];
+};
+
+/* Per-source token buckets (GCRA), an LRU hash keyed by masked source. */
+#define SG_MAP_SRC "sg_src"
+
+enum sg_src_kind {
+	SG_SRC_SYN = 0,
+	SG_SRC_ACK = 1,
+};
+
+struct sg_src_key {
+	__u32 addr[4]; /* masked by the configured prefix; IPv4 in addr[0] */
+	__u8 family;
+	__u8 kind; /* enum sg_src_kind */
+	__u8 pad[2];
+};
 
 /* Cookie keys: one entry of the SG_MAP_KEYS array. */
 struct sg_keys {

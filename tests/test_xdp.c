@@ -29,258 +29,7 @@
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 
-#include "synguard.h"
-#include "synguard.skel.h"
-#include "pkt.h"
-#include "ref.h"
-
-#define OUT_CAP 4096
-
-static struct synguard *skel;
-static int prog_fd, ncpus;
-static int passed, failed;
-static struct sg_config cfg;
-static struct sg_keys keys;
-static const char *cur_case;
-
-static const char *const counter_names[] = {
-#define X(name, str, help) str,
-	SG_COUNTERS(X)
-#undef X
-};
-
-static const char *verdict_name(int v)
-{
-	switch (v) {
-	case XDP_ABORTED: return "XDP_ABORTED";
-	case XDP_DROP: return "XDP_DROP";
-	case XDP_PASS: return "XDP_PASS";
-	case XDP_TX: return "XDP_TX";
-	case XDP_REDIRECT: return "XDP_REDIRECT";
-	default: return "?";
-	}
-}
-
-/* A failed check prints why; the case is reported once, at its end. */
-static int case_errors;
-
-static void fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stdout, "    %s: ", cur_case);
-	va_start(ap, fmt);
-	vfprintf(stdout, fmt, ap);
-	va_end(ap);
-	fputc('\n', stdout);
-	case_errors++;
-}
-
-static void begin(const char *name)
-{
-	cur_case = name;
-	case_errors = 0;
-}
-
-static void end(void)
-{
-	if (case_errors) {
-		printf("FAIL %s\n", cur_case);
-		failed++;
-	} else {
-		printf("ok   %s\n", cur_case);
-		passed++;
-	}
-}
-
-/* ---- maps ---- */
-
-static void put_config(void)
-{
-	__u32 zero = 0;
-
-	if (bpf_map__update_elem(skel->maps.sg_config, &zero, sizeof(zero),
-				 &cfg, sizeof(cfg), BPF_ANY))
-		fail("config update: %s", strerror(errno));
-}
-
-static void put_keys(void)
-{
-	__u32 zero = 0;
-
-	if (bpf_map__update_elem(skel->maps.sg_keys, &zero, sizeof(zero),
-				 &keys, sizeof(keys), BPF_ANY))
-		fail("keys update: %s", strerror(errno));
-}
-
-static void put_ports(const int *ports, int n)
-{
-	static struct sg_ports pm;
-	__u32 zero = 0;
-	int i;
-
-	memset(&pm, 0, sizeof(pm));
-	for (i = 0; i < n; i++)
-		pm.bits[ports[i] / 64] |= 1ULL << (ports[i] % 64);
-	if (bpf_map__update_elem(skel->maps.sg_ports, &zero, sizeof(zero), &pm,
-				 sizeof(pm), BPF_ANY))
-		fail("ports update: %s", strerror(errno));
-}
-
-static void read_counters(__u64 *out)
-{
-	__u64 vals[ncpus];
-	__u32 k;
-	int c;
-
-	for (k = 0; k < SG_CNT_MAX; k++) {
-		out[k] = 0;
-		if (bpf_map__lookup_elem(skel->maps.sg_counters, &k, sizeof(k),
-					 vals, sizeof(vals), 0)) {
-			fail("counter read: %s", strerror(errno));
-			continue;
-		}
-		for (c = 0; c < ncpus; c++)
-			out[k] += vals[c];
-	}
-}
-
-static void key_bytes(uint8_t out[16], unsigned int slot)
-{
-	ref_siphash_key(out, keys.key[slot][0], keys.key[slot][1]);
-}
-
-static void random_key(unsigned int slot)
-{
-	if (getrandom(keys.key[slot], sizeof(keys.key[slot]), 0) !=
-	    sizeof(keys.key[slot]))
-		fail("getrandom failed");
-	keys.valid[slot] = 1;
-}
-
-/* ---- running the program ---- */
-
-struct run {
-	int verdict;
-	uint8_t out[OUT_CAP];
-	__u32 out_len;
-	__u64 delta[SG_CNT_MAX];
-	uint64_t tai_before, tai_after;
-};
-
-static int run_prog(const uint8_t *in, size_t len, struct run *r)
-{
-	__u64 before[SG_CNT_MAX], after[SG_CNT_MAX];
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in, .data_size_in = len,
-		    .data_out = r->out, .data_size_out = sizeof(r->out),
-		    .repeat = 1);
-	int err, k;
-
-	read_counters(before);
-	r->tai_before = ref_tai_ns();
-	err = bpf_prog_test_run_opts(prog_fd, &opts);
-	r->tai_after = ref_tai_ns();
-	read_counters(after);
-	if (err) {
-		fail("BPF_PROG_TEST_RUN: %s", strerror(errno));
-		return -1;
-	}
-	r->verdict = opts.retval;
-	r->out_len = opts.data_size_out;
-	for (k = 0; k < SG_CNT_MAX; k++)
-		r->delta[k] = after[k] - before[k];
-	return 0;
-}
-
-#define CNT_END (-1)
-
-/* Asserts the counters that changed are exactly the listed ones, by 1. */
-static void expect_counters(const struct run *r, ...)
-{
-	__u64 want[SG_CNT_MAX] = {};
-	va_list ap;
-	int k;
-
-	va_start(ap, r);
-	while ((k = va_arg(ap, int)) != CNT_END)
-		want[k]++;
-	va_end(ap);
-	for (k = 0; k < SG_CNT_MAX; k++)
-		if (r->delta[k] != want[k])
-			fail("counter %s changed by %llu, want %llu",
-			     counter_names[k], (unsigned long long)r->delta[k],
-			     (unsigned long long)want[k]);
-}
-
-static void expect_verdict(const struct run *r, int want)
-{
-	if (r->verdict != want)
-		fail("verdict %s, want %s", verdict_name(r->verdict),
-		     verdict_name(want));
-}
-
-static void expect_bytes(const uint8_t *want, size_t wlen, const uint8_t *got,
-			 size_t glen)
-{
-	if (wlen == glen && !memcmp(want, got, wlen))
-		return;
-	fail("output differs from the expected frame (want %zu bytes, got %zu)",
-	     wlen, glen);
-	pkt_diff(stdout, want, wlen, got, glen);
-}
-
-/*
- * A frame that must come back untouched, with one verdict and the counters
- * c1 and c2 (CNT_END for none).
- */
-static void untouched2(const char *name, const uint8_t *in, size_t len,
-		       int verdict, int c1, int c2)
-{
-	struct run r;
-
-	begin(name);
-	if (!run_prog(in, len, &r)) {
-		expect_verdict(&r, verdict);
-		expect_counters(&r, c1, c2, CNT_END);
-		if (verdict == XDP_PASS)
-			expect_bytes(in, len, r.out, r.out_len);
-	}
-	end();
-}
-
-static void expect_untouched(const char *name, const uint8_t *in, size_t len,
-			     int verdict, int counter)
-{
-	untouched2(name, in, len, verdict, counter, CNT_END);
-}
-
-static void spec_untouched2(const char *name, const struct pkt_spec *s,
-			    int verdict, int c1, int c2)
-{
-	uint8_t buf[PKT_BUF_SIZE];
-	int len = pkt_build(s, buf, sizeof(buf));
-
-	if (len < 0) {
-		begin(name);
-		fail("test bug: pkt_build failed");
-		end();
-		return;
-	}
-	untouched2(name, buf, len, verdict, c1, c2);
-}
-
-static void expect_spec_untouched(const char *name, const struct pkt_spec *s,
-				  int verdict, int counter)
-{
-	spec_untouched2(name, s, verdict, counter, CNT_END);
-}
-
-/* A SYN to a protected port that synguard must not answer. */
-static void expect_syn_untouched(const char *name, const struct pkt_spec *s,
-				 int counter)
-{
-	spec_untouched2(name, s, XDP_PASS, SG_CNT_SYN_RECEIVED, counter);
-}
+#include "harness.h"
 
 /* ---- SYN -> SYN-ACK ---- */
 
@@ -569,22 +318,6 @@ static void check_ack_ok(const char *name, const struct pkt_spec *syn,
 	end();
 }
 
-/* Runs an ACK frame expecting a drop counted under one reason. */
-static void check_ack_dropped(const char *name, const struct pkt_spec *ack,
-			      int counter)
-{
-	uint8_t in[PKT_BUF_SIZE];
-	struct run r;
-	int len;
-
-	begin(name);
-	len = pkt_build(ack, in, sizeof(in));
-	if (len > 0 && !run_prog(in, len, &r)) {
-		expect_verdict(&r, XDP_DROP);
-		expect_counters(&r, counter, CNT_END);
-	}
-	end();
-}
 
 /* ---- test groups ---- */
 
@@ -780,18 +513,6 @@ static void test_syn_headers(void)
 	put_config();
 }
 
-/* An ACK whose cookie the reference built for chosen counter/key/data. */
-static void forged_ack(int family, struct pkt_spec *ack, uint32_t counter,
-		       unsigned int slot, const uint8_t key[16], uint8_t data)
-{
-	pkt_spec_init(ack, family);
-	ack->tcp_flags = PKT_TCP_ACK;
-	ack->seq = 0x55550001;
-	ack->ack = ref_cookie(family, ack->saddr, ack->daddr, htons(ack->sport),
-			      htons(ack->dport), ack->seq - 1, counter, slot,
-			      key, data) +
-		   1;
-}
 
 static void test_ack_rejects(void)
 {
@@ -1146,21 +867,35 @@ static void test_edges(void)
 	expect_spec_untouched("SYN+FIN", &s, XDP_PASS, SG_CNT_MALFORMED);
 	pkt_spec_init(&s, 4);
 	s.tcp_flags = PKT_TCP_SYN | PKT_TCP_ACK;
-	expect_spec_untouched("SYN+ACK from outside", &s, XDP_PASS,
-			      SG_CNT_OTHER_PASS);
+	expect_spec_untouched("SYN+ACK from outside, no socket -> drop", &s,
+			      XDP_DROP, SG_CNT_REFLECTION_DROP);
 	pkt_spec_init(&s, 4);
 	s.tcp_flags = PKT_TCP_RST;
-	expect_spec_untouched("RST", &s, XDP_PASS, SG_CNT_OTHER_PASS);
+	expect_spec_untouched("RST, no socket -> drop", &s,
+			      XDP_DROP, SG_CNT_REFLECTION_DROP);
 	pkt_spec_init(&s, 4);
 	s.tcp_flags = PKT_TCP_RST | PKT_TCP_ACK;
-	expect_spec_untouched("RST+ACK", &s, XDP_PASS, SG_CNT_OTHER_PASS);
+	expect_spec_untouched("RST+ACK, no socket -> drop", &s,
+			      XDP_DROP, SG_CNT_REFLECTION_DROP);
 	pkt_spec_init(&s, 6);
 	s.tcp_flags = PKT_TCP_FIN;
-	expect_spec_untouched("FIN without ACK", &s, XDP_PASS,
-			      SG_CNT_OTHER_PASS);
+	expect_spec_untouched("FIN without ACK, no socket -> drop", &s,
+			      XDP_DROP, SG_CNT_REFLECTION_DROP);
 	pkt_spec_init(&s, 4);
 	s.tcp_flags = 0;
 	expect_spec_untouched("no flags", &s, XDP_PASS, SG_CNT_OTHER_PASS);
+	cfg.reflection_drop = 0;
+	put_config();
+	pkt_spec_init(&s, 4);
+	s.tcp_flags = PKT_TCP_SYN | PKT_TCP_ACK;
+	expect_spec_untouched("SYN+ACK, reflection_drop off -> pass", &s,
+			      XDP_PASS, SG_CNT_OTHER_PASS);
+	pkt_spec_init(&s, 6);
+	s.tcp_flags = PKT_TCP_RST;
+	expect_spec_untouched("RST, reflection_drop off -> pass", &s, XDP_PASS,
+			      SG_CNT_OTHER_PASS);
+	cfg.reflection_drop = 1;
+	put_config();
 
 	pkt_spec_init(&s, 4);
 	s.dport = 8080;
@@ -1221,67 +956,7 @@ static void test_edges(void)
 
 /* ---- the kernel's own sockets ---- */
 
-static int sock_pair(int family, int port, int *lfd, int *cfd, int *afd,
-		     uint16_t *cport)
-{
-	struct sockaddr_storage ss = {};
-	socklen_t sl;
-	int one = 1;
 
-	if (family == 4) {
-		struct sockaddr_in *a = (void *)&ss;
-
-		a->sin_family = AF_INET;
-		a->sin_port = htons(port);
-		a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		sl = sizeof(*a);
-	} else {
-		struct sockaddr_in6 *a = (void *)&ss;
-
-		a->sin6_family = AF_INET6;
-		a->sin6_port = htons(port);
-		a->sin6_addr = in6addr_loopback;
-		sl = sizeof(*a);
-	}
-	*lfd = socket(ss.ss_family, SOCK_STREAM, 0);
-	if (*lfd < 0)
-		return -1;
-	setsockopt(*lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(*lfd, (void *)&ss, sl) || listen(*lfd, 8))
-		return -1;
-	if (!cfd)
-		return 0;
-	*cfd = socket(ss.ss_family, SOCK_STREAM, 0);
-	if (*cfd < 0 || connect(*cfd, (void *)&ss, sl))
-		return -1;
-	*afd = accept(*lfd, NULL, NULL);
-	if (*afd < 0)
-		return -1;
-	sl = sizeof(ss);
-	if (getsockname(*cfd, (void *)&ss, &sl))
-		return -1;
-	*cport = ntohs(family == 4 ? ((struct sockaddr_in *)&ss)->sin_port :
-				     ((struct sockaddr_in6 *)&ss)->sin6_port);
-	return 0;
-}
-
-static void loopback_spec(struct pkt_spec *s, int family, uint16_t sport)
-{
-	pkt_spec_init(s, family);
-	memset(s->saddr, 0, 16);
-	memset(s->daddr, 0, 16);
-	if (family == 4) {
-		s->saddr[0] = s->daddr[0] = 127;
-		s->saddr[3] = s->daddr[3] = 1;
-	} else {
-		s->saddr[15] = s->daddr[15] = 1;
-	}
-	s->sport = sport;
-	s->dport = 80;
-	s->tcp_flags = PKT_TCP_ACK;
-	s->seq = 1;
-	s->ack = 0x12345; /* not a cookie */
-}
 
 static void test_kernel_sockets(void)
 {
@@ -1312,6 +987,28 @@ static void test_kernel_sockets(void)
 				 " cookie -> drop",
 				 family);
 			check_ack_dropped(name, &s, SG_CNT_COOKIE_BAD);
+			/* Reflection drops spare the kernel's own flows. */
+			loopback_spec(&s, family, cport);
+			s.tcp_flags = PKT_TCP_RST | PKT_TCP_ACK;
+			snprintf(name, sizeof(name),
+				 "IPv%d RST of an established connection -> pass",
+				 family);
+			expect_spec_untouched(name, &s, XDP_PASS,
+					      SG_CNT_OTHER_PASS);
+			loopback_spec(&s, family, cport);
+			s.tcp_flags = PKT_TCP_FIN;
+			snprintf(name, sizeof(name),
+				 "IPv%d FIN of an established connection -> pass",
+				 family);
+			expect_spec_untouched(name, &s, XDP_PASS,
+					      SG_CNT_OTHER_PASS);
+			loopback_spec(&s, family, cport + 1);
+			s.tcp_flags = PKT_TCP_SYN | PKT_TCP_ACK;
+			snprintf(name, sizeof(name),
+				 "IPv%d SYN-ACK to a listener's port -> drop",
+				 family);
+			expect_spec_untouched(name, &s, XDP_DROP,
+					      SG_CNT_REFLECTION_DROP);
 		}
 		if (afd >= 0)
 			close(afd);
@@ -1393,16 +1090,6 @@ fail:
 	return -1;
 }
 
-static int write_sysctl(const char *path, const char *val)
-{
-	FILE *f = fopen(path, "w");
-	int err;
-
-	if (!f)
-		return -1;
-	err = fputs(val, f) < 0;
-	return fclose(f) || err ? -1 : 0;
-}
 
 static void test_kernel_syncookies(void)
 {
@@ -1447,68 +1134,7 @@ static void test_kernel_syncookies(void)
 
 /* ---- setup ---- */
 
-static int libbpf_quiet(enum libbpf_print_level level, const char *fmt,
-			va_list ap)
-{
-	if (level == LIBBPF_WARN || getenv("SG_TEST_VERBOSE"))
-		return vfprintf(stderr, fmt, ap);
-	return 0;
-}
 
-static int setup(void)
-{
-	struct bpf_map *m;
-	const int ports[] = { 80, 443 };
-
-	if (geteuid() != 0) {
-		printf("SKIP: the unit tests load BPF programs and need root "
-		       "(run: sudo make test)\n");
-		return -1;
-	}
-	if (unshare(CLONE_NEWNET)) {
-		printf("SKIP: cannot create a network namespace: %s\n",
-		       strerror(errno));
-		return -1;
-	}
-	if (system("ip link set lo up")) {
-		printf("FAIL: cannot bring up lo in the test namespace\n");
-		return -1;
-	}
-	libbpf_set_print(libbpf_quiet);
-	skel = synguard__open();
-	if (!skel) {
-		printf("FAIL: cannot open the BPF object: %s\n",
-		       strerror(errno));
-		return -1;
-	}
-	/* Tests must not touch bpffs: no pinning. */
-	bpf_object__for_each_map(m, skel->obj)
-		bpf_map__set_pin_path(m, NULL);
-	if (synguard__load(skel)) {
-		printf("FAIL: the kernel refused the BPF programs: %s "
-		       "(SG_TEST_VERBOSE=1 shows the verifier log)\n",
-		       strerror(errno));
-		return -1;
-	}
-	prog_fd = bpf_program__fd(skel->progs.synguard_xdp);
-	ncpus = libbpf_num_possible_cpus();
-	if (ncpus <= 0)
-		return -1;
-
-	cfg.mss4 = SG_DEFAULT_MSS4;
-	cfg.mss6 = SG_DEFAULT_MSS6;
-	cfg.window = SG_DEFAULT_WINDOW;
-	cfg.wscale = SG_DEFAULT_WSCALE;
-	cfg.ttl = SG_DEFAULT_TTL;
-	cfg.ecn = SG_DEFAULT_ECN;
-	cfg.cookie_lifetime = SG_DEFAULT_LIFETIME;
-	put_config();
-	random_key(0);
-	keys.current = 0;
-	put_keys();
-	put_ports(ports, 2);
-	return case_errors ? -1 : 0;
-}
 
 static void test_reference(void)
 {
@@ -1563,6 +1189,7 @@ int main(void)
 	test_edges();
 	test_kernel_sockets();
 	test_kernel_syncookies();
+	test_limits();
 	synguard__destroy(skel);
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;

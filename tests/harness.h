@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The unit-test harness: see harness.c. */
+#ifndef SG_TESTS_HARNESS_H
+#define SG_TESTS_HARNESS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <bpf/libbpf.h>
+
+#include "synguard.h"
+#include "synguard.skel.h"
+#include "pkt.h"
+#include "ref.h"
+
+#define OUT_CAP 4096
+#define CNT_END (-1) /* ends the counter lists of expect_counters() */
+
+extern struct synguard *skel;
+extern int prog_fd, ncpus;
+extern int passed, failed, case_errors;
+extern struct sg_config cfg; /* what put_config() writes */
+extern struct sg_keys keys;  /* what put_keys() writes */
+extern const char *const counter_names[];
+
+struct run {
+	int verdict;
+	uint8_t out[OUT_CAP];
+	__u32 out_len;
+	__u64 delta[SG_CNT_MAX];
+	uint64_t tai_before, tai_after;
+};
+
+void fail(const char *fmt, ...);
+void begin(const char *name);
+void end(void);
+void put_config(void);
+void put_keys(void);
+void put_ports(const int *ports, int n);
+void read_counters(__u64 *out);
+void key_bytes(uint8_t out[16], unsigned int slot);
+void random_key(unsigned int slot);
+int run_prog(const uint8_t *in, size_t len, struct run *r);
+void expect_counters(const struct run *r, ...);
+void expect_verdict(const struct run *r, int want);
+void expect_bytes(const uint8_t *want, size_t wlen, const uint8_t *got,
+		  size_t glen);
+void untouched2(const char *name, const uint8_t *in, size_t len, int verdict,
+		int c1, int c2);
+void expect_untouched(const char *name, const uint8_t *in, size_t len,
+		      int verdict, int counter);
+void spec_untouched2(const char *name, const struct pkt_spec *s, int verdict,
+		     int c1, int c2);
+void expect_spec_untouched(const char *name, const struct pkt_spec *s,
+			   int verdict, int counter);
+void expect_syn_untouched(const char *name, const struct pkt_spec *s,
+			  int counter);
+void check_ack_dropped(const char *name, const struct pkt_spec *ack,
+		       int counter);
+void forged_ack(int family, struct pkt_spec *ack, uint32_t counter,
+		unsigned int slot, const uint8_t key[16], uint8_t data);
+int sock_pair(int family, int port, int *lfd, int *cfd, int *afd,
+	      uint16_t *cport);
+void loopback_spec(struct pkt_spec *s, int family, uint16_t sport);
+int write_sysctl(const char *path, const char *val);
+int setup(void);
+
+/* Test groups in other files. */
+void test_limits(void);
+
+#endif /* SG_TESTS_HARNESS_H */
