@@ -352,6 +352,10 @@ static __always_inline int sg_rate_update(const struct sg_config *cfg)
 	st->measured_ns = now;
 	if (rate >= cfg->syn_rate_off)
 		st->above_ns = now;
+	/* Transitions mean something only in auto mode; the rate is kept
+	 * in both for `status`. */
+	if (cfg->cookies != SG_COOKIES_AUTO)
+		goto out;
 	if (!st->engaged && rate >= cfg->syn_rate_on) {
 		st->engaged = 1;
 		st->changed_ns = now;
