@@ -118,6 +118,26 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sg_info SEC(".maps");
 
+/*
+ * Handshakes handed off in the last SG_HANDOFF_DUP_NS, keyed by connection
+ * and client ISN. A client's ACK and its first data segment both carry the
+ * cookie; arriving in one batch, both reach TC before TCP has built the
+ * socket from the first. A second request socket makes the kernel build a
+ * duplicate child and drop it with the data, so the client waits for its
+ * retransmission timeout. The second segment must instead pass as is: TCP
+ * processes it after the first and finds the new socket. A retransmission
+ * (200 ms or later) is outside the window and is handed off again, in case
+ * the first handoff came to nothing.
+ */
+#define SG_HANDOFF_DUP_NS (50 * 1000 * 1000ULL)
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct sg_flow);
+	__type(value, __u64);
+} sg_handoffs SEC(".maps");
+
 /* Linux 6.9+: turns a validated ACK into a request socket of the listener. */
 extern int bpf_sk_assign_tcp_reqsk(struct __sk_buff *skb, struct sock *sk,
 				   struct bpf_tcp_req_attrs *attrs,
@@ -859,6 +879,7 @@ int synguard_tc(struct __sk_buff *skb)
 	struct bpf_sock *sk;
 	struct tcp_sock *tp;
 	struct tcphdr *th;
+	__u64 now, *last;
 	__u32 tlen, k;
 	int err;
 
@@ -902,6 +923,14 @@ int synguard_tc(struct __sk_buff *skb)
 		sg_count(SG_CNT_HANDOFF_KFUNC_ERROR);
 		return TC_ACT_OK;
 	}
+	flow.isn = bpf_ntohl(th->seq) - 1;
+	now = bpf_ktime_get_ns();
+	last = bpf_map_lookup_elem(&sg_handoffs, &flow);
+	if (last && now - *last < SG_HANDOFF_DUP_NS) {
+		bpf_sk_release(sk);
+		sg_count(SG_CNT_HANDOFF_DUP);
+		return TC_ACT_OK;
+	}
 	attrs.mss = m->mss;
 	attrs.rcv_tsval = m->rcv_tsval;
 	attrs.rcv_tsecr = m->rcv_tsecr;
@@ -926,6 +955,7 @@ int synguard_tc(struct __sk_buff *skb)
 		sg_count(SG_CNT_HANDOFF_KFUNC_ERROR);
 		return TC_ACT_OK;
 	}
+	bpf_map_update_elem(&sg_handoffs, &flow, &now, BPF_ANY);
 	sg_count(SG_CNT_HANDOFF_OK);
 	return TC_ACT_OK;
 }

@@ -85,6 +85,8 @@
 	  "TC: validated ACKs with no listener: passed, the kernel resets")    \
 	X(HANDOFF_EXISTS, "handoff_exists",                                    \
 	  "TC: validated ACKs whose connection already had a socket: passed")  \
+	X(HANDOFF_DUP, "handoff_dup",                                          \
+	  "TC: more segments of a handshake just handed off: passed as is")    \
 	X(HANDOFF_KFUNC_ERROR, "handoff_kfunc_error",                          \
 	  "TC: bpf_sk_assign_tcp_reqsk failed (errno in sg_kfunc_errors)")     \
 	X(HANDOFF_META_BAD, "handoff_meta_bad",                                \
