@@ -10,7 +10,8 @@ VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
 
 # Debian 12 packages the build and the tests need (make deps).
 DEPS := clang llvm libbpf-dev libxdp-dev libelf-dev zlib1g-dev bpftool \
-	linux-libc-dev pkg-config iproute2 ethtool hping3 xdp-tools
+	linux-libc-dev pkg-config iproute2 ethtool hping3 xdp-tools \
+	python3 python3-yaml systemd tcpdump
 
 CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Iinclude -I$(OUTPUT)
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Wextra -Werror \
@@ -30,7 +31,14 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all clean deps test unit check-tools
+.PHONY: all clean deps test unit check-tools install
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+DOCDIR ?= $(PREFIX)/share/doc/synguard
 
 all: $(OUTPUT)/synguard $(OUTPUT)/test_xdp $(OUTPUT)/selftest_ref
 
@@ -89,6 +97,21 @@ unit: $(OUTPUT)/test_xdp
 test: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tests/run.sh
+
+# The BPF object travels inside the binary (libbpf skeleton): nothing else
+# has to be found at run time.
+install: $(OUTPUT)/synguard
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)install -D -m 0755 $(OUTPUT)/synguard $(DESTDIR)$(SBINDIR)/synguard
+	$(Q)install -D -m 0644 doc/synguard.8 $(DESTDIR)$(MANDIR)/man8/synguard.8
+	$(Q)install -d $(DESTDIR)$(UNITDIR)
+	$(Q)sed 's|@SBINDIR@|$(SBINDIR)|g' deploy/systemd/synguard@.service \
+		> $(DESTDIR)$(UNITDIR)/synguard@.service
+	$(Q)chmod 0644 $(DESTDIR)$(UNITDIR)/synguard@.service
+	$(Q)install -D -m 0644 deploy/systemd/example.conf \
+		$(DESTDIR)$(DOCDIR)/example.conf
+	$(Q)install -D -m 0644 deploy/kubernetes/synguard.yaml \
+		$(DESTDIR)$(DOCDIR)/kubernetes/synguard.yaml
 
 # Parts owned by their folders: extra targets for tests/ and bench/.
 -include tests/tests.mk

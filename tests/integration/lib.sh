@@ -1,0 +1,352 @@
+# shellcheck shell=bash
+# SPDX-License-Identifier: GPL-2.0
+# Shared by the integration suites (tests/integration/test_*.sh): the
+# namespace topology, synguard through its CLI, counters, captures and the
+# test bookkeeping. Source it, call topo_setup, run cases, end with finish.
+#
+# Topology, all made by the suite and removed on exit (also on failure):
+#
+#   netns $CNS                                  netns $SNS
+#   $CIF 192.0.2.1/24 2001:db8::1/64  <-veth->  $SIF 192.0.2.2/24 2001:db8::2/64
+#   xdp_pass (native)                           synguard (native XDP + TC)
+#
+# Static neighbour entries both ways (an XDP program may drop ARP/ND), TX
+# checksum offload off on both ends (XDP must see full checksums), and
+# xdp_pass on the client end: veth delivers the server end's XDP_TX only
+# when the peer has an XDP program (DESIGN.md, "Traps on veth").
+#
+# Rules these suites keep: traffic only inside the namespaces they create;
+# addresses only from the documentation ranges; every flood bounded by
+# `timeout` (hping3 ignores its count in --flood mode); only processes they
+# started are killed.
+
+set -u
+
+SG_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD=$SG_ROOT/build
+# SYNGUARD may point at another binary with the same interface (debugging).
+SYNGUARD=${SYNGUARD:-$BUILD/synguard}
+SG_BPFFS=${SG_BPFFS:-/sys/fs/bpf/synguard}
+
+RUN_ID=$$
+CNS=sgc$RUN_ID
+SNS=sgs$RUN_ID
+CIF=sgc$RUN_ID
+SIF=sgs$RUN_ID
+C4=192.0.2.1
+S4=192.0.2.2
+C6=2001:db8::1
+S6=2001:db8::2
+# tcp_echo listens on both; synguard protects P_PROT only.
+P_PROT=80
+P_OPEN=8080
+SG_PORTS=80,443
+
+PASS=0
+FAIL=0
+TMP=
+BG_PIDS=()
+CAP_PID=
+SERVER_PID=
+SG_ATTACHED=0
+CNS_MADE=0
+SNS_MADE=0
+
+ok() {
+	echo "ok   $1"
+	PASS=$((PASS + 1))
+}
+
+# fail NAME REASON...
+fail() {
+	local name=$1
+	shift
+	echo "FAIL $name: $*"
+	FAIL=$((FAIL + 1))
+}
+
+# check NAME: ok if no reason was collected in REASONS, FAIL with them if not.
+REASONS=()
+check() {
+	local r all=
+	if [ ${#REASONS[@]} -eq 0 ]; then
+		ok "$1"
+	else
+		for r in "${REASONS[@]}"; do
+			all="${all:+$all; }$r"
+		done
+		fail "$1" "$all"
+	fi
+	REASONS=()
+}
+
+# want WHAT SEEN OP WANTED: records a reason unless "SEEN OP WANTED" holds
+# (OP is one of -eq -ne -ge -le -gt -lt).
+want() {
+	local what=$1 seen=$2 op=$3 wanted=$4 sym
+	case $op in
+	-eq) sym= ;; -ne) sym='!= ' ;; -ge) sym='>= ' ;;
+	-le) sym='<= ' ;; -gt) sym='> ' ;; -lt) sym='< ' ;;
+	esac
+	if ! [[ $seen =~ ^-?[0-9]+$ ]] || ! test "$seen" "$op" "$wanted"; then
+		REASONS+=("$what: seen ${seen:-nothing}, wanted $sym$wanted")
+	fi
+}
+
+finish() {
+	echo "$PASS passed, $FAIL failed"
+	[ "$FAIL" -eq 0 ]
+	exit
+}
+
+# Every suite needs these; a missing one fails the suite with its reason.
+require() {
+	local missing=() c
+	[ "$(id -u)" = 0 ] || { echo "FAIL setup: must run as root"; echo "0 passed, 1 failed"; exit 1; }
+	for c in ip tc ethtool nstat tcpdump hping3 python3 nsenter bpftool timeout; do
+		command -v "$c" >/dev/null || missing+=("$c")
+	done
+	for c in "$SYNGUARD" "$BUILD/tcp_echo" "$BUILD/tcp_client" "$BUILD/xdp_pass.bpf.o"; do
+		[ -e "$c" ] || missing+=("$c")
+	done
+	if [ ${#missing[@]} -gt 0 ]; then
+		echo "FAIL setup: missing ${missing[*]} (run 'make deps && make')"
+		echo "0 passed, 1 failed"
+		exit 1
+	fi
+}
+
+# Foreground only: a function run with & forks a shell whose PID is not the
+# tool's. Background commands call `ip netns exec` directly, which execs the
+# tool, so that $! is the tool itself and cleanup kills exactly it.
+in_c() { ip netns exec "$CNS" "$@"; }
+in_s() { ip netns exec "$SNS" "$@"; }
+
+# The CLI needs the global bpffs: `ip netns exec` would remount /sys.
+sg() { nsenter --net="/var/run/netns/$SNS" "$SYNGUARD" "$@"; }
+
+# kill_ours [-SIG] PID...: signals those of the PIDs that are still running
+# children of this shell (a finished one's PID may belong to another process
+# by now), then reaps them.
+kill_ours() {
+	local sig=-TERM p running live=()
+	case ${1-} in -*) sig=$1; shift ;; esac
+	running=" $(jobs -pr | tr '\n' ' ') "
+	for p in "$@"; do
+		[[ $running == *" $p "* ]] && live+=("$p")
+	done
+	[ ${#live[@]} -gt 0 ] && kill "$sig" "${live[@]}" 2>/dev/null
+	for p in "$@"; do
+		wait "$p" 2>/dev/null
+	done
+	return 0
+}
+
+cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM
+	# shellcheck disable=SC2086 # empty when not running
+	kill_ours "${BG_PIDS[@]}" $CAP_PID $SERVER_PID
+	if [ "$SG_ATTACHED" = 1 ] && [ "$SNS_MADE" = 1 ]; then
+		sg detach "$SIF" >/dev/null 2>&1
+	fi
+	# Pins outlive the namespace; remove ours even if detach failed.
+	[ "$SNS_MADE" = 1 ] && rm -rf "${SG_BPFFS:?}/$SIF" 2>/dev/null
+	[ "$CNS_MADE" = 1 ] && ip netns del "$CNS"
+	[ "$SNS_MADE" = 1 ] && ip netns del "$SNS"
+	[ -n "$TMP" ] && rm -rf "$TMP"
+	exit "$rc"
+}
+
+topo_setup() {
+	require
+	TMP=$(mktemp -d /tmp/sg-integ.XXXXXX)
+	trap cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+
+	# Only what this run created is removed: a name taken already fails.
+	if ! { ip netns add "$CNS" && CNS_MADE=1 &&
+	       ip netns add "$SNS" && SNS_MADE=1 &&
+	       ip link add "$CIF" netns "$CNS" type veth peer name "$SIF" \
+		       netns "$SNS"; }; then
+		topo_fail "cannot create namespaces and veth"
+	fi
+	local ns dev a4 a6 p4 p6 mac mac_c mac_s
+	for ns in "$CNS" "$SNS"; do
+		ip -n "$ns" link set lo up
+		# sysctl through ip netns exec: per-namespace values.
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_ra=0 \
+			net.ipv6.conf.default.accept_ra=0 net.ipv4.ip_forward=0 \
+			net.ipv4.tcp_no_metrics_save=1
+	done
+	ip netns exec "$SNS" sysctl -qw net.ipv4.tcp_syncookies=1
+	while read -r ns dev a4 a6; do
+		if ! { ip -n "$ns" addr add "$a4/24" dev "$dev" &&
+		       ip -n "$ns" addr add "$a6/64" dev "$dev" nodad &&
+		       ip netns exec "$ns" ethtool -K "$dev" tx off >/dev/null &&
+		       ip -n "$ns" link set "$dev" up; }; then
+			topo_fail "cannot configure $dev"
+		fi
+	done <<-EOF
+		$CNS $CIF $C4 $C6
+		$SNS $SIF $S4 $S6
+	EOF
+	mac_c=$(ip -n "$CNS" -br link show dev "$CIF" | awk '{print $3}')
+	mac_s=$(ip -n "$SNS" -br link show dev "$SIF" | awk '{print $3}')
+	while read -r ns dev p4 p6 mac; do
+		if ! { ip -n "$ns" neigh replace "$p4" lladdr "$mac" dev "$dev" nud permanent &&
+		       ip -n "$ns" neigh replace "$p6" lladdr "$mac" dev "$dev" nud permanent; }; then
+			topo_fail "cannot add neighbour entries on $dev"
+		fi
+	done <<-EOF
+		$CNS $CIF $S4 $S6 $mac_s
+		$SNS $SIF $C4 $C6 $mac_c
+	EOF
+	ip -n "$CNS" link set dev "$CIF" xdpdrv obj "$BUILD/xdp_pass.bpf.o" sec xdp ||
+		topo_fail "cannot attach xdp_pass to $CIF"
+}
+
+topo_fail() {
+	echo "FAIL setup: $*"
+	FAIL=$((FAIL + 1))
+	finish
+}
+
+# server_start: tcp_echo on both addresses, protected and open port; each
+# accepted connection's TCP_INFO goes to $TMP/server.log.
+server_start() {
+	ip netns exec "$SNS" "$BUILD/tcp_echo" -i -a "$S4" -a "$S6" -p "$P_PROT" -p "$P_OPEN" \
+		>"$TMP/server.log" 2>"$TMP/server.err" &
+	SERVER_PID=$!
+	for _ in $(seq 50); do
+		grep -q '"ready"' "$TMP/server.log" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	topo_fail "tcp_echo did not start: $(cat "$TMP/server.err")"
+}
+
+# Number of TCP_INFO lines the server printed so far.
+server_conns() { grep -c '"role":"server"' "$TMP/server.log"; }
+
+# client ARGS...: tcp_client from the client namespace; the summary line
+# goes to stdout, the exit status is the tool's.
+client() { in_c "$BUILD/tcp_client" "$@"; }
+
+# json_get JSON KEY: one field of a JSON object (empty if absent).
+json_get() {
+	python3 -c 'import json,sys
+v = json.loads(sys.argv[1]).get(sys.argv[2], "")
+print(json.dumps(v) if isinstance(v, (dict, list)) else v)' "$1" "$2" 2>/dev/null
+}
+
+# These suites need cookies from the first SYN on. The BPF side has a
+# "cookies auto" mode (engage only above a SYN rate); where the CLI offers
+# it, ask for "always" explicitly.
+sg_attach() {
+	local out args=(--ports "$SG_PORTS" --mode native)
+	if "$SYNGUARD" attach --help 2>&1 | grep -q -- '--cookies'; then
+		args+=(--cookies always)
+	fi
+	if ! out=$(sg attach "$SIF" "${args[@]}" 2>&1); then
+		echo "# synguard attach $SIF ${args[*]}: $out"
+		return 1
+	fi
+	SG_ATTACHED=1
+}
+
+sg_detach() {
+	local out
+	if ! out=$(sg detach "$SIF" 2>&1); then
+		echo "# synguard detach $SIF: $out"
+		return 1
+	fi
+	SG_ATTACHED=0
+}
+
+# stats_snap FILE: the counters now, as one flat JSON object of counter
+# name -> value. `stats --json` prints either that object or, as the CLI
+# does now, {"interfaces": {IFACE: {"counters": {...}}}}; both are read.
+stats_snap() {
+	if ! sg stats "$SIF" --json >"$1.raw" 2>"$1.err"; then
+		echo "# synguard stats $SIF --json failed: $(cat "$1.err")"
+		echo '{}' >"$1"
+		return
+	fi
+	python3 - "$1.raw" "$SIF" >"$1" <<-'EOF'
+		import json, sys
+		d = json.load(open(sys.argv[1]))
+		i = d.get("interfaces")
+		if isinstance(i, dict):
+		    d = i.get(sys.argv[2], {}).get("counters", {})
+		elif isinstance(i, list):
+		    d = next((x.get("counters", {}) for x in i
+		              if x.get("iface") == sys.argv[2]), {})
+		print(json.dumps(d))
+	EOF
+}
+
+# stat_delta BEFORE AFTER NAME: counter change between two snapshots
+# ("missing" when the counter is not in the output).
+stat_delta() {
+	python3 - "$1" "$2" "$3" <<-'EOF'
+		import json, sys
+		try:
+		    a = json.load(open(sys.argv[1]))
+		    b = json.load(open(sys.argv[2]))
+		    print(int(b[sys.argv[3]]) - int(a[sys.argv[3]]))
+		except Exception:
+		    print("missing")
+	EOF
+}
+
+# nstat_snap FILE: the server namespace's SNMP counters, absolute (-a) and
+# without touching nstat's history file (-s).
+nstat_snap() { in_s nstat -asz >"$1"; }
+
+# nstat_delta BEFORE AFTER NAME
+nstat_delta() {
+	local a b
+	a=$(awk -v n="$3" '$1 == n { print $2 }' "$1")
+	b=$(awk -v n="$3" '$1 == n { print $2 }' "$2")
+	echo $(( ${b:-0} - ${a:-0} ))
+}
+
+# capture_start FILE: tcpdump of all TCP on the server's veth (both
+# directions). Frames synguard sends with XDP_TX, and frames it consumes,
+# never reach the capture tap; everything the kernel sends or receives does.
+capture_start() {
+	ip netns exec "$SNS" tcpdump -i "$SIF" -nn -U --immediate-mode -w "$1" tcp \
+		2>"$1.err" &
+	CAP_PID=$!
+	for _ in $(seq 50); do
+		grep -q 'listening on' "$1.err" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "# tcpdump did not start: $(cat "$1.err")"
+	return 1
+}
+
+capture_stop() {
+	sleep 0.2 # let the last frames reach the capture
+	# TERM: a background job of a script ignores INT.
+	kill_ours "$CAP_PID"
+	CAP_PID=
+}
+
+# pcap_count FILE KIND PORT: frames in the capture of one kind:
+#   synack   SYN-ACKs sent from the server's port PORT
+#   syn      SYNs (no ACK) to the server's port PORT
+#   any      any frame to or from the server's port PORT
+pcap_count() {
+	local re
+	case $2 in
+	synack) re="IP6? [0-9a-f.:]+\\.$3 > [^ ]+: Flags \\[S\\." ;;
+	syn) re="IP6? [^ ]+ > [0-9a-f.:]+\\.$3: Flags \\[S[EWe]*\\]" ;;
+	any) re="IP6? ([0-9a-f.:]+\\.$3 > |[^ ]+ > [0-9a-f.:]+\\.$3: )" ;;
+	esac
+	tcpdump -nn -r "$1" 2>/dev/null | grep -cE "$re"
+}
+
+# pid_alive PID: a background job of this shell that still runs.
+pid_alive() { [[ " $(jobs -pr | tr '\n' ' ') " == *" $1 "* ]]; }
