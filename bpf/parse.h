@@ -23,7 +23,9 @@
 #define NEXTHDR_FRAGMENT 44
 #define NEXTHDR_DEST 60
 
-#define TC_ACT_OK 0 /* uapi pkt_cls.h; not in vmlinux.h */
+/* uapi pkt_cls.h; not in vmlinux.h */
+#define TC_ACT_UNSPEC (-1)
+#define TC_ACT_OK 0
 
 #define SG_MAX_VLAN 2 /* 802.1Q and 802.1ad (QinQ) */
 #define SG_MAX_EXTHDR 6 /* HBH, DST, RT, DST is the longest legal chain */

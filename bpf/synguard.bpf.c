@@ -864,7 +864,9 @@ int synguard_xdp(struct xdp_md *ctx)
  * TC ingress: the kernel handoff. Reads the metadata XDP wrote for a
  * cookie-validated ACK, finds the listener and asks the kernel to build the
  * connection from the decoded options. A frame without synguard metadata is
- * not touched: TC never acts on traffic XDP did not mark.
+ * not touched: TC never acts on traffic XDP did not mark. Frames it does
+ * not hand off return TC_ACT_UNSPEC, so later filters still see them (OK
+ * would end classification).
  */
 SEC("tc")
 int synguard_tc(struct __sk_buff *skb)
@@ -884,21 +886,21 @@ int synguard_tc(struct __sk_buff *skb)
 	int err;
 
 	if ((void *)m == data)
-		return TC_ACT_OK;
+		return TC_ACT_UNSPEC;
 	/* A separate '>' test: the verifier learns the bound only from it. */
 	if ((void *)(m + 1) > data) {
 		sg_count(SG_CNT_HANDOFF_META_BAD);
-		return TC_ACT_OK;
+		return TC_ACT_UNSPEC;
 	}
 	if (m->magic != SG_META_MAGIC || (void *)(m + 1) != data) {
 		sg_count(SG_CNT_HANDOFF_META_BAD);
-		return TC_ACT_OK;
+		return TC_ACT_UNSPEC;
 	}
 	if (sg_parse(data, data_end, &p) != SG_PARSE_TCP ||
 	    !(th = sg_tcp(data, data_end, &p)) ||
 	    sg_flow_fill(&flow, data, data_end, &p, th, 0)) {
 		sg_count(SG_CNT_HANDOFF_META_BAD);
-		return TC_ACT_OK;
+		return TC_ACT_UNSPEC;
 	}
 	tlen = sg_tuple_fill(&tup, &flow);
 	/*
@@ -909,19 +911,19 @@ int synguard_tc(struct __sk_buff *skb)
 	sk = bpf_skc_lookup_tcp(skb, &tup, tlen, BPF_F_CURRENT_NETNS, 0);
 	if (!sk) {
 		sg_count(SG_CNT_HANDOFF_NO_LISTENER);
-		return TC_ACT_OK;
+		return TC_ACT_UNSPEC;
 	}
 	if (sk->state != BPF_TCP_LISTEN) {
 		bpf_sk_release(sk);
 		sg_count(SG_CNT_HANDOFF_EXISTS);
-		return TC_ACT_OK;
+		return TC_ACT_UNSPEC;
 	}
 	/* The kfunc takes a full socket; the verifier rejects sock_common. */
 	tp = bpf_skc_to_tcp_sock(sk);
 	if (!tp) {
 		bpf_sk_release(sk);
 		sg_count(SG_CNT_HANDOFF_KFUNC_ERROR);
-		return TC_ACT_OK;
+		return TC_ACT_UNSPEC;
 	}
 	flow.isn = bpf_ntohl(th->seq) - 1;
 	now = bpf_ktime_get_ns();
@@ -929,7 +931,7 @@ int synguard_tc(struct __sk_buff *skb)
 	if (last && now - *last < SG_HANDOFF_DUP_NS) {
 		bpf_sk_release(sk);
 		sg_count(SG_CNT_HANDOFF_DUP);
-		return TC_ACT_OK;
+		return TC_ACT_UNSPEC;
 	}
 	attrs.mss = m->mss;
 	attrs.rcv_tsval = m->rcv_tsval;
@@ -953,7 +955,7 @@ int synguard_tc(struct __sk_buff *skb)
 		if (v)
 			*v += 1;
 		sg_count(SG_CNT_HANDOFF_KFUNC_ERROR);
-		return TC_ACT_OK;
+		return TC_ACT_UNSPEC;
 	}
 	bpf_map_update_elem(&sg_handoffs, &flow, &now, BPF_ANY);
 	sg_count(SG_CNT_HANDOFF_OK);

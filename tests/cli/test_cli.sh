@@ -1,0 +1,631 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# The synguard CLI, command by command and error by error: every error
+# message the CLI promises (its text and exit code, and that nothing is left
+# half attached), then a full life cycle attach -> status -> stats -> config
+# -> key -> detach, and the partial states detach and status must cope with.
+#
+# Runs as root. Everything happens on links this script creates in network
+# namespaces of its own (sgcli<pid>, sgclc<pid>), addresses from 192.0.2.0/24;
+# the CLI runs there through `nsenter --net`, which keeps the host's bpffs
+# (`ip netns exec` would remount /sys). A trap removes the namespaces, our
+# pins and our temporary files on any exit. Prints `ok   NAME`, `FAIL NAME:
+# why` or `skip NAME: why` per case, and ends with `N passed, M failed`.
+set -u
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BIN=${SYNGUARD:-$ROOT/build/synguard}
+HDR=$ROOT/include/synguard.h
+ID=$$
+NS=sgcli$ID  # the CLI's namespace: the protected links
+NSC=sgclc$ID # the peer's: traffic comes from here
+A=sgc${ID}a  # veth, protected in the main flow
+B=sgc${ID}b  # its peer, in $NSC
+D=sgc${ID}d  # a link whose driver has no native XDP
+F=sgc${ID}f  # veth, deleted while protected
+G=sgc${ID}g  # F's peer
+LOCK=/run/synguard.lock
+PREF=21319 # synguard's TC filter priority and handle (user/sg.h)
+HANDLE=0x5347
+TMP=
+PASS=0
+FAIL=0
+BG=()
+
+ok() {
+	echo "ok   $1"
+	PASS=$((PASS + 1))
+}
+
+fail() {
+	echo "FAIL $1: $2"
+	FAIL=$((FAIL + 1))
+}
+
+skip() {
+	echo "skip $1: $2"
+}
+
+cleanup() {
+	local p i
+	for p in "${BG[@]}"; do
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	for i in $A $D $F; do
+		[ -d /sys/fs/bpf/synguard/$i ] &&
+			nsenter --net=/var/run/netns/$NS "$BIN" detach $i >/dev/null 2>&1
+		# Only our own directories, by their exact names.
+		[ -d /sys/fs/bpf/synguard/$i ] && rm -rf "/sys/fs/bpf/synguard/$i"
+	done
+	rmdir /sys/fs/bpf/synguard 2>/dev/null
+	ip netns del $NS 2>/dev/null
+	ip netns del $NSC 2>/dev/null
+	[ -n "$TMP" ] && rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+sg() {
+	nsenter --net=/var/run/netns/$NS "$BIN" "$@"
+}
+
+# run CMD...: OUT gets stdout and stderr, STDOUT stdout alone (for JSON:
+# stderr may say the lock is busy while another synguard runs), RC the
+# exit code.
+run() {
+	local err
+	err=$(mktemp "$TMP/err.XXXXXX")
+	STDOUT=$("$@" 2>"$err")
+	RC=$?
+	OUT=$STDOUT$'\n'$(cat "$err")
+	rm -f "$err"
+}
+
+# leftovers IFACE: what of synguard is still on IFACE (empty: nothing).
+leftovers() {
+	local r=""
+	[ -e /sys/fs/bpf/synguard/$1 ] && r+="pins left; "
+	ip -n $NS -d link show dev $1 2>/dev/null | grep -q 'prog/xdp' && r+="XDP left; "
+	[ -n "$(tc -n $NS filter show dev $1 ingress 2>/dev/null)" ] && r+="TC filter left; "
+	tc -n $NS qdisc show dev $1 2>/dev/null | grep -q clsact && r+="clsact left; "
+	echo -n "$r"
+}
+
+# expect NAME RC SUBSTRING CMD...: the command exits RC and says SUBSTRING.
+# With CLEAN=IFACE set, also checks that nothing is left on IFACE.
+expect() {
+	local name=$1 want=$2 sub=$3 why=""
+	shift 3
+	run "$@"
+	[ "$RC" = "$want" ] || why+="exit $RC, want $want; "
+	[[ $OUT == *"$sub"* ]] || why+="no '$sub' in: $(echo "$OUT" | head -c 400); "
+	[ -n "${CLEAN:-}" ] && why+=$(leftovers "$CLEAN")
+	if [ -z "$why" ]; then ok "$name"; else fail "$name" "$why"; fi
+}
+
+# pyjson NAME PYTHON-EXPR JSON: ok if the expression over d (the parsed
+# JSON) is true; the expression may also raise, which fails the case.
+pyjson() {
+	local name=$1 expr=$2 res
+	res=$(python3 -c "
+import json, sys
+d = json.loads(sys.argv[1])
+print('yes' if ($expr) else 'no')
+" "$3" 2>&1)
+	if [ "$res" = yes ]; then ok "$name"; else fail "$name" "$expr: ${res:0:300}"; fi
+}
+
+# The counter names and help texts, read from the header's X-macro.
+header_counters() {
+	python3 - "$HDR" "$1" <<'EOF'
+import re, sys
+text = open(sys.argv[1]).read()
+block = text[text.index('#define SG_COUNTERS(X)'):]
+lines = []
+for line in block.split('\n'):
+    lines.append(line)
+    if not line.rstrip().endswith('\\'):
+        break
+block = ' '.join(l.rstrip('\\') for l in lines)
+items = re.findall(r'X\(\s*(\w+)\s*,\s*"([^"]*)"\s*,\s*((?:"(?:[^"\\]|\\.)*"\s*)+)\)', block)
+for _, name, helps in items:
+    if sys.argv[2] == 'names':
+        print(name)
+    else:
+        print(name + '\t' + ''.join(re.findall(r'"((?:[^"\\]|\\.)*)"', helps)))
+EOF
+}
+
+header_define() {
+	awk -v n="$1" '$1 == "#define" && $2 == n { print $3 }' "$HDR"
+}
+
+# ---------------------------------------------------------------- setup
+
+if [ "$(id -u)" != 0 ]; then
+	echo "FAIL setup: must run as root"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+if [ ! -x "$BIN" ]; then
+	echo "FAIL setup: $BIN not built (run make)"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+TMP=$(mktemp -d /tmp/sgcli.XXXXXX)
+setup() {
+	ip netns add $NS && ip netns add $NSC &&
+		ip -n $NS link add $A type veth peer name $B netns $NSC &&
+		ip -n $NS link add $F type veth peer name $G &&
+		ip -n $NS addr add 192.0.2.2/24 dev $A &&
+		ip -n $NSC addr add 192.0.2.1/24 dev $B &&
+		ip -n $NS link set $A up && ip -n $NSC link set $B up &&
+		ip -n $NS link set $F up && ip -n $NS link set $G up || return 1
+	# No native XDP: dummy where the kernel has it, else a bridge.
+	if ip -n $NS link add $D type dummy 2>/dev/null; then
+		DKIND=dummy
+	else
+		ip -n $NS link add $D type bridge || return 1
+		DKIND=bridge
+	fi
+	ip -n $NS link set $D up
+}
+if ! setup; then
+	echo "FAIL setup: cannot create the namespaces and links"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+
+# ---------------------------------------------------------------- help
+
+expect "help lists every command" 0 "" "$BIN" help
+for c in attach detach status stats config key help; do
+	[[ $OUT == *"  $c "* ]] || fail "help lists $c" "missing"
+done
+expect "--help" 0 "Commands:" "$BIN" --help
+expect "no command: usage, exit 2" 2 "Usage: synguard" "$BIN"
+for c in attach detach status stats config key; do
+	expect "$c --help" 0 "Usage: synguard $c" "$BIN" $c --help
+done
+run "$BIN" attach --help
+why=""
+for o in --mode --key-file --ports --mss4 --mss6 --wscale --ttl --window \
+	--cookie-lifetime --ecn --verbose; do
+	[[ $OUT == *"$o "* ]] || why+="$o; "
+done
+[ -z "$why" ] && ok "attach --help lists every option" || fail "attach --help lists every option" "missing $why"
+run "$BIN" config --help
+why=""
+for k in ports= mss4= mss6= wscale= ttl= window= cookie_lifetime= ecn=; do
+	[[ $OUT == *"$k"* ]] || why+="$k; "
+done
+[ -z "$why" ] && ok "config --help lists every key" || fail "config --help lists every key" "missing $why"
+expect "help COMMAND" 0 "Usage: synguard key" "$BIN" help key
+
+# ---------------------------------------------------------------- prefixes
+
+expect "prefix 'st' is ambiguous" 2 "ambiguous command 'st': could be status, stats" "$BIN" st
+expect "prefix 'sta' is ambiguous" 2 "ambiguous" "$BIN" sta
+expect "prefix 'stat' runs status" 0 "Usage: synguard status" "$BIN" stat --help
+expect "prefix 'a' runs attach" 0 "Usage: synguard attach" "$BIN" a --help
+expect "prefix 'det' runs detach" 0 "Usage: synguard detach" "$BIN" det --help
+expect "unknown command" 2 "unknown command 'frobnicate'" "$BIN" frobnicate
+
+# ---------------------------------------------------------------- usage errors
+
+CLEAN=$A
+expect "unknown option" 2 "unknown option '--bogus'" sg attach $A --ports 80 --bogus
+expect "option without its value" 2 "needs a value" sg attach $A --ports
+expect "attach without --ports" 2 "attach needs --ports" sg attach $A
+expect "attach without interface" 2 "attach takes one interface" sg attach --ports 80
+expect "bad --mode" 2 "must be native or skb" sg attach $A --ports 80 --mode turbo
+unset CLEAN
+
+# ---------------------------------------------------------------- not root
+
+if command -v setpriv >/dev/null; then
+	NOBODY=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+	for c in "status" "stats" "attach $A --ports 80" "detach $A" "config $A ttl=9" "key $A rotate"; do
+		expect "not root: $c" 1 "must run as root" "${NOBODY[@]}" "$BIN" $c
+	done
+else
+	skip "not root" "no setpriv (util-linux) to drop root"
+fi
+
+# ---------------------------------------------------------------- interfaces
+
+CLEAN=$A
+expect "unknown interface" 1 "interface 'nosuch$ID' not found" sg attach nosuch$ID --ports 80
+expect "interface name with a slash" 2 "invalid interface name" sg attach a/b --ports 80
+expect "interface name too long" 2 "invalid interface name" sg attach abcdefghijklmnopq --ports 80
+unset CLEAN
+
+# ---------------------------------------------------------------- port lists
+
+CLEAN=$A
+for bad in "80,,443:syntax error" "80-:syntax error" "http:syntax error" \
+	"80,443,:syntax error" ":syntax error" "80 443:syntax error" \
+	"0:port 0" "10-0:port 0" "65536:above 65535" "1-70000:above 65535" \
+	"99999999999999999999:above 65535" "100-90:range 100-90 is reversed"; do
+	val=${bad%%:*}
+	expect "--ports '$val'" 2 "${bad#*:}" sg attach $A --ports "$val"
+done
+unset CLEAN
+
+# ---------------------------------------------------------------- ranges
+
+LMIN=$(header_define SG_LIFETIME_MIN)
+LMAX=$(header_define SG_LIFETIME_MAX)
+CLEAN=$A
+for bad in "mss4 535 536..9216" "mss4 9217 536..9216" "mss6 1219 1220..9216" \
+	"mss6 9217 1220..9216" "wscale 15 0..14" "ttl 0 1..255" "ttl 256 1..255" \
+	"window 0 1..65535" "window 65536 1..65535" \
+	"cookie-lifetime $((LMIN - 1)) $LMIN..$LMAX" \
+	"cookie-lifetime $((LMAX + 1)) $LMIN..$LMAX"; do
+	set -- $bad
+	expect "--$1 $2 out of range" 2 "out of range $3" sg attach $A --ports 80 --$1 $2
+done
+expect "--mss4 not a number" 2 "not a number" sg attach $A --ports 80 --mss4 1e3
+expect "--mss4 negative" 2 "not a number" sg attach $A --ports 80 --mss4 -5
+expect "--ecn neither on nor off" 2 "must be on or off" sg attach $A --ports 80 --ecn maybe
+unset CLEAN
+
+# ---------------------------------------------------------------- key files
+
+K=$TMP/keys
+mkdir -p "$K"
+(umask 077 && openssl rand -hex 16 >"$K/good" 2>/dev/null) ||
+	(umask 077 && od -An -tx1 -N16 /dev/urandom | tr -d ' \n' >"$K/good" && echo >>"$K/good")
+install -m 644 "$K/good" "$K/world"
+install -m 640 "$K/good" "$K/group"
+head -c 31 "$K/good" >"$K/short"
+{ head -c 32 "$K/good"; echo 0123; } >"$K/long"
+{ echo -n g; tail -c +2 "$K/good"; } >"$K/nothex"
+echo 00000000000000000000000000000000 >"$K/zero"
+chmod 600 "$K/short" "$K/long" "$K/nothex" "$K/zero"
+mkdir "$K/dir"
+CLEAN=$A
+expect "key file missing" 1 "key file $K/missing not found" sg attach $A --ports 80 --key-file "$K/missing"
+expect "key file unreadable (a directory)" 1 "not readable" sg attach $A --ports 80 --key-file "$K/dir"
+expect "key file world-readable" 1 "chmod 600 $K/world" sg attach $A --ports 80 --key-file "$K/world"
+expect "key file group-readable" 1 "chmod 600 $K/group" sg attach $A --ports 80 --key-file "$K/group"
+expect "key file too short" 1 "wrong size (31 bytes)" sg attach $A --ports 80 --key-file "$K/short"
+expect "key file too long" 1 "wrong size (37 bytes)" sg attach $A --ports 80 --key-file "$K/long"
+expect "key file not hex" 1 "not a hex digit" sg attach $A --ports 80 --key-file "$K/nothex"
+expect "key file all zero" 1 "all-zero key" sg attach $A --ports 80 --key-file "$K/zero"
+unset CLEAN
+
+# ---------------------------------------------------------------- kernel
+
+CLEAN=$A
+expect "kfunc missing (BTF of an object that only calls it)" 1 "requires Linux 6.9 or later" \
+	env SYNGUARD_VMLINUX_BTF="$ROOT/build/synguard.bpf.o" nsenter --net=/var/run/netns/$NS "$BIN" attach $A --ports 80
+if command -v clang >/dev/null && echo 'int sg_nothing;' >"$TMP/nokfunc.c" &&
+	clang -g -O2 -target bpf -c "$TMP/nokfunc.c" -o "$TMP/nokfunc.o" 2>/dev/null; then
+	expect "kfunc missing (BTF without it)" 1 "has no kfunc bpf_sk_assign_tcp_reqsk" \
+		env SYNGUARD_VMLINUX_BTF="$TMP/nokfunc.o" nsenter --net=/var/run/netns/$NS "$BIN" attach $A --ports 80
+else
+	skip "kfunc missing (BTF without it)" "clang cannot build a BTF file here"
+fi
+expect "kernel BTF unreadable" 1 "cannot read the kernel's BTF" \
+	env SYNGUARD_VMLINUX_BTF="$TMP/none" nsenter --net=/var/run/netns/$NS "$BIN" attach $A --ports 80
+unset CLEAN
+
+# A dummy (or bridge) has no native XDP: attach fails after the TC handoff
+# is in place, so this also checks the rollback of the TC filter and clsact.
+CLEAN=$D expect "no native XDP ($DKIND): suggests --mode skb, rolls back" 1 "try --mode skb" sg attach $D --ports 80
+
+# ---------------------------------------------------------------- bpffs
+
+CLEAN=$A expect "ip netns exec: refused, says nsenter" 1 "nsenter --net=/run/netns/$NS" \
+	ip netns exec $NS "$BIN" attach $A --ports 80
+# In a private mount namespace without bpffs: attach mounts it, and the
+# rest works on that mount (which goes away with the namespace).
+run unshare -m --propagation private bash -c "
+	while mountpoint -q /sys/fs/bpf && [ \"\$(stat -f -c %T /sys/fs/bpf)\" = bpf_fs ]; do umount /sys/fs/bpf || exit 9; done
+	nsenter --net=/var/run/netns/$NS '$BIN' attach $A --ports 80 || exit 1
+	nsenter --net=/var/run/netns/$NS '$BIN' status $A | grep -q 'in place' || exit 2
+	nsenter --net=/var/run/netns/$NS '$BIN' detach $A >/dev/null || exit 3"
+why=""
+[ "$RC" = 0 ] || why+="exit $RC; "
+[[ $OUT == *"mounted it at /sys/fs/bpf"* ]] || why+="no mount message in: ${OUT:0:300}; "
+why+=$(leftovers $A)
+[ -z "$why" ] && ok "bpffs not mounted: attach mounts it" || fail "bpffs not mounted: attach mounts it" "$why"
+CLEAN=$A expect "bpffs not mounted and cannot be: says how" 1 "mount it with \`mount -t bpf bpf /sys/fs/bpf\`" \
+	unshare -m --propagation private bash -c "
+	while mountpoint -q /sys/fs/bpf && [ \"\$(stat -f -c %T /sys/fs/bpf)\" = bpf_fs ]; do umount /sys/fs/bpf || exit 9; done
+	mount -t tmpfs -o ro,size=64k sgcli /sys/fs || exit 9
+	exec nsenter --net=/var/run/netns/$NS '$BIN' attach $A --ports 80"
+
+# ---------------------------------------------------------------- not protected
+
+for c in "detach $A" "config $A ttl=9" "key $A rotate" "status $A" "stats $A"; do
+	expect "not protected: $c" 1 "$A is not protected by synguard" sg $c
+done
+
+# ---------------------------------------------------------------- life cycle
+
+run sg attach $A --ports 80,443,8000-8100 --mss4 1400
+ATTACH_OUT=$OUT
+why=""
+[ "$RC" = 0 ] || why+="exit $RC: $OUT; "
+[ -d /sys/fs/bpf/synguard/$A ] || why+="no pins; "
+XDP_ID=$(ip -n $NS -d link show dev $A | sed -n 's/.*prog\/xdp id \([0-9]*\).*/\1/p')
+[ -n "$XDP_ID" ] || why+="no XDP on $A; "
+tc -n $NS filter show dev $A ingress | grep -q "handle $HANDLE synguard_tc.*direct-action" ||
+	why+="no direct-action TC filter; "
+[ -z "$why" ] && ok "attach" || fail "attach" "$why"
+[[ $ATTACH_OUT == *libbpf:* ]] && fail "libbpf quiet without -v" "$ATTACH_OUT" || ok "libbpf quiet without -v"
+
+# Seen from another network namespace (the host's), where $A does not exist.
+run "$BIN" status $A --json
+pyjson "status from another netns: says so" "d['interfaces'][0]['other_netns'] is True and not d['interfaces'][0]['present']" "$STDOUT"
+expect "detach from another netns refused" 1 "run detach there" "$BIN" detach $A
+[ -d /sys/fs/bpf/synguard/$A ] && ok "detach from another netns keeps the pins" || fail "detach from another netns keeps the pins" "pins removed"
+
+expect "second attach refused" 1 "$A is already protected; use \`synguard config $A" sg attach $A --ports 22
+
+run sg status
+why=""
+[ "$RC" = 0 ] || why+="exit $RC; "
+line=$(echo "$OUT" | awk -v i=$A '$1 == i' | head -1)
+for w in native single "$XDP_ID" "in place" 80,443,8000-8100; do
+	[[ $line == *"$w"* ]] || why+="no '$w' in '$line'; "
+done
+echo "$OUT" | awk -v i=$A '$1 == i' | sed -n 2p | grep -q 1400 || why+="no mss4 1400 in the settings; "
+# Aligned: PORTS starts in the header where the ports start in the row.
+hdr=$(echo "$OUT" | head -1)
+[ "$(awk -v s="$hdr" 'BEGIN { print index(s, "PORTS") }')" = \
+	"$(awk -v s="$line" 'BEGIN { print index(s, "80,443,8000-8100") }')" ] || why+="PORTS column not aligned; "
+[ -z "$why" ] && ok "status (text)" || fail "status (text)" "$why${OUT:0:600}"
+
+run sg status --json
+pyjson "status --json" "[i for i in d['interfaces'] if i['iface'] == '$A' and i['mode'] == 'native'
+	and i['multiprog'] is False and i['xdp_attached'] and i['xdp_prog_id'] == int('${XDP_ID:-0}')
+	and i['tc_handoff'] and i['tc_state'] == 'in place' and i['healthy']
+	and i['ports'] == '80,443,8000-8100' and i['port_count'] == 103
+	and i['port_ranges'] == [[80, 80], [443, 443], [8000, 8100]]
+	and i['config']['mss4'] == 1400 and i['config']['mss6'] == $(header_define SG_DEFAULT_MSS6)
+	and i['config']['ecn'] is True and i['key_slot'] == 0 and i['previous_key_valid'] is False]" "$STDOUT"
+run sg status $A --json
+[ "$RC" = 0 ] && ok "status IFACE: exit 0 when fully protected" || fail "status IFACE: exit 0 when fully protected" "exit $RC"
+pyjson "status IFACE --json: only IFACE" "[i['iface'] for i in d['interfaces']] == ['$A']" "$STDOUT"
+run sg stat $A
+[ "$RC" = 0 ] && [[ $OUT == *"$A "* ]] && ok "'stat' runs status" || fail "'stat' runs status" "$RC $OUT"
+
+if [[ $(sg status --json) == *'"multiprog":true'* ]]; then
+	ok "multiprog: attached through libxdp's dispatcher"
+else
+	skip "multiprog coexistence" "this kernel refuses freplace (lockdown), so libxdp falls back to one program: status shows 'single', as checked above"
+fi
+
+# Traffic from the peer (connects, which fail or time out: no listener):
+# ARP and a SYN to an unprotected port count as other_pass, a SYN to a
+# protected port as syn_received, whatever becomes of it.
+ip netns exec $NSC timeout 2 bash -c 'exec 3<>/dev/tcp/192.0.2.2/9' 2>/dev/null
+ip netns exec $NSC timeout 1 bash -c 'exec 3<>/dev/tcp/192.0.2.2/80' 2>/dev/null
+
+NAMES=$(header_counters names)
+run sg stats $A
+why=""
+for n in $NAMES; do
+	echo "$OUT" | grep -qE "^  $n +[0-9]+ " || why+="$n; "
+done
+[ "$RC" = 0 ] && [ -z "$why" ] && ok "stats (text) shows every counter of the header" ||
+	fail "stats (text) shows every counter of the header" "exit $RC; missing $why"
+
+run sg stats $A --json
+pyjson "stats --json: exactly the header's counters" \
+	"sorted(d['interfaces']['$A']['counters']) == sorted('''$NAMES'''.split())" "$STDOUT"
+pyjson "stats --json: traffic counted" "d['interfaces']['$A']['counters']['other_pass'] >= 2
+	and d['interfaces']['$A']['counters']['syn_received'] >= 1 and d['interfaces']['$A']['kfunc_errors'] == {}" "$STDOUT"
+
+run sg stats --json
+pyjson "stats without IFACE: every protected interface" "'$A' in d['interfaces']" "$STDOUT"
+
+run sg stats $A --prometheus
+why=""
+while IFS=$'\t' read -r n h; do
+	h=$(printf '%b' "$h")
+	echo "$OUT" | grep -qxF "# HELP synguard_${n}_total $h" || why+="HELP $n; "
+	echo "$OUT" | grep -qxF "# TYPE synguard_${n}_total counter" || why+="TYPE $n; "
+	echo "$OUT" | grep -qE "^synguard_${n}_total\{iface=\"$A\"\} [0-9]+$" || why+="sample $n; "
+done < <(header_counters help)
+[ "$RC" = 0 ] && [ -z "$why" ] && ok "stats --prometheus: HELP, TYPE and a sample per counter, help from the header" ||
+	fail "stats --prometheus" "exit $RC; $why"
+
+run sg stats $A --interval 0.3 --count 2 --json
+n=$(echo "$STDOUT" | wc -l)
+if [ "$RC" = 0 ] && [ "$n" = 2 ]; then
+	pyjson "stats --interval: rates per counter" \
+		"sorted(d['interfaces']['$A']['rates']) == sorted('''$NAMES'''.split()) and 0.2 < d['interval'] < 1" \
+		"$(echo "$STDOUT" | tail -1)"
+else
+	fail "stats --interval: rates per counter" "exit $RC, $n lines: ${OUT:0:300}"
+fi
+run sg stats $A -i 0.2 -c 2
+[ "$RC" = 0 ] && [ "$(echo "$OUT" | grep -c PER-SEC)" = 2 ] && ok "stats --interval (text)" ||
+	fail "stats --interval (text)" "exit $RC: ${OUT:0:300}"
+expect "stats --prometheus with --interval refused" 2 "does not combine" sg stats --prometheus --interval 1
+expect "stats --json with --prometheus refused" 2 "exclude each other" sg stats --json --prometheus
+expect "stats --interval 0 refused" 2 "invalid --interval" sg stats --interval 0
+
+expect "config" 0 "$A: mss4=1300 ports=22,80 ecn=off cookie_lifetime=60" \
+	sg config $A mss4=1300 ports=22,80 ecn=off cookie_lifetime=60
+run sg status $A --json
+pyjson "config: visible in status, no reload" "d['interfaces'][0]['config']['mss4'] == 1300
+	and d['interfaces'][0]['config']['ecn'] is False and d['interfaces'][0]['config']['cookie_lifetime'] == 60
+	and d['interfaces'][0]['ports'] == '22,80' and d['interfaces'][0]['xdp_prog_id'] == int('${XDP_ID:-0}')
+	and d['interfaces'][0]['config']['mss6'] == $(header_define SG_DEFAULT_MSS6)" "$STDOUT"
+expect "config: one bad value, nothing written" 2 "nothing changed" sg config $A mss4=1200 ttl=0
+run sg status $A --json
+pyjson "config: the good value of a bad batch not written" "d['interfaces'][0]['config']['mss4'] == 1300" "$STDOUT"
+for bad in "ports=0:port 0" "ports=1-65536:above 65535" "ports=9-8:reversed" "ports=8,,9:syntax error" \
+	"mss4=535:out of range" "mss6=9217:out of range" "wscale=15:out of range" "ttl=256:out of range" \
+	"window=0:out of range" "cookie_lifetime=$((LMAX + 1)):out of range" "ecn=1:must be on or off"; do
+	expect "config ${bad%%:*}" 2 "${bad#*:}" sg config $A "${bad%%:*}"
+done
+expect "config unknown key" 2 "unknown key 'mtu': the keys are ports, mss4" sg config $A mtu=1500
+expect "config without =" 2 "expected KEY=VALUE" sg config $A mss4
+expect "config without settings" 2 "at least one KEY=VALUE" sg config $A
+expect "config at the bounds" 0 "mss4=536 mss6=9216 wscale=14 ttl=255 window=1 cookie_lifetime=$LMIN" \
+	sg config $A mss4=536 mss6=9216 wscale=14 ttl=255 window=1 cookie_lifetime=$LMIN
+sg config $A cookie_lifetime=$LMAX >/dev/null
+
+expect "key rotate" 0 "new key (random) is current in slot 1" sg key $A rotate
+run sg status $A --json
+pyjson "key rotate: previous key stays valid" "d['interfaces'][0]['key_slot'] == 1 and d['interfaces'][0]['previous_key_valid'] and d['interfaces'][0]['key_age_s'] < 5" "$STDOUT"
+expect "key rotate within the lifetime refused" 1 "cookie lifetime (${LMAX}s)" sg key $A rotate
+[[ $OUT == *--force* ]] && ok "key rotate refusal names --force" || fail "key rotate refusal names --force" "$OUT"
+expect "key rotate --force" 0 "is current in slot 0" sg key $A rotate --force
+expect "key load within the lifetime refused" 1 "or use --force" sg key $A load "$K/good"
+expect "key load --force" 0 "new key ($K/good) is current in slot 1" sg key $A load "$K/good" --force
+if command -v bpftool >/dev/null; then
+	run bpftool -j map lookup pinned /sys/fs/bpf/synguard/$A/sg_keys key 0 0 0 0
+	pyjson "key load: slot 1 holds the file's bytes" \
+		"''.join(b[2:] for b in d['value'][16:32]) == open('$K/good').read().strip().lower()" "$STDOUT"
+else
+	skip "key load: slot 1 holds the file's bytes" "no bpftool"
+fi
+expect "key load world-readable" 1 "chmod 600" sg key $A load "$K/world" --force
+expect "key with a bad action" 2 "rotate, or load FILE" sg key $A spin
+
+# Serialised: a command waits while another holds the lock.
+flock -x $LOCK sleep 2 &
+BG+=($!)
+sleep 0.3
+start=$(date +%s%N)
+run sg config $A ttl=63
+took=$((($(date +%s%N) - start) / 1000000))
+if [ "$RC" = 0 ] && [[ $OUT == *"waiting for another synguard command"* ]] && [ "$took" -gt 1000 ]; then
+	ok "concurrent runs serialised by $LOCK"
+else
+	fail "concurrent runs serialised by $LOCK" "exit $RC after ${took} ms: $OUT"
+fi
+
+run sg detach $A
+why=""
+[ "$RC" = 0 ] || why+="exit $RC; "
+for w in "XDP program $XDP_ID removed" "TC filter" "removed" "clsact qdisc removed" "pins and /sys/fs/bpf/synguard/$A removed"; do
+	[[ $OUT == *"$w"* ]] || why+="no '$w'; "
+done
+why+=$(leftovers $A)
+[ -z "$why" ] && ok "detach: no pins, no XDP, no TC filter, no clsact" || fail "detach" "$why $OUT"
+
+# ---------------------------------------------------------------- skb mode, -v
+
+run sg -v attach $D --mode skb --ports 443
+why=""
+[ "$RC" = 0 ] || why+="exit $RC: $OUT; "
+[[ $OUT == *libxdp:* || $OUT == *libbpf:* ]] || why+="no libbpf/libxdp log with -v; "
+ip -n $NS -d link show dev $D | grep -q xdpgeneric || why+="not in generic mode; "
+[ -z "$why" ] && ok "attach --mode skb -v (libbpf log shown)" || fail "attach --mode skb -v" "$why"
+run sg status $D --json
+pyjson "status: skb mode" "d['interfaces'][0]['mode'] == 'skb' and d['interfaces'][0]['healthy']" "$STDOUT"
+run sg detach $D
+[ "$RC" = 0 ] && [ -z "$(leftovers $D)" ] && ok "detach (skb)" || fail "detach (skb)" "$(leftovers $D) $OUT"
+
+# ---------------------------------------------------------------- partial states
+
+# Parts removed behind synguard's back: status says so, detach reports
+# them missing and still removes the rest.
+sg attach $A --ports 80 >/dev/null 2>&1
+ip -n $NS link set dev $A xdp off
+tc -n $NS filter del dev $A ingress pref $PREF
+run sg status $A --json
+pyjson "status: removed parts are shown missing" "not d['interfaces'][0]['xdp_attached'] and d['interfaces'][0]['tc_state'] == 'missing' and not d['interfaces'][0]['healthy']" "$STDOUT"
+[ "$RC" = 1 ] && ok "status IFACE: exit 1 when parts are missing" || fail "status IFACE: exit 1 when parts are missing" "exit $RC"
+run sg status $A
+[[ $OUT == *"not attached"*"TC handoff filter missing"* ]] && ok "status (text): says what is missing" || fail "status (text): says what is missing" "$OUT"
+run sg detach $A
+why=""
+[ "$RC" = 0 ] || why+="exit $RC; "
+[[ $OUT == *"XDP program"*"already gone"* ]] || why+="XDP not reported gone; "
+[[ $OUT == *"TC filter already gone"* ]] || why+="TC not reported gone; "
+why+=$(leftovers $A)
+[ -z "$why" ] && ok "detach with parts already gone" || fail "detach with parts already gone" "$why $OUT"
+
+# A clsact that was there before attach stays, with the other tool's filter.
+tc -n $NS qdisc add dev $A clsact
+tc -n $NS filter add dev $A ingress pref 100 protocol all bpf bytecode "1,6 0 0 0"
+run sg attach $A --ports 80
+[ "$RC" = 0 ] || fail "attach on an existing clsact" "$OUT"
+run sg status $A --json
+pyjson "attach on an existing clsact records it is not ours" "d['interfaces'][0]['tc_hook_created'] is False and d['interfaces'][0]['healthy']" "$STDOUT"
+run sg detach $A
+why=""
+[ "$RC" = 0 ] || why+="exit $RC; "
+tc -n $NS qdisc show dev $A | grep -q clsact || why+="clsact removed; "
+tc -n $NS filter show dev $A ingress | grep -q "pref 100 bpf" || why+="other filter removed; "
+tc -n $NS filter show dev $A ingress | grep -q synguard && why+="our filter left; "
+[ -z "$why" ] && ok "detach keeps a clsact it did not create" || fail "detach keeps a clsact it did not create" "$why $OUT"
+tc -n $NS qdisc del dev $A clsact
+
+# A clsact attach created, that another filter joined since: kept.
+sg attach $A --ports 80 >/dev/null 2>&1
+tc -n $NS filter add dev $A egress pref 100 protocol all bpf bytecode "1,6 0 0 0"
+run sg detach $A
+[ "$RC" = 0 ] && [[ $OUT == *"clsact qdisc kept: other filters use it"* ]] &&
+	tc -n $NS filter show dev $A egress | grep -q "pref 100 bpf" &&
+	ok "detach keeps its clsact while another filter uses it" ||
+	fail "detach keeps its clsact while another filter uses it" "$OUT"
+tc -n $NS qdisc del dev $A clsact
+
+# Rollback: TC attach fails for real (another filter holds synguard's
+# priority and handle), after the maps were created and pinned.
+tc -n $NS qdisc add dev $A clsact
+tc -n $NS filter add dev $A ingress pref $PREF handle $HANDLE protocol all bpf bytecode "1,6 0 0 0"
+run sg attach $A --ports 80
+why=""
+[ "$RC" = 1 ] || why+="exit $RC; "
+[[ $OUT == *"another filter uses that priority"* ]] || why+="no reason given; "
+[ -e /sys/fs/bpf/synguard/$A ] && why+="pins left; "
+ip -n $NS -d link show dev $A | grep -q prog/xdp && why+="XDP left; "
+tc -n $NS filter show dev $A ingress | grep -q "handle $HANDLE.*bytecode" || why+="the other filter was removed; "
+tc -n $NS qdisc show dev $A | grep -q clsact || why+="the existing clsact was removed; "
+[ -z "$why" ] && ok "TC attach fails: rolled back, others' filter kept" || fail "TC attach fails: rolled back" "$why $OUT"
+tc -n $NS qdisc del dev $A clsact
+
+# Another tool's XDP program on the interface: refused, named, rolled back.
+XP=$ROOT/build/xdp_pass.bpf.o
+if [ -f "$XP" ] && ip -n $NS link set dev $A xdp obj "$XP" sec xdp 2>/dev/null; then
+	other=$(ip -n $NS -d link show dev $A | sed -n 's/.*prog\/xdp id \([0-9]*\).*/\1/p')
+	run sg attach $A --ports 80
+	why=""
+	[ "$RC" = 1 ] || why+="exit $RC; "
+	[[ $OUT == *"already has an XDP program (id $other)"* ]] || why+="not named; "
+	[ -e /sys/fs/bpf/synguard/$A ] && why+="pins left; "
+	tc -n $NS qdisc show dev $A | grep -q clsact && why+="clsact left; "
+	ip -n $NS -d link show dev $A | grep -q "prog/xdp id $other " || why+="the other program was removed; "
+	[ -z "$why" ] && ok "another XDP program present: refused, rolled back" ||
+		fail "another XDP program present" "$why $OUT"
+	ip -n $NS link set dev $A xdp off
+else
+	skip "another XDP program present" "no $XP (make builds it) or it does not load"
+fi
+
+# The interface goes away while protected.
+sg attach $F --ports 80 >/dev/null 2>&1
+ip -n $NS link del $F
+run sg status $F --json
+pyjson "status: interface gone" "d['interfaces'][0]['present'] is False and 'interface gone' in d['interfaces'][0]['problems']" "$STDOUT"
+expect "detach: interface gone, pins removed" 0 "$F: interface gone" sg detach $F
+[ -e /sys/fs/bpf/synguard/$F ] && fail "detach: interface gone leaves no pins" "pins left" ||
+	ok "detach: interface gone leaves no pins"
+
+# Pins lost (bpffs unmounted, removed by hand) while the programs run on.
+sg attach $A --ports 80 >/dev/null 2>&1
+rm -rf "/sys/fs/bpf/synguard/$A"
+expect "attach over lost pins: refused, says detach" 1 "run \`synguard detach $A\`" sg attach $A --ports 80
+run sg detach $A
+why=""
+[ "$RC" = 0 ] || why+="exit $RC; "
+[[ $OUT == *"their pins were lost"* ]] || why+="not explained; "
+ip -n $NS -d link show dev $A | grep -q prog/xdp && why+="XDP left; "
+tc -n $NS filter show dev $A ingress | grep -q synguard && why+="TC filter left; "
+[ -z "$why" ] && ok "detach after lost pins removes the programs" || fail "detach after lost pins" "$why $OUT"
+tc -n $NS qdisc del dev $A clsact 2>/dev/null
+
+echo "$PASS passed, $FAIL failed"
+[ "$FAIL" -eq 0 ]

@@ -1,0 +1,290 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * config and key: change a protected interface in place, through its
+ * pinned maps. The programs keep running; nothing is reloaded.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "sg.h"
+
+static int cmd_config(int argc, char **argv);
+static int cmd_key(int argc, char **argv);
+
+const struct sg_cmd sg_cmd_config = {
+	.name = "config",
+	.run = cmd_config,
+	.args = "IFACE KEY=VALUE...",
+	.summary = "change the settings of a protected interface in place",
+	.opts = (const struct sg_opt[]){{NULL}},
+	.with_keys = true,
+	.doc = "Every KEY=VALUE is checked before anything is written; the "
+	       "programs keep\nrunning (no reload, no packet lost). ports= "
+	       "replaces the whole port list.",
+};
+
+/*
+ * Applies KEY=VALUE arguments to s, saying what is wrong with each bad one;
+ * returns how many were bad. Run once to check, then on the real values.
+ */
+static int apply(int argc, char **argv, struct sg_settings *s, bool *cfg_set)
+{
+	const struct sg_param *p;
+	char key[64];
+	int i, bad = 0;
+	const char *eq;
+
+	for (i = 0; i < argc; i++) {
+		eq = strchr(argv[i], '=');
+		if (!eq || eq == argv[i] ||
+		    (size_t)(eq - argv[i]) >= sizeof(key)) {
+			sg_err("invalid setting '%s': expected KEY=VALUE, e.g. "
+			       "mss4=1400",
+			       argv[i]);
+			bad++;
+			continue;
+		}
+		snprintf(key, sizeof(key), "%.*s", (int)(eq - argv[i]),
+			 argv[i]);
+		p = sg_param_find(key);
+		if (!p) {
+			char keys[256] = "";
+			size_t k;
+
+			for (k = 0; k < sg_nparams; k++)
+				snprintf(keys + strlen(keys),
+					 sizeof(keys) - strlen(keys), "%s%s",
+					 k ? ", " : "", sg_params[k].key);
+			sg_err("unknown key '%s': the keys are %s", key, keys);
+			bad++;
+			continue;
+		}
+		if (sg_param_set(p, eq + 1, key, s)) {
+			bad++;
+			continue;
+		}
+		if (p->kind != SG_P_PORTS)
+			*cfg_set = true;
+	}
+	return bad;
+}
+
+static int cmd_config(int argc, char **argv)
+{
+	const int need[] = {SG_M_CONFIG, SG_M_PORTS};
+	struct sg_settings check, cur = {};
+	bool cfg_set = false;
+	char val[128], key[64];
+	const char *iface, *eq;
+	struct sg_pins p;
+	int first, rc, i, bad;
+
+	rc = sg_parse_opts(&sg_cmd_config, argc, argv, NULL, NULL, &first);
+	if (rc)
+		return rc;
+	if (argc - first < 2) {
+		sg_err("config takes an interface and at least one KEY=VALUE");
+		sg_usage_hint(&sg_cmd_config);
+		return SG_EXIT_USAGE;
+	}
+	iface = argv[first];
+	if (sg_iface_check(iface, NULL))
+		return SG_EXIT_USAGE;
+	/* All of them checked before anything is read or written. */
+	sg_settings_default(&check);
+	bad = apply(argc - first - 1, argv + first + 1, &check, &cfg_set);
+	if (bad) {
+		sg_err("nothing changed: %d invalid setting%s", bad,
+		       bad == 1 ? "" : "s");
+		return SG_EXIT_USAGE;
+	}
+	if (sg_require_root() ||
+	    sg_pins_lock_need(iface, &p, need, ARRAY_SIZE(need)))
+		return SG_EXIT_FAIL;
+	/* Read-modify-write: keys not named keep their value. */
+	rc = sg_map_read(&p, SG_M_CONFIG, &cur.cfg);
+	if (!rc)
+		rc = sg_map_read(&p, SG_M_PORTS, &cur.ports);
+	if (rc) {
+		sg_err("%s: cannot read the settings: %s", iface,
+		       sg_strerr(rc));
+		goto fail;
+	}
+	apply(argc - first - 1, argv + first + 1, &cur, &cfg_set);
+	/*
+	 * Each map is one update; a packet sees the old or the new entry,
+	 * or (the kernel copies without a lock) a mix of fields each of
+	 * which is valid on its own.
+	 */
+	if ((cfg_set && sg_map_write(&p, SG_M_CONFIG, &cur.cfg)) ||
+	    (cur.ports_set && sg_map_write(&p, SG_M_PORTS, &cur.ports)))
+		goto fail;
+	sg_pins_close(&p);
+
+	printf("%s:", iface);
+	for (i = first + 1; i < argc; i++) {
+		const struct sg_param *prm;
+
+		/* Print what was stored, normalised ("0080" -> 80). */
+		eq = strchr(argv[i], '=');
+		snprintf(key, sizeof(key), "%.*s", (int)(eq - argv[i]),
+			 argv[i]);
+		prm = sg_param_find(key);
+		if (prm->kind == SG_P_PORTS)
+			printf(" ports=%s",
+			       sg_ports_fmt(&cur.ports, val, sizeof(val)));
+		else
+			printf(" %s=%s", key,
+			       sg_param_fmt(prm, &cur.cfg, val, sizeof(val)));
+	}
+	printf("\n");
+	return 0;
+fail:
+	sg_pins_close(&p);
+	return SG_EXIT_FAIL;
+}
+
+/* ---- key ---- */
+
+enum { KO_FORCE };
+
+static const struct sg_opt key_opts[] = {
+	[KO_FORCE] = {"force", 'f', NULL,
+		      "replace the previous key even within the cookie "
+		      "lifetime of the last change (handshakes in flight "
+		      "with it fail)"},
+	{NULL},
+};
+
+const struct sg_cmd sg_cmd_key = {
+	.name = "key",
+	.run = cmd_key,
+	.args = "IFACE rotate | load FILE [--force]",
+	.summary = "install a new cookie key: random (rotate) or from a file",
+	.opts = key_opts,
+	.doc = "The new key goes into the slot of the previous key and becomes "
+	       "current; the key\nit replaces as current stays valid, so "
+	       "handshakes in flight complete. A second\nchange within the "
+	       "cookie lifetime (plus one 18 s time period) of the last\n"
+	       "one would drop the key those handshakes need: refused "
+	       "without --force.\n"
+	       "FILE: 32 hex digits, mode 600, e.g. `(umask 077; openssl rand "
+	       "-hex 16 > FILE)`;\nhosts that share one address (ECMP, "
+	       "anycast) share the key and load it together.",
+};
+
+static int set_force(void *ctx, int idx, const char *arg)
+{
+	(void)idx;
+	(void)arg;
+	*(bool *)ctx = true;
+	return 0;
+}
+
+static int cmd_key(int argc, char **argv)
+{
+	const int need[] = {SG_M_KEYS, SG_M_CONFIG, SG_M_INFO};
+	__u8 key[SG_KEY_BYTES];
+	struct sg_config cfg;
+	struct sg_info info;
+	struct sg_keys keys;
+	struct timespec tai;
+	const char *iface, *action, *file = NULL;
+	bool force = false;
+	unsigned int cur, next, wait;
+	struct sg_pins p;
+	__u64 now, age;
+	int first, rc;
+
+	rc = sg_parse_opts(&sg_cmd_key, argc, argv, set_force, &force, &first);
+	if (rc)
+		return rc;
+	if (argc - first < 2) {
+		sg_err("key takes an interface and rotate or load FILE");
+		sg_usage_hint(&sg_cmd_key);
+		return SG_EXIT_USAGE;
+	}
+	iface = argv[first];
+	action = argv[first + 1];
+	if (!strcmp(action, "load") && argc - first == 3) {
+		file = argv[first + 2];
+	} else if (strcmp(action, "rotate") || argc - first != 2) {
+		sg_err("key takes rotate, or load FILE, after the interface");
+		sg_usage_hint(&sg_cmd_key);
+		return SG_EXIT_USAGE;
+	}
+	if (sg_iface_check(iface, NULL))
+		return SG_EXIT_USAGE;
+	if (sg_require_root())
+		return SG_EXIT_FAIL;
+	if (file ? sg_key_file_read(file, key) : sg_key_random(key))
+		return SG_EXIT_FAIL;
+	if (sg_pins_lock_need(iface, &p, need, ARRAY_SIZE(need)))
+		return SG_EXIT_FAIL;
+	rc = sg_map_read(&p, SG_M_KEYS, &keys);
+	if (!rc)
+		rc = sg_map_read(&p, SG_M_CONFIG, &cfg);
+	if (!rc)
+		rc = sg_map_read(&p, SG_M_INFO, &info);
+	if (rc) {
+		sg_err("%s: cannot read the keys: %s", iface, sg_strerr(rc));
+		goto fail;
+	}
+
+	cur = keys.current & 1;
+	next = !cur;
+	now = time(NULL);
+	age = info.key_installed_unix <= now ? now - info.key_installed_unix
+					     : 0;
+	/*
+	 * The slot we write holds the key that was current before the last
+	 * change; cookies made with it are accepted for less than lifetime
+	 * + one period after that change (include/synguard.h).
+	 */
+	wait = cfg.cookie_lifetime + SG_PERIOD_SEC;
+	if (keys.valid[next] && age < wait && !force) {
+		sg_err("refusing to replace the key of %s: the last key change "
+		       "was %llus ago, and the key it replaced stays in use "
+		       "for handshakes in flight for the cookie lifetime "
+		       "(%us) plus one time period (%us); changing keys now "
+		       "would "
+		       "make those handshakes fail. Wait %llus, or use "
+		       "--force",
+		       iface, (unsigned long long)age, cfg.cookie_lifetime,
+		       SG_PERIOD_SEC, (unsigned long long)(wait - age));
+		goto fail;
+	}
+
+	sg_block_signals();
+	/*
+	 * Two updates: first the new key into the idle slot, then the switch.
+	 * A packet reading the entry during an update may see the old bytes
+	 * of one and the new of the other, but never a current slot whose
+	 * key is half written.
+	 */
+	sg_key_words(key, keys.key[next]);
+	memset(key, 0, sizeof(key));
+	keys.valid[next] = 1;
+	clock_gettime(CLOCK_TAI, &tai);
+	keys.installed_tai_ns[next] =
+		(__u64)tai.tv_sec * 1000000000ULL + tai.tv_nsec;
+	if (sg_map_write(&p, SG_M_KEYS, &keys))
+		goto fail;
+	keys.current = next;
+	if (sg_map_write(&p, SG_M_KEYS, &keys))
+		goto fail;
+	info.key_installed_unix = now;
+	if (sg_map_write(&p, SG_M_INFO, &info))
+		goto fail;
+	sg_pins_close(&p);
+	printf("%s: new key (%s) is current in slot %u; the previous key "
+	       "(slot %u) stays valid for cookies already sent\n",
+	       iface, file ? file : "random", next, cur);
+	return 0;
+fail:
+	memset(key, 0, sizeof(key));
+	sg_pins_close(&p);
+	return SG_EXIT_FAIL;
+}

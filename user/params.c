@@ -1,0 +1,395 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The run-time settings: one table that attach options, `config` keys,
+ * status and the help text all come from, the port list parser and the key
+ * file reader.
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+
+#include "sg.h"
+
+/*
+ * MSS bounds: the kfunc refuses less than the protocol minimum (536 for
+ * IPv4, 1220 for IPv6: SG_MSS4/6_DEFAULT); 9216 is the largest common jumbo
+ * MTU, above which an MSS is a typo rather than a setting.
+ */
+#define SG_MSS_MAX 9216
+
+#define CFG(f) offsetof(struct sg_config, f), sizeof(((struct sg_config *)0)->f)
+
+const struct sg_param sg_params[] = {
+	{"ports", SG_P_PORTS, 0, 0, 0, 0, 0, "LIST", NULL,
+	 "protected TCP destination ports, e.g. 80,443,8000-8100"},
+	{"mss4", SG_P_UINT, SG_MSS4_DEFAULT, SG_MSS_MAX, SG_DEFAULT_MSS4,
+	 CFG(mss4), "N", NULL, "MSS option of IPv4 SYN-ACKs"},
+	{"mss6", SG_P_UINT, SG_MSS6_DEFAULT, SG_MSS_MAX, SG_DEFAULT_MSS6,
+	 CFG(mss6), "N", NULL, "MSS option of IPv6 SYN-ACKs"},
+	{"wscale", SG_P_UINT, 0, SG_WSCALE_MAX, SG_DEFAULT_WSCALE, CFG(wscale),
+	 "N", NULL, "our window scale, offered when the client offers one"},
+	{"ttl", SG_P_UINT, 1, 255, SG_DEFAULT_TTL, CFG(ttl), "N", NULL,
+	 "IPv4 TTL and IPv6 hop limit of SYN-ACKs"},
+	{"window", SG_P_UINT, 1, 65535, SG_DEFAULT_WINDOW, CFG(window), "N",
+	 NULL, "window of SYN-ACKs, never scaled"},
+	{"cookie_lifetime", SG_P_UINT, SG_LIFETIME_MIN, SG_LIFETIME_MAX,
+	 SG_DEFAULT_LIFETIME, CFG(cookie_lifetime), "SEC", "s",
+	 "how long a cookie stays valid, in seconds"},
+	{"ecn", SG_P_ONOFF, 0, 1, SG_DEFAULT_ECN, CFG(ecn), "on|off", NULL,
+	 "answer a client's ECN setup with ECE, as the kernel does"},
+};
+
+const size_t sg_nparams = ARRAY_SIZE(sg_params);
+
+const struct sg_param *sg_param_find(const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < sg_nparams; i++)
+		if (!strcmp(sg_params[i].key, key))
+			return &sg_params[i];
+	return NULL;
+}
+
+const char *sg_param_opt(const struct sg_param *p, char *buf, size_t len)
+{
+	char *c;
+
+	snprintf(buf, len, "%s", p->key);
+	for (c = buf; *c; c++)
+		if (*c == '_')
+			*c = '-';
+	return buf;
+}
+
+static void store(const struct sg_param *p, struct sg_config *cfg,
+		  unsigned int v)
+{
+	void *f = (char *)cfg + p->off;
+
+	switch (p->size) {
+	case 1:
+		*(__u8 *)f = v;
+		break;
+	case 2:
+		*(__u16 *)f = v;
+		break;
+	default:
+		*(__u32 *)f = v;
+		break;
+	}
+}
+
+unsigned int sg_param_get(const struct sg_param *p, const struct sg_config *cfg)
+{
+	const void *f = (const char *)cfg + p->off;
+
+	switch (p->size) {
+	case 1:
+		return *(const __u8 *)f;
+	case 2:
+		return *(const __u16 *)f;
+	default:
+		return *(const __u32 *)f;
+	}
+}
+
+const char *sg_param_fmt(const struct sg_param *p, const struct sg_config *cfg,
+			 char *buf, size_t len)
+{
+	unsigned int v = sg_param_get(p, cfg);
+
+	if (p->kind == SG_P_ONOFF)
+		snprintf(buf, len, "%s", v ? "on" : "off");
+	else
+		snprintf(buf, len, "%u", v);
+	return buf;
+}
+
+void sg_settings_default(struct sg_settings *s)
+{
+	size_t i;
+
+	/* Fields no parameter covers stay 0: the features they control off. */
+	memset(s, 0, sizeof(*s));
+	for (i = 0; i < sg_nparams; i++)
+		if (sg_params[i].kind != SG_P_PORTS)
+			store(&sg_params[i], &s->cfg, sg_params[i].def);
+}
+
+int sg_param_set(const struct sg_param *p, const char *val, const char *label,
+		 struct sg_settings *s)
+{
+	unsigned long long v;
+
+	switch (p->kind) {
+	case SG_P_PORTS:
+		if (sg_ports_parse(val, label, &s->ports))
+			return -1;
+		s->ports_set = true;
+		return 0;
+	case SG_P_ONOFF:
+		if (!strcmp(val, "on")) {
+			v = 1;
+		} else if (!strcmp(val, "off")) {
+			v = 0;
+		} else {
+			sg_err("invalid %s '%s': must be on or off", label,
+			       val);
+			return -1;
+		}
+		break;
+	default:
+		if (sg_parse_uint(val, &v)) {
+			sg_err("invalid %s '%s': not a number (%u..%u)", label,
+			       val, p->min, p->max);
+			return -1;
+		}
+		if (v < p->min || v > p->max) {
+			sg_err("invalid %s %s: out of range %u..%u", label, val,
+			       p->min, p->max);
+			return -1;
+		}
+		break;
+	}
+	store(p, &s->cfg, v);
+	return 0;
+}
+
+/* ---- ports ---- */
+
+static void port_set(struct sg_ports *p, unsigned int port)
+{
+	p->bits[port / 64] |= 1ULL << (port % 64);
+}
+
+bool sg_port_isset(const struct sg_ports *p, unsigned int port)
+{
+	return p->bits[port / 64] >> (port % 64) & 1;
+}
+
+/* Digits at *c; values above 65535 saturate (and are refused later). */
+static int port_num(const char **c, unsigned long *out)
+{
+	if (!isdigit((unsigned char)**c))
+		return -1;
+	*out = 0;
+	while (isdigit((unsigned char)**c)) {
+		if (*out <= 65535)
+			*out = *out * 10 + (**c - '0');
+		(*c)++;
+	}
+	return 0;
+}
+
+int sg_ports_parse(const char *s, const char *label, struct sg_ports *out)
+{
+	struct sg_ports p = {};
+	const char *c = s, *item;
+	unsigned long lo, hi, i;
+
+	for (;;) {
+		item = c;
+		if (port_num(&c, &lo))
+			goto syntax;
+		hi = lo;
+		if (*c == '-') {
+			c++;
+			if (port_num(&c, &hi))
+				goto syntax;
+		}
+		if (*c && *c != ',')
+			goto syntax;
+		if (!lo || !hi) {
+			sg_err("invalid %s '%s': port 0 cannot be protected "
+			       "(ports are 1..65535)",
+			       label, s);
+			return -1;
+		}
+		if (lo > 65535 || hi > 65535) {
+			sg_err("invalid %s '%s': port %.*s is above 65535",
+			       label, s, (int)strcspn(item, ","), item);
+			return -1;
+		}
+		if (lo > hi) {
+			sg_err("invalid %s '%s': range %lu-%lu is reversed "
+			       "(write %lu-%lu)",
+			       label, s, lo, hi, hi, lo);
+			return -1;
+		}
+		for (i = lo; i <= hi; i++)
+			port_set(&p, i);
+		if (!*c)
+			break;
+		c++;
+	}
+	*out = p;
+	return 0;
+syntax:
+	sg_err("invalid %s '%s': syntax error at '%s' (expected ports and "
+	       "ranges separated by commas, e.g. 80,443,8000-8100)",
+	       label, s, *c ? c : "end of list");
+	return -1;
+}
+
+unsigned int sg_ports_count(const struct sg_ports *p)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < ARRAY_SIZE(p->bits); i++)
+		n += __builtin_popcountll(p->bits[i]);
+	return n;
+}
+
+const char *sg_ports_fmt(const struct sg_ports *p, char *buf, size_t len)
+{
+	/* Room kept for ",..." when the list does not fit. */
+	size_t room = len > 5 ? len - 5 : 0, used = 0;
+	unsigned int port = 1, lo;
+	char item[16];
+	int n;
+
+	buf[0] = '\0';
+	while (port <= 65535) {
+		if (!sg_port_isset(p, port)) {
+			port++;
+			continue;
+		}
+		lo = port;
+		while (port < 65535 && sg_port_isset(p, port + 1))
+			port++;
+		if (lo == port)
+			n = snprintf(item, sizeof(item), "%s%u",
+				     used ? "," : "", lo);
+		else
+			n = snprintf(item, sizeof(item), "%s%u-%u",
+				     used ? "," : "", lo, port);
+		if (used + n > room) {
+			snprintf(buf + used, len - used, "%s...",
+				 used ? "," : "");
+			return buf;
+		}
+		memcpy(buf + used, item, n + 1);
+		used += n;
+		port++;
+	}
+	return buf;
+}
+
+/* ---- keys ---- */
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+int sg_key_file_read(const char *path, __u8 key[SG_KEY_BYTES])
+{
+	char buf[2 * SG_KEY_BYTES + 2];
+	struct stat st;
+	ssize_t n;
+	int fd, i, zero = 1;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			sg_err("key file %s not found", path);
+		else
+			sg_err("key file %s is not readable: %s", path,
+			       sg_strerr(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		sg_err("key file %s is not readable: not a regular file", path);
+		goto err;
+	}
+	/* Whoever can read the key can forge cookies; as ssh does, refuse. */
+	if (st.st_mode & 077) {
+		sg_err("key file %s is accessible by group or others (mode "
+		       "%04o): anyone who reads it can forge cookies; make it "
+		       "private with `chmod 600 %s`",
+		       path, (unsigned int)(st.st_mode & 07777), path);
+		goto err;
+	}
+	n = st.st_size > (off_t)sizeof(buf) ? -2 : read(fd, buf, sizeof(buf));
+	if (n == -1) {
+		sg_err("key file %s is not readable: %s", path,
+		       sg_strerr(errno));
+		goto err;
+	}
+	if (n != 2 * SG_KEY_BYTES &&
+	    !(n == 2 * SG_KEY_BYTES + 1 && buf[2 * SG_KEY_BYTES] == '\n')) {
+		sg_err("key file %s has the wrong size (%lld bytes): it must "
+		       "hold 32 hex digits (a 128-bit key) and optionally a "
+		       "newline; make one with `(umask 077; openssl rand -hex "
+		       "16 > %s)`",
+		       path, (long long)st.st_size, path);
+		goto err;
+	}
+	for (i = 0; i < 2 * SG_KEY_BYTES; i++) {
+		if (hexval(buf[i]) < 0) {
+			sg_err("key file %s has the wrong format: character %d "
+			       "is not a hex digit (it must hold 32 hex "
+			       "digits)",
+			       path, i + 1);
+			goto err;
+		}
+	}
+	for (i = 0; i < SG_KEY_BYTES; i++) {
+		key[i] = hexval(buf[2 * i]) << 4 | hexval(buf[2 * i + 1]);
+		zero &= !key[i];
+	}
+	if (zero) {
+		sg_err("key file %s holds an all-zero key: use a random one, "
+		       "e.g. `openssl rand -hex 16`",
+		       path);
+		goto err;
+	}
+	close(fd);
+	return 0;
+err:
+	close(fd);
+	return -1;
+}
+
+int sg_key_random(__u8 key[SG_KEY_BYTES])
+{
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < SG_KEY_BYTES) {
+		n = getrandom(key + got, SG_KEY_BYTES - got, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			sg_err("cannot get a random key: getrandom: %s",
+			       sg_strerr(errno));
+			return -1;
+		}
+		got += n;
+	}
+	return 0;
+}
+
+void sg_key_words(const __u8 key[SG_KEY_BYTES], __u64 out[2])
+{
+	int i;
+
+	/* SipHash reads k0 and k1 as little-endian words of the key bytes. */
+	out[0] = out[1] = 0;
+	for (i = 7; i >= 0; i--) {
+		out[0] = out[0] << 8 | key[i];
+		out[1] = out[1] << 8 | key[8 + i];
+	}
+}

@@ -1,0 +1,280 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The pinned maps of a protected interface, under SG_PIN_DIR/IFACE: what
+ * every command after attach works on.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "sg.h"
+
+const char *const sg_map_names[SG_M_MAX] = {
+	[SG_M_CONFIG] = SG_MAP_CONFIG,
+	[SG_M_KEYS] = SG_MAP_KEYS,
+	[SG_M_PORTS] = SG_MAP_PORTS,
+	[SG_M_COUNTERS] = SG_MAP_COUNTERS,
+	[SG_M_KFUNC_ERRORS] = SG_MAP_KFUNC_ERRORS,
+	[SG_M_INFO] = SG_MAP_INFO,
+};
+
+/* What each pin must be; a mismatch means another synguard version. */
+static const struct {
+	__u32 type, value_size;
+} map_want[SG_M_MAX] = {
+	[SG_M_CONFIG] = {BPF_MAP_TYPE_ARRAY, sizeof(struct sg_config)},
+	[SG_M_KEYS] = {BPF_MAP_TYPE_ARRAY, sizeof(struct sg_keys)},
+	[SG_M_PORTS] = {BPF_MAP_TYPE_ARRAY, sizeof(struct sg_ports)},
+	[SG_M_COUNTERS] = {BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u64)},
+	[SG_M_KFUNC_ERRORS] = {BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u64)},
+	[SG_M_INFO] = {BPF_MAP_TYPE_ARRAY, sizeof(struct sg_info)},
+};
+
+void sg_pin_dir(const char *iface, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%s", SG_PIN_DIR, iface);
+}
+
+bool sg_is_protected(const char *iface)
+{
+	char dir[256];
+	struct stat st;
+
+	sg_pin_dir(iface, dir, sizeof(dir));
+	return !stat(dir, &st) && S_ISDIR(st.st_mode);
+}
+
+int sg_pins_open(const char *iface, struct sg_pins *p)
+{
+	struct bpf_map_info info;
+	char path[320];
+	__u32 len;
+	int i, fd;
+
+	memset(p, 0, sizeof(*p));
+	snprintf(p->iface, sizeof(p->iface), "%s", iface);
+	sg_pin_dir(iface, p->dir, sizeof(p->dir));
+	for (i = 0; i < SG_M_MAX; i++)
+		p->fd[i] = -1;
+	if (!sg_is_protected(iface))
+		return -1;
+	for (i = 0; i < SG_M_MAX; i++) {
+		snprintf(path, sizeof(path), "%s/%s", p->dir, sg_map_names[i]);
+		fd = bpf_obj_get(path);
+		if (fd < 0) {
+			snprintf(p->problem[i], sizeof(p->problem[i]), "%s",
+				 errno == ENOENT ? "missing"
+						 : sg_strerr(errno));
+			continue;
+		}
+		memset(&info, 0, sizeof(info));
+		len = sizeof(info);
+		if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
+			snprintf(p->problem[i], sizeof(p->problem[i]), "%s",
+				 sg_strerr(errno));
+			close(fd);
+			continue;
+		}
+		if (info.type != map_want[i].type ||
+		    info.value_size != map_want[i].value_size) {
+			snprintf(p->problem[i], sizeof(p->problem[i]),
+				 "value size %u, this synguard expects %u "
+				 "(pinned by another version)",
+				 info.value_size, map_want[i].value_size);
+			close(fd);
+			continue;
+		}
+		p->max_entries[i] = info.max_entries;
+		p->fd[i] = fd;
+	}
+	return 0;
+}
+
+void sg_pins_close(struct sg_pins *p)
+{
+	int i;
+
+	for (i = 0; i < SG_M_MAX; i++) {
+		if (p->fd[i] >= 0)
+			close(p->fd[i]);
+		p->fd[i] = -1;
+	}
+}
+
+void sg_not_protected(const char *iface)
+{
+	char dir[256];
+
+	sg_pin_dir(iface, dir, sizeof(dir));
+	sg_err("%s is not protected by synguard (nothing pinned at %s); "
+	       "protect it with `synguard attach %s --ports LIST`",
+	       iface, dir, iface);
+}
+
+int sg_pins_need(const char *iface, struct sg_pins *p, const int *ids, size_t n)
+{
+	size_t i;
+
+	if (sg_pins_open(iface, p)) {
+		sg_not_protected(iface);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		if (p->fd[ids[i]] >= 0)
+			continue;
+		sg_err("%s: pinned map %s/%s: %s; run `synguard detach %s` and "
+		       "attach again",
+		       iface, p->dir, sg_map_names[ids[i]], p->problem[ids[i]],
+		       iface);
+		sg_pins_close(p);
+		return -1;
+	}
+	return 0;
+}
+
+int sg_map_read(const struct sg_pins *p, enum sg_map_id id, void *val)
+{
+	__u32 zero = 0;
+
+	if (p->fd[id] < 0)
+		return -ENOENT;
+	if (bpf_map_lookup_elem(p->fd[id], &zero, val))
+		return -errno;
+	return 0;
+}
+
+int sg_map_write(const struct sg_pins *p, enum sg_map_id id, const void *val)
+{
+	__u32 zero = 0;
+
+	if (p->fd[id] < 0)
+		return -ENOENT;
+	if (bpf_map_update_elem(p->fd[id], &zero, val, BPF_ANY)) {
+		int err = -errno;
+
+		sg_err("%s: cannot write map %s: %s", p->iface,
+		       sg_map_names[id], sg_strerr(err));
+		return err;
+	}
+	return 0;
+}
+
+int sg_percpu_sum(int fd, __u32 n, __u64 *out)
+{
+	int ncpus = libbpf_num_possible_cpus(), c;
+	__u64 *vals;
+	__u32 k;
+
+	if (ncpus < 0)
+		return ncpus;
+	vals = calloc(ncpus, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	for (k = 0; k < n; k++) {
+		out[k] = 0;
+		if (bpf_map_lookup_elem(fd, &k, vals)) {
+			int err = -errno;
+
+			free(vals);
+			return err;
+		}
+		for (c = 0; c < ncpus; c++)
+			out[k] += vals[c];
+	}
+	free(vals);
+	return 0;
+}
+
+int sg_pins_remove(const char *iface)
+{
+	char dir[256];
+	struct dirent *de;
+	int n = 0, dfd;
+	DIR *d;
+
+	sg_pin_dir(iface, dir, sizeof(dir));
+	d = opendir(dir);
+	if (!d) {
+		sg_err("cannot open %s: %s", dir, sg_strerr(errno));
+		return -1;
+	}
+	dfd = dirfd(d);
+	/* Only synguard writes in its directory: everything there is ours. */
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (unlinkat(dfd, de->d_name, 0)) {
+			sg_err("cannot remove %s/%s: %s", dir, de->d_name,
+			       sg_strerr(errno));
+			closedir(d);
+			return -1;
+		}
+		n++;
+	}
+	closedir(d);
+	if (rmdir(dir)) {
+		sg_err("cannot remove %s: %s", dir, sg_strerr(errno));
+		return -1;
+	}
+	/* The parent goes with the last interface; others may still use it. */
+	rmdir(SG_PIN_DIR);
+	return n;
+}
+
+static int is_dir_entry(const struct dirent *de)
+{
+	return de->d_name[0] != '.' &&
+	       (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN);
+}
+
+int sg_list_protected(char ***names)
+{
+	struct dirent **ents;
+	int n, i;
+
+	*names = NULL;
+	n = scandir(SG_PIN_DIR, &ents, is_dir_entry, alphasort);
+	if (n < 0)
+		return errno == ENOENT ? 0 : -errno;
+	*names = calloc(n ? n : 1, sizeof(char *));
+	for (i = 0; i < n; i++) {
+		if (*names)
+			(*names)[i] = strdup(ents[i]->d_name);
+		free(ents[i]);
+	}
+	free(ents);
+	if (!*names)
+		return -ENOMEM;
+	return n;
+}
+
+void sg_free_list(char **names, int n)
+{
+	int i;
+
+	for (i = 0; i < n && names; i++)
+		free(names[i]);
+	free(names);
+}
+
+int sg_pins_lock_need(const char *iface, struct sg_pins *p, const int *ids,
+		      size_t n)
+{
+	int rc = sg_bpffs_ready(false);
+
+	if (rc < 0 || sg_lock(true))
+		return -1;
+	if (rc > 0) {
+		sg_not_protected(iface);
+		return -1;
+	}
+	return sg_pins_need(iface, p, ids, n);
+}

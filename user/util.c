@@ -1,0 +1,313 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Messages, errors, the lock, bpffs and small parsers shared by commands. */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
+
+#include <bpf/libbpf.h>
+#include <xdp/libxdp.h>
+
+#include "sg.h"
+
+int sg_verbose;
+
+static void vmsg(const char *fmt, va_list ap)
+{
+	fputs("synguard: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+void sg_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg(fmt, ap);
+	va_end(ap);
+}
+
+void sg_note(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg(fmt, ap);
+	va_end(ap);
+}
+
+const char *sg_strerr(int err)
+{
+	/* Two buffers: a message may name two errors. */
+	static char bufs[2][192];
+	static unsigned int n;
+	char *b = bufs[n++ & 1];
+	const char *name;
+	char text[128];
+
+	if (err < 0)
+		err = -err;
+	/* libbpf's text also covers its own codes (LIBBPF_ERRNO__*). */
+	libbpf_strerror(err, text, sizeof(text));
+	name = strerrorname_np(err);
+	if (name)
+		snprintf(b, sizeof(bufs[0]), "%s (errno %d, %s)", text, err,
+			 name);
+	else
+		snprintf(b, sizeof(bufs[0]), "%s (error %d)", text, err);
+	return b;
+}
+
+/* libbpf and libxdp speak only with -v; -vv adds their debug output. */
+static int lib_print(int level, const char *fmt, va_list ap)
+{
+	if (!sg_verbose || (level == LIBBPF_DEBUG && sg_verbose < 2))
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt,
+			va_list ap)
+{
+	return lib_print(level, fmt, ap);
+}
+
+static int libxdp_print(enum libxdp_print_level level, const char *fmt,
+			va_list ap)
+{
+	/* libxdp's levels are libbpf's (libxdp.h says so). */
+	return lib_print((int)level, fmt, ap);
+}
+
+void sg_setup_logging(void)
+{
+	libbpf_set_print(libbpf_print);
+	libxdp_set_print(libxdp_print);
+}
+
+int sg_require_root(void)
+{
+	if (geteuid() == 0)
+		return 0;
+	sg_err("must run as root (synguard loads BPF programs and changes "
+	       "network interfaces): try `sudo synguard ...`");
+	return -1;
+}
+
+static int lock_fd = -1;
+
+/*
+ * One lock for every command, held until exit: commands that change
+ * something take it exclusively, status and stats shared, so that they never
+ * see an attach or detach half done.
+ */
+int sg_lock(bool exclusive)
+{
+	int op = exclusive ? LOCK_EX : LOCK_SH;
+
+	lock_fd = open(SG_LOCK_FILE, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lock_fd < 0) {
+		sg_err("cannot open the lock file %s: %s", SG_LOCK_FILE,
+		       sg_strerr(errno));
+		return -1;
+	}
+	if (!flock(lock_fd, op | LOCK_NB))
+		return 0;
+	if (errno != EWOULDBLOCK) {
+		sg_err("cannot lock %s: %s", SG_LOCK_FILE, sg_strerr(errno));
+		return -1;
+	}
+	sg_note("waiting for another synguard command to finish (%s is locked)",
+		SG_LOCK_FILE);
+	while (flock(lock_fd, op)) {
+		if (errno == EINTR)
+			continue;
+		sg_err("cannot lock %s: %s", SG_LOCK_FILE, sg_strerr(errno));
+		return -1;
+	}
+	return 0;
+}
+
+void sg_unlock(void)
+{
+	if (lock_fd >= 0)
+		close(lock_fd);
+	lock_fd = -1;
+}
+
+/*
+ * attach and detach must not stop half-way: Ctrl-C or a terminal hang-up
+ * waits until they are done (SIGKILL still works; detach cleans up after it).
+ */
+void sg_block_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGQUIT);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
+int sg_iface_check(const char *name, int *ifindex)
+{
+	size_t len = strlen(name), i;
+	bool bad = !len || len >= IFNAMSIZ || !strcmp(name, ".") ||
+		   !strcmp(name, "..");
+
+	/* The name becomes a directory under SG_PIN_DIR. */
+	for (i = 0; i < len && !bad; i++)
+		bad = name[i] == '/' || isspace((unsigned char)name[i]);
+	if (bad) {
+		sg_err("invalid interface name '%s': 1 to %d characters, "
+		       "without '/' or spaces",
+		       name, IFNAMSIZ - 1);
+		return -1;
+	}
+	if (!ifindex)
+		return 0;
+	*ifindex = if_nametoindex(name);
+	if (!*ifindex) {
+		sg_err("interface '%s' not found in this network namespace "
+		       "(see `ip link show`)",
+		       name);
+		return -1;
+	}
+	return 0;
+}
+
+static bool is_bpffs(const char *path)
+{
+	struct statfs st;
+
+	return !statfs(path, &st) && st.f_type == BPF_FS_MAGIC;
+}
+
+/*
+ * Inside `ip netns exec`: it mounts a sysfs for the namespace over /sys, in
+ * a mount namespace of its own, with the namespace's name as the source.
+ * Returns that name into buf, or NULL.
+ */
+static const char *ip_netns_exec_name(char *buf, size_t len)
+{
+	char line[1024], *sep, path[PATH_MAX], mnt[512], fstype[64], src[256];
+	const char *found = NULL;
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+
+	if (!f)
+		return NULL;
+	/* "... MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE ..." */
+	while (fgets(line, sizeof(line), f)) {
+		sep = strstr(line, " - ");
+		if (!sep || sscanf(line, "%*s %*s %*s %*s %511s", mnt) != 1 ||
+		    sscanf(sep, " - %63s %255s", fstype, src) != 2)
+			continue;
+		if (strcmp(mnt, "/sys") || strcmp(fstype, "sysfs"))
+			continue;
+		/* The last mount on /sys is the one we see. */
+		found = NULL;
+		snprintf(path, sizeof(path), "/run/netns/%s", src);
+		if (!strchr(src, '/') && !access(path, F_OK)) {
+			snprintf(buf, len, "%s", src);
+			found = buf;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+int sg_bpffs_ready(bool do_mount)
+{
+	const char *ns;
+	char name[256];
+
+	if (is_bpffs(SG_BPFFS))
+		return 0;
+	/*
+	 * A bpffs mounted in ip netns exec's mount namespace, and our pins in
+	 * it, would vanish when the command exits, and the next command
+	 * would not find them.
+	 */
+	ns = ip_netns_exec_name(name, sizeof(name));
+	if (ns) {
+		sg_err("bpffs is not mounted at %s here: `ip netns exec` "
+		       "remounts /sys, and pins made in its private mount "
+		       "namespace would vanish when the command exits. Run "
+		       "`nsenter --net=/run/netns/%s synguard ...` instead",
+		       SG_BPFFS, ns);
+		return -1;
+	}
+	if (!do_mount)
+		return 1;
+	/* As xdp-loader does: the pins need a bpffs, so mount the usual one. */
+	if ((mkdir(SG_BPFFS, 0700) && errno != EEXIST) ||
+	    mount("bpf", SG_BPFFS, "bpf", 0, "mode=0700")) {
+		sg_err("bpffs is not mounted at %s and mounting it failed: %s; "
+		       "mount it with `mount -t bpf bpf %s` (or add `bpf %s "
+		       "bpf "
+		       "defaults 0 0` to /etc/fstab) and try again",
+		       SG_BPFFS, sg_strerr(errno), SG_BPFFS, SG_BPFFS);
+		return -1;
+	}
+	sg_note("bpffs was not mounted: mounted it at %s", SG_BPFFS);
+	return 0;
+}
+
+int sg_parse_uint(const char *s, unsigned long long *out)
+{
+	char *end;
+
+	/* strtoull accepts signs and spaces; a config value does not. */
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	*out = strtoull(s, &end, 10);
+	if (*end)
+		return -1;
+	if (errno == ERANGE)
+		*out = ~0ULL; /* out of every range: the caller says so */
+	return 0;
+}
+
+int sg_parse_seconds(const char *s, double *out)
+{
+	char *end;
+
+	if (!isdigit((unsigned char)*s) && *s != '.')
+		return -1;
+	*out = strtod(s, &end);
+	if (*end || !isfinite(*out))
+		return -1;
+	return 0;
+}
+
+void sg_json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = *s;
+
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
