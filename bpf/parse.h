@@ -304,4 +304,72 @@ static __always_inline int sg_parse_opts(struct sg_optwalk *w)
 	return 0;
 }
 
+/*
+ * The option layouts real stacks send, recognised in place with a few
+ * word compares (little-endian views of the option bytes). The general
+ * walk below costs a copy and a callback per option: about 60 ns of a SYN.
+ * Returns 1 with o filled, 0 if the layout is another one.
+ */
+#define SG_OPT_MSS 0x0402 /* 02 04: MSS, length 4 */
+#define SG_OPT_SACK_TS 0x0a080204 /* 04 02 08 0a: SACK-perm, TS */
+#define SG_OPT_NOP_TS 0x0a080101 /* 01 01 08 0a: NOP NOP TS */
+#define SG_OPT_NOP_SACK 0x02040101 /* 01 01 04 02: NOP NOP SACK-perm */
+#define SG_OPT_NOP_WS 0x030301 /* 01 03 03: NOP, WS of length 3 */
+
+static __always_inline int sg_opts_fast(const void *opt, const void *data_end,
+					__u32 len, struct sg_tcpopt *o)
+{
+	const __u32 *w = opt;
+
+	if (len == 20) {
+		/* Linux SYN: MSS, SACK-perm (or NOPs), TS, NOP, WS. */
+		if ((void *)(w + 5) > data_end || (w[0] & 0xffff) != SG_OPT_MSS ||
+		    (w[1] != SG_OPT_SACK_TS && w[1] != SG_OPT_NOP_TS) ||
+		    (w[4] & 0xffffff) != SG_OPT_NOP_WS)
+			return 0;
+		o->mss = bpf_ntohs(w[0] >> 16);
+		o->sack_ok = w[1] == SG_OPT_SACK_TS;
+		o->tsval = bpf_ntohl(w[2]);
+		o->tsecr = bpf_ntohl(w[3]);
+		o->wscale = w[4] >> 24;
+		o->have_mss = o->have_ts = o->have_ws = 1;
+		return 1;
+	}
+	if (len == 12) {
+		if ((void *)(w + 3) > data_end)
+			return 0;
+		/* An ACK with timestamps: NOP, NOP, TS. */
+		if (w[0] == SG_OPT_NOP_TS) {
+			o->tsval = bpf_ntohl(w[1]);
+			o->tsecr = bpf_ntohl(w[2]);
+			o->have_ts = 1;
+			return 1;
+		}
+		if ((w[0] & 0xffff) != SG_OPT_MSS)
+			return 0;
+		/* Windows: MSS, NOP, WS, NOP, NOP, SACK-perm. */
+		if ((w[1] & 0xffffff) == SG_OPT_NOP_WS &&
+		    w[2] == SG_OPT_NOP_SACK) {
+			o->wscale = w[1] >> 24;
+		/* Linux without timestamps: MSS, NOP, NOP, SACK-perm, NOP, WS. */
+		} else if (w[1] == SG_OPT_NOP_SACK &&
+			   (w[2] & 0xffffff) == SG_OPT_NOP_WS) {
+			o->wscale = w[2] >> 24;
+		} else {
+			return 0;
+		}
+		o->mss = bpf_ntohs(w[0] >> 16);
+		o->have_mss = o->have_ws = o->sack_ok = 1;
+		return 1;
+	}
+	if (len == 4) {
+		if ((void *)(w + 1) > data_end || (w[0] & 0xffff) != SG_OPT_MSS)
+			return 0;
+		o->mss = bpf_ntohs(w[0] >> 16);
+		o->have_mss = 1;
+		return 1;
+	}
+	return 0;
+}
+
 #endif /* SG_PARSE_H */

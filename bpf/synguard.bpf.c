@@ -179,6 +179,19 @@ static __always_inline __u16 sg_csum_fold(__u64 s)
 	return ~s;
 }
 
+/* One's complement sum of n 32-bit words; n is constant: unrolled. */
+static __always_inline __u64 sg_sum32(const void *p, int n)
+{
+	const __u32 *w = p;
+	__u64 s = 0;
+	int i;
+
+#pragma unroll
+	for (i = 0; i < n; i++)
+		s += w[i];
+	return s;
+}
+
 /* Time counter and TSval clock: TAI, so that hosts sharing a key agree. */
 static __always_inline __u32 sg_counter_now(__u64 tai)
 {
@@ -235,10 +248,16 @@ static __always_inline int sg_load_opts(struct xdp_md *ctx,
 					const struct sg_pkt *p,
 					struct sg_tcpopt *o)
 {
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
 	struct sg_optwalk w = {};
 
 	w.len = p->tcp_len - sizeof(struct tcphdr);
 	if (w.len == 0)
+		return 0;
+	/* Masks keep the offset provably small for the verifier. */
+	if (sg_opts_fast(data + (p->l4_off & 0x1ff) + sizeof(struct tcphdr),
+			 data_end, w.len, o))
 		return 0;
 	/* The helper needs a provable bound: doff <= 15 gives 40. */
 	if (w.len > TCP_MAX_OPTLEN ||
@@ -339,7 +358,10 @@ static __always_inline int sg_src_allow(const struct sg_flow *f, __u8 kind,
  */
 static __always_inline int sg_rate_update(const struct sg_config *cfg)
 {
-	__u64 now = bpf_ktime_get_ns(), win = now >> SG_RATE_SHIFT, sum = 0;
+	/* The coarse clock (a few ms of resolution) is plenty for 134 ms
+	 * windows and costs a fraction of a precise read. */
+	__u64 now = bpf_ktime_get_coarse_ns(), win = now >> SG_RATE_SHIFT;
+	__u64 sum = 0;
 	struct sg_rate_cpu *r;
 	struct sg_state *st;
 	__u32 zero = 0, rate, c;
@@ -506,10 +528,15 @@ static __always_inline int sg_handle_syn(struct xdp_md *ctx, struct sg_pkt *p,
 	const struct sg_keys *keys;
 	struct sg_flow flow = *flow_in;
 	struct tcphdr *th, in;
+	union {
+		struct sg_synack4 v4;
+		struct sg_synack6 v6;
+	} r = {};
+	struct sg_synack_tcp *t;
 	__u32 zero = 0, data_bits, mss_idx = 0, cookie, tcp_len, ip_len;
 	__u32 clen, optlen;
 	__u16 client_mss;
-	__u64 tai, sum;
+	__u64 tai, pseudo;
 	struct ethhdr *eth;
 	__u8 mac[ETH_ALEN];
 	int ece = 0, i, delta;
@@ -551,80 +578,61 @@ static __always_inline int sg_handle_syn(struct xdp_md *ctx, struct sg_pkt *p,
 				keys->current & 1, sg_counter_now(tai),
 				data_bits);
 
+	/* TSval: TAI in units of 2^20 ns (about 1 ms): a shift, not a
+	 * division. Any rate works: the kernel's socket continues from the
+	 * TSval it is told (rcv_tsecr) with its own clock. */
 	if (p->family == 4) {
-		struct sg_synack4 r = {};
-
-		optlen = sg_synack_opts(r.t.opts, cfg->mss4, &opt, cfg->wscale,
-					tai / 1000000);
+		t = &r.v4.t;
+		optlen = sg_synack_opts(t->opts, cfg->mss4, &opt, cfg->wscale,
+					tai >> 20);
 		tcp_len = sizeof(struct tcphdr) + optlen;
 		ip_len = sizeof(struct iphdr);
-		r.ip.version = 4;
-		r.ip.ihl = 5;
-		r.ip.tot_len = bpf_htons(ip_len + tcp_len);
-		r.ip.frag_off = bpf_htons(IP_DF);
-		r.ip.ttl = cfg->ttl;
-		r.ip.protocol = IPPROTO_TCP;
-		r.ip.saddr = flow.daddr[0];
-		r.ip.daddr = flow.saddr[0];
-		r.ip.check = sg_csum_fold(bpf_csum_diff(NULL, 0, (void *)&r.ip,
-							sizeof(r.ip), 0));
-		sg_fill_tcp(&r.t.th, &in, cookie, tcp_len, ece, cfg);
-		/* Pseudo header: addresses, protocol, TCP length. */
-		sum = bpf_csum_diff(NULL, 0, (void *)&r.ip.saddr, 8, 0);
-		sum += bpf_htons(IPPROTO_TCP) + bpf_htons(tcp_len);
-		/* Verifier: the size must be provably within the struct. */
-		clen = tcp_len & 0x3c;
-		if (clen > sizeof(r.t))
-			return XDP_PASS;
-		sum += bpf_csum_diff(NULL, 0, (void *)&r.t, clen, 0);
-		r.t.th.check = sg_csum_fold(sum);
-
-		delta = (int)(p->l3_off + ip_len + tcp_len) -
-			(int)(data_end - data);
-		if (bpf_xdp_adjust_tail(ctx, delta)) {
-			sg_count(SG_CNT_SYNACK_ERROR);
-			return XDP_PASS;
-		}
-		clen = (ip_len + tcp_len) & 0x7c;
-		if (clen > sizeof(r) ||
-		    bpf_xdp_store_bytes(ctx, p->l3_off, &r, clen)) {
-			sg_count(SG_CNT_SYNACK_ERROR);
-			return XDP_DROP; /* frame half rewritten: never send */
-		}
+		r.v4.ip.version = 4;
+		r.v4.ip.ihl = 5;
+		r.v4.ip.tot_len = bpf_htons(ip_len + tcp_len);
+		r.v4.ip.frag_off = bpf_htons(IP_DF);
+		r.v4.ip.ttl = cfg->ttl;
+		r.v4.ip.protocol = IPPROTO_TCP;
+		r.v4.ip.saddr = flow.daddr[0];
+		r.v4.ip.daddr = flow.saddr[0];
+		r.v4.ip.check = sg_csum_fold(sg_sum32(&r.v4.ip, 5));
+		pseudo = sg_sum32(&r.v4.ip.saddr, 2);
 	} else {
-		struct sg_synack6 r = {};
-
-		optlen = sg_synack_opts(r.t.opts, cfg->mss6, &opt, cfg->wscale,
-					tai / 1000000);
+		t = &r.v6.t;
+		optlen = sg_synack_opts(t->opts, cfg->mss6, &opt, cfg->wscale,
+					tai >> 20);
 		tcp_len = sizeof(struct tcphdr) + optlen;
 		ip_len = sizeof(struct ipv6hdr);
-		r.ip6.version = 6;
-		r.ip6.payload_len = bpf_htons(tcp_len);
-		r.ip6.nexthdr = IPPROTO_TCP;
-		r.ip6.hop_limit = cfg->ttl;
-		__builtin_memcpy(&r.ip6.saddr, flow.daddr, 16);
-		__builtin_memcpy(&r.ip6.daddr, flow.saddr, 16);
-		sg_fill_tcp(&r.t.th, &in, cookie, tcp_len, ece, cfg);
-		sum = bpf_csum_diff(NULL, 0, (void *)&r.ip6.saddr, 32, 0);
-		sum += bpf_htons(IPPROTO_TCP) + bpf_htons(tcp_len);
-		clen = tcp_len & 0x3c;
-		if (clen > sizeof(r.t))
-			return XDP_PASS;
-		sum += bpf_csum_diff(NULL, 0, (void *)&r.t, clen, 0);
-		r.t.th.check = sg_csum_fold(sum);
+		r.v6.ip6.version = 6;
+		r.v6.ip6.payload_len = bpf_htons(tcp_len);
+		r.v6.ip6.nexthdr = IPPROTO_TCP;
+		r.v6.ip6.hop_limit = cfg->ttl;
+		__builtin_memcpy(&r.v6.ip6.saddr, flow.daddr, 16);
+		__builtin_memcpy(&r.v6.ip6.daddr, flow.saddr, 16);
+		pseudo = sg_sum32(&r.v6.ip6.saddr, 8);
+	}
+	sg_fill_tcp(&t->th, &in, cookie, tcp_len, ece, cfg);
+	/*
+	 * Checksums in software, summed inline over the stack copy: the
+	 * header and all 20 option bytes whatever optlen is (the unused ones
+	 * are zero and add nothing), plus the pseudo header's protocol and
+	 * length. Little-endian words are fine: the one's complement sum
+	 * does not care about byte order as long as it is stored the same.
+	 */
+	t->th.check = sg_csum_fold(pseudo + sg_sum32(t, 10) +
+				   bpf_htons(IPPROTO_TCP) + bpf_htons(tcp_len));
 
-		delta = (int)(p->l3_off + ip_len + tcp_len) -
-			(int)(data_end - data);
-		if (bpf_xdp_adjust_tail(ctx, delta)) {
-			sg_count(SG_CNT_SYNACK_ERROR);
-			return XDP_PASS;
-		}
-		clen = (ip_len + tcp_len) & 0x7c;
-		if (clen > sizeof(r) ||
-		    bpf_xdp_store_bytes(ctx, p->l3_off, &r, clen)) {
-			sg_count(SG_CNT_SYNACK_ERROR);
-			return XDP_DROP;
-		}
+	/* A Linux SYN has as many option bytes as our answer: no resize. */
+	delta = (int)(p->l3_off + ip_len + tcp_len) - (int)(data_end - data);
+	if (delta && bpf_xdp_adjust_tail(ctx, delta)) {
+		sg_count(SG_CNT_SYNACK_ERROR);
+		return XDP_PASS;
+	}
+	/* Verifier: the size must be provably within r. */
+	clen = (ip_len + tcp_len) & 0x7c;
+	if (clen > sizeof(r) || bpf_xdp_store_bytes(ctx, p->l3_off, &r, clen)) {
+		sg_count(SG_CNT_SYNACK_ERROR);
+		return XDP_DROP; /* frame half rewritten: never send it */
 	}
 
 	/* adjust_tail invalidated every packet pointer: reload. */

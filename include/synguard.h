@@ -143,7 +143,8 @@ enum sg_cookies_mode {
 /*
  * State of cookies auto: one entry of SG_MAP_STATE, written by the XDP
  * program when the state changes, read by `status`. Times are
- * CLOCK_MONOTONIC nanoseconds (bpf_ktime_get_ns).
+ * CLOCK_MONOTONIC_COARSE nanoseconds (bpf_ktime_get_coarse_ns): the same
+ * clock as CLOCK_MONOTONIC, a few milliseconds behind at most.
  */
 #define SG_MAP_STATE "sg_state"
 

@@ -196,10 +196,10 @@ static struct synack_result check_syn(const char *name,
 				    keys.current & 1, data);
 	res.data = data;
 	if (o->have_ts) {
-		/* Our TSval is TAI in ms: take it from the frame, bounded. */
+		/* Our TSval is TAI >> 20: take it from the frame, bounded. */
 		const uint8_t *ts;
 		int dlen;
-		uint32_t lo = r.tai_before / 1000000, hi = r.tai_after / 1000000;
+		uint32_t lo = r.tai_before >> 20, hi = r.tai_after >> 20;
 
 		if (pkt_offsets(r.out, r.out_len, &off) ||
 		    pkt_tcpopt_find(r.out + off.l4_off, r.out_len - off.l4_off,
@@ -335,32 +335,70 @@ struct syn_case {
 	struct offer o;
 	int shuffle;
 	int unknown_opt;
+	/* Options as these bytes instead (o still says what they offer). */
+	const uint8_t *raw;
+	int rawlen;
 };
 
+/*
+ * Layouts of real stacks, which the program recognises in place, and near
+ * misses of them, which must take the general walk and agree.
+ */
+static const uint8_t opt_linux_nosack[20] = { 2, 4, 0x05, 0xb4, 1, 1, 8, 10,
+					      0, 0, 0, 9, 0, 0, 0, 0,
+					      1, 3, 3, 7 };
+static const uint8_t opt_windows[12] = { 2, 4, 0x05, 0xb4, 1, 3, 3, 8,
+					 1, 1, 4, 2 };
+static const uint8_t opt_linux_nots[12] = { 2, 4, 0x05, 0x8c, 1, 1, 4, 2,
+					    1, 3, 3, 9 };
+/* Like Linux, but NOPs and an EOL where the window scale would be. */
+static const uint8_t opt_near_linux[20] = { 2, 4, 0x05, 0xb4, 4, 2, 8, 10,
+					    0, 0, 0, 9, 0, 0, 0, 0,
+					    1, 1, 1, 0 };
+/* Windows order, but SACK-permitted replaced by two more NOPs. */
+static const uint8_t opt_near_windows[12] = { 2, 4, 0x05, 0xb4, 1, 3, 3, 8,
+					      1, 1, 1, 1 };
+
 static const struct syn_case syn_cases[] = {
-	{ "no options", {}, 0, 0 },
-	{ "MSS only", { .have_mss = 1, .mss = 1460 }, 0, 0 },
+	{ "no options", {}, 0, 0, NULL, 0 },
+	{ "MSS only", { .have_mss = 1, .mss = 1460 }, 0, 0, NULL, 0 },
 	{ "MSS+WS+SACK+TS",
 	  { .have_mss = 1, .mss = 1460, .have_ws = 1, .ws = 7, .sack = 1,
 	    .have_ts = 1, .tsval = 0x01020304 },
-	  0, 0 },
+	  0, 0, NULL, 0 },
 	{ "TS without WS",
-	  { .have_mss = 1, .mss = 1440, .have_ts = 1, .tsval = 77 }, 0, 0 },
+	  { .have_mss = 1, .mss = 1440, .have_ts = 1, .tsval = 77 }, 0, 0, NULL, 0 },
 	{ "WS without TS", { .have_mss = 1, .mss = 1300, .have_ws = 1, .ws = 2 },
-	  0, 0 },
-	{ "SACK only", { .sack = 1 }, 0, 0 },
+	  0, 0, NULL, 0 },
+	{ "SACK only", { .sack = 1 }, 0, 0, NULL, 0 },
 	{ "unusual order with NOPs",
 	  { .have_mss = 1, .mss = 1400, .have_ws = 1, .ws = 14, .sack = 1,
 	    .have_ts = 1, .tsval = 0xfffffff0 },
-	  1, 0 },
+	  1, 0, NULL, 0 },
 	{ "unknown option",
-	  { .have_mss = 1, .mss = 1460, .sack = 1 }, 0, 1 },
-	{ "MSS below the table", { .have_mss = 1, .mss = 100 }, 0, 0 },
+	  { .have_mss = 1, .mss = 1460, .sack = 1 }, 0, 1, NULL, 0 },
+	{ "MSS below the table", { .have_mss = 1, .mss = 100 }, 0, 0, NULL, 0 },
 	{ "jumbo MSS, WS 15 clamped",
-	  { .have_mss = 1, .mss = 9000, .have_ws = 1, .ws = 15 }, 0, 0 },
+	  { .have_mss = 1, .mss = 9000, .have_ws = 1, .ws = 15 }, 0, 0, NULL, 0 },
 	{ "ECN setup",
 	  { .have_mss = 1, .mss = 1460, .ecn = 1, .have_ts = 1, .tsval = 5 },
-	  0, 0 },
+	  0, 0, NULL, 0 },
+	{ "Linux layout without SACK",
+	  { .have_mss = 1, .mss = 1460, .have_ts = 1, .tsval = 9,
+	    .have_ws = 1, .ws = 7 },
+	  0, 0, opt_linux_nosack, 20 },
+	{ "Windows layout",
+	  { .have_mss = 1, .mss = 1460, .have_ws = 1, .ws = 8, .sack = 1 },
+	  0, 0, opt_windows, 12 },
+	{ "Linux layout without timestamps",
+	  { .have_mss = 1, .mss = 1420, .have_ws = 1, .ws = 9, .sack = 1 },
+	  0, 0, opt_linux_nots, 12 },
+	{ "near miss of the Linux layout",
+	  { .have_mss = 1, .mss = 1460, .have_ts = 1, .tsval = 9, .sack = 1 },
+	  0, 0, opt_near_linux, 20 },
+	{ "near miss of the Windows layout",
+	  { .have_mss = 1, .mss = 1460, .have_ws = 1, .ws = 8 },
+	  0, 0, opt_near_windows, 12 },
 };
 
 static void syn_spec(struct pkt_spec *s, int family, const struct syn_case *c)
@@ -379,6 +417,10 @@ static void syn_spec(struct pkt_spec *s, int family, const struct syn_case *c)
 		pkt_opt_unknown(s->tcp_opts, &s->tcp_opts_len, 99, d, 4);
 		pkt_opt_sackperm(s->tcp_opts, &s->tcp_opts_len);
 		pkt_opt_pad(s->tcp_opts, &s->tcp_opts_len);
+	}
+	if (c->raw) {
+		s->tcp_opts_len = 0;
+		pkt_opt_raw(s->tcp_opts, &s->tcp_opts_len, c->raw, c->rawlen);
 	}
 }
 
