@@ -276,25 +276,34 @@ enum { SG_LIST_NONE, SG_LIST_ALLOW, SG_LIST_DENY };
 
 /*
  * The longest matching prefix decides: "deny 10.0.0.0/8, allow 10.1.2.3"
- * does what it says. On equal prefixes deny wins. An empty trie answers
- * at once, so lists cost little until they are used.
+ * does what it says. On equal prefixes deny wins. Only tries marked in
+ * cfg->lists are looked up.
  */
-static __always_inline int sg_list_match(const struct sg_flow *f)
+static __always_inline int sg_list_match(const struct sg_flow *f,
+					 __u8 lists)
 {
-	__u32 *a, *d;
+	__u32 *a = NULL, *d = NULL;
 
 	if (f->family == 4) {
 		struct sg_lpm4 k = { .prefixlen = 32 };
 
+		if (!(lists & (SG_LISTS_ALLOW4 | SG_LISTS_DENY4)))
+			return SG_LIST_NONE;
 		__builtin_memcpy(k.addr, &f->saddr[0], 4);
-		a = bpf_map_lookup_elem(&sg_allow4, &k);
-		d = bpf_map_lookup_elem(&sg_deny4, &k);
+		if (lists & SG_LISTS_ALLOW4)
+			a = bpf_map_lookup_elem(&sg_allow4, &k);
+		if (lists & SG_LISTS_DENY4)
+			d = bpf_map_lookup_elem(&sg_deny4, &k);
 	} else {
 		struct sg_lpm6 k = { .prefixlen = 128 };
 
+		if (!(lists & (SG_LISTS_ALLOW6 | SG_LISTS_DENY6)))
+			return SG_LIST_NONE;
 		__builtin_memcpy(k.addr, f->saddr, 16);
-		a = bpf_map_lookup_elem(&sg_allow6, &k);
-		d = bpf_map_lookup_elem(&sg_deny6, &k);
+		if (lists & SG_LISTS_ALLOW6)
+			a = bpf_map_lookup_elem(&sg_allow6, &k);
+		if (lists & SG_LISTS_DENY6)
+			d = bpf_map_lookup_elem(&sg_deny6, &k);
 	}
 	if (d && (!a || *d >= *a))
 		return SG_LIST_DENY;
@@ -826,7 +835,7 @@ int synguard_xdp(struct xdp_md *ctx)
 		sg_count(SG_CNT_OTHER_PASS);
 		return XDP_PASS;
 	}
-	list = sg_list_match(&flow);
+	list = sg_list_match(&flow, cfg->lists);
 	if (list == SG_LIST_DENY) {
 		sg_count(SG_CNT_DENY_DROP);
 		return XDP_DROP;

@@ -25,6 +25,18 @@ static void v4(struct pkt_spec *s, int a, int b, int c, int d)
 	s->saddr[3] = d;
 }
 
+/* Which bit of cfg.lists a trie has, as the CLI keeps them. */
+static __u8 list_bit(struct bpf_map *map)
+{
+	if (map == skel->maps.sg_allow4)
+		return SG_LISTS_ALLOW4;
+	if (map == skel->maps.sg_allow6)
+		return SG_LISTS_ALLOW6;
+	if (map == skel->maps.sg_deny4)
+		return SG_LISTS_DENY4;
+	return SG_LISTS_DENY6;
+}
+
 static void list_add(struct bpf_map *map, int family, const uint8_t *addr,
 		     int prefix)
 {
@@ -46,6 +58,8 @@ static void list_add(struct bpf_map *map, int family, const uint8_t *addr,
 	}
 	if (err)
 		fail("list update: %s", strerror(errno));
+	cfg.lists |= list_bit(map);
+	put_config();
 }
 
 static void list_flush(struct bpf_map *map)
@@ -57,6 +71,8 @@ static void list_flush(struct bpf_map *map)
 			fail("list delete: %s", strerror(errno));
 			break;
 		}
+	cfg.lists &= ~list_bit(map);
+	put_config();
 }
 
 static void syn_v4(struct pkt_spec *s, int a, int b, int c, int d)
@@ -76,6 +92,19 @@ static void test_lists(void)
 	int len, i;
 
 	list_add(skel->maps.sg_deny4, 4, net24, 24);
+	cfg.lists = 0;
+	put_config();
+	syn_v4(&s, 192, 0, 2, 9);
+	len = pkt_build(&s, in, sizeof(in));
+	begin("deny entry but its cfg.lists bit clear -> SYN answered");
+	if (!run_prog(in, len, &r)) {
+		expect_verdict(&r, XDP_TX);
+		expect_counters(&r, SG_CNT_SYN_RECEIVED, SG_CNT_SYNACK_SENT,
+				CNT_END);
+	}
+	end();
+	cfg.lists = SG_LISTS_DENY4;
+	put_config();
 	syn_v4(&s, 192, 0, 2, 9);
 	expect_spec_untouched("deny 192.0.2.0/24: SYN from 192.0.2.9 -> drop",
 			      &s, XDP_DROP, SG_CNT_DENY_DROP);

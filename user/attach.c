@@ -439,39 +439,45 @@ static bool orphans(int ifindex)
 static int cmd_attach(int argc, char **argv);
 static int cmd_detach(int argc, char **argv);
 
-enum { AO_MODE, AO_KEY_FILE };
+enum { AO_MODE, AO_KEY_FILE, AO_KEY_ROTATE };
 
-static const struct sg_opt attach_opts[] = {
+/* Shared with `run`, which takes attach's options and one more. */
+const struct sg_opt sg_attach_opts[] = {
 	[AO_MODE] = {"mode", 'm', "native|skb",
 		     "XDP mode: native (default, in the driver) or skb "
 		     "(generic, any driver, slower)"},
 	[AO_KEY_FILE] = {"key-file", 'k', "FILE",
 			 "cookie key: 32 hex digits, mode 600 (default: "
 			 "random); share it across hosts behind one address"},
+	[AO_KEY_ROTATE] = {"key-rotate", 0, "SEC",
+			   "`synguard run` only: rotate to a random key every "
+			   "SEC seconds, at least the cookie lifetime + "
+			   "18 s (attach exits at once: nothing would rotate)"},
 	{NULL},
 };
 
 const struct sg_cmd sg_cmd_attach = {
 	.name = "attach",
+	.min_abbrev = 1, /* "a" stays attach, though allow shares it */
 	.run = cmd_attach,
 	.args = "IFACE --ports LIST [options]",
 	.summary = "protect an interface: XDP SYN cookies and the TC handoff",
-	.opts = attach_opts,
+	.opts = sg_attach_opts,
 	.with_params = true,
 	.doc = "The protection stays after the command exits: `synguard "
 	       "config` changes its\nsettings in place, `synguard detach` "
-	       "removes it.\nPins: " SG_PIN_DIR "/IFACE/.",
+	       "removes it. To rotate the key on a schedule,\nrun `synguard "
+	       "run IFACE ... --key-rotate SEC` instead: it attaches the "
+	       "same way,\nstays in the foreground and detaches when "
+	       "stopped.\nPins: " SG_PIN_DIR "/IFACE/.",
 };
 
-struct attach_args {
-	struct sg_settings s;
-	enum sg_xdp_mode mode;
-	const char *key_file;
-};
+/* Longest --key-rotate: a year; longer is a typo for a shorter one. */
+#define SG_KEY_ROTATE_MAX (365 * 86400ULL)
 
 static int attach_opt(void *ctx, int idx, const char *arg)
 {
-	struct attach_args *a = ctx;
+	struct sg_attach_args *a = ctx;
 	char label[64], opt[40];
 
 	if (idx < 0) {
@@ -481,7 +487,8 @@ static int attach_opt(void *ctx, int idx, const char *arg)
 			 sg_param_opt(p, opt, sizeof(opt)));
 		return sg_param_set(p, arg, label, &a->s);
 	}
-	if (idx == AO_MODE) {
+	switch (idx) {
+	case AO_MODE:
 		if (!strcmp(arg, "native")) {
 			a->mode = SG_MODE_NATIVE;
 		} else if (!strcmp(arg, "skb")) {
@@ -492,8 +499,78 @@ static int attach_opt(void *ctx, int idx, const char *arg)
 			return -1;
 		}
 		return 0;
+	case AO_KEY_FILE:
+		a->key_file = arg;
+		return 0;
+	default:
+		if (a->cmd == &sg_cmd_attach) {
+			sg_err("attach does not take --key-rotate: it exits at "
+			       "once, so nothing would rotate the key; use "
+			       "`synguard run IFACE --ports LIST ... "
+			       "--key-rotate SEC`, which attaches, rotates and "
+			       "detaches when stopped");
+			return -1;
+		}
+		if (sg_parse_uint(arg, &a->key_rotate) || !a->key_rotate ||
+		    a->key_rotate > SG_KEY_ROTATE_MAX) {
+			sg_err("invalid --key-rotate '%s': seconds, from the "
+			       "cookie lifetime + %u to %llu",
+			       arg, SG_PERIOD_SEC, SG_KEY_ROTATE_MAX);
+			return -1;
+		}
+		return 0;
 	}
-	a->key_file = arg;
+}
+
+int sg_attach_parse(const struct sg_cmd *cmd, int argc, char **argv,
+		    struct sg_attach_args *a)
+{
+	unsigned int min;
+	int first, rc;
+
+	memset(a, 0, sizeof(*a));
+	a->cmd = cmd;
+	a->mode = SG_MODE_NATIVE;
+	sg_settings_default(&a->s);
+	rc = sg_parse_opts(cmd, argc, argv, attach_opt, a, &first);
+	if (rc)
+		return rc;
+	if (argc - first != 1) {
+		sg_err("%s takes one interface", cmd->name);
+		sg_usage_hint(cmd);
+		return SG_EXIT_USAGE;
+	}
+	a->iface = argv[first];
+	if (sg_iface_check(a->iface, NULL))
+		return SG_EXIT_USAGE;
+	if (!a->s.ports_set) {
+		sg_err("%s needs --ports LIST: the TCP ports to protect, e.g. "
+		       "--ports 80,443",
+		       cmd->name);
+		return SG_EXIT_USAGE;
+	}
+	if (sg_settings_check(&a->s.cfg, true))
+		return SG_EXIT_USAGE;
+	if (!a->key_rotate)
+		return 0;
+	/* The rule `key rotate` enforces, known here before attaching. */
+	min = sg_key_min_interval(&a->s.cfg);
+	if (a->key_rotate < min) {
+		sg_err("invalid --key-rotate %llu: at least %u s (the cookie "
+		       "lifetime %u s plus one %u s time period); a faster "
+		       "rotation would drop the previous key while "
+		       "handshakes made with it are in flight",
+		       a->key_rotate, min, a->s.cfg.cookie_lifetime,
+		       SG_PERIOD_SEC);
+		return SG_EXIT_USAGE;
+	}
+	if (a->key_file) {
+		sg_err("--key-rotate installs random keys, which hosts sharing "
+		       "--key-file %s would not share; rotate a shared key "
+		       "with `synguard key IFACE load FILE` on every host",
+		       a->key_file);
+		return SG_EXIT_USAGE;
+	}
 	return 0;
 }
 
@@ -613,7 +690,8 @@ static struct synguard *skel_open(const char *dir, bool xdp,
 }
 
 static int do_attach(const char *iface, int ifindex,
-		     const struct attach_args *a, const __u8 key[SG_KEY_BYTES])
+		     const struct sg_attach_args *a,
+		     const __u8 key[SG_KEY_BYTES], struct sg_info *out)
 {
 	struct synguard *base = NULL, *xdp = NULL;
 	struct sg_info info = {};
@@ -694,6 +772,7 @@ static int do_attach(const char *iface, int ifindex,
 	       sg_ports_fmt(&a->s.ports, ports, sizeof(ports)));
 	synguard__destroy(xdp);
 	synguard__destroy(base);
+	*out = info;
 	return 0;
 fail:
 	rollback(iface, ifindex, &u, info.xdp_prog_id);
@@ -703,41 +782,33 @@ fail:
 	return -1;
 }
 
-static int cmd_attach(int argc, char **argv)
+int sg_attach(const struct sg_attach_args *a, struct sg_info *info)
 {
-	struct attach_args a = {.mode = SG_MODE_NATIVE};
 	__u8 key[SG_KEY_BYTES];
-	const char *iface;
-	int first, ifindex, rc;
+	int ifindex, rc;
 
-	sg_settings_default(&a.s);
-	rc = sg_parse_opts(&sg_cmd_attach, argc, argv, attach_opt, &a, &first);
-	if (rc)
-		return rc;
-	if (argc - first != 1) {
-		sg_err("attach takes one interface");
-		sg_usage_hint(&sg_cmd_attach);
-		return SG_EXIT_USAGE;
-	}
-	iface = argv[first];
-	if (sg_iface_check(iface, NULL))
-		return SG_EXIT_USAGE;
-	if (!a.s.ports_set) {
-		sg_err("attach needs --ports LIST: the TCP ports to protect, "
-		       "e.g. --ports 80,443");
-		return SG_EXIT_USAGE;
-	}
 	if (sg_require_root())
 		return SG_EXIT_FAIL;
-	if (a.key_file ? sg_key_file_read(a.key_file, key) : sg_key_random(key))
+	if (a->key_file ? sg_key_file_read(a->key_file, key)
+			: sg_key_random(key))
 		return SG_EXIT_FAIL;
-	if (sg_iface_check(iface, &ifindex) || sg_kfunc_check() ||
+	if (sg_iface_check(a->iface, &ifindex) || sg_kfunc_check() ||
 	    sg_bpffs_ready(true) < 0 || sg_lock(true))
 		return SG_EXIT_FAIL;
 	sg_block_signals();
-	rc = do_attach(iface, ifindex, &a, key);
+	rc = do_attach(a->iface, ifindex, a, key, info);
 	memset(key, 0, sizeof(key));
 	return rc ? SG_EXIT_FAIL : 0;
+}
+
+static int cmd_attach(int argc, char **argv)
+{
+	struct sg_attach_args a;
+	struct sg_info info;
+	int rc;
+
+	rc = sg_attach_parse(&sg_cmd_attach, argc, argv, &a);
+	return rc ? rc : sg_attach(&a, &info);
 }
 
 /* ---- detach ---- */
@@ -817,31 +888,14 @@ static int detach_programs(const char *iface, int ifindex,
 	return 0;
 }
 
-static int cmd_detach(int argc, char **argv)
+int sg_detach(const char *iface)
 {
 	struct sg_info info = {};
 	struct sg_pins p;
-	const char *iface;
 	bool have_info;
-	int first, rc, ifindex, n;
+	int ifindex, n;
 
-	rc = sg_parse_opts(&sg_cmd_detach, argc, argv, NULL, NULL, &first);
-	if (rc)
-		return rc;
-	if (argc - first != 1) {
-		sg_err("detach takes one interface");
-		sg_usage_hint(&sg_cmd_detach);
-		return SG_EXIT_USAGE;
-	}
-	iface = argv[first];
-	if (sg_iface_check(iface, NULL))
-		return SG_EXIT_USAGE;
-	if (sg_require_root())
-		return SG_EXIT_FAIL;
-	rc = sg_bpffs_ready(false);
-	if (rc < 0 || sg_lock(true))
-		return SG_EXIT_FAIL;
-	if (rc > 0 || sg_pins_open(iface, &p)) {
+	if (sg_bpffs_ready(false) || sg_pins_open(iface, &p)) {
 		ifindex = if_nametoindex(iface);
 		if (!ifindex || !orphans(ifindex)) {
 			sg_not_protected(iface);
@@ -889,4 +943,27 @@ static int cmd_detach(int argc, char **argv)
 		return SG_EXIT_FAIL;
 	printf("%s: %d pins and %s removed\n", iface, n, p.dir);
 	return 0;
+}
+
+static int cmd_detach(int argc, char **argv)
+{
+	const char *iface;
+	int first, rc;
+
+	rc = sg_parse_opts(&sg_cmd_detach, argc, argv, NULL, NULL, &first);
+	if (rc)
+		return rc;
+	if (argc - first != 1) {
+		sg_err("detach takes one interface");
+		sg_usage_hint(&sg_cmd_detach);
+		return SG_EXIT_USAGE;
+	}
+	iface = argv[first];
+	if (sg_iface_check(iface, NULL))
+		return SG_EXIT_USAGE;
+	if (sg_require_root())
+		return SG_EXIT_FAIL;
+	if (sg_bpffs_ready(false) < 0 || sg_lock(true))
+		return SG_EXIT_FAIL;
+	return sg_detach(iface);
 }

@@ -50,7 +50,7 @@ static int apply(int argc, char **argv, struct sg_settings *s, bool *cfg_set)
 			 argv[i]);
 		p = sg_param_find(key);
 		if (!p) {
-			char keys[256] = "";
+			char keys[512] = "";
 			size_t k;
 
 			for (k = 0; k < sg_nparams; k++)
@@ -113,6 +113,12 @@ static int cmd_config(int argc, char **argv)
 		goto fail;
 	}
 	apply(argc - first - 1, argv + first + 1, &cur, &cfg_set);
+	/* The rules between settings hold for the result, as in attach. */
+	if (sg_settings_check(&cur.cfg, false)) {
+		sg_err("nothing changed");
+		sg_pins_close(&p);
+		return SG_EXIT_USAGE;
+	}
 	/*
 	 * Each map is one update; a packet sees the old or the new entry,
 	 * or (the kernel copies without a lock) a mix of fields each of
@@ -183,19 +189,85 @@ static int set_force(void *ctx, int idx, const char *arg)
 	return 0;
 }
 
-static int cmd_key(int argc, char **argv)
+unsigned int sg_key_min_interval(const struct sg_config *cfg)
 {
-	const int need[] = {SG_M_KEYS, SG_M_CONFIG, SG_M_INFO};
-	__u8 key[SG_KEY_BYTES];
+	return cfg->cookie_lifetime + SG_PERIOD_SEC;
+}
+
+int sg_key_change(const struct sg_pins *p, const __u8 key[SG_KEY_BYTES],
+		  const char *source, bool force, struct sg_key_change *kc)
+{
 	struct sg_config cfg;
 	struct sg_info info;
 	struct sg_keys keys;
 	struct timespec tai;
+	unsigned int wait;
+	__u64 now;
+	int rc;
+
+	rc = sg_map_read(p, SG_M_KEYS, &keys);
+	if (!rc)
+		rc = sg_map_read(p, SG_M_CONFIG, &cfg);
+	if (!rc)
+		rc = sg_map_read(p, SG_M_INFO, &info);
+	if (rc) {
+		sg_err("%s: cannot read the keys: %s", p->iface, sg_strerr(rc));
+		return -1;
+	}
+
+	kc->prev = keys.current & 1;
+	kc->slot = !kc->prev;
+	kc->lifetime = cfg.cookie_lifetime;
+	now = time(NULL);
+	kc->age = info.key_installed_unix <= now ? now - info.key_installed_unix
+						 : 0;
+	/*
+	 * The slot we write holds the key that was current before the last
+	 * change; cookies made with it are accepted for less than lifetime
+	 * + one period after that change (include/synguard.h).
+	 */
+	wait = sg_key_min_interval(&cfg);
+	if (keys.valid[kc->slot] && kc->age < wait && !force) {
+		kc->wait = wait - kc->age;
+		return 1;
+	}
+
+	sg_block_signals();
+	/*
+	 * Two updates: first the new key into the idle slot, then the switch.
+	 * A packet reading the entry during an update may see the old bytes
+	 * of one and the new of the other, but never a current slot whose
+	 * key is half written.
+	 */
+	sg_key_words(key, keys.key[kc->slot]);
+	keys.valid[kc->slot] = 1;
+	clock_gettime(CLOCK_TAI, &tai);
+	keys.installed_tai_ns[kc->slot] =
+		(__u64)tai.tv_sec * 1000000000ULL + tai.tv_nsec;
+	rc = sg_map_write(p, SG_M_KEYS, &keys);
+	keys.current = kc->slot;
+	if (!rc)
+		rc = sg_map_write(p, SG_M_KEYS, &keys);
+	info.key_installed_unix = now;
+	if (!rc)
+		rc = sg_map_write(p, SG_M_INFO, &info);
+	memset(&keys, 0, sizeof(keys));
+	if (rc)
+		return -1;
+	printf("%s: new key (%s) is current in slot %u; the previous key "
+	       "(slot %u) stays valid for cookies already sent\n",
+	       p->iface, source, kc->slot, kc->prev);
+	return 0;
+}
+
+static int cmd_key(int argc, char **argv)
+{
+	const int need[] = {SG_M_KEYS, SG_M_CONFIG, SG_M_INFO};
+	__u8 key[SG_KEY_BYTES];
 	const char *iface, *action, *file = NULL;
+	struct sg_key_change kc;
 	bool force = false;
-	unsigned int cur, next, wait;
 	struct sg_pins p;
-	__u64 now, age;
 	int first, rc;
 
 	rc = sg_parse_opts(&sg_cmd_key, argc, argv, set_force, &force, &first);
@@ -221,70 +293,20 @@ static int cmd_key(int argc, char **argv)
 		return SG_EXIT_FAIL;
 	if (file ? sg_key_file_read(file, key) : sg_key_random(key))
 		return SG_EXIT_FAIL;
-	if (sg_pins_lock_need(iface, &p, need, ARRAY_SIZE(need)))
+	if (sg_pins_lock_need(iface, &p, need, ARRAY_SIZE(need))) {
+		memset(key, 0, sizeof(key));
 		return SG_EXIT_FAIL;
-	rc = sg_map_read(&p, SG_M_KEYS, &keys);
-	if (!rc)
-		rc = sg_map_read(&p, SG_M_CONFIG, &cfg);
-	if (!rc)
-		rc = sg_map_read(&p, SG_M_INFO, &info);
-	if (rc) {
-		sg_err("%s: cannot read the keys: %s", iface, sg_strerr(rc));
-		goto fail;
 	}
-
-	cur = keys.current & 1;
-	next = !cur;
-	now = time(NULL);
-	age = info.key_installed_unix <= now ? now - info.key_installed_unix
-					     : 0;
-	/*
-	 * The slot we write holds the key that was current before the last
-	 * change; cookies made with it are accepted for less than lifetime
-	 * + one period after that change (include/synguard.h).
-	 */
-	wait = cfg.cookie_lifetime + SG_PERIOD_SEC;
-	if (keys.valid[next] && age < wait && !force) {
+	rc = sg_key_change(&p, key, file ? file : "random", force, &kc);
+	memset(key, 0, sizeof(key));
+	sg_pins_close(&p);
+	if (rc == 1)
 		sg_err("refusing to replace the key of %s: the last key change "
 		       "was %llus ago, and the key it replaced stays in use "
 		       "for handshakes in flight for the cookie lifetime "
 		       "(%us) plus one time period (%us); changing keys now "
-		       "would "
-		       "make those handshakes fail. Wait %llus, or use "
+		       "would make those handshakes fail. Wait %llus, or use "
 		       "--force",
-		       iface, (unsigned long long)age, cfg.cookie_lifetime,
-		       SG_PERIOD_SEC, (unsigned long long)(wait - age));
-		goto fail;
-	}
-
-	sg_block_signals();
-	/*
-	 * Two updates: first the new key into the idle slot, then the switch.
-	 * A packet reading the entry during an update may see the old bytes
-	 * of one and the new of the other, but never a current slot whose
-	 * key is half written.
-	 */
-	sg_key_words(key, keys.key[next]);
-	memset(key, 0, sizeof(key));
-	keys.valid[next] = 1;
-	clock_gettime(CLOCK_TAI, &tai);
-	keys.installed_tai_ns[next] =
-		(__u64)tai.tv_sec * 1000000000ULL + tai.tv_nsec;
-	if (sg_map_write(&p, SG_M_KEYS, &keys))
-		goto fail;
-	keys.current = next;
-	if (sg_map_write(&p, SG_M_KEYS, &keys))
-		goto fail;
-	info.key_installed_unix = now;
-	if (sg_map_write(&p, SG_M_INFO, &info))
-		goto fail;
-	sg_pins_close(&p);
-	printf("%s: new key (%s) is current in slot %u; the previous key "
-	       "(slot %u) stays valid for cookies already sent\n",
-	       iface, file ? file : "random", next, cur);
-	return 0;
-fail:
-	memset(key, 0, sizeof(key));
-	sg_pins_close(&p);
-	return SG_EXIT_FAIL;
+		       iface, kc.age, kc.lifetime, SG_PERIOD_SEC, kc.wait);
+	return rc ? SG_EXIT_FAIL : 0;
 }

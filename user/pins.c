@@ -24,18 +24,32 @@ const char *const sg_map_names[SG_M_MAX] = {
 	[SG_M_COUNTERS] = SG_MAP_COUNTERS,
 	[SG_M_KFUNC_ERRORS] = SG_MAP_KFUNC_ERRORS,
 	[SG_M_INFO] = SG_MAP_INFO,
+	[SG_M_STATE] = SG_MAP_STATE,
+	[SG_M_ALLOW4] = SG_MAP_ALLOW4,
+	[SG_M_ALLOW6] = SG_MAP_ALLOW6,
+	[SG_M_DENY4] = SG_MAP_DENY4,
+	[SG_M_DENY6] = SG_MAP_DENY6,
 };
 
 /* What each pin must be; a mismatch means another synguard version. */
+#define ARRAY_OF(t) BPF_MAP_TYPE_ARRAY, sizeof(__u32), sizeof(t)
+#define LPM_OF(k) BPF_MAP_TYPE_LPM_TRIE, sizeof(k), sizeof(__u32)
 static const struct {
-	__u32 type, value_size;
+	__u32 type, key_size, value_size;
 } map_want[SG_M_MAX] = {
-	[SG_M_CONFIG] = {BPF_MAP_TYPE_ARRAY, sizeof(struct sg_config)},
-	[SG_M_KEYS] = {BPF_MAP_TYPE_ARRAY, sizeof(struct sg_keys)},
-	[SG_M_PORTS] = {BPF_MAP_TYPE_ARRAY, sizeof(struct sg_ports)},
-	[SG_M_COUNTERS] = {BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u64)},
-	[SG_M_KFUNC_ERRORS] = {BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u64)},
-	[SG_M_INFO] = {BPF_MAP_TYPE_ARRAY, sizeof(struct sg_info)},
+	[SG_M_CONFIG] = {ARRAY_OF(struct sg_config)},
+	[SG_M_KEYS] = {ARRAY_OF(struct sg_keys)},
+	[SG_M_PORTS] = {ARRAY_OF(struct sg_ports)},
+	[SG_M_COUNTERS] = {BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32),
+			   sizeof(__u64)},
+	[SG_M_KFUNC_ERRORS] = {BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32),
+			       sizeof(__u64)},
+	[SG_M_INFO] = {ARRAY_OF(struct sg_info)},
+	[SG_M_STATE] = {ARRAY_OF(struct sg_state)},
+	[SG_M_ALLOW4] = {LPM_OF(struct sg_lpm4)},
+	[SG_M_ALLOW6] = {LPM_OF(struct sg_lpm6)},
+	[SG_M_DENY4] = {LPM_OF(struct sg_lpm4)},
+	[SG_M_DENY6] = {LPM_OF(struct sg_lpm6)},
 };
 
 void sg_pin_dir(const char *iface, char *buf, size_t len)
@@ -84,11 +98,16 @@ int sg_pins_open(const char *iface, struct sg_pins *p)
 			continue;
 		}
 		if (info.type != map_want[i].type ||
+		    info.key_size != map_want[i].key_size ||
 		    info.value_size != map_want[i].value_size) {
 			snprintf(p->problem[i], sizeof(p->problem[i]),
-				 "value size %u, this synguard expects %u "
-				 "(pinned by another version)",
-				 info.value_size, map_want[i].value_size);
+				 "type %u, key %u, value %u bytes; this "
+				 "synguard expects %u, %u, %u (pinned by "
+				 "another "
+				 "version)",
+				 info.type, info.key_size, info.value_size,
+				 map_want[i].type, map_want[i].key_size,
+				 map_want[i].value_size);
 			close(fd);
 			continue;
 		}
@@ -165,6 +184,37 @@ int sg_map_write(const struct sg_pins *p, enum sg_map_id id, const void *val)
 		return err;
 	}
 	return 0;
+}
+
+int sg_map_count(int fd)
+{
+	/* Large enough for every key of ours (LPM: 4 + 16 bytes). */
+	__u8 key[64], next[64];
+	int n = 0;
+
+	if (bpf_map_get_next_key(fd, NULL, next))
+		return errno == ENOENT ? 0 : -errno;
+	do {
+		memcpy(key, next, sizeof(key));
+		n++;
+	} while (!bpf_map_get_next_key(fd, key, next));
+	return errno == ENOENT ? n : -errno;
+}
+
+int sg_list_count(const struct sg_pins *p, int first, int per_family[2])
+{
+	int fam, n, total = 0;
+
+	for (fam = 0; fam < 2; fam++) {
+		n = p->fd[first + fam] < 0 ? -ENOENT
+					   : sg_map_count(p->fd[first + fam]);
+		if (n < 0)
+			return n;
+		if (per_family)
+			per_family[fam] = n;
+		total += n;
+	}
+	return total;
 }
 
 int sg_percpu_sum(int fd, __u32 n, __u64 *out)

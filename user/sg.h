@@ -6,6 +6,7 @@
 #ifndef SG_CLI_H
 #define SG_CLI_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -50,6 +51,8 @@ void sg_setup_logging(void);
 int sg_require_root(void);
 int sg_lock(bool exclusive);
 void sg_unlock(void);
+/* The signals that stop synguard: INT, TERM, HUP and QUIT. */
+void sg_signal_set(sigset_t *set);
 void sg_block_signals(void);
 
 /* Checks the name; with ifindex, also that it exists in this netns. */
@@ -79,7 +82,16 @@ struct sg_settings {
 enum sg_param_kind {
 	SG_P_UINT,  /* an integer in [min, max] */
 	SG_P_ONOFF, /* on or off, stored as 1 or 0 */
+	SG_P_ENUM,  /* one of names[0..max], stored as its index */
 	SG_P_PORTS, /* a port list, into sg_settings.ports */
+};
+
+/* Which settings table of `status` a parameter is shown in. */
+enum sg_param_group {
+	SG_G_SYNACK,   /* what our SYN-ACKs and cookies look like */
+	SG_G_ADAPTIVE, /* when cookies engage */
+	SG_G_LIMITS,   /* per-source limits and flood hygiene */
+	SG_G_MAX,
 };
 
 struct sg_param {
@@ -90,6 +102,10 @@ struct sg_param {
 	const char *metavar;
 	const char *unit; /* shown after the value in status, or NULL */
 	const char *help;
+	/* Optional, by name in the table: */
+	enum sg_param_group group;
+	const char *const *names; /* SG_P_ENUM: the values, by index */
+	bool zero_off;		  /* SG_P_UINT: 0 means off, written "off" */
 };
 
 extern const struct sg_param sg_params[];
@@ -107,6 +123,12 @@ unsigned int sg_param_get(const struct sg_param *p,
 /* The value as config syntax, into buf. */
 const char *sg_param_fmt(const struct sg_param *p, const struct sg_config *cfg,
 			 char *buf, size_t len);
+/*
+ * What no single value can say: the rules between settings, the same for
+ * attach and config. as_opts names them as attach options. 0, or -1 after
+ * a message.
+ */
+int sg_settings_check(const struct sg_config *cfg, bool as_opts);
 
 int sg_ports_parse(const char *s, const char *label, struct sg_ports *out);
 /* "80,443,8000-8100"; "" if none. Returns buf, truncated with "..." */
@@ -129,6 +151,12 @@ enum sg_map_id {
 	SG_M_COUNTERS,
 	SG_M_KFUNC_ERRORS,
 	SG_M_INFO,
+	SG_M_STATE,
+	/* The lists, in this order: list + (family == 6) (lists.c). */
+	SG_M_ALLOW4,
+	SG_M_ALLOW6,
+	SG_M_DENY4,
+	SG_M_DENY6,
 	SG_M_MAX,
 };
 
@@ -137,7 +165,7 @@ struct sg_pins {
 	char dir[256];
 	int fd[SG_M_MAX]; /* -1 if the pin is missing or unusable */
 	__u32 max_entries[SG_M_MAX];
-	char problem[SG_M_MAX][96]; /* why fd is -1 */
+	char problem[SG_M_MAX][128]; /* why fd is -1 */
 };
 
 extern const char *const sg_map_names[SG_M_MAX];
@@ -164,6 +192,13 @@ int sg_pins_lock_need(const char *iface, struct sg_pins *p, const int *ids,
 		      size_t n);
 int sg_map_read(const struct sg_pins *p, enum sg_map_id id, void *val);
 int sg_map_write(const struct sg_pins *p, enum sg_map_id id, const void *val);
+/* Entries in a hash-like map (an LPM trie): >= 0, or -errno. */
+int sg_map_count(int fd);
+/*
+ * Entries of a list (first: SG_M_ALLOW4 or SG_M_DENY4), IPv4 and IPv6 into
+ * per_family if not NULL: the total, or -errno.
+ */
+int sg_list_count(const struct sg_pins *p, int first, int per_family[2]);
 /* Sums a per-CPU array over the possible CPUs, n entries into out. */
 int sg_percpu_sum(int fd, __u32 n, __u64 *out);
 /* Removes every pin and the directory; returns the number removed or -1. */
@@ -173,6 +208,31 @@ int sg_list_protected(char ***names);
 void sg_free_list(char **names, int n);
 
 /* ---- attach.c ---- */
+
+/* What attach (and run) were asked to do. */
+struct sg_attach_args {
+	const struct sg_cmd *cmd; /* attach or run */
+	const char *iface;
+	struct sg_settings s;
+	enum sg_xdp_mode mode;
+	const char *key_file;
+	unsigned long long key_rotate; /* seconds; 0: never (run only) */
+};
+
+/*
+ * Parses attach's options and interface for cmd, with every check that
+ * needs no privilege. 0, or an exit code after a message.
+ */
+int sg_attach_parse(const struct sg_cmd *cmd, int argc, char **argv,
+		    struct sg_attach_args *a);
+/*
+ * Protects a->iface: 0 with the lock held and what attach recorded in
+ * *info, or an exit code with the interface left as it was. Blocks the
+ * signals of sg_signal_set() for good.
+ */
+int sg_attach(const struct sg_attach_args *a, struct sg_info *info);
+/* Removes the protection; the caller holds the lock. 0 or an exit code. */
+int sg_detach(const char *iface);
 
 bool sg_prog_alive(__u32 id);
 int sg_kfunc_check(void);
@@ -218,10 +278,38 @@ int sg_parse_opts(const struct sg_cmd *cmd, int argc, char **argv, sg_opt_cb cb,
 		  void *ctx, int *first);
 void sg_usage_hint(const struct sg_cmd *cmd);
 
-/* ---- the commands (attach.c, show.c, config.c) ---- */
+/* ---- config.c: keys ---- */
+
+/*
+ * The shortest time between two key changes: a change overwrites the
+ * previous key, which cookies sent before the last change need for the
+ * cookie lifetime plus one time period (include/synguard.h).
+ */
+unsigned int sg_key_min_interval(const struct sg_config *cfg);
+
+struct sg_key_change {
+	unsigned int slot, prev; /* the new current slot, the previous one */
+	unsigned long long age;	 /* refused: seconds since the last change */
+	unsigned long long wait; /* ... and until the next may be made */
+	unsigned int lifetime;
+};
+
+/*
+ * Installs key as current through pins holding SG_M_KEYS, SG_M_CONFIG and
+ * SG_M_INFO (the caller holds the lock); source names it in the message.
+ * 0 done; 1 refused, too soon after the last change (without force); -1
+ * after a message.
+ */
+int sg_key_change(const struct sg_pins *p, const __u8 key[SG_KEY_BYTES],
+		  const char *source, bool force, struct sg_key_change *kc);
+
+/* ---- the commands (attach.c, show.c, config.c, lists.c, run.c) ---- */
 
 struct sg_cmd;
 extern const struct sg_cmd sg_cmd_attach, sg_cmd_detach, sg_cmd_status,
-	sg_cmd_stats, sg_cmd_config, sg_cmd_key;
+	sg_cmd_stats, sg_cmd_config, sg_cmd_key, sg_cmd_allow, sg_cmd_deny,
+	sg_cmd_run;
+/* attach's options, which run takes too. */
+extern const struct sg_opt sg_attach_opts[];
 
 #endif /* SG_CLI_H */

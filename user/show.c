@@ -105,10 +105,18 @@ struct iface_state {
 	struct sg_config cfg;
 	struct sg_ports ports;
 	struct sg_keys keys;
-	bool have_info, have_cfg, have_ports, have_keys;
-	bool present;	/* the interface attach saw is still there */
-	bool elsewhere; /* ... in another network namespace */
-	bool xdp;	/* our XDP program is attached */
+	bool have_info, have_cfg, have_ports, have_keys, have_state;
+	struct sg_state state;
+	/* Cookies auto, read in gather (times in seconds before now): */
+	__u32 rate_now;	    /* the SYN rate of the last complete window */
+	double rate_age;    /* when the program last measured it */
+	double change_age;  /* the last change of state; < 0: none yet */
+	double change_unix; /* ... as wall-clock time */
+	bool pending;	    /* disengages at the next SYN to a protected port */
+	int lists[2];	    /* allow, deny entries; -1 unknown */
+	bool present;	    /* the interface attach saw is still there */
+	bool elsewhere;	    /* ... in another network namespace */
+	bool xdp;	    /* our XDP program is attached */
 	bool multiprog;
 	enum tc_state tc;
 	__u32 tc_prog_now;
@@ -134,6 +142,48 @@ static void problem(struct iface_state *s, const char *fmt, ...)
 	va_end(ap);
 }
 
+static double now_real(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * What the state of cookies auto means now. Its times are the program's
+ * bpf_ktime_get_ns(), CLOCK_MONOTONIC here as there. The program measures
+ * the rate, and moves the state, only when a SYN to a protected port
+ * arrives: a measurement older than a full window means no SYN came in the
+ * last one (rate 0), and an engaged state that hold_time has run out for
+ * changes at the next SYN.
+ */
+static void adaptive(struct iface_state *s)
+{
+	const struct sg_state *st = &s->state;
+	struct timespec ts;
+	__u64 now;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	s->rate_now = 0;
+	s->rate_age = -1;
+	if (st->measured_ns && st->measured_ns <= now) {
+		s->rate_age = (now - st->measured_ns) / 1e9;
+		if ((now >> SG_RATE_SHIFT) -
+			    (st->measured_ns >> SG_RATE_SHIFT) <=
+		    1)
+			s->rate_now = st->rate;
+	}
+	s->change_age = st->changed_ns && st->changed_ns <= now
+				? (now - st->changed_ns) / 1e9
+				: -1;
+	s->change_unix = now_real() - s->change_age;
+	s->pending = s->cfg.cookies == SG_COOKIES_AUTO && st->engaged &&
+		     s->rate_now < s->cfg.syn_rate_off &&
+		     now - st->above_ns >= s->cfg.hold_time * 1000000000ULL;
+}
+
 static void gather(const char *iface, struct iface_state *s)
 {
 	enum sg_xdp_mode mode_now;
@@ -152,6 +202,11 @@ static void gather(const char *iface, struct iface_state *s)
 	s->have_cfg = !sg_map_read(&s->p, SG_M_CONFIG, &s->cfg);
 	s->have_ports = !sg_map_read(&s->p, SG_M_PORTS, &s->ports);
 	s->have_keys = !sg_map_read(&s->p, SG_M_KEYS, &s->keys);
+	s->have_state = !sg_map_read(&s->p, SG_M_STATE, &s->state);
+	if (s->have_state && s->have_cfg)
+		adaptive(s);
+	s->lists[0] = sg_list_count(&s->p, SG_M_ALLOW4, NULL);
+	s->lists[1] = sg_list_count(&s->p, SG_M_DENY4, NULL);
 	if (s->have_info && s->info.key_installed_unix <= (__u64)now)
 		s->key_age = now - s->info.key_installed_unix;
 	if (!s->have_info) {
@@ -209,12 +264,55 @@ static const char *mode_str(const struct iface_state *s)
 	return s->info.xdp_mode == SG_MODE_SKB ? "skb" : "native";
 }
 
+static bool in_table(const struct sg_param *p, int group)
+{
+	return p->kind != SG_P_PORTS && (int)p->group == group;
+}
+
+/* A setting as status shows it: config syntax and the unit, "-" if unread. */
+static const char *setting(const struct iface_state *s,
+			   const struct sg_param *p, char *buf, size_t len)
+{
+	if (!s->have_cfg)
+		return NULL;
+	sg_param_fmt(p, &s->cfg, buf, len);
+	if (p->unit && isdigit((unsigned char)buf[0]))
+		strncat(buf, p->unit, len - strlen(buf) - 1);
+	return buf;
+}
+
+/* always, or in auto mode the program's state. */
+static const char *adaptive_state(const struct iface_state *s)
+{
+	if (s->cfg.cookies != SG_COOKIES_AUTO)
+		return "always";
+	return s->state.engaged ? "engaged" : "disengaged";
+}
+
+/* "12s ago (14:02:11)", or "never" (since attach). */
+static const char *change_fmt(const struct iface_state *s, char *buf,
+			      size_t len)
+{
+	char age[32], when[32];
+	time_t t;
+
+	if (s->change_age < 0)
+		return "never";
+	t = (time_t)s->change_unix;
+	strftime(when, sizeof(when),
+		 s->change_age < 86400 ? "%H:%M:%S" : "%Y-%m-%d %H:%M",
+		 localtime(&t));
+	snprintf(buf, len, "%s ago (%s)",
+		 age_fmt((__u64)s->change_age, age, sizeof(age)), when);
+	return buf;
+}
+
 static void status_text(struct iface_state *st, int n)
 {
 	struct table t = {.cols = 8};
-	char buf[64], ports[96], age[32];
+	char buf[64], ports[96], age[64];
 	const char *xdp;
-	int i;
+	int i, g;
 	size_t k;
 
 	tbl_add(&t, "IFACE");
@@ -250,37 +348,67 @@ static void status_text(struct iface_state *st, int n)
 	}
 	tbl_print(&t, "");
 
-	/* The settings, one column per parameter of the table. */
-	putchar('\n');
-	t.cols = 1;
-	tbl_add(&t, "IFACE");
-	for (k = 0; k < sg_nparams; k++) {
-		if (sg_params[k].kind == SG_P_PORTS)
-			continue;
-		snprintf(buf, sizeof(buf), "%s", sg_params[k].key);
-		for (char *c = buf; *c; c++)
-			*c = *c == '_' ? '-' : toupper((unsigned char)*c);
-		tbl_add(&t, buf);
-		t.cols++;
-	}
-	for (i = 0; i < n; i++) {
-		tbl_add(&t, st[i].iface);
+	/* The settings: a table per group, a column per parameter. */
+	for (g = 0; g < SG_G_MAX; g++) {
+		putchar('\n');
+		t.cols = 1;
+		tbl_add(&t, "IFACE");
 		for (k = 0; k < sg_nparams; k++) {
-			if (sg_params[k].kind == SG_P_PORTS)
+			if (!in_table(&sg_params[k], g))
 				continue;
-			if (!st[i].have_cfg) {
-				tbl_add(&t, NULL);
-				continue;
-			}
-			sg_param_fmt(&sg_params[k], &st[i].cfg, buf,
-				     sizeof(buf));
-			if (sg_params[k].unit)
-				strncat(buf, sg_params[k].unit,
-					sizeof(buf) - strlen(buf) - 1);
+			snprintf(buf, sizeof(buf), "%s", sg_params[k].key);
+			for (char *c = buf; *c; c++)
+				*c = *c == '_' ? '-'
+					       : toupper((unsigned char)*c);
 			tbl_add(&t, buf);
+			t.cols++;
 		}
+		for (i = 0; i < n; i++) {
+			tbl_add(&t, st[i].iface);
+			for (k = 0; k < sg_nparams; k++) {
+				if (in_table(&sg_params[k], g))
+					tbl_add(&t,
+						setting(&st[i], &sg_params[k],
+							buf, sizeof(buf)));
+			}
+		}
+		tbl_print(&t, "");
+	}
+
+	/* What cookies auto and the lists are doing now. */
+	putchar('\n');
+	t.cols = 6;
+	tbl_add(&t, "IFACE");
+	tbl_add(&t, "COOKIES");
+	tbl_add(&t, "SYN-RATE");
+	tbl_add(&t, "LAST-CHANGE");
+	tbl_add(&t, "ALLOW");
+	tbl_add(&t, "DENY");
+	for (i = 0; i < n; i++) {
+		struct iface_state *s = &st[i];
+		bool known = s->have_state && s->have_cfg;
+
+		tbl_add(&t, s->iface);
+		snprintf(buf, sizeof(buf), "%s%s",
+			 s->cfg.cookies == SG_COOKIES_AUTO ? "auto: " : "",
+			 adaptive_state(s));
+		tbl_add(&t, known ? buf : NULL);
+		snprintf(buf, sizeof(buf), "%u/s", s->rate_now);
+		tbl_add(&t, known ? buf : NULL);
+		tbl_add(&t, known ? change_fmt(s, age, sizeof(age)) : NULL);
+		snprintf(buf, sizeof(buf), "%d", s->lists[0]);
+		tbl_add(&t, s->lists[0] >= 0 ? buf : NULL);
+		snprintf(buf, sizeof(buf), "%d", s->lists[1]);
+		tbl_add(&t, s->lists[1] >= 0 ? buf : NULL);
 	}
 	tbl_print(&t, "");
+	for (i = 0; i < n; i++)
+		if (st[i].pending)
+			printf("\n%s: the SYN rate stayed below syn_rate_off "
+			       "for hold_time: cookies disengage at the next "
+			       "SYN to a protected port (the state moves only "
+			       "when SYNs arrive)\n",
+			       st[i].iface);
 
 	for (i = 0; i < n; i++) {
 		if (!st[i].problems[0])
@@ -369,6 +497,7 @@ static void status_json_iface(struct jw *j, const struct iface_state *s)
 	static char ports[65536 * 7];
 	const struct sg_info *in = &s->info;
 	unsigned int port, lo;
+	char val[32];
 	size_t k;
 
 	j_open(j, NULL, '{');
@@ -425,9 +554,34 @@ static void status_json_iface(struct jw *j, const struct iface_state *s)
 				j_bool(j, p->key, sg_param_get(p, &s->cfg));
 			else if (p->kind == SG_P_UINT)
 				j_uint(j, p->key, sg_param_get(p, &s->cfg));
+			else if (p->kind == SG_P_ENUM)
+				j_str(j, p->key,
+				      sg_param_fmt(p, &s->cfg, val,
+						   sizeof(val)));
 		}
 		j_close(j, '}');
 	}
+	if (s->have_state && s->have_cfg) {
+		bool always = s->cfg.cookies != SG_COOKIES_AUTO;
+
+		j_open(j, "adaptive", '{');
+		j_str(j, "state", adaptive_state(s));
+		j_bool(j, "engaged", always || s->state.engaged);
+		j_uint(j, "syn_rate", s->rate_now);
+		j_uint(j, "syn_rate_measured", s->state.rate);
+		if (s->rate_age >= 0)
+			j_double(j, "rate_measured_ago_s", s->rate_age);
+		if (s->change_age >= 0) {
+			j_double(j, "last_change_ago_s", s->change_age);
+			j_double(j, "last_change_unix", s->change_unix);
+		}
+		j_bool(j, "disengage_pending", s->pending);
+		j_close(j, '}');
+	}
+	if (s->lists[0] >= 0)
+		j_uint(j, "allow_entries", s->lists[0]);
+	if (s->lists[1] >= 0)
+		j_uint(j, "deny_entries", s->lists[1]);
 	j_str(j, "problems", s->problems);
 	j_close(j, '}');
 }
@@ -647,14 +801,6 @@ static int sample(struct src *s)
 		sg_err("%s: cannot read the counters: %s", s->iface,
 		       sg_strerr(err));
 	return err;
-}
-
-static double now_real(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 static void print_text(struct src *s, int n, double dt)

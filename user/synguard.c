@@ -23,8 +23,9 @@ static const struct sg_cmd sg_cmd_help = {
 };
 
 static const struct sg_cmd *const cmds[] = {
-	&sg_cmd_attach, &sg_cmd_detach, &sg_cmd_status, &sg_cmd_stats,
-	&sg_cmd_config, &sg_cmd_key,	&sg_cmd_help,
+	&sg_cmd_attach, &sg_cmd_detach, &sg_cmd_run,   &sg_cmd_status,
+	&sg_cmd_stats,	&sg_cmd_config, &sg_cmd_allow, &sg_cmd_deny,
+	&sg_cmd_key,	&sg_cmd_help,
 };
 
 static void print_main_help(FILE *f)
@@ -92,13 +93,20 @@ static void print_opt(FILE *f, char short_opt, const char *name,
 /* "(536..9216, default 1460)" for a parameter. */
 static const char *param_range(const struct sg_param *p, char *buf, size_t len)
 {
+	struct sg_settings def;
+	char v[32];
+
+	buf[0] = '\0';
+	if (p->kind == SG_P_PORTS)
+		return buf;
+	/* The default as config syntax: "1460", "on", "auto", "off". */
+	sg_settings_default(&def);
+	sg_param_fmt(p, &def.cfg, v, sizeof(v));
 	if (p->kind == SG_P_UINT)
-		snprintf(buf, len, " (%u..%u, default %u)", p->min, p->max,
-			 p->def);
-	else if (p->kind == SG_P_ONOFF)
-		snprintf(buf, len, " (default %s)", p->def ? "on" : "off");
+		snprintf(buf, len, " (%u..%u%s, default %s)", p->min, p->max,
+			 p->zero_off ? ", 0 = off" : "", v);
 	else
-		buf[0] = '\0';
+		snprintf(buf, len, " (default %s)", v);
 	return buf;
 }
 

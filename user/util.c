@@ -152,15 +152,20 @@ void sg_unlock(void)
  * attach and detach must not stop half-way: Ctrl-C or a terminal hang-up
  * waits until they are done (SIGKILL still works; detach cleans up after it).
  */
+void sg_signal_set(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGQUIT);
+}
+
 void sg_block_signals(void)
 {
 	sigset_t set;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGQUIT);
+	sg_signal_set(&set);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 }
 

@@ -202,6 +202,54 @@ for k in ports= mss4= mss6= wscale= ttl= window= cookie_lifetime= ecn=; do
 done
 [ -z "$why" ] && ok "config --help lists every key" || fail "config --help lists every key" "missing $why"
 expect "help COMMAND" 0 "Usage: synguard key" "$BIN" help key
+# Issue 6: the limits, the lists and run.
+run "$BIN" help
+HELP0=$OUT
+for c in run allow deny; do
+	[[ $HELP0 == *"  $c "* ]] && ok "help lists $c" || fail "help lists $c" "missing"
+	expect "$c --help" 0 "Usage: synguard $c" "$BIN" $c --help
+done
+run "$BIN" attach --help
+why=""
+for o in "--cookies always|auto" --syn-rate-on --syn-rate-off --hold-time \
+	--reflection-drop --src-syn-rate --src-syn-burst --src-ack-rate \
+	--src-ack-burst --src-prefix4 --src-prefix6 "--key-rotate SEC"; do
+	[[ $OUT == *"$o "* ]] || why+="$o; "
+done
+[[ $OUT == *"synguard run"* ]] || why+="no pointer to run; "
+[ -z "$why" ] && ok "attach --help lists the limits and --key-rotate (for run)" ||
+	fail "attach --help lists the limits and --key-rotate (for run)" "missing $why"
+# The defaults shown are the header's: each option's entry, lines joined.
+res=$(python3 - "$OUT" <<EOF
+import re, sys
+text = sys.argv[1]
+opts = {m.group(1): ' '.join(m.group(2).split()) for m in re.finditer(
+    r'^ +(?:-\w, )?--([\w-]+)(.*?)(?=^ +(?:-\w, )?--|^\S|\Z)', text, re.M | re.S)}
+want = {'cookies': '(default auto)',
+        'syn-rate-on': 'default $(header_define SG_DEFAULT_SYN_RATE_ON))',
+        'syn-rate-off': 'default $(header_define SG_DEFAULT_SYN_RATE_OFF))',
+        'hold-time': 'default $(header_define SG_DEFAULT_HOLD_TIME))',
+        'src-syn-rate': '0 = off, default off)', 'src-ack-rate': '0 = off, default off)',
+        'src-prefix4': '(1..32, default $(header_define SG_DEFAULT_SRC_PREFIX4))',
+        'src-prefix6': '(1..128, default $(header_define SG_DEFAULT_SRC_PREFIX6))',
+        'reflection-drop': '(default on)'}
+print('; '.join('%s: %r' % (k, opts.get(k)) for k, v in want.items() if v not in opts.get(k, '')))
+EOF
+)
+[ -z "$res" ] && ok "attach --help shows the header's defaults" || fail "attach --help shows the header's defaults" "$res"
+run "$BIN" config --help
+why=""
+for k in cookies= syn_rate_on= syn_rate_off= hold_time= reflection_drop= src_syn_rate= \
+	src_syn_burst= src_ack_rate= src_ack_burst= src_prefix4= src_prefix6=; do
+	[[ $OUT == *"$k"* ]] || why+="$k; "
+done
+[ -z "$why" ] && ok "config --help lists the limits" || fail "config --help lists the limits" "missing $why"
+run "$BIN" run --help
+why=""
+for o in --key-rotate --mode --key-file --ports --cookies --src-prefix6; do
+	[[ $OUT == *"$o "* ]] || why+="$o; "
+done
+[ -z "$why" ] && ok "run --help: attach's options and --key-rotate" || fail "run --help" "missing $why"
 
 # ---------------------------------------------------------------- prefixes
 
@@ -211,6 +259,9 @@ expect "prefix 'stat' runs status" 0 "Usage: synguard status" "$BIN" stat --help
 expect "prefix 'a' runs attach" 0 "Usage: synguard attach" "$BIN" a --help
 expect "prefix 'det' runs detach" 0 "Usage: synguard detach" "$BIN" det --help
 expect "unknown command" 2 "unknown command 'frobnicate'" "$BIN" frobnicate
+expect "prefix 'al' runs allow" 0 "Usage: synguard allow" "$BIN" al --help
+expect "prefix 'd' is ambiguous (detach, deny)" 2 "could be detach, deny" "$BIN" d
+expect "prefix 'r' runs run" 0 "Usage: synguard run" "$BIN" r --help
 
 # ---------------------------------------------------------------- usage errors
 
@@ -226,7 +277,8 @@ unset CLEAN
 
 if command -v setpriv >/dev/null; then
 	NOBODY=(setpriv --reuid=65534 --regid=65534 --clear-groups)
-	for c in "status" "stats" "attach $A --ports 80" "detach $A" "config $A ttl=9" "key $A rotate"; do
+	for c in "status" "stats" "attach $A --ports 80" "detach $A" "config $A ttl=9" "key $A rotate" \
+		"run $A --ports 80" "allow $A list" "deny $A add 192.0.2.0/24"; do
 		expect "not root: $c" 1 "must run as root" "${NOBODY[@]}" "$BIN" $c
 	done
 else
@@ -269,6 +321,30 @@ done
 expect "--mss4 not a number" 2 "not a number" sg attach $A --ports 80 --mss4 1e3
 expect "--mss4 negative" 2 "not a number" sg attach $A --ports 80 --mss4 -5
 expect "--ecn neither on nor off" 2 "must be on or off" sg attach $A --ports 80 --ecn maybe
+for bad in "syn-rate-on 0 1..100000000" "syn-rate-on 100000001 1..100000000" \
+	"syn-rate-off 0 1..100000000" "syn-rate-off 100000001 1..100000000" \
+	"hold-time 0 1..86400" "hold-time 86401 1..86400" \
+	"src-syn-rate 10000001 0..10000000" "src-ack-rate 10000001 0..10000000" \
+	"src-syn-burst 0 1..1000000" "src-syn-burst 1000001 1..1000000" \
+	"src-ack-burst 0 1..1000000" "src-ack-burst 1000001 1..1000000" \
+	"src-prefix4 0 1..32" "src-prefix4 33 1..32" "src-prefix6 0 1..128" "src-prefix6 129 1..128"; do
+	set -- $bad
+	expect "--$1 $2 out of range" 2 "invalid --$1 $2: out of range $3" sg attach $A --ports 80 --$1 $2
+done
+expect "--cookies neither always nor auto" 2 "invalid --cookies 'sometimes': must be always or auto" \
+	sg attach $A --ports 80 --cookies sometimes
+expect "--reflection-drop neither on nor off" 2 "must be on or off" sg attach $A --ports 80 --reflection-drop yes
+expect "--src-syn-rate not a number" 2 "not a number" sg attach $A --ports 80 --src-syn-rate fast
+expect "--syn-rate-off above --syn-rate-on" 2 \
+	"invalid settings: --syn-rate-off 200 is above --syn-rate-on 100; cookies auto engages at --syn-rate-on" \
+	sg attach $A --ports 80 --syn-rate-on 100 --syn-rate-off 200
+expect "--syn-rate-off above the default --syn-rate-on" 2 \
+	"--syn-rate-off $(($(header_define SG_DEFAULT_SYN_RATE_ON) + 1)) is above --syn-rate-on $(header_define SG_DEFAULT_SYN_RATE_ON)" \
+	sg attach $A --ports 80 --syn-rate-off $(($(header_define SG_DEFAULT_SYN_RATE_ON) + 1))
+expect "attach --key-rotate refused, points to run" 2 "attach does not take --key-rotate: it exits at once" \
+	sg attach $A --ports 80 --key-rotate 200
+[[ $OUT == *"synguard run IFACE"* ]] && ok "attach --key-rotate: the message names run" ||
+	fail "attach --key-rotate: the message names run" "$OUT"
 unset CLEAN
 
 # ---------------------------------------------------------------- key files
@@ -340,7 +416,8 @@ CLEAN=$A expect "bpffs not mounted and cannot be: says how" 1 "mount it with \`m
 
 # ---------------------------------------------------------------- not protected
 
-for c in "detach $A" "config $A ttl=9" "key $A rotate" "status $A" "stats $A"; do
+for c in "detach $A" "config $A ttl=9" "key $A rotate" "status $A" "stats $A" \
+	"allow $A list" "deny $A list" "allow $A add 192.0.2.0/24" "deny $A del 192.0.2.0/24"; do
 	expect "not protected: $c" 1 "$A is not protected by synguard" sg $c
 done
 
@@ -365,6 +442,7 @@ expect "detach from another netns refused" 1 "run detach there" "$BIN" detach $A
 [ -d /sys/fs/bpf/synguard/$A ] && ok "detach from another netns keeps the pins" || fail "detach from another netns keeps the pins" "pins removed"
 
 expect "second attach refused" 1 "$A is already protected; use \`synguard config $A" sg attach $A --ports 22
+expect "run on a protected interface refused" 1 "$A is already protected" sg run $A --ports 22
 
 run sg status
 why=""
@@ -473,6 +551,128 @@ expect "config at the bounds" 0 "mss4=536 mss6=9216 wscale=14 ttl=255 window=1 c
 	sg config $A mss4=536 mss6=9216 wscale=14 ttl=255 window=1 cookie_lifetime=$LMIN
 sg config $A cookie_lifetime=$LMAX >/dev/null
 
+# ---------------------------------------------------------------- limits
+
+LIMITS="cookies=always syn_rate_on=20000 syn_rate_off=20000 hold_time=2 reflection_drop=off \
+src_syn_rate=100 src_syn_burst=5 src_ack_rate=off src_ack_burst=7 src_prefix4=24 src_prefix6=48"
+expect "config: every limit" 0 "$A: $LIMITS" sg config $A $LIMITS
+run sg status $A --json
+pyjson "config: the limits in status --json" "all(d['interfaces'][0]['config'][k] == v for k, v in dict(
+	cookies='always', syn_rate_on=20000, syn_rate_off=20000, hold_time=2, reflection_drop=False,
+	src_syn_rate=100, src_syn_burst=5, src_ack_rate=0, src_ack_burst=7, src_prefix4=24,
+	src_prefix6=48).items())" "$STDOUT"
+pyjson "status --json: cookies always is engaged" "d['interfaces'][0]['adaptive']['state'] == 'always'
+	and d['interfaces'][0]['adaptive']['engaged'] is True" "$STDOUT"
+# Text: each settings table, its header over the interface's row.
+run sg status $A
+res=$(python3 - "$OUT" "$A" <<'EOF'
+import sys
+lines, want = sys.argv[1].split('\n'), {'COOKIES': 'always', 'SYN-RATE-ON': '20000/s',
+    'SYN-RATE-OFF': '20000/s', 'HOLD-TIME': '2s', 'REFLECTION-DROP': 'off', 'SRC-SYN-RATE': '100/s',
+    'SRC-SYN-BURST': '5', 'SRC-ACK-RATE': 'off', 'SRC-ACK-BURST': '7', 'SRC-PREFIX4': '24',
+    'SRC-PREFIX6': '48', 'MSS4': '536'}
+seen = {}
+for i, l in enumerate(lines[:-1]):
+    if l.startswith('IFACE ') and lines[i + 1].split()[:1] == [sys.argv[2]]:
+        seen.update(zip(l.split(), lines[i + 1].split()))
+print('; '.join('%s: %s, want %s' % (k, seen.get(k), v) for k, v in want.items() if seen.get(k) != v))
+EOF
+)
+[ -z "$res" ] && ok "config: the limits in status (text)" || fail "config: the limits in status (text)" "$res"
+expect "config: syn_rate_off above syn_rate_on" 2 \
+	"invalid settings: syn_rate_off 20001 is above syn_rate_on 20000" sg config $A syn_rate_off=20001
+[[ $OUT == *"nothing changed"* ]] && ok "config: cross-field error changes nothing" ||
+	fail "config: cross-field error changes nothing" "$OUT"
+expect "config: syn_rate_on below syn_rate_off" 2 "syn_rate_off 20000 is above syn_rate_on 19999" \
+	sg config $A syn_rate_on=19999 ttl=33
+run sg status $A --json
+pyjson "config: nothing of a cross-field error written" "d['interfaces'][0]['config']['syn_rate_on'] == 20000
+	and d['interfaces'][0]['config']['syn_rate_off'] == 20000 and d['interfaces'][0]['config']['ttl'] != 33" "$STDOUT"
+# The rule holds for the result: both moved in one command is fine.
+expect "config: both rates in one command" 0 "syn_rate_off=25000 syn_rate_on=30000" \
+	sg config $A syn_rate_off=25000 syn_rate_on=30000
+for bad in "cookies=sometimes:must be always or auto" "cookies=:must be always or auto" \
+	"syn_rate_on=0:out of range 1..100000000" "syn_rate_off=100000001:out of range 1..100000000" \
+	"hold_time=0:out of range 1..86400" "hold_time=86401:out of range 1..86400" \
+	"reflection_drop=1:must be on or off" "src_syn_rate=-1:not a number" \
+	"src_syn_rate=10000001:out of range 0..10000000" "src_ack_rate=on:not a number" \
+	"src_syn_burst=0:out of range 1..1000000" "src_ack_burst=1000001:out of range 1..1000000" \
+	"src_prefix4=33:out of range 1..32" "src_prefix4=0:out of range 1..32" \
+	"src_prefix6=129:out of range 1..128" "src_prefix6=0:out of range 1..128"; do
+	expect "config ${bad%%:*}" 2 "${bad#*:}" sg config $A "${bad%%:*}"
+done
+expect "config: the limits at their bounds" 0 \
+	"src_syn_rate=10000000 src_syn_burst=1000000 src_prefix4=1 src_prefix6=128 hold_time=86400" \
+	sg config $A src_syn_rate=10000000 src_syn_burst=1000000 src_prefix4=1 src_prefix6=128 hold_time=86400
+expect "config: src_syn_rate=0 is off" 0 "src_syn_rate=off" sg config $A src_syn_rate=0
+expect "config: cookies auto" 0 "$A: cookies=auto" sg config $A cookies=auto
+run sg status $A --json
+pyjson "status --json: cookies auto, disengaged, rate and list sizes" "d['interfaces'][0]['adaptive']['state'] == 'disengaged'
+	and d['interfaces'][0]['adaptive']['engaged'] is False and d['interfaces'][0]['adaptive']['syn_rate'] == 0
+	and 'last_change_unix' not in d['interfaces'][0]['adaptive'] and d['interfaces'][0]['allow_entries'] == 0
+	and d['interfaces'][0]['deny_entries'] == 0" "$STDOUT"
+
+# ---------------------------------------------------------------- lists
+
+expect "allow add" 0 "$A: added to the allow list: 192.0.2.0/24 198.51.100.7/32 2001:db8::/32 (3 entries)" \
+	sg allow $A add 192.0.2.0/24 198.51.100.7 2001:DB8:0::/32
+expect "deny add" 0 "$A: added to the deny list: 203.0.113.0/24 2001:db8:bad::/48 (2 entries)" \
+	sg deny $A add 203.0.113.0/24 2001:db8:bad::/48 203.0.113.0/24
+run sg allow $A list
+[ "$RC" = 0 ] && [ "$STDOUT" = $'192.0.2.0/24\n198.51.100.7/32\n2001:db8::/32' ] && ok "allow list" ||
+	fail "allow list" "exit $RC: $OUT"
+run sg deny $A list
+[ "$RC" = 0 ] && [ "$STDOUT" = $'203.0.113.0/24\n2001:db8:bad::/48' ] && ok "deny list" ||
+	fail "deny list" "exit $RC: $OUT"
+if command -v bpftool >/dev/null; then
+	run bpftool -j map dump pinned /sys/fs/bpf/synguard/$A/sg_allow4
+	pyjson "allow: pinned LPM entries, value = prefix length" "sorted((int(e['key'][0], 16), [int(b, 16) for b in e['key'][4:]],
+		int(e['value'][0], 16)) for e in d) == [(24, [192, 0, 2, 0], 24), (32, [198, 51, 100, 7], 32)]" "$STDOUT"
+else
+	skip "allow: pinned LPM entries" "no bpftool"
+fi
+run sg status $A --json
+pyjson "lists: sizes in status --json" "d['interfaces'][0]['allow_entries'] == 3 and d['interfaces'][0]['deny_entries'] == 2" "$STDOUT"
+run sg status $A
+echo "$OUT" | grep -A1 '^IFACE .*ALLOW  *DENY' | grep -qE "^$A +auto: disengaged +0/s +never +3 +2$" &&
+	ok "lists: sizes in status (text)" || fail "lists: sizes in status (text)" "$OUT"
+# CIDR@message: IPv6 has colons.
+for bad in "192.0.2.1/24@host bits set after the first 24; did you mean the network 192.0.2.0/24, or 192.0.2.1/32" \
+	"2001:db8::1/64@did you mean the network 2001:db8::/64, or 2001:db8::1/128" \
+	"198.51.100.128/24@the network 198.51.100.0/24" \
+	"192.0.2.0/33@prefix length 33 out of range 0..32 for IPv4" \
+	"2001:db8::/129@prefix length 129 out of range 0..128 for IPv6" \
+	"192.0.2.0/@prefix length '' is not a number" "192.0.2.0/-1@prefix length '-1' is not a number" \
+	"192.0.2.0/24/8@is not a number" "example.com@'example.com' is not an IPv4 or IPv6 address" \
+	"192.0.2.256/32@is not an IPv4 or IPv6 address" "192.0.2/24@is not an IPv4 or IPv6 address" \
+	"2001:db8::g/64@is not an IPv4 or IPv6 address" "/24@'' is not an IPv4 or IPv6 address" \
+	"::ffff:192.0.2.0/120@IPv4-mapped IPv6 address, which IPv4 clients never arrive as; write 192.0.2.0/24"; do
+	expect "allow add ${bad%%@*}" 2 "${bad#*@}" sg allow $A add "${bad%%@*}"
+done
+expect "deny add: bad CIDR" 2 "host bits set" sg deny $A add 203.0.113.9/30
+expect "every CIDR checked before any is written" 2 "nothing changed: 2 invalid CIDRs" \
+	sg allow $A add 203.0.113.0/24 192.0.2.1/24 bogus
+run sg allow $A list
+[[ $STDOUT != *203.0.113.0/24* ]] && ok "a bad CIDR in a batch: none of it written" ||
+	fail "a bad CIDR in a batch: none of it written" "$STDOUT"
+expect "allow del of an absent entry" 1 "$A: 203.0.113.0/24 is not on the allow list" sg allow $A del 203.0.113.0/24
+expect "allow del of a prefix inside an entry" 1 "192.0.2.0/25 is not on the allow list" sg allow $A del 192.0.2.0/25
+expect "allow del: one absent, nothing removed" 1 "nothing changed" sg allow $A del 192.0.2.0/24 198.51.100.0/24
+run sg allow $A list
+[[ $STDOUT == *192.0.2.0/24* ]] && ok "allow del: all or nothing" || fail "allow del: all or nothing" "$STDOUT"
+expect "allow add of an entry already there" 0 "192.0.2.0/24 is on the allow list already" sg allow $A add 192.0.2.0/24
+expect "allow add of a deny entry: says deny wins" 0 "on the deny list too, with the same prefix: deny wins" \
+	sg allow $A add 203.0.113.0/24
+expect "allow del" 0 "$A: removed from the allow list: 198.51.100.7/32 2001:db8::/32 203.0.113.0/24 (1 entry)" \
+	sg allow $A del 198.51.100.7/32 2001:db8::/32 203.0.113.0/24
+expect "deny del" 0 "removed from the deny list: 2001:db8:bad::/48 (1 entry)" sg deny $A del 2001:db8:bad::/48
+expect "allow without action" 2 "allow takes an interface and add, del or list" sg allow $A
+expect "allow with a bad action" 2 "allow takes add, del or list after the interface, not 'flush'" sg allow $A flush
+expect "allow add without CIDR" 2 "allow add and del take at least one CIDR" sg allow $A add
+expect "deny list with a CIDR" 2 "deny list takes no CIDR" sg deny $A list 192.0.2.0/24
+run sg status $A --json
+pyjson "lists: sizes after del" "d['interfaces'][0]['allow_entries'] == 1 and d['interfaces'][0]['deny_entries'] == 1" "$STDOUT"
+
 expect "key rotate" 0 "new key (random) is current in slot 1" sg key $A rotate
 run sg status $A --json
 pyjson "key rotate: previous key stays valid" "d['interfaces'][0]['key_slot'] == 1 and d['interfaces'][0]['previous_key_valid'] and d['interfaces'][0]['key_age_s'] < 5" "$STDOUT"
@@ -512,6 +712,98 @@ for w in "XDP program $XDP_ID removed" "TC filter" "removed" "clsact qdisc remov
 done
 why+=$(leftovers $A)
 [ -z "$why" ] && ok "detach: no pins, no XDP, no TC filter, no clsact" || fail "detach" "$why $OUT"
+
+# ---------------------------------------------------------------- run
+
+CLEAN=$A
+expect "run --key-rotate below the lifetime + 18 s" 2 "invalid --key-rotate 137: at least 138 s (the cookie lifetime 120 s" \
+	sg run $A --ports 80 --key-rotate 137
+expect "run --key-rotate, lifetime 18: 35 s refused" 2 "at least 36 s" \
+	sg run $A --ports 80 --cookie-lifetime 18 --key-rotate 35
+expect "run --key-rotate not a number" 2 "invalid --key-rotate '1m'" sg run $A --ports 80 --key-rotate 1m
+expect "run --key-rotate with a shared --key-file" 2 "rotate a shared key with \`synguard key IFACE load FILE\`" \
+	sg run $A --ports 80 --key-rotate 200 --key-file "$K/good"
+expect "run: cross-field check as attach" 2 "--syn-rate-off 9 is above --syn-rate-on 8" \
+	sg run $A --ports 80 --syn-rate-on 8 --syn-rate-off 9
+expect "run without --ports" 2 "run needs --ports LIST" sg run $A
+unset CLEAN
+CLEAN=$D expect "run: attach fails (no native XDP): exit 1, nothing left" 1 "try --mode skb" \
+	sg run $D --ports 80 --key-rotate 200
+
+# wait_status IFACE PYTHON-EXPR SECONDS: polls status --json until the
+# expression over i (the interface) holds; 0 if it did.
+wait_status() {
+	local end=$((SECONDS + $3))
+	while [ $SECONDS -le $end ]; do
+		sg status "$1" --json 2>/dev/null | python3 -c "
+import json, sys
+i = json.load(sys.stdin)['interfaces'][0]
+sys.exit(0 if ($2) else 1)" 2>/dev/null && return 0
+		sleep 0.5
+	done
+	return 1
+}
+
+# start_run OUT ARGS...: synguard run ARGS in the background, its output
+# into OUT. nsenter execs synguard, so RUN_PID is synguard itself.
+start_run() {
+	local out=$1
+	shift
+	nsenter --net=/var/run/netns/$NS "$BIN" run "$@" >"$out" 2>&1 &
+	RUN_PID=$!
+	BG+=("$RUN_PID")
+}
+
+# stop_run: SIGTERM to it; RC gets its exit code.
+stop_run() {
+	kill -TERM $RUN_PID
+	wait $RUN_PID
+	RC=$?
+}
+
+# The shortest schedule a lifetime of 18 s allows: 18 + 18 s.
+start_run "$TMP/run.out" $A --ports 80 --cookie-lifetime 18 --key-rotate 36
+if wait_status $A "i['healthy'] and i['key_slot'] == 0 and i['config']['cookie_lifetime'] == 18" 10; then
+	ok "run: attaches"
+else
+	fail "run: attaches" "$(cat "$TMP/run.out")"
+fi
+expect "run: other commands work meanwhile" 0 "$A: ttl=9" sg config $A ttl=9
+expect "run: allow works meanwhile" 0 "added to the allow list" sg allow $A add 192.0.2.0/24
+# A rotation after 36 s; generous: the first check at 30 s sees none yet.
+sleep 30
+run sg status $A --json
+pyjson "run: no rotation before the period" "d['interfaces'][0]['key_slot'] == 0" "$STDOUT"
+if wait_status $A "i['key_slot'] == 1 and i['previous_key_valid'] and i['key_age_s'] < 10" 30; then
+	ok "run: rotates the key on schedule"
+else
+	fail "run: rotates the key on schedule" "$(sg status $A --json 2>&1 | head -c 300) $(cat "$TMP/run.out")"
+fi
+grep -q "new key (random) is current in slot 1" "$TMP/run.out" && ok "run: says it rotated" ||
+	fail "run: says it rotated" "$(cat "$TMP/run.out")"
+stop_run
+why=""
+[ "$RC" = 0 ] || why+="exit $RC; "
+grep -q "SIGTERM: detaching" "$TMP/run.out" || why+="no SIGTERM message; "
+grep -q "pins and /sys/fs/bpf/synguard/$A removed" "$TMP/run.out" || why+="no detach message; "
+why+=$(leftovers $A)
+[ -z "$why" ] && ok "run: SIGTERM detaches, exit 0, nothing left" ||
+	fail "run: SIGTERM detaches, exit 0, nothing left" "$why $(cat "$TMP/run.out")"
+
+# Detached (and attached again) by someone else meanwhile: run leaves it.
+start_run "$TMP/run2.out" $A --ports 80
+wait_status $A "i['healthy']" 10 || fail "run (no rotation): attaches" "$(cat "$TMP/run2.out")"
+sg detach $A >/dev/null 2>&1
+sg attach $A --ports 443 >/dev/null 2>&1
+stop_run
+why=""
+[ "$RC" = 1 ] || why+="exit $RC, want 1; "
+grep -q "attached again, by another synguard command" "$TMP/run2.out" || why+="not explained; "
+run sg status $A --json
+[[ $STDOUT == *'"ports":"443"'* ]] || why+="the other attachment was touched; "
+[ -z "$why" ] && ok "run: leaves an attachment that is not its own" ||
+	fail "run: leaves an attachment that is not its own" "$why $(cat "$TMP/run2.out")"
+sg detach $A >/dev/null 2>&1
 
 # ---------------------------------------------------------------- skb mode, -v
 

@@ -240,12 +240,14 @@ v = json.loads(sys.argv[1]).get(sys.argv[2], "")
 print(json.dumps(v) if isinstance(v, (dict, list)) else v)' "$1" "$2" 2>/dev/null
 }
 
-# These suites need cookies from the first SYN on. The BPF side has a
-# "cookies auto" mode (engage only above a SYN rate); where the CLI offers
-# it, ask for "always" explicitly.
+# sg_attach [OPTIONS...]: attach with these options too. Most suites need
+# cookies from the first SYN on, while the default is "cookies auto" (engage
+# only above a SYN rate): unless OPTIONS name --cookies, ask for "always"
+# where the CLI offers it.
 sg_attach() {
-	local out args=(--ports "$SG_PORTS" --mode native)
-	if "$SYNGUARD" attach --help 2>&1 | grep -q -- '--cookies'; then
+	local out args=(--ports "$SG_PORTS" --mode native "$@")
+	if [[ " $* " != *" --cookies "* ]] &&
+		"$SYNGUARD" attach --help 2>&1 | grep -q -- '--cookies'; then
 		args+=(--cookies always)
 	fi
 	if ! out=$(sg attach "$SIF" "${args[@]}" 2>&1); then

@@ -3,7 +3,7 @@
  * tcp_client: the client of the integration tests, against tcp_echo.
  *
  *	tcp_client [-m rr|bulk] [-n COUNT] [-s BYTES] [-d SECONDS]
- *		   [-t TIMEOUT_MS] [-i] ADDR PORT
+ *		   [-t TIMEOUT_MS] [-w WAIT_MS] [-i] ADDR PORT
  *
  * rr    COUNT sequential connections, each: connect, send 1 byte, read the
  *       echoed byte, close. Latency is from connect() to the reply.
@@ -12,6 +12,7 @@
  *       while reading the echo back and checking every byte.
  * -t    a connect, or any wait for progress, longer than this fails the
  *       connection (default 10000 ms: a SYN retransmitted twice).
+ * -w    wait this long between connections: a client at a paced rate.
  * -i    print each connection's TCP_INFO as one JSON line (netutil.h).
  *
  * Last line, always: {"mode":..,"ok":N,"fail":M,"bytes":B,"min_us":..,
@@ -41,6 +42,7 @@ struct opts {
 	unsigned long long bytes;
 	unsigned int seconds;
 	int timeout_ms;
+	int wait_ms;
 	int info;
 	struct sockaddr_storage dst;
 	socklen_t dst_len;
@@ -50,7 +52,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: tcp_client [-m rr|bulk] [-n COUNT] [-s BYTES] "
-		"[-d SECONDS] [-t TIMEOUT_MS] [-i] ADDR PORT\n");
+		"[-d SECONDS] [-t TIMEOUT_MS] [-w WAIT_MS] [-i] ADDR PORT\n");
 	exit(2);
 }
 
@@ -275,7 +277,7 @@ int main(int argc, char **argv)
 	uint64_t *lat, t0;
 	int c, r;
 
-	while ((c = getopt(argc, argv, "m:n:s:d:t:i")) != -1) {
+	while ((c = getopt(argc, argv, "m:n:s:d:t:w:i")) != -1) {
 		switch (c) {
 		case 'm':
 			if (!strcmp(optarg, "rr"))
@@ -297,6 +299,9 @@ int main(int argc, char **argv)
 		case 't':
 			o.timeout_ms = atoi(optarg);
 			break;
+		case 'w':
+			o.wait_ms = atoi(optarg);
+			break;
 		case 'i':
 			o.info = 1;
 			break;
@@ -305,6 +310,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (argc - optind != 2 || o.count < 1 || o.timeout_ms < 1 ||
+	    o.wait_ms < 0 ||
 	    addr_parse(argv[optind], atoi(argv[optind + 1]), &o.dst,
 		       &o.dst_len))
 		usage();
@@ -314,6 +320,8 @@ int main(int argc, char **argv)
 		return 1;
 
 	for (i = 0; i < o.count; i++) {
+		if (i && o.wait_ms)
+			usleep(o.wait_ms * 1000);
 		t0 = now_us();
 		if (o.mode == MODE_RR)
 			r = one_rr(&o, err);

@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * run: attach, stay in the foreground rotating the key on a schedule, and
+ * detach when stopped. For service managers: the protection lives exactly
+ * as long as the process, and rotation needs no timer of its own.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+
+#include "sg.h"
+
+static int cmd_run(int argc, char **argv);
+
+const struct sg_cmd sg_cmd_run = {
+	.name = "run",
+	.run = cmd_run,
+	.args = "IFACE --ports LIST [options] [--key-rotate SEC]",
+	.summary = "attach, rotate the key on a schedule, detach when stopped",
+	.opts = sg_attach_opts,
+	.with_params = true,
+	.doc = "Attaches as attach does, then stays in the foreground: every "
+	       "SEC seconds a new\nrandom key becomes current, the previous "
+	       "one staying valid for cookies already\nsent (as `synguard key "
+	       "IFACE rotate`). SIGTERM, SIGINT, SIGHUP or SIGQUIT "
+	       "detaches\nand exits 0. If attach fails, run exits non-zero "
+	       "and leaves nothing behind.\nconfig, allow, deny, status and "
+	       "stats work on the interface while it runs.",
+};
+
+/* After a failed rotation (not a refused one), try again this much later. */
+#define SG_RETRY_SEC 60
+
+/*
+ * Is what is pinned for iface still the protection this process attached?
+ * Another command may have detached it, and attached it again, meanwhile;
+ * run then leaves it alone. The caller holds the lock.
+ */
+static bool still_ours(const struct sg_pins *p, const struct sg_info *ours)
+{
+	struct sg_info now;
+
+	if (sg_map_read(p, SG_M_INFO, &now) || now.ifindex != ours->ifindex ||
+	    now.xdp_prog_id != ours->xdp_prog_id ||
+	    now.attached_unix != ours->attached_unix) {
+		sg_err("%s: detached, or attached again, by another synguard "
+		       "command since this run attached it: stopping, and "
+		       "leaving it as it is",
+		       p->iface);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * One scheduled rotation: 0 done, > 0 seconds until the next attempt
+ * (refused because the last key change is too recent, or failed), < 0 the
+ * protection is not ours any more.
+ */
+static long rotate(const char *iface, const struct sg_info *ours)
+{
+	const int need[] = {SG_M_KEYS, SG_M_CONFIG, SG_M_INFO};
+	__u8 key[SG_KEY_BYTES];
+	struct sg_key_change kc;
+	struct sg_pins p;
+	int rc = -2;
+
+	if (sg_key_random(key))
+		return SG_RETRY_SEC;
+	if (sg_pins_lock_need(iface, &p, need, ARRAY_SIZE(need))) {
+		sg_err("%s: stopping: the protection this run attached is gone",
+		       iface);
+	} else {
+		if (still_ours(&p, ours))
+			rc = sg_key_change(&p, key, "random", false, &kc);
+		sg_pins_close(&p);
+	}
+	sg_unlock();
+	memset(key, 0, sizeof(key));
+	if (rc == 1) {
+		/* `key rotate` by hand, or a longer cookie_lifetime, since. */
+		sg_note("%s: key rotation postponed by %llus: the last key "
+			"change was %llus ago, and the key it replaced stays "
+			"in use for the cookie lifetime (%us) plus one time "
+			"period (%us)",
+			iface, kc.wait, kc.age, kc.lifetime, SG_PERIOD_SEC);
+		return kc.wait;
+	}
+	if (rc == -1) {
+		sg_note("%s: key rotation failed: trying again in %us", iface,
+			SG_RETRY_SEC);
+		return SG_RETRY_SEC;
+	}
+	return rc;
+}
+
+/*
+ * The signals that stop run: those of sg_signal_set() that were not
+ * ignored when it started, so that `nohup synguard run ...` survives the
+ * hang-up, as any program does. (They are blocked, so a stop signal waits
+ * for sigtimedwait whatever its disposition.)
+ */
+static void stop_signals(sigset_t *set)
+{
+	struct sigaction sa;
+	int sig;
+
+	sg_signal_set(set);
+	for (sig = 1; sig < NSIG; sig++)
+		if (sigismember(set, sig) == 1 && !sigaction(sig, NULL, &sa) &&
+		    sa.sa_handler == SIG_IGN)
+			sigdelset(set, sig);
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	struct timespec now, next, left;
+	struct sg_attach_args a;
+	struct sg_info ours;
+	struct sg_pins p;
+	sigset_t set;
+	long wait;
+	int rc, sig;
+
+	rc = sg_attach_parse(&sg_cmd_run, argc, argv, &a);
+	if (rc)
+		return rc;
+	/* A service manager's log gets each line as it happens. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* It blocks the stop signals: from here they wait for sigtimedwait. */
+	rc = sg_attach(&a, &ours);
+	if (rc)
+		return rc;
+	sg_unlock(); /* other commands work on the interface meanwhile */
+	if (a.key_rotate)
+		printf("%s: rotating the key every %llus; SIGTERM or Ctrl-C "
+		       "detaches\n",
+		       a.iface, a.key_rotate);
+	else
+		printf("%s: protected until SIGTERM or Ctrl-C, which detach\n",
+		       a.iface);
+
+	stop_signals(&set);
+	clock_gettime(CLOCK_MONOTONIC, &next);
+	next.tv_sec += a.key_rotate;
+	for (;;) {
+		if (!a.key_rotate) {
+			sig = sigwaitinfo(&set, NULL);
+		} else {
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			left.tv_sec = next.tv_sec - now.tv_sec;
+			left.tv_nsec = next.tv_nsec - now.tv_nsec;
+			if (left.tv_nsec < 0) {
+				left.tv_sec--;
+				left.tv_nsec += 1000000000L;
+			}
+			if (left.tv_sec < 0)
+				left.tv_sec = left.tv_nsec = 0;
+			sig = sigtimedwait(&set, NULL, &left);
+		}
+		if (sig > 0)
+			break;
+		if (errno != EAGAIN)
+			continue; /* EINTR: another signal's handler */
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec < next.tv_sec ||
+		    (now.tv_sec == next.tv_sec && now.tv_nsec < next.tv_nsec))
+			continue;
+		wait = rotate(a.iface, &ours);
+		if (wait < 0)
+			return SG_EXIT_FAIL;
+		next = now;
+		next.tv_sec += wait ? wait : (long)a.key_rotate;
+	}
+
+	printf("%s: SIG%s: detaching\n", a.iface, sigabbrev_np(sig));
+	if (sg_bpffs_ready(false) < 0 || sg_lock(true))
+		return SG_EXIT_FAIL;
+	if (sg_pins_open(a.iface, &p)) {
+		sg_err("%s: detached by another synguard command since this "
+		       "run attached it: nothing left to do",
+		       a.iface);
+		return SG_EXIT_FAIL;
+	}
+	rc = still_ours(&p, &ours);
+	sg_pins_close(&p);
+	return rc ? sg_detach(a.iface) : SG_EXIT_FAIL;
+}
