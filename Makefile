@@ -31,7 +31,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all clean deps test unit check-tools install
+.PHONY: all clean deps test unit check-tools install demo
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -97,6 +97,11 @@ unit: $(OUTPUT)/test_xdp
 test: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tests/run.sh
+
+# A SYN flood against a protected server in throwaway namespaces (root).
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)demo/demo.sh
 
 # The BPF object travels inside the binary (libbpf skeleton): nothing else
 # has to be found at run time.

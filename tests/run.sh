@@ -33,7 +33,7 @@ run_suite() {
 run_suite "reference implementations" build/selftest_ref
 run_suite "XDP unit tests" build/test_xdp
 # Script suites: each prints its own "N passed, M failed" last.
-for t in tests/cli/test_*.sh tests/integration/test_*.sh; do
+for t in tests/cli/test_*.sh tests/deploy/test_*.sh tests/integration/test_*.sh; do
 	[ -e "$t" ] || continue
 	run_suite "$t" bash "$t"
 done
