@@ -118,6 +118,7 @@ enum sg_cookie_result {
 	SG_COOKIE_VALID,
 	SG_COOKIE_INVALID,
 	SG_COOKIE_TOO_OLD,
+	SG_COOKIE_NONE_ISSUED, /* no cookie went out that could still be valid */
 };
 
 /*

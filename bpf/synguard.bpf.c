@@ -542,6 +542,7 @@ static __always_inline int sg_handle_syn(struct xdp_md *ctx, struct sg_pkt *p,
 		struct sg_synack6 v6;
 	} r = {};
 	struct sg_synack_tcp *t;
+	struct sg_state *st;
 	__u32 zero = 0, data_bits, mss_idx = 0, cookie, tcp_len, ip_len;
 	__u32 clen, optlen;
 	__u16 client_mss;
@@ -582,6 +583,11 @@ static __always_inline int sg_handle_syn(struct xdp_md *ctx, struct sg_pkt *p,
 			    << SG_COOKIE_WS_SHIFT;
 
 	tai = bpf_ktime_get_tai_ns();
+	/* Cookies are out: the ACK path accepts them for their lifetime.
+	 * Written once a second at most, so CPUs do not fight over it. */
+	st = bpf_map_lookup_elem(&sg_state, &zero);
+	if (st && tai - st->synack_tai >= 1000000000ULL)
+		st->synack_tai = tai;
 	flow.isn = bpf_ntohl(in.seq);
 	cookie = sg_cookie_make(&flow, keys->key[keys->current & 1],
 				keys->current & 1, sg_counter_now(tai),
@@ -679,8 +685,10 @@ static __always_inline int sg_handle_ack(struct xdp_md *ctx, struct sg_pkt *p,
 	struct bpf_sock *sk;
 	struct tcphdr *th;
 	struct sg_meta *m;
-	__u32 zero = 0, tlen, cookie, data_bits, max_age;
+	struct sg_state *st;
+	__u32 zero = 0, tlen, cookie, data_bits;
 	enum sg_cookie_result res;
+	__u64 tai;
 
 	th = sg_tcp(data, data_end, p);
 	if (!th)
@@ -699,14 +707,26 @@ static __always_inline int sg_handle_ack(struct xdp_md *ctx, struct sg_pkt *p,
 	}
 
 	keys = bpf_map_lookup_elem(&sg_keys, &zero);
+	st = bpf_map_lookup_elem(&sg_state, &zero);
+	tai = bpf_ktime_get_tai_ns();
 	res = SG_COOKIE_INVALID;
-	if (keys) {
-		max_age = ((__u64)cfg->cookie_lifetime * 1000000000ULL) >>
-			  SG_PERIOD_SHIFT;
-		res = sg_cookie_check(&flow, keys, cookie,
-				      sg_counter_now(bpf_ktime_get_tai_ns()),
-				      max_age);
-	}
+	/*
+	 * A random ACK matches some cookie with probability 2^-20, and a
+	 * match becomes a real kernel connection. Unless this host sent a
+	 * cookie that could still be valid (lifetime, one period of age
+	 * rounding, one of skew, and the second to which synack_tai is
+	 * kept), no ACK can carry one: refuse without hashing. An ACK flood
+	 * on its own then gets nothing through, and costs less.
+	 */
+	if (st && tai - st->synack_tai > (__u64)cfg->cookie_lifetime *
+						 1000000000ULL +
+					 (2ULL << SG_PERIOD_SHIFT) +
+					 1000000000ULL)
+		res = SG_COOKIE_NONE_ISSUED;
+	else if (keys)
+		res = sg_cookie_check(&flow, keys, cookie, sg_counter_now(tai),
+				      ((__u64)cfg->cookie_lifetime *
+				       1000000000ULL) >> SG_PERIOD_SHIFT);
 	if (res != SG_COOKIE_VALID && sk) {
 		/*
 		 * Not ours, but the listener may have answered a SYN that
@@ -737,6 +757,10 @@ static __always_inline int sg_handle_ack(struct xdp_md *ctx, struct sg_pkt *p,
 	}
 	if (res == SG_COOKIE_TOO_OLD) {
 		sg_count(SG_CNT_COOKIE_EXPIRED);
+		return XDP_DROP;
+	}
+	if (res == SG_COOKIE_NONE_ISSUED) {
+		sg_count(SG_CNT_COOKIE_NONE_ISSUED);
 		return XDP_DROP;
 	}
 

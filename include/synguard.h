@@ -58,6 +58,8 @@
 	  "ACKs with no socket and an invalid cookie: dropped (ACK flood)")    \
 	X(COOKIE_EXPIRED, "cookie_expired",                                    \
 	  "ACKs with no socket and a genuine but expired cookie: dropped")     \
+	X(COOKIE_NONE_ISSUED, "cookie_none_issued",                            \
+	  "ACKs with no socket while no cookie was sent within its lifetime: dropped") \
 	X(ACK_SRC_LIMITED, "ack_src_limited",                                  \
 	  "valid cookie ACKs over their source's rate limit: dropped")         \
 	X(COOKIE_META_ERROR, "cookie_meta_error",                              \
@@ -179,6 +181,7 @@ struct sg_state {
 	__u64 changed_ns; /* last change of engaged */
 	__u64 above_ns; /* last time the rate was >= syn_rate_off */
 	__u64 measured_ns; /* when rate was measured */
+	__u64 synack_tai; /* TAI of a recent cookie SYN-ACK, to the second */
 };
 
 /* The SYN rate is counted per CPU in windows of 2^27 ns (134 ms). */

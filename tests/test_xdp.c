@@ -1186,6 +1186,115 @@ static void test_reference(void)
 	end();
 }
 
+/*
+ * The cookie gate: an ACK can only carry a valid cookie if this host sent
+ * one within the cookie lifetime; otherwise it is refused unhashed.
+ */
+static void set_synack_tai(uint64_t tai)
+{
+	struct sg_state st;
+	__u32 zero = 0;
+
+	if (bpf_map__lookup_elem(skel->maps.sg_state, &zero, 4, &st,
+				 sizeof(st), 0))
+		fail("state read: %s", strerror(errno));
+	st.synack_tai = tai;
+	if (bpf_map__update_elem(skel->maps.sg_state, &zero, 4, &st,
+				 sizeof(st), 0))
+		fail("state write: %s", strerror(errno));
+}
+
+static void expect_forged(const char *name, int verdict, int counter)
+{
+	uint8_t key[16], in[PKT_BUF_SIZE];
+	uint8_t d = ref_cookie_data(4, 1, 1460, 0, 0, 0, 0);
+	struct pkt_spec ack;
+	struct run r;
+	int len;
+
+	key_bytes(key, keys.current);
+	forged_ack(4, &ack, ref_counter(ref_tai_ns()), keys.current, key, d);
+	len = pkt_build(&ack, in, sizeof(in));
+	begin(name);
+	if (!run_prog(in, len, &r)) {
+		expect_verdict(&r, verdict);
+		expect_counters(&r, counter, CNT_END);
+	}
+	end();
+}
+
+static void test_cookie_gate(void)
+{
+	/* What the program allows: lifetime, two periods, one second. */
+	const uint64_t gate = cfg.cookie_lifetime * 1000000000ULL +
+			      (2ULL << SG_PERIOD_SHIFT) + 1000000000ULL;
+	struct pkt_spec s, ack;
+	uint8_t in[PKT_BUF_SIZE];
+	struct sg_state st;
+	__u32 zero = 0;
+	struct run r;
+	int len;
+
+	set_synack_tai(0);
+	expect_forged("no cookie ever sent: a valid cookie ACK -> drop unhashed",
+		      XDP_DROP, SG_CNT_COOKIE_NONE_ISSUED);
+	pkt_spec_init(&ack, 6);
+	ack.tcp_flags = PKT_TCP_ACK;
+	ack.ack = 0x77777777;
+	check_ack_dropped("no cookie ever sent: a random IPv6 ACK -> drop",
+			  &ack, SG_CNT_COOKIE_NONE_ISSUED);
+
+	/* A SYN-ACK opens the gate and says when. */
+	pkt_spec_init(&s, 4);
+	len = pkt_build(&s, in, sizeof(in));
+	begin("a cookie SYN-ACK records when cookies went out");
+	if (!run_prog(in, len, &r)) {
+		expect_verdict(&r, XDP_TX);
+		if (bpf_map__lookup_elem(skel->maps.sg_state, &zero, 4, &st,
+					 sizeof(st), 0))
+			fail("state read: %s", strerror(errno));
+		else if (st.synack_tai < r.tai_before - 25000000ULL ||
+			 st.synack_tai > r.tai_after)
+			fail("synack_tai %llu outside [%llu, %llu]",
+			     (unsigned long long)st.synack_tai,
+			     (unsigned long long)r.tai_before,
+			     (unsigned long long)r.tai_after);
+	}
+	end();
+	expect_forged("after a SYN-ACK: a valid cookie ACK -> pass", XDP_PASS,
+		      SG_CNT_COOKIE_OK);
+
+	/* Just inside and just outside the window (1 s of margin each). */
+	set_synack_tai(ref_tai_ns() - gate + 1000000000ULL);
+	expect_forged("last cookie sent just within the window -> pass",
+		      XDP_PASS, SG_CNT_COOKIE_OK);
+	set_synack_tai(ref_tai_ns() - gate - 1000000000ULL);
+	expect_forged("last cookie sent before the window -> drop", XDP_DROP,
+		      SG_CNT_COOKIE_NONE_ISSUED);
+
+	/* The kernel's own syncookies do not depend on ours. */
+	{
+		int lfd = -1;
+
+		if (write_sysctl("/proc/sys/net/ipv4/tcp_syncookies", "2") ||
+		    sock_pair(4, 80, &lfd, NULL, NULL, NULL) ||
+		    kernel_cookie_ack(4, &ack)) {
+			begin("gate closed: the kernel's own syncookie -> pass");
+			fail("could not get a kernel SYN-ACK: %s",
+			     strerror(errno));
+			end();
+		} else {
+			expect_spec_untouched(
+				"gate closed: the kernel's own syncookie -> pass",
+				&ack, XDP_PASS, SG_CNT_ACK_KERNEL_COOKIE_PASS);
+		}
+		if (lfd >= 0)
+			close(lfd);
+		write_sysctl("/proc/sys/net/ipv4/tcp_syncookies", "1");
+	}
+	set_synack_tai(ref_tai_ns());
+}
+
 /* README.md mirrors SG_COUNTERS: check it names every counter. */
 static void test_readme_counters(void)
 {
@@ -1231,6 +1340,7 @@ int main(void)
 	test_edges();
 	test_kernel_sockets();
 	test_kernel_syncookies();
+	test_cookie_gate();
 	test_limits();
 	synguard__destroy(skel);
 	printf("%d passed, %d failed\n", passed, failed);

@@ -87,6 +87,26 @@ s=$(st "i['adaptive']['state'], i['config']['cookies']")
 [ "$s" = "disengaged auto" ] || REASONS+=("status: state, mode '$s', wanted 'disengaged auto'")
 check idle_kernel_answers
 
+# ---- 1b. an ACK flood while no cookie is out gets nothing through ----
+# Random ACKs match some cookie with probability 2^-20, and a match would
+# become a real connection; with no cookie SYN-ACK sent within the cookie
+# lifetime, synguard refuses them all without hashing.
+stats_snap "$TMP/a0"
+nstat_snap "$TMP/a0n"
+flood 3 -A --rand-source -p "$P_PROT" "$S4"
+wait "$FLOOD_PID" 2>/dev/null
+stats_snap "$TMP/a1"
+nstat_snap "$TMP/a1n"
+none=$(stat_delta "$TMP/a0" "$TMP/a1" cookie_none_issued)
+want "cookie_none_issued delta" "$none" -ge 10000
+for c in cookie_ok cookie_bad handoff_ok synack_sent; do
+	want "$c delta" "$(stat_delta "$TMP/a0" "$TMP/a1" $c)" -eq 0
+done
+want "nstat TcpPassiveOpens (no connection from the flood)" \
+	"$(nstat_delta "$TMP/a0n" "$TMP/a1n" TcpPassiveOpens)" -eq 0
+echo "# $none random ACKs refused unhashed"
+check ack_flood_without_cookies_out_gets_nothing
+
 # ---- 2. a SYN flood engages cookies within a second ----
 stats_snap "$TMP/f0"
 t0=$(date +%s.%N)
