@@ -1,0 +1,75 @@
+# Benchmarks (bench/). Included by the top-level Makefile, which defines
+# OUTPUT, CLANG, BPFTOOL, CC, CFLAGS, BPF_CFLAGS, LIBS, Q and msg.
+#
+#   make bench        install what is missing, build, run every benchmark
+#                     (as root; about 5 minutes on 2 cores)
+#   make bench-build  build the benchmark tools only
+#   make bench-cost   per-packet cost only (BPF_PROG_TEST_RUN, ~1 minute)
+#   make bench-e2e    the end-to-end flood benchmark only
+
+BENCH_OUT := $(OUTPUT)/bench
+# Debian 12 packages the benchmarks need on top of $(DEPS).
+BENCH_DEPS := gnuplot-nox iperf3 nftables jq hping3 iproute2 ethtool util-linux procps
+BENCH_BPF := wrap flood xdpbench
+BENCH_TOOLS := prog_cost flood xdpctl tcpping
+BENCH_BINS := $(patsubst %,$(BENCH_OUT)/%,$(BENCH_TOOLS))
+BENCH_CFLAGS := $(CFLAGS) -I$(BENCH_OUT) -Itests -Ibench/bpf
+
+.PHONY: bench bench-deps bench-build bench-cost bench-e2e
+# Keep the objects: bpftool and the skeletons are built from them.
+.PRECIOUS: $(BENCH_OUT)/%.bpf.o
+
+$(BENCH_OUT):
+	$(Q)mkdir -p $@
+
+$(BENCH_OUT)/%.bpf.o: bench/bpf/%.bpf.c bench/bpf/bench.h $(OUTPUT)/vmlinux.h | $(BENCH_OUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -Ibench/bpf -c $< -o $@
+
+$(BENCH_OUT)/%.skel.h: $(BENCH_OUT)/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $* > $@
+
+$(BENCH_OUT)/prog_cost: bench/prog_cost.c tests/pkt.c tests/ref.c $(TEST_HDRS) \
+		$(OUTPUT)/synguard.skel.h $(BENCH_OUT)/wrap.skel.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(BENCH_CFLAGS) bench/prog_cost.c tests/pkt.c tests/ref.c -o $@ $(LIBS)
+
+$(BENCH_OUT)/flood: bench/flood.c bench/bpf/bench.h tests/pkt.c tests/ref.c \
+		$(TEST_HDRS) $(BENCH_OUT)/flood.skel.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(BENCH_CFLAGS) -pthread bench/flood.c tests/pkt.c tests/ref.c -o $@ $(LIBS)
+
+$(BENCH_OUT)/xdpctl: bench/xdpctl.c bench/bpf/bench.h $(BENCH_OUT)/xdpbench.skel.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(BENCH_CFLAGS) bench/xdpctl.c -o $@ $(LIBS)
+
+$(BENCH_OUT)/tcpping: bench/tcpping.c | $(BENCH_OUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(BENCH_CFLAGS) bench/tcpping.c -o $@ -lm
+
+# Installs what the benchmarks need beyond `make deps` (as root).
+bench-deps: deps
+	@missing=$$(for p in $(BENCH_DEPS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" != 0 ]; then echo "missing packages: $$missing; run 'make bench' as root"; exit 1; fi; \
+		echo "installing: $$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	fi
+
+bench-build: $(OUTPUT)/synguard $(BENCH_BINS)
+
+bench-cost: bench-build
+	$(Q)$(BENCH_OUT)/prog_cost --json $(OUTPUT)/bench-cost.json
+	$(Q)OUT=$(OUTPUT) bench/report.sh >/dev/null
+
+bench-e2e: bench-build
+	$(Q)OUT=$(OUTPUT) bench/e2e.sh
+	$(Q)OUT=$(OUTPUT) bench/report.sh
+
+# deps first: on a fresh machine `make bench` alone installs, builds, runs.
+bench: bench-deps
+	$(Q)$(MAKE) --no-print-directory bench-build
+	$(Q)OUT=$(OUTPUT) bench/run.sh
