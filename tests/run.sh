@@ -4,6 +4,11 @@
 set -u
 cd "$(dirname "$0")/.."
 
+# libxdp makes /sys/fs/bpf/xdp (its lock directory) on first use: remove
+# it at the end if the suites made it and left it empty.
+libxdp_dir=/sys/fs/bpf/xdp
+[ -d "$libxdp_dir" ] && libxdp_dir_made=0 || libxdp_dir_made=1
+
 total_pass=0
 total_fail=0
 run_suite() {
@@ -38,5 +43,6 @@ for t in tests/cli/test_*.sh tests/deploy/test_*.sh tests/integration/test_*.sh;
 	run_suite "$t" bash "$t"
 done
 
+[ "$libxdp_dir_made" = 1 ] && rmdir "$libxdp_dir" 2>/dev/null
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]

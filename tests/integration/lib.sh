@@ -142,6 +142,11 @@ kill_ours() {
 	return 0
 }
 
+# libxdp makes /sys/fs/bpf/xdp (its lock directory) on first use; remove it
+# again if this run made it and nothing else uses it (rmdir: only if empty).
+LIBXDP_DIR=/sys/fs/bpf/xdp
+[ -d "$LIBXDP_DIR" ] && LIBXDP_DIR_MADE=0 || LIBXDP_DIR_MADE=1
+
 cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM
@@ -155,6 +160,7 @@ cleanup() {
 	[ "$CNS_MADE" = 1 ] && ip netns del "$CNS"
 	[ "$SNS_MADE" = 1 ] && ip netns del "$SNS"
 	[ -n "$TMP" ] && rm -rf "$TMP"
+	[ "$LIBXDP_DIR_MADE" = 1 ] && rmdir "$LIBXDP_DIR" 2>/dev/null
 	exit "$rc"
 }
 
