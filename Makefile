@@ -19,8 +19,8 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Wextra -Werror \
 LIBS := -lxdp -lbpf -lelf -lz
 
 BPF_HDRS := include/synguard.h bpf/parse.h bpf/cookie.h
-TEST_SRCS := $(wildcard tests/test_*.c) tests/harness.c tests/ref.c tests/pkt.c
-TEST_HDRS := tests/harness.h tests/ref.h tests/pkt.h include/synguard.h
+TEST_SRCS := $(wildcard tests/test_*.c) tests/harness.c tests/loopback.c tests/ref.c tests/pkt.c
+TEST_HDRS := tests/harness.h tests/loopback.h tests/ref.h tests/pkt.h include/synguard.h
 
 ifeq ($(V),1)
 Q :=

@@ -30,10 +30,10 @@ $(BENCH_OUT)/%.skel.h: $(BENCH_OUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $* > $@
 
-$(BENCH_OUT)/prog_cost: bench/prog_cost.c tests/pkt.c tests/ref.c $(TEST_HDRS) \
+$(BENCH_OUT)/prog_cost: bench/prog_cost.c tests/pkt.c tests/ref.c tests/loopback.c $(TEST_HDRS) \
 		$(OUTPUT)/synguard.skel.h $(BENCH_OUT)/wrap.skel.h
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(BENCH_CFLAGS) bench/prog_cost.c tests/pkt.c tests/ref.c -o $@ $(LIBS)
+	$(Q)$(CC) $(BENCH_CFLAGS) bench/prog_cost.c tests/pkt.c tests/ref.c tests/loopback.c -o $@ $(LIBS)
 
 $(BENCH_OUT)/flood: bench/flood.c bench/bpf/bench.h tests/pkt.c tests/ref.c \
 		$(TEST_HDRS) $(BENCH_OUT)/flood.skel.h

@@ -54,6 +54,7 @@
 #include "wrap.skel.h"
 #include "pkt.h"
 #include "ref.h"
+#include "loopback.h"
 
 #define OUT_CAP 4096
 #define WRAP_FRAME_MAX 256 /* bench/bpf/wrap.bpf.c */
@@ -328,17 +329,7 @@ static void established(struct pkt_spec *s, int family, uint16_t cport)
 {
 	static const uint8_t payload[1] = {'x'};
 
-	pkt_spec_init(s, family);
-	memset(s->saddr, 0, 16);
-	memset(s->daddr, 0, 16);
-	if (family == 4) {
-		s->saddr[0] = s->daddr[0] = 127;
-		s->saddr[3] = s->daddr[3] = 1;
-	} else {
-		s->saddr[15] = s->daddr[15] = 1;
-	}
-	s->sport = cport;
-	s->dport = 80;
+	loopback_spec(s, family, cport);
 	s->tcp_flags = PKT_TCP_ACK | PKT_TCP_PSH;
 	s->seq = 1000;
 	s->ack = 2000;
@@ -348,91 +339,6 @@ static void established(struct pkt_spec *s, int family, uint16_t cport)
 	pkt_opt_ts(s->tcp_opts, &s->tcp_opts_len, 1234, 5678);
 	s->payload = payload;
 	s->payload_len = 1;
-}
-
-/* ---- sockets for the established class ---- */
-
-static int lo_up(void)
-{
-	struct ifreq ifr = {};
-	int fd = socket(AF_INET, SOCK_DGRAM, 0), rc;
-
-	if (fd < 0)
-		return -1;
-	strcpy(ifr.ifr_name, "lo");
-	rc = ioctl(fd, SIOCGIFFLAGS, &ifr);
-	if (!rc) {
-		ifr.ifr_flags |= IFF_UP;
-		rc = ioctl(fd, SIOCSIFFLAGS, &ifr);
-	}
-	close(fd);
-	return rc;
-}
-
-static int listener(int family)
-{
-	struct sockaddr_storage ss = {};
-	int fd, one = 1;
-	socklen_t sl;
-
-	if (family == 4) {
-		struct sockaddr_in *a = (void *)&ss;
-
-		a->sin_family = AF_INET;
-		a->sin_port = htons(80);
-		sl = sizeof(*a);
-	} else {
-		struct sockaddr_in6 *a = (void *)&ss;
-
-		a->sin6_family = AF_INET6;
-		a->sin6_port = htons(80);
-		sl = sizeof(*a);
-	}
-	fd = socket(ss.ss_family, SOCK_STREAM, 0);
-	if (fd < 0)
-		return -1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (family == 6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (bind(fd, (void *)&ss, sl) || listen(fd, 16)) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* Connects to the wildcard listener over loopback; returns client port. */
-static int connect_lo(int family, int lfd, int *cfd, int *afd)
-{
-	struct sockaddr_storage ss = {};
-	socklen_t sl;
-
-	if (family == 4) {
-		struct sockaddr_in *a = (void *)&ss;
-
-		a->sin_family = AF_INET;
-		a->sin_port = htons(80);
-		a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		sl = sizeof(*a);
-	} else {
-		struct sockaddr_in6 *a = (void *)&ss;
-
-		a->sin6_family = AF_INET6;
-		a->sin6_port = htons(80);
-		a->sin6_addr = in6addr_loopback;
-		sl = sizeof(*a);
-	}
-	*cfd = socket(ss.ss_family, SOCK_STREAM, 0);
-	if (*cfd < 0 || connect(*cfd, (void *)&ss, sl))
-		return -1;
-	*afd = accept(lfd, NULL, NULL);
-	if (*afd < 0)
-		return -1;
-	sl = sizeof(ss);
-	if (getsockname(*cfd, (void *)&ss, &sl))
-		return -1;
-	return ntohs(family == 4 ? ((struct sockaddr_in *)&ss)->sin_port
-				 : ((struct sockaddr_in6 *)&ss)->sin6_port);
 }
 
 /* ---- checks ---- */
@@ -765,7 +671,8 @@ int main(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{}};
 	const char *json = NULL;
-	int opt, cpu = 0, lfd4, lfd6, cfd4, cfd6, afd4, afd6, p4, p6, i;
+	int opt, cpu = 0, lfd4, lfd6, cfd4, cfd6, afd4, afd6, i;
+	uint16_t p4, p6;
 	struct pkt_spec s, a;
 	struct pclass *c;
 
@@ -798,18 +705,10 @@ int main(int argc, char **argv)
 
 	/* Listeners on the protected port, as on a real server: the ACK
 	 * classes' socket lookup then finds a listener, not nothing. */
-	lfd4 = listener(4);
-	lfd6 = listener(6);
-	if (lfd4 < 0 || lfd6 < 0) {
-		fprintf(stderr, "prog_cost: cannot listen on port 80: %s\n",
-			strerror(errno));
-		return 1;
-	}
-	p4 = connect_lo(4, lfd4, &cfd4, &afd4);
-	p6 = connect_lo(6, lfd6, &cfd6, &afd6);
-	if (p4 < 0 || p6 < 0) {
-		fprintf(stderr, "prog_cost: cannot connect over loopback: %s\n",
-			strerror(errno));
+	if (sock_pair(4, 80, &lfd4, &cfd4, &afd4, &p4) ||
+	    sock_pair(6, 80, &lfd6, &cfd6, &afd6, &p6)) {
+		fprintf(stderr, "prog_cost: cannot listen on port 80 and "
+			"connect over loopback: %s\n", strerror(errno));
 		return 1;
 	}
 

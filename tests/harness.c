@@ -23,6 +23,7 @@
 #include <linux/bpf.h>
 
 #include "harness.h"
+#include "loopback.h"
 
 struct synguard *skel;
 int prog_fd, ncpus;
@@ -296,68 +297,6 @@ void forged_ack(int family, struct pkt_spec *ack, uint32_t counter,
 		   1;
 }
 
-int sock_pair(int family, int port, int *lfd, int *cfd, int *afd,
-	      uint16_t *cport)
-{
-	struct sockaddr_storage ss = {};
-	socklen_t sl;
-	int one = 1;
-
-	if (family == 4) {
-		struct sockaddr_in *a = (void *)&ss;
-
-		a->sin_family = AF_INET;
-		a->sin_port = htons(port);
-		a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		sl = sizeof(*a);
-	} else {
-		struct sockaddr_in6 *a = (void *)&ss;
-
-		a->sin6_family = AF_INET6;
-		a->sin6_port = htons(port);
-		a->sin6_addr = in6addr_loopback;
-		sl = sizeof(*a);
-	}
-	*lfd = socket(ss.ss_family, SOCK_STREAM, 0);
-	if (*lfd < 0)
-		return -1;
-	setsockopt(*lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(*lfd, (void *)&ss, sl) || listen(*lfd, 8))
-		return -1;
-	if (!cfd)
-		return 0;
-	*cfd = socket(ss.ss_family, SOCK_STREAM, 0);
-	if (*cfd < 0 || connect(*cfd, (void *)&ss, sl))
-		return -1;
-	*afd = accept(*lfd, NULL, NULL);
-	if (*afd < 0)
-		return -1;
-	sl = sizeof(ss);
-	if (getsockname(*cfd, (void *)&ss, &sl))
-		return -1;
-	*cport = ntohs(family == 4 ? ((struct sockaddr_in *)&ss)->sin_port
-				   : ((struct sockaddr_in6 *)&ss)->sin6_port);
-	return 0;
-}
-
-void loopback_spec(struct pkt_spec *s, int family, uint16_t sport)
-{
-	pkt_spec_init(s, family);
-	memset(s->saddr, 0, 16);
-	memset(s->daddr, 0, 16);
-	if (family == 4) {
-		s->saddr[0] = s->daddr[0] = 127;
-		s->saddr[3] = s->daddr[3] = 1;
-	} else {
-		s->saddr[15] = s->daddr[15] = 1;
-	}
-	s->sport = sport;
-	s->dport = 80;
-	s->tcp_flags = PKT_TCP_ACK;
-	s->seq = 1;
-	s->ack = 0x12345; /* not a cookie */
-}
-
 int write_sysctl(const char *path, const char *val)
 {
 	FILE *f = fopen(path, "w");
@@ -395,7 +334,7 @@ int setup(void)
 		       strerror(errno));
 		return -1;
 	}
-	if (system("ip link set lo up")) {
+	if (lo_up()) {
 		printf("FAIL: cannot bring up lo in the test namespace\n");
 		return -1;
 	}

@@ -11,6 +11,7 @@
 #include "synguard.skel.h"
 #include "pkt.h"
 #include "ref.h"
+#include "loopback.h"
 
 #define OUT_CAP 4096
 #define CNT_END (-1) /* ends the counter lists of expect_counters() */
@@ -58,9 +59,6 @@ void check_ack_dropped(const char *name, const struct pkt_spec *ack,
 		       int counter);
 void forged_ack(int family, struct pkt_spec *ack, uint32_t counter,
 		unsigned int slot, const uint8_t key[16], uint8_t data);
-int sock_pair(int family, int port, int *lfd, int *cfd, int *afd,
-	      uint16_t *cport);
-void loopback_spec(struct pkt_spec *s, int family, uint16_t sport);
 int write_sysctl(const char *path, const char *val);
 int setup(void);
 
