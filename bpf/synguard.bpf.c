@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * synguard XDP program: answers SYNs to protected ports with cookie SYN-ACKs
- * (XDP_TX), validates the returning ACKs and marks valid ones with metadata
- * for the TC handoff. Everything else passes untouched. Every packet
- * increments exactly one verdict counter (include/synguard.h).
+ * synguard's BPF programs. XDP: answers SYNs to protected ports with cookie
+ * SYN-ACKs (XDP_TX), validates the returning ACKs and marks valid ones with
+ * metadata; applies the lists, per-source limits and cookies auto. TC
+ * ingress: hands marked ACKs to the kernel (bpf_sk_assign_tcp_reqsk).
+ * Everything else passes untouched. Every frame the XDP program sees
+ * increments exactly one verdict counter (include/synguard.h, SG_COUNTERS).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -47,11 +49,7 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sg_counters SEC(".maps");
 
-/*
- * The MSS tables (include/synguard.h) as a function, not static const
- * arrays: clang folds those away but leaves an empty .rodata section in BTF,
- * which bpftool 7.1's skeleton generator refuses.
- */
+/* TC: failures of bpf_sk_assign_tcp_reqsk, indexed by -errno. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, SG_KFUNC_ERRNO_MAX);
@@ -100,7 +98,8 @@ SG_LPM_MAP(sg_allow6, struct sg_lpm6);
 SG_LPM_MAP(sg_deny4, struct sg_lpm4);
 SG_LPM_MAP(sg_deny6, struct sg_lpm6);
 
-/* Bounded whatever the number of sources; `attach` may resize it. */
+/* Per-source buckets: SG_DEFAULT_SRC_TABLE entries, whatever the number of
+ * sources (LRU: the least recently seen make room). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, SG_DEFAULT_SRC_TABLE);
@@ -143,6 +142,11 @@ extern int bpf_sk_assign_tcp_reqsk(struct __sk_buff *skb, struct sock *sk,
 				   struct bpf_tcp_req_attrs *attrs,
 				   int attrs__sz) __ksym;
 
+/*
+ * The MSS tables (include/synguard.h) as a function, not static const
+ * arrays: clang folds those away but leaves an empty .rodata section in BTF,
+ * which bpftool 7.1's skeleton generator refuses.
+ */
 static __always_inline __u16 sg_mss_table(int family, __u32 idx)
 {
 	__u64 t = family == 4 ? SG_MSS4_PACKED : SG_MSS6_PACKED;
@@ -250,15 +254,18 @@ static __always_inline int sg_load_opts(struct xdp_md *ctx,
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	struct sg_optwalk w = {};
+	__u32 len = p->tcp_len - sizeof(struct tcphdr);
+	struct sg_optwalk w;
 
-	w.len = p->tcp_len - sizeof(struct tcphdr);
-	if (w.len == 0)
+	if (len == 0)
 		return 0;
 	/* Masks keep the offset provably small for the verifier. */
 	if (sg_opts_fast(data + (p->l4_off & 0x1ff) + sizeof(struct tcphdr),
-			 data_end, w.len, o))
+			 data_end, len, o))
 		return 0;
+	/* Zeroed only now: the walk reads the whole buffer's slots. */
+	__builtin_memset(&w, 0, sizeof(w));
+	w.len = len;
 	/* The helper needs a provable bound: doff <= 15 gives 40. */
 	if (w.len > TCP_MAX_OPTLEN ||
 	    bpf_xdp_load_bytes(ctx, p->l4_off + sizeof(struct tcphdr), w.b,
