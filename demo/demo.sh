@@ -7,8 +7,8 @@
 # everything bounded in time. Live rates every second, then a summary.
 # Everything it made is removed on exit, also on Ctrl-C.
 set -u
-cd "$(dirname "$0")/.."
-# shellcheck source=../tests/integration/lib.sh
+cd "$(dirname "$0")/.." || exit 1
+# shellcheck source=tests/integration/lib.sh
 . tests/integration/lib.sh
 
 SECONDS_TOTAL=${DEMO_SECONDS:-20}
@@ -22,6 +22,8 @@ if ! sg attach "$SIF" --ports "$P_PROT"; then
 	echo "attach failed"
 	exit 1
 fi
+# lib.sh's cleanup detaches when this is set.
+# shellcheck disable=SC2034
 SG_ATTACHED=1
 sg status "$SIF"
 nstat_snap "$TMP/n0"

@@ -2,7 +2,7 @@
 # Runs every test suite and prints one closing line for all of them:
 # "N passed, M failed". Each suite prints its own "N passed, M failed" last.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 
 # libxdp makes /sys/fs/bpf/xdp (its lock directory) on first use: remove
 # it at the end if the suites made it and left it empty.

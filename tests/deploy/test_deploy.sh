@@ -3,7 +3,7 @@
 # the systemd template unit, the man page and the Kubernetes DaemonSet.
 # Prints a line per case and ends with "N passed, M failed".
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 
 pass=0
 fail=0
@@ -48,6 +48,7 @@ fi
 
 # --- systemd unit ---
 unit=$tmp/root/usr/lib/systemd/system/synguard@.service
+# shellcheck disable=SC2016 # a literal $SYNGUARD_ARGS: systemd expands it
 if grep -q '^ExecStart=/usr/sbin/synguard run %I $SYNGUARD_ARGS$' "$unit" &&
 	grep -q '^Type=simple$' "$unit" &&
 	grep -q '^EnvironmentFile=/etc/synguard/%I.conf$' "$unit" &&
