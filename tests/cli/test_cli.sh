@@ -46,6 +46,10 @@ skip() {
 	echo "skip $1: $2"
 }
 
+# libxdp makes /sys/fs/bpf/xdp (its lock directory) on first use; remove it
+# again if this run made it and nothing else uses it (rmdir: only if empty).
+[ -d /sys/fs/bpf/xdp ] && LIBXDP_DIR_MADE=0 || LIBXDP_DIR_MADE=1
+
 cleanup() {
 	local p i
 	for p in "${BG[@]}"; do
@@ -59,6 +63,7 @@ cleanup() {
 		[ -d /sys/fs/bpf/synguard/$i ] && rm -rf "/sys/fs/bpf/synguard/$i"
 	done
 	rmdir /sys/fs/bpf/synguard 2>/dev/null
+	[ "$LIBXDP_DIR_MADE" = 1 ] && rmdir /sys/fs/bpf/xdp 2>/dev/null
 	ip netns del $NS 2>/dev/null
 	ip netns del $NSC 2>/dev/null
 	[ -n "$TMP" ] && rm -rf "$TMP"
