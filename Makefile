@@ -50,15 +50,21 @@ check-tools:
 	$(Q)test -r /usr/include/bpf/libbpf.h || { echo "libbpf headers not found: run 'make deps' (apt-get install libbpf-dev)"; exit 1; }
 	$(Q)test -r $(VMLINUX_BTF) || { echo "$(VMLINUX_BTF) missing: the kernel needs CONFIG_DEBUG_INFO_BTF=y"; exit 1; }
 
-deps:
-	@missing=$$(for p in $(DEPS); do \
+# install_missing PACKAGES, TARGET: apt-get install those of the Debian
+# PACKAGES not installed yet; as non-root, say to run `make TARGET` as root.
+define install_missing
+	@missing=$$(for p in $(1); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; \
 	done); \
 	if [ -n "$$missing" ]; then \
-		if [ "$$(id -u)" != 0 ]; then echo "missing packages: $$missing; run 'make deps' as root"; exit 1; fi; \
+		if [ "$$(id -u)" != 0 ]; then echo "missing packages: $$missing; run 'make $(2)' as root"; exit 1; fi; \
 		echo "installing: $$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
 	fi
+endef
+
+deps:
+	$(call install_missing,$(DEPS),deps)
 
 $(OUTPUT):
 	$(Q)mkdir -p $@

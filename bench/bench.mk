@@ -50,14 +50,7 @@ $(BENCH_OUT)/tcpping: bench/tcpping.c | $(BENCH_OUT)
 
 # Installs what the benchmarks need beyond `make deps` (as root).
 bench-deps: deps
-	@missing=$$(for p in $(BENCH_DEPS); do \
-		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; \
-	done); \
-	if [ -n "$$missing" ]; then \
-		if [ "$$(id -u)" != 0 ]; then echo "missing packages: $$missing; run 'make bench' as root"; exit 1; fi; \
-		echo "installing: $$missing"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
-	fi
+	$(call install_missing,$(BENCH_DEPS),bench)
 
 bench-build: $(OUTPUT)/synguard $(BENCH_BINS)
 
