@@ -316,6 +316,28 @@ static int libbpf_quiet(enum libbpf_print_level level, const char *fmt,
 	return 0;
 }
 
+/* The config every case starts from and returns to. */
+void config_defaults(void)
+{
+	cfg.mss4 = SG_DEFAULT_MSS4;
+	cfg.mss6 = SG_DEFAULT_MSS6;
+	cfg.window = SG_DEFAULT_WINDOW;
+	cfg.wscale = SG_DEFAULT_WSCALE;
+	cfg.ttl = SG_DEFAULT_TTL;
+	cfg.ecn = SG_DEFAULT_ECN;
+	cfg.cookie_lifetime = SG_DEFAULT_LIFETIME;
+	cfg.reflection_drop = SG_DEFAULT_REFLECTION_DROP;
+	cfg.syn_rate_on = SG_DEFAULT_SYN_RATE_ON;
+	cfg.syn_rate_off = SG_DEFAULT_SYN_RATE_OFF;
+	cfg.hold_time = SG_DEFAULT_HOLD_TIME;
+	cfg.src_prefix4 = SG_DEFAULT_SRC_PREFIX4;
+	cfg.src_prefix6 = SG_DEFAULT_SRC_PREFIX6;
+	/* Most cases are about the cookie path: cookies for every SYN. The
+	 * auto mode has cases of its own. */
+	cfg.cookies = SG_COOKIES_ALWAYS;
+	put_config();
+}
+
 int setup(void)
 {
 	struct bpf_map *m;
@@ -359,23 +381,7 @@ int setup(void)
 	if (ncpus <= 0)
 		return -1;
 
-	cfg.mss4 = SG_DEFAULT_MSS4;
-	cfg.mss6 = SG_DEFAULT_MSS6;
-	cfg.window = SG_DEFAULT_WINDOW;
-	cfg.wscale = SG_DEFAULT_WSCALE;
-	cfg.ttl = SG_DEFAULT_TTL;
-	cfg.ecn = SG_DEFAULT_ECN;
-	cfg.cookie_lifetime = SG_DEFAULT_LIFETIME;
-	cfg.reflection_drop = SG_DEFAULT_REFLECTION_DROP;
-	cfg.syn_rate_on = SG_DEFAULT_SYN_RATE_ON;
-	cfg.syn_rate_off = SG_DEFAULT_SYN_RATE_OFF;
-	cfg.hold_time = SG_DEFAULT_HOLD_TIME;
-	cfg.src_prefix4 = SG_DEFAULT_SRC_PREFIX4;
-	cfg.src_prefix6 = SG_DEFAULT_SRC_PREFIX6;
-	/* Most cases are about the cookie path: cookies for every SYN. The
-	 * auto mode has cases of its own. */
-	cfg.cookies = SG_COOKIES_ALWAYS;
-	put_config();
+	config_defaults();
 	random_key(0);
 	keys.current = 0;
 	put_keys();

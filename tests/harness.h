@@ -35,6 +35,7 @@ void fail(const char *fmt, ...);
 void begin(const char *name);
 void end(void);
 void put_config(void);
+void config_defaults(void);
 void put_keys(void);
 void put_ports(const int *ports, int n);
 void read_counters(__u64 *out);

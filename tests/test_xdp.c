@@ -547,12 +547,7 @@ static void test_syn_headers(void)
 					      "ACK IPv6 with changed config",
 				     &s, &full, &sa);
 	}
-	cfg.mss4 = SG_DEFAULT_MSS4;
-	cfg.mss6 = SG_DEFAULT_MSS6;
-	cfg.window = SG_DEFAULT_WINDOW;
-	cfg.ttl = SG_DEFAULT_TTL;
-	cfg.wscale = SG_DEFAULT_WSCALE;
-	put_config();
+	config_defaults();
 }
 
 
