@@ -17,6 +17,15 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+/*
+ * Random per load, set by attach before the object is loaded (.rodata is
+ * frozen then): XDP writes it into the metadata of every ACK it validated,
+ * and TC hands off only frames whose metadata carries it. Metadata that
+ * came from anywhere else (a veth peer's XDP_TX, an skb's own metadata
+ * under generic XDP) cannot know it.
+ */
+const volatile __u32 sg_meta_secret[2];
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
@@ -822,6 +831,8 @@ static __always_inline int sg_handle_ack(struct xdp_md *ctx, struct sg_pkt *p,
 		m->rcv_wscale = cfg->wscale;
 	}
 	m->pad[0] = m->pad[1] = m->pad[2] = 0;
+	m->secret[0] = sg_meta_secret[0];
+	m->secret[1] = sg_meta_secret[1];
 	sg_count(SG_CNT_COOKIE_OK);
 	return XDP_PASS;
 }
@@ -951,7 +962,9 @@ int synguard_tc(struct __sk_buff *skb)
 		sg_count(SG_CNT_HANDOFF_META_BAD);
 		return TC_ACT_UNSPEC;
 	}
-	if (m->magic != SG_META_MAGIC || (void *)(m + 1) != data) {
+	if (m->magic != SG_META_MAGIC || (void *)(m + 1) != data ||
+	    m->secret[0] != sg_meta_secret[0] ||
+	    m->secret[1] != sg_meta_secret[1]) {
 		sg_count(SG_CNT_HANDOFF_META_BAD);
 		return TC_ACT_UNSPEC;
 	}

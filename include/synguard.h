@@ -50,6 +50,18 @@
 	  "packets from the deny list to a protected port: dropped")           \
 	X(SYN_NO_KEY, "syn_no_key",                                            \
 	  "SYNs passed to the kernel because no cookie key is installed")      \
+	X(SYN_SOCKET_PASS, "syn_socket_pass",                                  \
+	  "SYNs whose connection has a kernel socket (TIME_WAIT...): passed")  \
+	X(SYN_NO_LISTENER_PASS, "syn_no_listener_pass",                        \
+	  "SYNs with no local listener (forwarded, DNAT-ed, closed): passed")  \
+	X(SYN_MPTCP_PASS, "syn_mptcp_pass",                                    \
+	  "SYNs to an MPTCP listener, which the handoff cannot serve: passed") \
+	X(SYN_NO_HANDOFF_PASS, "syn_no_handoff_pass",                          \
+	  "SYNs passed: net.ipv4.tcp_syncookies=0 refuses every handoff")      \
+	X(SYN_NOT_UNICAST, "syn_not_unicast",                                  \
+	  "SYNs the kernel refuses (broadcast, multicast, martian): dropped")  \
+	X(SYN_BAD_CSUM, "syn_bad_csum",                                        \
+	  "SYNs with a wrong IPv4 header or TCP checksum: dropped")            \
 	X(SYNACK_ERROR, "synack_error",                                        \
 	  "SYNs passed to the kernel because the SYN-ACK could not be built")  \
 	X(COOKIE_OK, "cookie_ok",                                              \
@@ -68,13 +80,22 @@
 	  "ACKs to a protected port with a kernel socket: passed")             \
 	X(ACK_KERNEL_COOKIE_PASS, "ack_kernel_cookie_pass",                    \
 	  "ACKs with no socket but a valid kernel syncookie: passed")          \
+	X(ACK_FIRST_FLIGHT_PASS, "ack_first_flight_pass",                      \
+	  "later segments of a handshake validated just before: passed")       \
+	X(ACK_CONNTRACK_PASS, "ack_conntrack_pass",                            \
+	  "ACKs with no socket but a conntrack entry (forwarded): passed")     \
 	X(REFLECTION_DROP, "reflection_drop",                                  \
 	  "SYN-ACK, RST or FIN to a protected port with no socket: dropped")   \
 	X(MALFORMED, "malformed",                                              \
 	  "malformed TCP to a protected port: passed for the kernel to drop")  \
-	X(FRAGMENT_PASS, "fragment_pass", "IP fragments: passed untouched")    \
+	X(FRAGMENT_PASS, "fragment_pass",                                      \
+	  "IP fragments that cannot make a SYN to a protected port: passed")   \
+	X(FRAGMENT_DROP, "fragment_drop",                                      \
+	  "cookies on: first fragments of a SYN to a protected port: dropped") \
 	X(UNPARSED_PASS, "unparsed_pass",                                      \
-	  "too many VLAN tags or IPv6 extension headers to parse: passed")     \
+	  "cookies off: headers too deep to parse (VLAN, IPv6 ext): passed")   \
+	X(UNPARSED_DROP, "unparsed_drop",                                      \
+	  "cookies on: headers too deep to rule out a SYN to us: dropped")     \
 	X(OTHER_PASS, "other_pass",                                            \
 	  "everything else (other ports, non-TCP, RST/FIN/SYN-ACK...): passed") \
 	X(COOKIES_ENGAGED, "cookies_engaged",                                  \
@@ -119,8 +140,33 @@ struct sg_config {
 	__u32 src_ack_burst;
 	__u8 src_prefix6; /* ... and IPv6 by this one */
 	__u8 lists; /* SG_LISTS_*: tries that hold entries (kept by the CLI) */
-	__u8 pad[2];
+	/* Not settings: state the CLI keeps for the programs. */
+	__u8 tcp_sysctl; /* SG_SYSCTL_*: what the interface's netns TCP takes */
+	__u8 wscale_prev; /* wscale before the last change of it */
+	__u64 wscale_changed_ns; /* SG clock (below) of that change; 0 never */
+	__s64 tai_offset_ns; /* this kernel's TAI - REALTIME, from adjtimex */
 };
+
+/*
+ * sg_config.tcp_sysctl: the TCP sysctls of the interface's network
+ * namespace, as attach read them (and `run` keeps reading them). The kernel
+ * refuses a handoff that claims an option its sysctl turned off, so the
+ * SYN-ACK offers only what is set here; with SYNCOOKIES clear (tcp_syncookies
+ * = 0) it refuses every handoff, and SYNs pass to the kernel.
+ */
+#define SG_SYSCTL_SACK (1u << 0) /* net.ipv4.tcp_sack */
+#define SG_SYSCTL_TS (1u << 1) /* net.ipv4.tcp_timestamps */
+#define SG_SYSCTL_WS (1u << 2) /* net.ipv4.tcp_window_scaling */
+#define SG_SYSCTL_ECN (1u << 3) /* net.ipv4.tcp_ecn != 0 */
+#define SG_SYSCTL_SYNCOOKIES (1u << 4) /* net.ipv4.tcp_syncookies != 0 */
+#define SG_SYSCTL_ALL 0x1f
+
+/*
+ * The SG clock of cookies and TSvals: REALTIME nanoseconds, computed in BPF
+ * as bpf_ktime_get_tai_ns() - tai_offset_ns. Hosts sharing a key must agree
+ * on REALTIME (NTP), not on their kernels' TAI offsets, which are 0 or 37 s
+ * depending on whether a time daemon set them.
+ */
 
 /*
  * sg_config.lists: the XDP program looks up only the tries marked here,
@@ -355,6 +401,13 @@ struct sg_meta {
 	__u8 snd_wscale; /* client's window scale */
 	__u8 flags; /* SG_META_F_* */
 	__u8 pad[3];
+	/*
+	 * The random secret of this load of the programs (sg_meta_secret in
+	 * the object's .rodata, set by attach). Metadata can reach TC from
+	 * elsewhere (a veth peer's XDP_TX keeps it; generic XDP leaves an
+	 * skb's own): TC hands off only frames whose metadata carries it.
+	 */
+	__u32 secret[2];
 };
 
 #endif /* SYNGUARD_H */

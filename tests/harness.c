@@ -332,6 +332,8 @@ void config_defaults(void)
 	cfg.hold_time = SG_DEFAULT_HOLD_TIME;
 	cfg.src_prefix4 = SG_DEFAULT_SRC_PREFIX4;
 	cfg.src_prefix6 = SG_DEFAULT_SRC_PREFIX6;
+	cfg.tcp_sysctl = SG_SYSCTL_ALL;
+	cfg.wscale_prev = SG_DEFAULT_WSCALE;
 	/* Most cases are about the cookie path: cookies for every SYN. The
 	 * auto mode has cases of its own. */
 	cfg.cookies = SG_COOKIES_ALWAYS;
@@ -367,6 +369,8 @@ int setup(void)
 		       strerror(errno));
 		return -1;
 	}
+	skel->rodata->sg_meta_secret[0] = TEST_META_SECRET0;
+	skel->rodata->sg_meta_secret[1] = TEST_META_SECRET1;
 	/* Tests must not touch bpffs: no pinning. */
 	bpf_object__for_each_map (m, skel->obj)
 		bpf_map__set_pin_path(m, NULL);

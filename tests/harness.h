@@ -14,6 +14,9 @@
 #include "loopback.h"
 
 #define OUT_CAP 4096
+/* sg_meta_secret of the unit tests' load (attach draws a random one). */
+#define TEST_META_SECRET0 0x5347a5a5u
+#define TEST_META_SECRET1 0x0badcafeu
 #define CNT_END (-1) /* ends the counter lists of expect_counters() */
 
 extern struct synguard *skel;

@@ -259,6 +259,11 @@ static void check_meta(const struct sg_meta *m, const struct pkt_spec *syn,
 
 	if (m->magic != SG_META_MAGIC)
 		fail("meta magic %#x", m->magic);
+	if (m->secret[0] != TEST_META_SECRET0 ||
+	    m->secret[1] != TEST_META_SECRET1)
+		fail("meta secret %#x %#x, want the load's %#x %#x",
+		     m->secret[0], m->secret[1], TEST_META_SECRET0,
+		     TEST_META_SECRET1);
 	if (m->mss != ref_cookie_mss(syn->family, sa->data & 3))
 		fail("meta mss %u, want %u", m->mss,
 		     ref_cookie_mss(syn->family, sa->data & 3));

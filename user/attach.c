@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <linux/netlink.h>
@@ -601,6 +602,7 @@ static void rollback(const char *iface, int ifindex, const struct undo *u,
 static int write_maps(struct synguard *skel, const struct sg_settings *s,
 		      const __u8 key[SG_KEY_BYTES], const struct sg_info *info)
 {
+	struct sg_config cfg = s->cfg;
 	struct sg_keys keys = {};
 	struct timespec tai;
 	__u32 zero = 0;
@@ -608,7 +610,7 @@ static int write_maps(struct synguard *skel, const struct sg_settings *s,
 		struct bpf_map *map;
 		const void *val;
 	} w[] = {
-		{skel->maps.sg_config, &s->cfg},
+		{skel->maps.sg_config, &cfg},
 		{skel->maps.sg_ports, &s->ports},
 		{skel->maps.sg_keys, &keys},
 		{skel->maps.sg_info, info},
@@ -616,6 +618,16 @@ static int write_maps(struct synguard *skel, const struct sg_settings *s,
 	size_t i;
 	int err;
 
+	err = sg_host_state(&cfg);
+	if (err)
+		return err;
+	if (!(cfg.tcp_sysctl & SG_SYSCTL_SYNCOOKIES)) {
+		sg_err("net.ipv4.tcp_syncookies is 0 in this network namespace: "
+		       "the kernel refuses every connection synguard hands "
+		       "off; set it to 1 (sysctl -w net.ipv4.tcp_syncookies=1) "
+		       "and attach again");
+		return -EINVAL;
+	}
 	sg_key_words(key, keys.key[0]);
 	keys.valid[0] = 1;
 	keys.current = 0;
@@ -724,6 +736,13 @@ static int do_attach(const char *iface, int ifindex,
 	base = skel_open(dir, false, NULL);
 	if (!base)
 		goto fail;
+	/* The XDP object shares base's .rodata map, so one secret serves both. */
+	if (getrandom((void *)base->rodata->sg_meta_secret,
+		      sizeof(base->rodata->sg_meta_secret), 0) !=
+	    sizeof(base->rodata->sg_meta_secret)) {
+		sg_err("cannot draw the metadata secret: %s", sg_strerr(errno));
+		goto fail;
+	}
 	err = synguard__load(base);
 	if (err) {
 		sg_err("cannot load the BPF programs: %s%s", sg_strerr(err),

@@ -69,6 +69,12 @@ int sg_parse_uint(const char *s, unsigned long long *out);
 int sg_parse_seconds(const char *s, double *out);
 
 void sg_json_str(FILE *f, const char *s);
+/*
+ * What the programs need to know of the host, into the fields of cfg that
+ * are not settings: the TCP sysctls of this network namespace
+ * (tcp_sysctl) and the kernel's TAI offset. 0 or -errno, reported.
+ */
+int sg_host_state(struct sg_config *cfg);
 
 /* ---- params.c ---- */
 

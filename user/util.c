@@ -14,6 +14,7 @@
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/timex.h>
 #include <sys/vfs.h>
 #include <linux/magic.h>
 
@@ -315,4 +316,61 @@ void sg_json_str(FILE *f, const char *s)
 			fputc(c, f);
 	}
 	fputc('"', f);
+}
+
+/* One integer sysctl of this process's network namespace, or -errno. */
+static int sysctl_int(const char *name, int *out)
+{
+	char path[128], buf[32];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/%s", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return n < 0 ? -errno : -EINVAL;
+	buf[n] = '\0';
+	*out = atoi(buf);
+	return 0;
+}
+
+int sg_host_state(struct sg_config *cfg)
+{
+	static const struct {
+		const char *name;
+		__u8 bit;
+	} s[] = {
+		{"tcp_sack", SG_SYSCTL_SACK},
+		{"tcp_timestamps", SG_SYSCTL_TS},
+		{"tcp_window_scaling", SG_SYSCTL_WS},
+		{"tcp_ecn", SG_SYSCTL_ECN},
+		{"tcp_syncookies", SG_SYSCTL_SYNCOOKIES},
+	};
+	struct timex tx = {};
+	size_t i;
+	int v = 0, err;
+
+	cfg->tcp_sysctl = 0;
+	for (i = 0; i < ARRAY_SIZE(s); i++) {
+		err = sysctl_int(s[i].name, &v);
+		if (err) {
+			sg_err("cannot read net.ipv4.%s: %s", s[i].name,
+			       sg_strerr(err));
+			return err;
+		}
+		if (v)
+			cfg->tcp_sysctl |= s[i].bit;
+	}
+	if (adjtimex(&tx) < 0) {
+		err = -errno;
+		sg_err("cannot read the kernel's TAI offset (adjtimex): %s",
+		       sg_strerr(err));
+		return err;
+	}
+	cfg->tai_offset_ns = (__s64)tx.tai * 1000000000LL;
+	return 0;
 }
