@@ -16,6 +16,8 @@
 #define IP_MF 0x2000
 #define IP_OFFSET 0x1fff
 #define IP_DF 0x4000
+#define IP6_MF 0x0001
+#define IP6_OFFSET 0xfff8
 
 #define NEXTHDR_HOP 0
 #define NEXTHDR_TCP 6
@@ -28,7 +30,18 @@
 #define TC_ACT_OK 0
 
 #define SG_MAX_VLAN 2 /* 802.1Q and 802.1ad (QinQ) */
-#define SG_MAX_EXTHDR 6 /* HBH, DST, RT, DST is the longest legal chain */
+/* HBH, DST, RT, FRAG, DST is the longest chain RFC 8200 recommends; a few
+ * more for senders that repeat headers. Deeper chains are "unparsed". */
+#define SG_MAX_EXTHDR 8
+
+/*
+ * One bound per packet offset. The verifier needs a provable bound before
+ * an offset is added to a packet pointer; parsing rejects any offset above
+ * the bound, so masking with it afterwards never changes a value (a mask
+ * alone would wrap a large offset back into the packet).
+ */
+#define SG_L3_OFF_MASK 0x1f /* Ethernet + two VLAN tags: at most 22 */
+#define SG_L4_OFF_MASK 0x1ff /* IP header + extension headers: < 512 */
 
 #define TCPOPT_EOL 0
 #define TCPOPT_NOP 1
@@ -61,13 +74,16 @@ struct sg_pkt {
 	__u32 ip_end; /* end of the IP packet per its length field */
 	__u8 family; /* 4 or 6 */
 	__u8 flags; /* TCP flags byte */
+	__u8 nvlan; /* VLAN tags in front of the IP header */
+	__u8 first_frag; /* first fragment of a fragmented IP packet */
 };
 
 /* Outcome of parsing: what the caller should do before looking at ports. */
 enum sg_parse {
 	SG_PARSE_TCP, /* a complete TCP header (options not yet checked) */
 	SG_PARSE_OTHER, /* not TCP over IP */
-	SG_PARSE_FRAGMENT,
+	SG_PARSE_FRAGMENT, /* not the first fragment: no TCP header in it */
+	SG_PARSE_FRAG_SHORT, /* first fragment, TCP header cut short */
 	SG_PARSE_UNPARSED, /* header chain deeper than we walk */
 	SG_PARSE_MALFORMED, /* truncated or invalid IP or TCP header */
 };
@@ -86,11 +102,16 @@ static __always_inline enum sg_parse sg_parse_ipv4(void *data, void *data_end,
 	if (bpf_ntohs(ip->tot_len) < ihl ||
 	    data + p->l3_off + bpf_ntohs(ip->tot_len) > data_end)
 		return SG_PARSE_MALFORMED;
-	/* DF is irrelevant here: only MF and the offset make a fragment. */
-	if (ip->frag_off & bpf_htons(IP_MF | IP_OFFSET))
+	/*
+	 * DF is irrelevant here: only MF and the offset make a fragment. A
+	 * later fragment cannot carry TCP flags: the kernel drops fragments
+	 * that overlap the first one's header. The first one is parsed.
+	 */
+	if (ip->frag_off & bpf_htons(IP_OFFSET))
 		return SG_PARSE_FRAGMENT;
 	if (ip->protocol != IPPROTO_TCP)
 		return SG_PARSE_OTHER;
+	p->first_frag = !!(ip->frag_off & bpf_htons(IP_MF));
 	p->family = 4;
 	p->l4_off = p->l3_off + ihl;
 	p->ip_end = p->l3_off + bpf_ntohs(ip->tot_len);
@@ -121,7 +142,6 @@ static __always_inline enum sg_parse sg_parse_ipv6(void *data, void *data_end,
 			p->l4_off = off;
 			return SG_PARSE_TCP;
 		case NEXTHDR_FRAGMENT:
-			return SG_PARSE_FRAGMENT;
 		case NEXTHDR_HOP:
 		case NEXTHDR_ROUTING:
 		case NEXTHDR_DEST:
@@ -129,11 +149,31 @@ static __always_inline enum sg_parse sg_parse_ipv6(void *data, void *data_end,
 		default:
 			return SG_PARSE_OTHER;
 		}
-		/* Mask keeps off provably small for the verifier. */
-		off &= 0x3ff;
+		/* Rejected, never masked: a mask would wrap into the packet. */
+		if (off > SG_L4_OFF_MASK)
+			return SG_PARSE_UNPARSED;
 		eh = data + off;
 		if ((void *)(eh + 1) > data_end)
 			return SG_PARSE_MALFORMED;
+		if (nexthdr == NEXTHDR_FRAGMENT) {
+			struct frag_hdr *fh = (void *)eh;
+
+			if ((void *)(fh + 1) > data_end)
+				return SG_PARSE_MALFORMED;
+			/*
+			 * Offset 0 and M clear is an atomic fragment, which
+			 * the kernel treats as unfragmented (RFC 6946): go
+			 * on. A later fragment holds no TCP header; a first
+			 * one is parsed like an IPv4 first fragment.
+			 */
+			if (fh->frag_off & bpf_htons(IP6_OFFSET))
+				return SG_PARSE_FRAGMENT;
+			if (fh->frag_off & bpf_htons(IP6_MF))
+				p->first_frag = 1;
+			nexthdr = fh->nexthdr;
+			off += sizeof(*fh);
+			continue;
+		}
 		/*
 		 * Segments left in a routing header: we are a waypoint, not
 		 * the destination, so the packet is not ours to answer.
@@ -154,7 +194,10 @@ static __always_inline enum sg_parse sg_parse_ipv6(void *data, void *data_end,
 		p->l4_off = off;
 		return SG_PARSE_TCP;
 	}
-	return SG_PARSE_UNPARSED;
+	if (nexthdr == NEXTHDR_FRAGMENT || nexthdr == NEXTHDR_HOP ||
+	    nexthdr == NEXTHDR_ROUTING || nexthdr == NEXTHDR_DEST)
+		return SG_PARSE_UNPARSED;
+	return SG_PARSE_OTHER;
 }
 
 /*
@@ -183,6 +226,7 @@ static __always_inline enum sg_parse sg_parse(void *data, void *data_end,
 			return SG_PARSE_MALFORMED;
 		proto = vh->proto;
 		off += sizeof(*vh);
+		p->nvlan++;
 	}
 	p->l3_off = off;
 	if (proto == bpf_htons(ETH_P_IP))
@@ -198,19 +242,19 @@ static __always_inline enum sg_parse sg_parse(void *data, void *data_end,
 		return r;
 
 	/* The verifier needs a constant bound on the offset it adds. */
-	if (p->l4_off > 512)
+	if (p->l4_off > SG_L4_OFF_MASK)
 		return SG_PARSE_UNPARSED;
 	/* The TCP header must lie inside the IP packet, not just the frame. */
 	if (data + p->l4_off + sizeof(struct tcphdr) > data_end ||
 	    p->l4_off + sizeof(struct tcphdr) > p->ip_end)
-		return SG_PARSE_MALFORMED;
+		return p->first_frag ? SG_PARSE_FRAG_SHORT : SG_PARSE_MALFORMED;
 	return SG_PARSE_TCP;
 }
 
 static __always_inline struct tcphdr *sg_tcp(void *data, void *data_end,
 					     const struct sg_pkt *p)
 {
-	struct tcphdr *th = data + (p->l4_off & 0x3ff);
+	struct tcphdr *th = data + (p->l4_off & SG_L4_OFF_MASK);
 
 	if ((void *)(th + 1) > data_end)
 		return NULL;
@@ -235,7 +279,6 @@ struct sg_optwalk {
 	__u8 b[SG_OPTBUF];
 	__u32 len; /* bytes of options, at most 40 */
 	__u32 i; /* next byte */
-	int err; /* an option's length was 0 or 1 or ran past the header */
 	struct sg_tcpopt o;
 };
 
@@ -245,7 +288,14 @@ static __always_inline __u32 sg_be32_at(const __u8 *b, __u32 i)
 	       (__u32)b[(i + 2) & 63] << 8 | b[(i + 3) & 63];
 }
 
-/* One option per call; returns 1 to stop the walk. */
+/*
+ * One option per call; returns 1 to stop the walk. The rules are the
+ * kernel's (tcp_parse_options): an option with a length below 2 or running
+ * past the header ends the walk, and what was found before it stands. The
+ * kernel accepts such a SYN, so synguard must answer it like any other: a
+ * stricter parser would hand every SYN with a bad trailing option to the
+ * kernel, a bypass of the whole defense.
+ */
 static long sg_opt_step(__u32 idx, void *ctx)
 {
 	struct sg_optwalk *w = ctx;
@@ -261,15 +311,11 @@ static long sg_opt_step(__u32 idx, void *ctx)
 		w->i = i + 1;
 		return 0;
 	}
-	if (i + 1 >= len) {
-		w->err = 1;
+	if (i + 1 >= len)
 		return 1;
-	}
 	olen = w->b[(i + 1) & 63];
-	if (olen < 2 || i + olen > len) {
-		w->err = 1;
+	if (olen < 2 || i + olen > len)
 		return 1;
-	}
 	if (kind == TCPOPT_MSS && olen == 4) {
 		w->o.mss = (__u16)w->b[(i + 2) & 63] << 8 | w->b[(i + 3) & 63];
 		w->o.have_mss = 1;
@@ -288,9 +334,9 @@ static long sg_opt_step(__u32 idx, void *ctx)
 }
 
 /*
- * Walk the options in w->b[0..len). Returns 0, or -1 when an option's length
- * is 0 or 1 or runs past the header (malformed). Options of known kinds with
- * a wrong length are ignored, as the kernel does.
+ * Walk the options in w->b[0..len) as the kernel does: options of known
+ * kinds with a wrong length are ignored, a bad length ends the walk.
+ * Returns -1 only if the walk could not run.
  *
  * bpf_loop() rather than a bounded for loop: the verifier checks the
  * callback once, while the plain loop's states (a different offset on every
@@ -299,7 +345,7 @@ static long sg_opt_step(__u32 idx, void *ctx)
  */
 static __always_inline int sg_parse_opts(struct sg_optwalk *w)
 {
-	if (bpf_loop(TCP_MAX_OPTLEN, sg_opt_step, w, 0) < 0 || w->err)
+	if (bpf_loop(TCP_MAX_OPTLEN, sg_opt_step, w, 0) < 0)
 		return -1;
 	return 0;
 }

@@ -227,7 +227,7 @@ struct sg_state {
 	__u64 changed_ns; /* last change of engaged */
 	__u64 above_ns; /* last time the rate was >= syn_rate_off */
 	__u64 measured_ns; /* when rate was measured */
-	__u64 synack_tai; /* TAI of a recent cookie SYN-ACK, to the second */
+	__u64 synack_ns; /* SG clock of a recent cookie SYN-ACK, to the second */
 };
 
 /* The SYN rate is counted per CPU in windows of 2^27 ns (134 ms). */

@@ -293,7 +293,7 @@ void forged_ack(int family, struct pkt_spec *ack, uint32_t counter,
 	ack->seq = 0x55550001;
 	ack->ack = ref_cookie(family, ack->saddr, ack->daddr, htons(ack->sport),
 			      htons(ack->dport), ack->seq - 1, counter, slot,
-			      key, data) +
+			      key, data, ref_cookie_ours(data, cfg.wscale)) +
 		   1;
 }
 
@@ -340,10 +340,25 @@ void config_defaults(void)
 	put_config();
 }
 
+void state_engaged(int engaged)
+{
+	struct sg_state st = {};
+	__u32 zero = 0;
+
+	if (bpf_map__lookup_elem(skel->maps.sg_state, &zero, sizeof(zero), &st,
+				 sizeof(st), 0))
+		fail("cannot read sg_state");
+	st.engaged = engaged;
+	if (bpf_map__update_elem(skel->maps.sg_state, &zero, sizeof(zero), &st,
+				 sizeof(st), BPF_ANY))
+		fail("cannot write sg_state");
+}
+
 int setup(void)
 {
 	struct bpf_map *m;
 	const int ports[] = {80, 443};
+	int i;
 
 	/* Map updates below report through fail(): start from a clean slate. */
 	begin("setup");
@@ -362,6 +377,15 @@ int setup(void)
 		printf("FAIL: cannot bring up lo in the test namespace\n");
 		return -1;
 	}
+	/* SYNs are answered only for a local listener: one on each
+	 * protected port, for the life of the process. */
+	for (i = 0; i < 2; i++)
+		if (wildcard_listener(4, ports[i]) < 0 ||
+		    wildcard_listener(6, ports[i]) < 0) {
+			printf("FAIL: cannot listen on port %d: %s\n",
+			       ports[i], strerror(errno));
+			return -1;
+		}
 	libbpf_set_print(libbpf_quiet);
 	skel = synguard__open();
 	if (!skel) {

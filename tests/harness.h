@@ -40,6 +40,8 @@ void end(void);
 void put_config(void);
 void config_defaults(void);
 void put_keys(void);
+/* Sets cookies auto's engaged state (the rest of sg_state stays). */
+void state_engaged(int engaged);
 void put_ports(const int *ports, int n);
 void read_counters(__u64 *out);
 void key_bytes(uint8_t out[16], unsigned int slot);

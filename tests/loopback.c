@@ -58,7 +58,9 @@ int sock_pair(int family, int port, int *lfd, int *cfd, int *afd,
 	*lfd = socket(ss.ss_family, SOCK_STREAM, 0);
 	if (*lfd < 0)
 		return -1;
+	/* REUSEPORT: the harness's wildcard listeners hold the same ports. */
 	setsockopt(*lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(*lfd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
 	if (bind(*lfd, (void *)&ss, sl) || listen(*lfd, 8))
 		return -1;
 	if (!cfd)
@@ -93,4 +95,37 @@ void loopback_spec(struct pkt_spec *s, int family, uint16_t sport)
 	s->tcp_flags = PKT_TCP_ACK;
 	s->seq = 1;
 	s->ack = 0x12345; /* not a cookie */
+}
+
+int wildcard_listener(int family, int port)
+{
+	struct sockaddr_storage ss = {};
+	socklen_t sl;
+	int one = 1, fd;
+
+	if (family == 4) {
+		struct sockaddr_in *a = (void *)&ss;
+
+		a->sin_family = AF_INET;
+		a->sin_port = htons(port);
+		sl = sizeof(*a);
+	} else {
+		struct sockaddr_in6 *a = (void *)&ss;
+
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons(port);
+		sl = sizeof(*a);
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM, 0);
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+	if (family == 6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (void *)&ss, sl) || listen(fd, 64)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
 }

@@ -18,6 +18,12 @@ int lo_up(void);
 int sock_pair(int family, int port, int *lfd, int *cfd, int *afd,
 	      uint16_t *cport);
 
+/*
+ * A listener on every address of the family (SO_REUSEPORT, IPv6 only for
+ * 6): what makes a protected port one synguard answers. fd or -1.
+ */
+int wildcard_listener(int family, int port);
+
 /* An ACK of the loopback connection with client port sport to port 80. */
 void loopback_spec(struct pkt_spec *s, int family, uint16_t sport);
 

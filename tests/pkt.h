@@ -24,7 +24,7 @@
 #define PKT_BUF_SIZE 512
 /* More than synguard parses, so tests can exceed its limits. */
 #define PKT_MAX_VLAN 4
-#define PKT_MAX_V6_EXT 8
+#define PKT_MAX_V6_EXT 10
 #define PKT_MAX_IPOPT 40
 #define PKT_MAX_TCPOPT 40
 

@@ -201,9 +201,9 @@ static size_t addr_len(int family)
 uint32_t ref_cookie_mac(int family, const uint8_t *saddr, const uint8_t *daddr,
 			uint16_t sport_be, uint16_t dport_be,
 			uint32_t client_isn, uint32_t counter,
-			const uint8_t key[16], uint8_t data)
+			const uint8_t key[16], uint8_t data, uint8_t ours)
 {
-	uint8_t msg[16 + 16 + 2 + 2 + 4 + 4];
+	uint8_t msg[16 + 16 + 2 + 2 + 4 + 4 + 1];
 	size_t alen = addr_len(family), n = 0;
 
 	memcpy(msg + n, saddr, alen);
@@ -219,6 +219,7 @@ uint32_t ref_cookie_mac(int family, const uint8_t *saddr, const uint8_t *daddr,
 	n += 4;
 	put_le32(msg + n, ((counter & SG_COUNTER_MASK) << 8) | data);
 	n += 4;
+	msg[n++] = ours;
 
 	return (uint32_t)(ref_siphash24(key, msg, n) >> 44) &
 	       ((1u << SG_COOKIE_MAC_BITS) - 1);
@@ -227,14 +228,21 @@ uint32_t ref_cookie_mac(int family, const uint8_t *saddr, const uint8_t *daddr,
 uint32_t ref_cookie(int family, const uint8_t *saddr, const uint8_t *daddr,
 		    uint16_t sport_be, uint16_t dport_be, uint32_t client_isn,
 		    uint32_t counter, unsigned int key_slot,
-		    const uint8_t key[16], uint8_t data)
+		    const uint8_t key[16], uint8_t data, uint8_t ours)
 {
 	uint32_t mac = ref_cookie_mac(family, saddr, daddr, sport_be, dport_be,
-				      client_isn, counter, key, data);
+				      client_isn, counter, key, data, ours);
 
 	return mac << SG_COOKIE_MAC_SHIFT |
 	       (key_slot & 1) << SG_COOKIE_KEY_SHIFT |
 	       (counter & SG_COOKIE_TIME_MASK) << SG_COOKIE_TIME_SHIFT | data;
+}
+
+uint8_t ref_cookie_ours(uint8_t data, uint8_t wscale)
+{
+	if ((data >> SG_COOKIE_WS_SHIFT & SG_COOKIE_WS_MASK) == SG_COOKIE_WS_NONE)
+		return SG_COOKIE_WS_NONE;
+	return wscale;
 }
 
 static const uint16_t mss4_table[] = SG_MSS4_TABLE;

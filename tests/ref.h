@@ -35,17 +35,19 @@ int ref_siphash_selftest(void);
  * (network order). client_isn: host-order sequence number of the SYN.
  * counter: full time counter (ref_counter()); only its low 24 bits enter the
  * MAC and its low 3 bits the cookie. key_slot: 0 or 1. data: bits 0..7.
+ * ours: the window scale our SYN-ACK offered, SG_COOKIE_WS_NONE if it
+ * offered none (data's wscale field is SG_COOKIE_WS_NONE).
  */
 uint32_t ref_cookie(int family, const uint8_t *saddr, const uint8_t *daddr,
 		    uint16_t sport_be, uint16_t dport_be, uint32_t client_isn,
 		    uint32_t counter, unsigned int key_slot,
-		    const uint8_t key[16], uint8_t data);
+		    const uint8_t key[16], uint8_t data, uint8_t ours);
 
 /* The 20-bit MAC of a cookie, exposed so tests can report which part broke. */
 uint32_t ref_cookie_mac(int family, const uint8_t *saddr, const uint8_t *daddr,
 			uint16_t sport_be, uint16_t dport_be,
 			uint32_t client_isn, uint32_t counter,
-			const uint8_t key[16], uint8_t data);
+			const uint8_t key[16], uint8_t data, uint8_t ours);
 
 /*
  * Bits 0..7 of a cookie from what the client's SYN offered. client_mss and
@@ -54,6 +56,10 @@ uint32_t ref_cookie_mac(int family, const uint8_t *saddr, const uint8_t *daddr,
  */
 uint8_t ref_cookie_data(int family, int have_mss, uint16_t client_mss,
 			int sack, int ecn, int have_ws, uint8_t client_ws);
+
+/* The window scale a SYN-ACK with these data bits offered, ours being
+ * wscale: SG_COOKIE_WS_NONE when the client offered none. */
+uint8_t ref_cookie_ours(uint8_t data, uint8_t wscale);
 
 /* MSS that a cookie's mss index stands for (0 for a bad family). */
 uint16_t ref_cookie_mss(int family, unsigned int idx);

@@ -442,7 +442,7 @@ static void test_dumps(void)
 static void test_cookie(void)
 {
 	static const uint8_t c4[4] = { 192, 0, 2, 1 }, s4[4] = { 198, 51, 100, 1 };
-	uint8_t key[16], msg[20];
+	uint8_t key[16], msg[21];
 	uint32_t cookie, counter = 0x0abcdef5, mac;
 	uint16_t sport_be, dport_be;
 	uint64_t tai;
@@ -458,23 +458,27 @@ static void test_cookie(void)
 	memcpy(msg + 8, "\x9c\x40\x00\x50", 4);
 	memcpy(msg + 12, "\x78\x56\x34\x12", 4); /* ISN 0x12345678 */
 	memcpy(msg + 16, "\x37\xf5\xde\xbc", 4); /* bc def5 << 8 | 0x37 */
-	mac = (uint32_t)(ref_siphash24(key, msg, 20) >> 44);
+	msg[20] = 7; /* the window scale we offered */
+	mac = (uint32_t)(ref_siphash24(key, msg, 21) >> 44);
 
 	cookie = ref_cookie(4, c4, s4, sport_be, dport_be, 0x12345678, counter,
-			    1, key, 0x37);
+			    1, key, 0x37, 7);
 	CHECK(cookie >> SG_COOKIE_MAC_SHIFT == mac);
 	CHECK((cookie >> SG_COOKIE_KEY_SHIFT & 1) == 1);
 	CHECK((cookie >> SG_COOKIE_TIME_SHIFT & SG_COOKIE_TIME_MASK) == 5);
 	CHECK((cookie & SG_COOKIE_DATA_MASK) == 0x37);
 	CHECK(ref_cookie_mac(4, c4, s4, sport_be, dport_be, 0x12345678,
-			     counter, key, 0x37) == mac);
+			     counter, key, 0x37, 7) == mac);
+	/* Our window scale is in the MAC. */
+	CHECK(ref_cookie_mac(4, c4, s4, sport_be, dport_be, 0x12345678,
+			     counter, key, 0x37, 6) != mac);
 	/* Counter bits above 24 stay out of the MAC. */
 	CHECK(ref_cookie(4, c4, s4, sport_be, dport_be, 0x12345678,
-			 counter & SG_COUNTER_MASK, 1, key, 0x37) == cookie);
+			 counter & SG_COUNTER_MASK, 1, key, 0x37, 7) == cookie);
 	CHECK(ref_cookie(4, c4, s4, sport_be, dport_be, 0x12345678, counter, 0,
-			 key, 0x37) == (cookie & ~(1u << SG_COOKIE_KEY_SHIFT)));
+			 key, 0x37, 7) == (cookie & ~(1u << SG_COOKIE_KEY_SHIFT)));
 	CHECK(ref_cookie(4, c4, s4, sport_be, dport_be, 0x12345679, counter, 1,
-			 key, 0x37) != cookie);
+			 key, 0x37, 7) != cookie);
 
 	CHECK(ref_cookie_data(4, 1, 1460, 0, 0, 1, 7) == (3 | 7 << 4));
 	CHECK(ref_cookie_data(4, 1, 1459, 1, 0, 1, 7) == (2 | 4 | 7 << 4));

@@ -140,7 +140,7 @@ static uint32_t ref_cookie_for(const struct pkt_spec *syn, uint32_t isn,
 	key_bytes(key, slot);
 	return ref_cookie(syn->family, syn->saddr, syn->daddr,
 			  htons(syn->sport), htons(syn->dport), isn, counter,
-			  slot, key, data);
+			  slot, key, data, ref_cookie_ours(data, cfg.wscale));
 }
 
 /* Result of a SYN case, for the ACK cases built on it. */
@@ -449,6 +449,21 @@ static void test_syn_ack_roundtrip(void)
 					continue;
 				syn_spec(&s, families[f], c);
 				vlan(&s, nv);
+				/*
+				 * Two tags: the kfunc refuses a frame whose
+				 * protocol at TC is still 802.1Q, so a cookie
+				 * would promise a connection that cannot be.
+				 */
+				if (nv == 2) {
+					snprintf(name, sizeof(name),
+						 "SYN IPv%d 2 VLAN, %s -> pass, "
+						 "no handoff possible",
+						 families[f], c->name);
+					expect_syn_untouched(
+						name, &s,
+						SG_CNT_SYN_NO_HANDOFF_PASS);
+					continue;
+				}
 				snprintf(name, sizeof(name),
 					 "SYN IPv%d %d VLAN, %s -> SYN-ACK",
 					 families[f], nv, c->name);
@@ -820,22 +835,34 @@ static void test_edges(void)
 		const uint8_t past[] = { 2, 4, 5, 0xb4, 8, 10, 0, 0 };
 		const uint8_t lonely[] = { 1, 1, 1, 3 };
 
+		/*
+		 * The kernel's option parser stops at a bad length and keeps
+		 * the SYN with what it found before: so must we, or every
+		 * flood SYN with such a tail would walk past the cookies.
+		 */
+		const struct offer none = {};
+		const struct offer mss_only = { .have_mss = 1, .mss = 1460 };
+		const uint8_t tail[] = { 2, 4, 5, 0xb4, 4, 2, 0xfe, 0 };
+		const struct offer mss_sack = { .have_mss = 1, .mss = 1460,
+						.sack = 1 };
+
 		pkt_spec_init(&s, 4);
 		pkt_opt_raw(s.tcp_opts, &s.tcp_opts_len, zero_len, 4);
-		expect_syn_untouched("option length 0", &s,
-				      SG_CNT_MALFORMED);
+		check_syn("option length 0 -> SYN-ACK, walk stops", &s, &none);
 		pkt_spec_init(&s, 4);
 		pkt_opt_raw(s.tcp_opts, &s.tcp_opts_len, one_len, 4);
-		expect_syn_untouched("option length 1", &s,
-				      SG_CNT_MALFORMED);
+		check_syn("option length 1 -> SYN-ACK, walk stops", &s, &none);
 		pkt_spec_init(&s, 6);
 		pkt_opt_raw(s.tcp_opts, &s.tcp_opts_len, past, 8);
-		expect_syn_untouched("option running past the header", &s,
-				       SG_CNT_MALFORMED);
+		check_syn("option running past the header -> SYN-ACK, MSS kept",
+			  &s, &mss_only);
 		pkt_spec_init(&s, 4);
 		pkt_opt_raw(s.tcp_opts, &s.tcp_opts_len, lonely, 4);
-		expect_syn_untouched("option kind in the last byte", &s,
-				       SG_CNT_MALFORMED);
+		check_syn("option kind in the last byte -> SYN-ACK", &s, &none);
+		pkt_spec_init(&s, 4);
+		pkt_opt_raw(s.tcp_opts, &s.tcp_opts_len, tail, 8);
+		check_syn("options ending in fe 00 00 00 -> SYN-ACK, MSS+SACK kept",
+			  &s, &mss_sack);
 	}
 
 	pkt_spec_init(&s, 4);
@@ -858,10 +885,16 @@ static void test_edges(void)
 	pkt_spec_init(&s, 0);
 	expect_spec_untouched("ARP request", &s, XDP_PASS, SG_CNT_OTHER_PASS);
 
+	/* A fragmented SYN is reassembled by the kernel into a SYN. */
 	pkt_spec_init(&s, 4);
 	s.frag_off = PKT_IP_MF;
-	expect_spec_untouched("IPv4 first fragment", &s, XDP_PASS,
-			      SG_CNT_FRAGMENT_PASS);
+	expect_spec_untouched("IPv4 first fragment of a SYN -> drop", &s,
+			      XDP_DROP, SG_CNT_FRAGMENT_DROP);
+	pkt_spec_init(&s, 4);
+	s.frag_off = PKT_IP_MF;
+	s.tcp_flags = PKT_TCP_ACK;
+	expect_spec_untouched("IPv4 first fragment of an ACK -> pass", &s,
+			      XDP_PASS, SG_CNT_FRAGMENT_PASS);
 	pkt_spec_init(&s, 4);
 	s.frag_off = 185; /* offset 1480 */
 	expect_spec_untouched("IPv4 later fragment", &s, XDP_PASS,
@@ -870,8 +903,17 @@ static void test_edges(void)
 	s.nv6_ext = 1;
 	s.v6_ext[0].type = 44;
 	s.v6_ext[0].frag_more = 1;
-	expect_spec_untouched("IPv6 fragment header", &s, XDP_PASS,
-			      SG_CNT_FRAGMENT_PASS);
+	expect_spec_untouched("IPv6 first fragment of a SYN -> drop", &s,
+			      XDP_DROP, SG_CNT_FRAGMENT_DROP);
+	{
+		/* An atomic fragment (offset 0, M clear) is no fragment. */
+		const struct offer none = {};
+
+		pkt_spec_init(&s, 6);
+		s.nv6_ext = 1;
+		s.v6_ext[0].type = 44;
+		check_syn("IPv6 atomic fragment SYN -> SYN-ACK", &s, &none);
+	}
 	pkt_spec_init(&s, 6);
 	s.nv6_ext = 2;
 	s.v6_ext[0].type = 0;
@@ -954,16 +996,23 @@ static void test_edges(void)
 	expect_spec_untouched("doff 3 to an unprotected port", &s, XDP_PASS,
 			      SG_CNT_OTHER_PASS);
 
+	/* Too deep to rule out a SYN to us: dropped while cookies are on. */
 	pkt_spec_init(&s, 4);
 	s.nvlan = 3;
-	expect_spec_untouched("three VLAN tags", &s, XDP_PASS,
-			      SG_CNT_UNPARSED_PASS);
+	expect_spec_untouched("three VLAN tags, cookies on -> drop", &s,
+			      XDP_DROP, SG_CNT_UNPARSED_DROP);
 	pkt_spec_init(&s, 6);
-	s.nv6_ext = 7;
-	for (cut = 0; cut < 7; cut++)
+	s.nv6_ext = 9;
+	for (cut = 0; cut < 9; cut++)
 		s.v6_ext[cut].type = 60;
-	expect_spec_untouched("IPv6 with 7 extension headers", &s, XDP_PASS,
-			      SG_CNT_UNPARSED_PASS);
+	expect_spec_untouched("IPv6 with 9 extension headers, cookies on -> drop",
+			      &s, XDP_DROP, SG_CNT_UNPARSED_DROP);
+	cfg.cookies = SG_COOKIES_AUTO;
+	put_config();
+	state_engaged(0);
+	expect_spec_untouched("IPv6 with 9 extension headers, cookies idle -> pass",
+			      &s, XDP_PASS, SG_CNT_UNPARSED_PASS);
+	config_defaults();
 	pkt_spec_init(&s, 6);
 	s.nv6_ext = 6;
 	for (cut = 0; cut < 6; cut++)
@@ -1190,7 +1239,7 @@ static void test_reference(void)
  * The cookie gate: an ACK can only carry a valid cookie if this host sent
  * one within the cookie lifetime; otherwise it is refused unhashed.
  */
-static void set_synack_tai(uint64_t tai)
+static void set_synack_ns(uint64_t tai)
 {
 	struct sg_state st;
 	__u32 zero = 0;
@@ -1198,7 +1247,7 @@ static void set_synack_tai(uint64_t tai)
 	if (bpf_map__lookup_elem(skel->maps.sg_state, &zero, 4, &st,
 				 sizeof(st), 0))
 		fail("state read: %s", strerror(errno));
-	st.synack_tai = tai;
+	st.synack_ns = tai;
 	if (bpf_map__update_elem(skel->maps.sg_state, &zero, 4, &st,
 				 sizeof(st), 0))
 		fail("state write: %s", strerror(errno));
@@ -1235,7 +1284,7 @@ static void test_cookie_gate(void)
 	struct run r;
 	int len;
 
-	set_synack_tai(0);
+	set_synack_ns(0);
 	expect_forged("no cookie ever sent: a valid cookie ACK -> drop unhashed",
 		      XDP_DROP, SG_CNT_COOKIE_NONE_ISSUED);
 	pkt_spec_init(&ack, 6);
@@ -1253,10 +1302,10 @@ static void test_cookie_gate(void)
 		if (bpf_map__lookup_elem(skel->maps.sg_state, &zero, 4, &st,
 					 sizeof(st), 0))
 			fail("state read: %s", strerror(errno));
-		else if (st.synack_tai < r.tai_before - 25000000ULL ||
-			 st.synack_tai > r.tai_after)
-			fail("synack_tai %llu outside [%llu, %llu]",
-			     (unsigned long long)st.synack_tai,
+		else if (st.synack_ns < r.tai_before - 25000000ULL ||
+			 st.synack_ns > r.tai_after)
+			fail("synack_ns %llu outside [%llu, %llu]",
+			     (unsigned long long)st.synack_ns,
 			     (unsigned long long)r.tai_before,
 			     (unsigned long long)r.tai_after);
 	}
@@ -1265,10 +1314,10 @@ static void test_cookie_gate(void)
 		      SG_CNT_COOKIE_OK);
 
 	/* Just inside and just outside the window (1 s of margin each). */
-	set_synack_tai(ref_tai_ns() - gate + 1000000000ULL);
+	set_synack_ns(ref_tai_ns() - gate + 1000000000ULL);
 	expect_forged("last cookie sent just within the window -> pass",
 		      XDP_PASS, SG_CNT_COOKIE_OK);
-	set_synack_tai(ref_tai_ns() - gate - 1000000000ULL);
+	set_synack_ns(ref_tai_ns() - gate - 1000000000ULL);
 	expect_forged("last cookie sent before the window -> drop", XDP_DROP,
 		      SG_CNT_COOKIE_NONE_ISSUED);
 
@@ -1292,7 +1341,7 @@ static void test_cookie_gate(void)
 			close(lfd);
 		write_sysctl("/proc/sys/net/ipv4/tcp_syncookies", "1");
 	}
-	set_synack_tai(ref_tai_ns());
+	set_synack_ns(ref_tai_ns());
 }
 
 /* README.md mirrors SG_COUNTERS: check it names every counter. */
