@@ -1239,10 +1239,10 @@ __noinline int sg_handle_ack(struct xdp_md *ctx, struct sg_pkt *p,
 	 * kept), no ACK can carry one: refuse without hashing. An ACK flood
 	 * on its own then gets nothing through, and costs less.
 	 */
-	if (st && now - st->synack_ns > (__u64)cfg->cookie_lifetime *
-						NSEC_PER_SEC +
-					(2ULL << SG_PERIOD_SHIFT) +
-					NSEC_PER_SEC)
+	/* Signed: after the clock steps back, the last cookie is young. */
+	if (st && (__s64)(now - st->synack_ns) >
+			  (__s64)((__u64)cfg->cookie_lifetime * NSEC_PER_SEC +
+				  (2ULL << SG_PERIOD_SHIFT) + NSEC_PER_SEC))
 		res = SG_COOKIE_NONE_ISSUED;
 	else if (keys)
 		res = sg_cookie_check(flow, keys, cookie, sg_counter_now(now),

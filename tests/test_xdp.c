@@ -1391,6 +1391,7 @@ int main(void)
 	test_kernel_syncookies();
 	test_cookie_gate();
 	test_limits();
+	test_parity();
 	synguard__destroy(skel);
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
