@@ -1477,7 +1477,7 @@ int synguard_tc(struct __sk_buff *skb)
 	/*
 	 * skc, not sk: bpf_sk_lookup_tcp() returns the listener even when a
 	 * request socket exists, and assigning a second one creates a bogus
-	 * child (see DESIGN.md).
+	 * child (doc/design.md, "The socket lookup on a SYN").
 	 */
 	sk = bpf_skc_lookup_tcp(skb, &tup, tlen, BPF_F_CURRENT_NETNS, 0);
 	if (!sk) {

@@ -318,13 +318,16 @@ struct sg_ports {
  *  sak    client offered SACK-permitted
  *  ecn    client asked for ECN (ECE|CWR) and we answered with ECE
  *  wscale the client's window scale (0..14), 15 = it offered none
- *  time   low 3 bits of the time counter: TAI nanoseconds >> 34 (periods
+ *  time   low 3 bits of the time counter: SG clock (REALTIME) ns >> 34 (periods
  *         of about 17.18 s), a clock that hosts sharing a key agree on
  *  key    which of the two key slots made the cookie
  *  MAC    bits 63..44 of SipHash-2-4(key, message), message =
  *         saddr daddr sport dport (network order, client's view: saddr is
  *         the client) || client ISN (le32) || (counter << 8 | bits 0..7)
- *         (le32), counter being the full 24-bit time counter.
+ *         (le32) || ours (1 byte), counter being the full 24-bit time
+ *         counter and ours the window scale our SYN-ACK offered
+ *         (SG_COOKIE_WS_NONE if it offered none): 21 bytes for IPv4, 45
+ *         for IPv6.
  *
  * The validator reconstructs the full counter from its own clock and the 3
  * time bits (age = (now - time) mod 8; age 7 means one period in the future,
@@ -339,7 +342,9 @@ struct sg_ports {
  * flood of 1M random ACKs/s gets about one ACK a second through to the
  * kernel, which then finds no handshake to complete beyond what the cookie
  * says (the same order as the kernel's own cookies, 2^-24 per counter).
- * Every ACK costs exactly one SipHash: the key bit selects the key.
+ * Every ACK costs one SipHash (the key bit selects the key), two during a
+ * cookie lifetime after a change of wscale, when the previous scale is
+ * tried too: the bound then doubles, 2^-19, for that time.
  */
 #define SG_COOKIE_MSS_SHIFT 0
 #define SG_COOKIE_MSS_MASK 0x3
@@ -355,7 +360,7 @@ struct sg_ports {
 #define SG_COOKIE_MAC_BITS 20
 #define SG_COOKIE_DATA_MASK 0xff /* bits covered by the MAC as data */
 
-#define SG_PERIOD_SHIFT 34 /* time counter = TAI ns >> 34 */
+#define SG_PERIOD_SHIFT 34 /* time counter = SG clock ns >> 34 */
 #define SG_COUNTER_MASK 0xffffff /* counter bits in the MAC message */
 /* Lifetime bounds, seconds: at least one period, at most 6 (age 7 = skew). */
 #define SG_LIFETIME_MIN 18
