@@ -66,7 +66,8 @@ log() { printf '%s\n' "$*" >&2; }
 die() { log "e2e: $*"; exit 1; }
 
 # Runs a command in a namespace. nsenter, not `ip netns exec`: the latter
-# remounts /sys, and the BPF tools need /sys/fs/bpf (DESIGN.md).
+# remounts /sys, and the BPF tools need /sys/fs/bpf
+# (doc/design.md, "veth and network namespaces").
 nsx() {
 	local ns=$1
 	shift
@@ -134,7 +135,8 @@ setup_topology() {
 	ip -n "$SNS" addr add $SRV4/24 dev "$SDEV"
 	ip -n "$CNS" addr add $CLI6/64 dev "$CDEV" nodad
 	ip -n "$SNS" addr add $SRV6/64 dev "$SDEV" nodad
-	# XDP sees partial checksums otherwise (DESIGN.md).
+	# XDP sees partial checksums otherwise
+	# (doc/design.md, "veth and network namespaces").
 	ip netns exec "$CNS" ethtool -K "$CDEV" tx off >/dev/null 2>&1
 	ip netns exec "$SNS" ethtool -K "$SDEV" tx off >/dev/null 2>&1
 	ip -n "$CNS" link set "$CDEV" up
@@ -153,7 +155,8 @@ setup_topology() {
 	ip -n "$SNS" -6 route add default via $CLI6 dev "$SDEV"
 	nsx "$CNS" sysctl -qw net.ipv4.ip_forward=0 net.ipv6.conf.all.forwarding=0
 	# The client's XDP program: without one, the server's XDP_TX cannot
-	# reach this end of the veth at all (DESIGN.md).
+	# reach this end of the veth at all
+	# (doc/design.md, "veth and network namespaces").
 	nsx "$CNS" "$B/xdpctl" attach "$CDEV" count "$PIN/cli" --local $CLI4 \
 		--local $CLI6 --drop-foreign || die "cannot attach the client's counter"
 }
@@ -190,7 +193,7 @@ defense_up() {
 		;;
 	none)
 		# The kernel keeps a quarter of the SYN queue for peers in its
-		# TCP metrics: none here (DESIGN.md).
+		# TCP metrics: none here (doc/design.md, "Honest baselines").
 		nsx "$SNS" sysctl -qw net.ipv4.tcp_syncookies=0
 		srv_xdp count
 		;;

@@ -5,7 +5,7 @@
  * BPF_PROG_TEST_RUN and `repeat`.
  *
  * `repeat` reruns the program on the buffer the previous run left behind
- * (DESIGN.md, "the repeat trap"), so every measured run goes through
+ * (doc/design.md, "the repeat trap"), so every measured run goes through
  * bench/bpf/wrap.bpf.c: sg_wrap restores the original frame, then
  * tail-calls the program under test. For each class the tool measures, in
  * interleaved rounds, the floor alone, the wrapper around the floor and the

@@ -10,7 +10,8 @@
  * The attachment outlives the process (netlink XDP attach); the counters map
  * is pinned in PINDIR so that `read` finds it later. Run it in the
  * interface's network namespace with `nsenter --net=...`, not `ip netns
- * exec`, which hides /sys/fs/bpf (DESIGN.md).
+ * exec`, which hides /sys/fs/bpf
+ * (doc/design.md, "veth and network namespaces").
  */
 #include <arpa/inet.h>
 #include <errno.h>

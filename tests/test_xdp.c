@@ -74,8 +74,8 @@ static void offer_opts(const struct offer *o, struct pkt_spec *s, int shuffle)
 }
 
 /*
- * The SYN-ACK synguard must send for a SYN: the spec of issue #2, written
- * out independently of bpf/ (kernel option order and padding).
+ * The SYN-ACK synguard must send for a SYN, written out independently of
+ * bpf/ (kernel option order and padding; doc/design.md, "The cookie").
  */
 static void expected_synack(const struct pkt_spec *syn, const struct offer *o,
 			    uint32_t cookie, uint32_t tsval,

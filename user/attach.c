@@ -305,9 +305,9 @@ static int xdp_attach(const char *iface, int ifindex, struct synguard *skel,
 	}
 	/*
 	 * libxdp loads the program itself: as an freplace component of its
-	 * multi-program dispatcher where the kernel allows that, else (this
-	 * kernel: DESIGN.md) as a plain XDP program attached alone. Which
-	 * one we got is read back below.
+	 * multi-program dispatcher where the kernel allows that, else as a
+	 * plain XDP program attached alone (doc/design.md, "No
+	 * trampolines"). Which one we got is read back below.
 	 */
 	err = xdp_program__attach(
 		xprog, ifindex,

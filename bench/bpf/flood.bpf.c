@@ -9,7 +9,8 @@
  * Each sent frame restores the WHOLE template, not only the fields it
  * randomises: live-frames pages are recycled without copying data_in again,
  * and a page comes back holding whatever its last user wrote into it, such
- * as the SYN-ACK a responder made of it with XDP_TX (DESIGN.md).
+ * as the SYN-ACK a responder made of it with XDP_TX
+ * (doc/design.md, "veth and network namespaces").
  *
  * Pacing happens here, not in user space: one BPF_PROG_TEST_RUN call costs
  * tens of milliseconds of setup and teardown on this kernel, so a call per

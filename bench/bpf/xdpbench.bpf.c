@@ -6,7 +6,8 @@
  *  xb_count    counts frames by TCP flags and passes them. On the client
  *              side it also drops the answers to the flood's spoofed
  *              sources (drop_foreign), and its being there is what lets the
- *              server's XDP_TX reach this end of the veth at all (DESIGN.md).
+ *              server's XDP_TX reach this end of the veth at all
+ *              (doc/design.md, "veth and network namespaces").
  *              On the server side it counts the SYNs that arrive when the
  *              defense is the kernel's own.
  *  xb_reflect  the ceiling: the least a SYN responder can do. Swap MACs,

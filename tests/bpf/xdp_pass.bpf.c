@@ -2,7 +2,7 @@
 /*
  * XDP_PASS for the client end of a test veth pair. veth delivers frames that
  * the other end sends with XDP_TX only when this end has an XDP program of
- * its own (see DESIGN.md, "Traps on veth and namespaces").
+ * its own (doc/design.md, "veth and network namespaces").
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>

@@ -13,7 +13,7 @@
 # Static neighbour entries both ways (an XDP program may drop ARP/ND), TX
 # checksum offload off on both ends (XDP must see full checksums), and
 # xdp_pass on the client end: veth delivers the server end's XDP_TX only
-# when the peer has an XDP program (DESIGN.md, "Traps on veth").
+# when the peer has an XDP program (doc/design.md, "veth and network namespaces").
 #
 # Rules these suites keep: traffic only inside the namespaces they create;
 # addresses only from the documentation ranges; every flood bounded by

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# synguard under floods (issue 3), in two network namespaces joined by veth
+# synguard under floods, in two network namespaces joined by veth
 # (lib.sh):
 # - a spoofed SYN flood at the protected port, one hping3 per core, while a
 #   client makes 200 sequential connections with a 1-byte request and reply:

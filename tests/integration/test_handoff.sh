@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# The kernel handoff end to end (issue 3), in two network namespaces joined
+# The kernel handoff end to end, in two network namespaces joined
 # by veth (lib.sh): connections through synguard become ordinary kernel
 # sockets; the cookie path was used and the kernel sent no SYN-ACK of its
 # own; unprotected ports are the kernel's alone; detach leaves nothing.
@@ -64,7 +64,7 @@ print("mode %s, multiprog %s, healthy %s" % (i.get("mode"),
       i.get("multiprog"), i.get("healthy")))' "$TMP/status.json" 2>/dev/null ||
 	head -c 300 "$TMP/status.json")"
 echo "# not tested here: sharing the interface with other XDP programs (libxdp's" \
-	"dispatcher needs freplace, which this kernel refuses; DESIGN.md)"
+	"dispatcher needs freplace, which this kernel refuses; doc/design.md)"
 
 # ---- 1. handshake through synguard, 1 MiB echoed intact ----
 for fam in 4 6; do

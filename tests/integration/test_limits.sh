@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# synguard's limits and adaptive defense (issue 6), in two network
+# synguard's limits and adaptive defense, in two network
 # namespaces joined by veth (lib.sh), with the default "cookies auto":
 # - idle: a client's connects are the kernel's own (it sends the SYN-ACK,
 #   seen by a capture; synguard only counts syn_disengaged_pass);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Option fidelity of the handoff (issue 3): for every combination of the
+# Option fidelity of the handoff: for every combination of the
 # client's tcp_timestamps, tcp_window_scaling, tcp_sack and tcp_ecn, over
 # IPv4 and IPv6, the server-side socket that synguard handed to the kernel
 # negotiated exactly what the client offered (ECN: granted when synguard's
