@@ -100,9 +100,10 @@ unit: $(OUTPUT)/test_xdp
 	$(Q)$(OUTPUT)/test_xdp
 
 # deps first: on a fresh machine `make test` alone installs, builds and runs.
+# `make test T=NAME` runs only the unit groups and suites named like NAME.
 test: deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)tests/run.sh
+	$(Q)tests/run.sh $(if $(T),-t $(T))
 
 # A SYN flood against a protected server in throwaway namespaces (root).
 demo: deps

@@ -1371,28 +1371,67 @@ static void test_readme_counters(void)
 	end();
 }
 
-int main(void)
+/* Groups in the order they run; `test_xdp NAME` runs those whose name
+ * contains NAME, so a newcomer can run one at a time. */
+static const struct {
+	const char *name;
+	void (*run)(void);
+	bool needs_setup; /* loads the programs and the test listeners */
+} groups[] = {
+	{ "reference", test_reference, false },
+	{ "readme_counters", test_readme_counters, false },
+	{ "syn_ack_roundtrip", test_syn_ack_roundtrip, true },
+	{ "syn_headers", test_syn_headers, true },
+	{ "ack_rejects", test_ack_rejects, true },
+	{ "key_rotation", test_key_rotation, true },
+	{ "edges", test_edges, true },
+	{ "kernel_sockets", test_kernel_sockets, true },
+	{ "kernel_syncookies", test_kernel_syncookies, true },
+	{ "cookie_gate", test_cookie_gate, true },
+	{ "limits", test_limits, true },
+	{ "parity", test_parity, true },
+};
+
+int main(int argc, char **argv)
 {
+	const char *filter = argc > 1 ? argv[1] : NULL;
+	bool loaded = false;
+	size_t i, ran = 0;
+
+	if (argc > 2 || (filter && !strcmp(filter, "-h"))) {
+		fprintf(stderr, "usage: %s [NAME | --list]: runs the groups whose name contains NAME, all without it\n",
+			argv[0]);
+		return 2;
+	}
+	if (filter && !strcmp(filter, "--list")) {
+		for (i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+			printf("%s\n", groups[i].name);
+		return 0;
+	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	printf("# XDP unit tests (BPF_PROG_TEST_RUN)\n");
-	test_reference();
-	test_readme_counters();
-	if (setup()) {
-		failed++;
-		printf("%d passed, %d failed\n", passed, failed);
-		return 1;
+	for (i = 0; i < sizeof(groups) / sizeof(groups[0]); i++) {
+		if (filter && !strstr(groups[i].name, filter))
+			continue;
+		if (groups[i].needs_setup && !loaded) {
+			if (setup()) {
+				failed++;
+				printf("%d passed, %d failed\n", passed, failed);
+				return 1;
+			}
+			loaded = true;
+		}
+		printf("# group %s\n", groups[i].name);
+		groups[i].run();
+		ran++;
 	}
-	test_syn_ack_roundtrip();
-	test_syn_headers();
-	test_ack_rejects();
-	test_key_rotation();
-	test_edges();
-	test_kernel_sockets();
-	test_kernel_syncookies();
-	test_cookie_gate();
-	test_limits();
-	test_parity();
-	synguard__destroy(skel);
+	if (!ran) {
+		/* A filter that matches nothing must not look like a pass. */
+		printf("no test group matches '%s'\n", filter);
+		failed++;
+	}
+	if (loaded)
+		synguard__destroy(skel);
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }
