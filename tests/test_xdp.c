@@ -1378,18 +1378,18 @@ static const struct {
 	void (*run)(void);
 	bool needs_setup; /* loads the programs and the test listeners */
 } groups[] = {
-	{ "reference", test_reference, false },
-	{ "readme_counters", test_readme_counters, false },
-	{ "syn_ack_roundtrip", test_syn_ack_roundtrip, true },
-	{ "syn_headers", test_syn_headers, true },
-	{ "ack_rejects", test_ack_rejects, true },
-	{ "key_rotation", test_key_rotation, true },
-	{ "edges", test_edges, true },
-	{ "kernel_sockets", test_kernel_sockets, true },
-	{ "kernel_syncookies", test_kernel_syncookies, true },
-	{ "cookie_gate", test_cookie_gate, true },
-	{ "limits", test_limits, true },
-	{ "parity", test_parity, true },
+	{"reference", test_reference, false},
+	{"readme_counters", test_readme_counters, false},
+	{"syn_ack_roundtrip", test_syn_ack_roundtrip, true},
+	{"syn_headers", test_syn_headers, true},
+	{"ack_rejects", test_ack_rejects, true},
+	{"key_rotation", test_key_rotation, true},
+	{"edges", test_edges, true},
+	{"kernel_sockets", test_kernel_sockets, true},
+	{"kernel_syncookies", test_kernel_syncookies, true},
+	{"cookie_gate", test_cookie_gate, true},
+	{"limits", test_limits, true},
+	{"parity", test_parity, true},
 };
 
 int main(int argc, char **argv)
