@@ -16,12 +16,11 @@
 #include <linux/types.h>
 #endif
 
-/* Map names, as pinned under /sys/fs/bpf/synguard/<ifname>/. */
-#define SG_MAP_CONFIG "sg_config"
-#define SG_MAP_KEYS "sg_keys"
-#define SG_MAP_PORTS "sg_ports"
-#define SG_MAP_COUNTERS "sg_counters"
-#define SG_MAP_KFUNC_ERRORS "sg_kfunc_errors"
+/*
+ * The maps are pinned by name under /sys/fs/bpf/synguard/<ifname>/: their
+ * names, types and sizes are those of bpf/synguard.bpf.c, which user space
+ * reads from the skeleton (user/pins.c).
+ */
 /* sg_kfunc_errors is indexed by -errno, the last slot collecting the rest. */
 #define SG_KFUNC_ERRNO_MAX 64
 
@@ -119,7 +118,7 @@
 enum sg_counter { SG_COUNTERS(SG_X_ENUM) SG_CNT_MAX };
 #undef SG_X_ENUM
 
-/* Run-time configuration: one entry of the SG_MAP_CONFIG array. */
+/* Run-time configuration: one entry of the sg_config array. */
 struct sg_config {
 	__u16 mss4; /* MSS option in IPv4 SYN-ACKs */
 	__u16 mss6; /* MSS option in IPv6 SYN-ACKs */
@@ -214,13 +213,11 @@ enum sg_cookies_mode {
 #define SG_DEFAULT_SRC_TABLE 65536 /* LRU entries for per-source limits */
 
 /*
- * State of cookies auto: one entry of SG_MAP_STATE, written by the XDP
+ * State of cookies auto: one entry of sg_state, written by the XDP
  * program when the state changes, read by `status`. Times are
  * CLOCK_MONOTONIC_COARSE nanoseconds (bpf_ktime_get_coarse_ns): the same
  * clock as CLOCK_MONOTONIC, a few milliseconds behind at most.
  */
-#define SG_MAP_STATE "sg_state"
-
 struct sg_state {
 	__u32 engaged; /* cookies on (auto mode) */
 	__u32 rate; /* last measured SYN rate to protected ports, SYNs/s */
@@ -234,10 +231,6 @@ struct sg_state {
 #define SG_RATE_SHIFT 27
 
 /* Allow and deny lists: LPM tries keyed by prefix, the value its length. */
-#define SG_MAP_ALLOW4 "sg_allow4"
-#define SG_MAP_ALLOW6 "sg_allow6"
-#define SG_MAP_DENY4 "sg_deny4"
-#define SG_MAP_DENY6 "sg_deny6"
 #define SG_LIST_MAX 16384
 
 struct sg_lpm4 {
@@ -251,7 +244,6 @@ struct sg_lpm6 {
 };
 
 /* Per-source token buckets (GCRA), an LRU hash keyed by masked source. */
-#define SG_MAP_SRC "sg_src"
 
 enum sg_src_kind {
 	SG_SRC_SYN = 0,
@@ -265,7 +257,7 @@ struct sg_src_key {
 	__u8 pad[2];
 };
 
-/* Cookie keys: one entry of the SG_MAP_KEYS array. */
+/* Cookie keys: one entry of the sg_keys array. */
 struct sg_keys {
 	__u64 key[2][2]; /* two 128-bit SipHash keys (k0, k1) */
 	__u8 current; /* slot new cookies are made with; the other is previous */
@@ -275,11 +267,10 @@ struct sg_keys {
 };
 
 /*
- * What `attach` did, for `status` and `detach`: one entry of SG_MAP_INFO.
+ * What `attach` did, for `status` and `detach`: one entry of sg_info.
  * Only user space reads or writes it; it lives in a pinned map so that it
  * stays with the other pins and goes away with them.
  */
-#define SG_MAP_INFO "sg_info"
 
 enum sg_xdp_mode {
 	SG_MODE_NATIVE = 1,

@@ -655,7 +655,8 @@ static int info_write(struct synguard *skel, const struct sg_info *info)
 	err = bpf_map__update_elem(skel->maps.sg_info, &zero, sizeof(zero),
 				   info, sizeof(*info), BPF_ANY);
 	if (err)
-		sg_err("cannot write map " SG_MAP_INFO ": %s", sg_strerr(err));
+		sg_err("cannot write map %s: %s", sg_map_names[SG_M_INFO],
+		       sg_strerr(err));
 	return err;
 }
 
@@ -676,7 +677,7 @@ static struct synguard *skel_open(const char *dir, bool xdp,
 	int err = 0;
 
 	/* The maps are LIBBPF_PIN_BY_NAME: libbpf pins them in dir. */
-	skel = synguard__open_opts(&oo);
+	skel = sg_skel_open(&oo);
 	if (!skel) {
 		sg_err("cannot open the BPF object: %s", sg_strerr(errno));
 		return NULL;
@@ -932,7 +933,7 @@ int sg_detach(const char *iface)
 	if (!have_info)
 		printf("%s: %s/%s missing or empty: looking for synguard's "
 		       "programs by name\n",
-		       iface, p.dir, SG_MAP_INFO);
+		       iface, p.dir, sg_map_names[SG_M_INFO]);
 
 	ifindex = if_nametoindex(iface);
 	if (have_info && (__u32)ifindex != info.ifindex &&

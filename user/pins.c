@@ -18,38 +18,9 @@
 #include "sg.h"
 
 const char *const sg_map_names[SG_M_MAX] = {
-	[SG_M_CONFIG] = SG_MAP_CONFIG,
-	[SG_M_KEYS] = SG_MAP_KEYS,
-	[SG_M_PORTS] = SG_MAP_PORTS,
-	[SG_M_COUNTERS] = SG_MAP_COUNTERS,
-	[SG_M_KFUNC_ERRORS] = SG_MAP_KFUNC_ERRORS,
-	[SG_M_INFO] = SG_MAP_INFO,
-	[SG_M_STATE] = SG_MAP_STATE,
-	[SG_M_ALLOW4] = SG_MAP_ALLOW4,
-	[SG_M_ALLOW6] = SG_MAP_ALLOW6,
-	[SG_M_DENY4] = SG_MAP_DENY4,
-	[SG_M_DENY6] = SG_MAP_DENY6,
-};
-
-/* What each pin must be; a mismatch means another synguard version. */
-#define ARRAY_OF(t) BPF_MAP_TYPE_ARRAY, sizeof(__u32), sizeof(t)
-#define LPM_OF(k) BPF_MAP_TYPE_LPM_TRIE, sizeof(k), sizeof(__u32)
-static const struct {
-	__u32 type, key_size, value_size;
-} map_want[SG_M_MAX] = {
-	[SG_M_CONFIG] = {ARRAY_OF(struct sg_config)},
-	[SG_M_KEYS] = {ARRAY_OF(struct sg_keys)},
-	[SG_M_PORTS] = {ARRAY_OF(struct sg_ports)},
-	[SG_M_COUNTERS] = {BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32),
-			   sizeof(__u64)},
-	[SG_M_KFUNC_ERRORS] = {BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32),
-			       sizeof(__u64)},
-	[SG_M_INFO] = {ARRAY_OF(struct sg_info)},
-	[SG_M_STATE] = {ARRAY_OF(struct sg_state)},
-	[SG_M_ALLOW4] = {LPM_OF(struct sg_lpm4)},
-	[SG_M_ALLOW6] = {LPM_OF(struct sg_lpm6)},
-	[SG_M_DENY4] = {LPM_OF(struct sg_lpm4)},
-	[SG_M_DENY6] = {LPM_OF(struct sg_lpm6)},
+#define SG_MAP_NAME(id, name) [SG_M_##id] = #name,
+	SG_PINNED_MAPS(SG_MAP_NAME)
+#undef SG_MAP_NAME
 };
 
 void sg_pin_dir(const char *iface, char *buf, size_t len)
@@ -68,10 +39,10 @@ bool sg_is_protected(const char *iface)
 
 int sg_pins_open(const char *iface, struct sg_pins *p)
 {
-	struct bpf_map_info info;
+	struct bpf_map_info info, want;
 	char path[320];
+	int i, fd, err;
 	__u32 len;
-	int i, fd;
 
 	memset(p, 0, sizeof(*p));
 	snprintf(p->iface, sizeof(p->iface), "%s", iface);
@@ -97,17 +68,21 @@ int sg_pins_open(const char *iface, struct sg_pins *p)
 			close(fd);
 			continue;
 		}
-		if (info.type != map_want[i].type ||
-		    info.key_size != map_want[i].key_size ||
-		    info.value_size != map_want[i].value_size) {
+		err = sg_skel_map(sg_map_names[i], &want);
+		if (err) {
 			snprintf(p->problem[i], sizeof(p->problem[i]),
-				 "type %u, key %u, value %u bytes; this "
-				 "synguard expects %u, %u, %u (pinned by "
-				 "another "
-				 "version)",
+				 "not in this synguard's BPF object: %s",
+				 sg_strerr(-err));
+			close(fd);
+			continue;
+		}
+		if (info.type != want.type ||
+		    info.key_size != want.key_size ||
+		    info.value_size != want.value_size) {
+			snprintf(p->problem[i], sizeof(p->problem[i]),
+				 "type %u, key %u, value %u bytes; this synguard expects %u, %u, %u (pinned by another version)",
 				 info.type, info.key_size, info.value_size,
-				 map_want[i].type, map_want[i].key_size,
-				 map_want[i].value_size);
+				 want.type, want.key_size, want.value_size);
 			close(fd);
 			continue;
 		}

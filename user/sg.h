@@ -148,21 +148,40 @@ int sg_key_random(__u8 key[SG_KEY_BYTES]);
 /* SipHash key words from the 16 key bytes, little-endian as SipHash reads. */
 void sg_key_words(const __u8 key[SG_KEY_BYTES], __u64 out[2]);
 
+/* ---- skel.c ---- */
+
+struct synguard;
+struct bpf_object_open_opts;
+struct bpf_map_info;
+/* synguard__open_opts(): the one place that embeds the BPF object. */
+struct synguard *sg_skel_open(const struct bpf_object_open_opts *opts);
+/* Type and sizes of the object's map called name; 0 or -errno. */
+int sg_skel_map(const char *name, struct bpf_map_info *want);
+
 /* ---- pins.c ---- */
 
+/*
+ * The pinned maps the CLI works on, one line each: the enum and the pin
+ * names come from here, the types and sizes from the skeleton. The lists
+ * stay in this order: list + (family == 6) (lists.c).
+ */
+#define SG_PINNED_MAPS(X)                                                      \
+	X(CONFIG, sg_config)                                                   \
+	X(KEYS, sg_keys)                                                       \
+	X(PORTS, sg_ports)                                                     \
+	X(COUNTERS, sg_counters)                                               \
+	X(KFUNC_ERRORS, sg_kfunc_errors)                                       \
+	X(INFO, sg_info)                                                       \
+	X(STATE, sg_state)                                                     \
+	X(ALLOW4, sg_allow4)                                                   \
+	X(ALLOW6, sg_allow6)                                                   \
+	X(DENY4, sg_deny4)                                                     \
+	X(DENY6, sg_deny6)
+
 enum sg_map_id {
-	SG_M_CONFIG,
-	SG_M_KEYS,
-	SG_M_PORTS,
-	SG_M_COUNTERS,
-	SG_M_KFUNC_ERRORS,
-	SG_M_INFO,
-	SG_M_STATE,
-	/* The lists, in this order: list + (family == 6) (lists.c). */
-	SG_M_ALLOW4,
-	SG_M_ALLOW6,
-	SG_M_DENY4,
-	SG_M_DENY6,
+#define SG_MAP_ID(id, name) SG_M_##id,
+	SG_PINNED_MAPS(SG_MAP_ID)
+#undef SG_MAP_ID
 	SG_M_MAX,
 };
 

@@ -924,5 +924,24 @@ tc -n $NS filter show dev $A ingress | grep -q synguard && why+="TC filter left;
 [ -z "$why" ] && ok "detach after lost pins removes the programs" || fail "detach after lost pins" "$why $OUT"
 tc -n $NS qdisc del dev $A clsact 2>/dev/null
 
+# A pin of another synguard version: the expected type and sizes come from
+# the BPF object this binary carries, so a config map of another layout is
+# named and never written.
+sg attach $A --ports 80 >/dev/null 2>&1
+pin=/sys/fs/bpf/synguard/$A/sg_config
+rm -f "$pin"
+if bpftool map create "$pin" type array key 4 value 8 entries 1 name sg_config 2>/dev/null; then
+	run sg status $A --json
+	pyjson "status: a pin of another version is named" \
+		"all(w in d['interfaces'][0]['problems'] for w in ('pinned map sg_config: type 2, key 4, value 8 bytes', 'pinned by another version'))" "$STDOUT"
+	expect "config refuses a pin of another version" 1 "sg_config" sg config $A mss4=1400
+	bpftool -j map dump pinned "$pin" >"$TMP/cfgpin" 2>/dev/null
+	pyjson "the foreign pin is left unwritten" "d[0]['value'] == ['0x00'] * 8" "$(cat "$TMP/cfgpin")"
+else
+	skip "pins of another version" "bpftool cannot create a map pin here"
+fi
+sg detach $A >/dev/null 2>&1
+tc -n $NS qdisc del dev $A clsact 2>/dev/null
+
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]
