@@ -249,7 +249,6 @@ static __always_inline __u64 sg_sum32(const void *p, int n)
 	return s;
 }
 
-#define NSEC_PER_SEC 1000000000ULL
 
 /* The SG clock (include/synguard.h): REALTIME, which a fleet agrees on. */
 static __always_inline __u64 sg_now(const struct sg_config *cfg)
@@ -447,7 +446,7 @@ static __always_inline int sg_src_allow(const struct sg_flow *f, __u8 kind,
 #pragma unroll
 	for (i = 0; i < 4; i++)
 		k.addr[i] = f->saddr[i] & sg_mask32(prefix - 32 * i);
-	interval = 1000000000ULL / rate;
+	interval = SG_NSEC_PER_SEC / rate;
 	tolerance = interval * (burst > 1 ? burst - 1 : 0);
 	v = bpf_map_lookup_elem(&sg_src, &k);
 	if (!v) {
@@ -522,7 +521,7 @@ static __always_inline int sg_rate_update(const struct sg_config *cfg)
 	sum_ctx.win = win;
 	bpf_loop(SG_MAX_CPUS, sg_rate_sum_cpu, &sum_ctx, 0);
 	sum = sum_ctx.sum;
-	rate = (sum * 1000000000ULL) >> SG_RATE_SHIFT;
+	rate = (sum * SG_NSEC_PER_SEC) >> SG_RATE_SHIFT;
 	st->rate = rate;
 	st->measured_ns = now;
 	if (rate >= cfg->syn_rate_off)
@@ -536,7 +535,7 @@ static __always_inline int sg_rate_update(const struct sg_config *cfg)
 		st->changed_ns = now;
 		sg_count(SG_CNT_COOKIES_ENGAGED);
 	} else if (st->engaged && rate < cfg->syn_rate_off &&
-		   now - st->above_ns >= (__u64)cfg->hold_time * 1000000000ULL) {
+		   SG_HOLD_OVER(now, st->above_ns, cfg->hold_time)) {
 		st->engaged = 0;
 		st->changed_ns = now;
 		sg_count(SG_CNT_COOKIES_DISENGAGED);
@@ -918,7 +917,7 @@ static __always_inline int sg_synack(struct xdp_md *ctx, struct sg_pkt *p,
 	/* Cookies are out: the ACK path accepts them for their lifetime.
 	 * Written once a second at most, so CPUs do not fight over it. */
 	st = bpf_map_lookup_elem(&sg_state, &zero);
-	if (st && now - st->synack_ns >= NSEC_PER_SEC)
+	if (st && now - st->synack_ns >= SG_NSEC_PER_SEC)
 		st->synack_ns = now;
 	/* The caller's flow: its isn is ours to set (the stack is tight). */
 	flow->isn = bpf_ntohl(in.seq);
@@ -1079,8 +1078,7 @@ static __always_inline __u32 sg_wscale_prev(const struct sg_config *cfg,
 {
 	if (cfg->wscale_prev == cfg->wscale || !cfg->wscale_changed_ns ||
 	    now - cfg->wscale_changed_ns >=
-		    (__u64)cfg->cookie_lifetime * NSEC_PER_SEC +
-			    (2ULL << SG_PERIOD_SHIFT))
+		    SG_COOKIE_VALID_NS(cfg->cookie_lifetime))
 		return SG_COOKIE_WS_NONE;
 	return cfg->wscale_prev;
 }
@@ -1241,13 +1239,13 @@ __noinline int sg_handle_ack(struct xdp_md *ctx, struct sg_pkt *p,
 	 */
 	/* Signed: after the clock steps back, the last cookie is young. */
 	if (st && (__s64)(now - st->synack_ns) >
-			  (__s64)((__u64)cfg->cookie_lifetime * NSEC_PER_SEC +
-				  (2ULL << SG_PERIOD_SHIFT) + NSEC_PER_SEC))
+			  (__s64)(SG_COOKIE_VALID_NS(cfg->cookie_lifetime) +
+				  SG_NSEC_PER_SEC))
 		res = SG_COOKIE_NONE_ISSUED;
 	else if (keys)
 		res = sg_cookie_check(flow, keys, cookie, sg_counter_now(now),
 				      ((__u64)cfg->cookie_lifetime *
-				       NSEC_PER_SEC) >> SG_PERIOD_SHIFT,
+				       SG_NSEC_PER_SEC) >> SG_PERIOD_SHIFT,
 				      &ws, sg_wscale_prev(cfg, now));
 	if (res != SG_COOKIE_VALID && sk) {
 		/*

@@ -16,6 +16,8 @@
 #include <linux/types.h>
 #endif
 
+#define SG_NSEC_PER_SEC 1000000000ULL
+
 /*
  * The maps are pinned by name under /sys/fs/bpf/synguard/<ifname>/: their
  * names, types and sizes are those of bpf/synguard.bpf.c, which user space
@@ -229,6 +231,13 @@ struct sg_state {
 
 /* The SYN rate is counted per CPU in windows of 2^27 ns (134 ms). */
 #define SG_RATE_SHIFT 27
+/*
+ * Cookies auto disengages once the rate has been below syn_rate_off for
+ * hold_time: the BPF side moves the state on it, `status` says it is due.
+ */
+#define SG_HOLD_OVER(now_ns, above_ns, hold_time_sec)                          \
+	((__u64)(now_ns) - (__u64)(above_ns) >=                                \
+	 (__u64)(hold_time_sec) * SG_NSEC_PER_SEC)
 
 /* Allow and deny lists: LPM tries keyed by prefix, the value its length. */
 #define SG_LIST_MAX 16384
@@ -352,6 +361,16 @@ struct sg_ports {
 #define SG_COOKIE_DATA_MASK 0xff /* bits covered by the MAC as data */
 
 #define SG_PERIOD_SHIFT 34 /* time counter = SG clock ns >> 34 */
+/* Seconds in one cookie time period (2^SG_PERIOD_SHIFT ns), rounded up. */
+#define SG_PERIOD_SEC                                                          \
+	((unsigned int)(((1ULL << SG_PERIOD_SHIFT) + SG_NSEC_PER_SEC - 1) /    \
+			SG_NSEC_PER_SEC))
+/*
+ * How long after it was made a cookie can still validate, ns: its lifetime
+ * plus one period of age rounding and one of clock skew between hosts.
+ */
+#define SG_COOKIE_VALID_NS(lifetime_sec)                                       \
+	((__u64)(lifetime_sec) * SG_NSEC_PER_SEC + (2ULL << SG_PERIOD_SHIFT))
 #define SG_COUNTER_MASK 0xffffff /* counter bits in the MAC message */
 /* Lifetime bounds, seconds: at least one period, at most 6 (age 7 = skew). */
 #define SG_LIFETIME_MIN 18

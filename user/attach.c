@@ -453,7 +453,7 @@ const struct sg_opt sg_attach_opts[] = {
 	[AO_KEY_ROTATE] = {"key-rotate", 0, "SEC",
 			   "`synguard run` only: rotate to a random key every "
 			   "SEC seconds, at least the cookie lifetime + "
-			   "18 s (attach exits at once: nothing would rotate)"},
+			   SG_XSTR(SG_PERIOD_SEC_LIT) " s (attach exits at once: nothing would rotate)"},
 	{NULL},
 };
 
@@ -633,7 +633,7 @@ static int write_maps(struct synguard *skel, const struct sg_settings *s,
 	keys.current = 0;
 	clock_gettime(CLOCK_TAI, &tai);
 	keys.installed_tai_ns[0] =
-		(__u64)tai.tv_sec * 1000000000ULL + tai.tv_nsec;
+		(__u64)tai.tv_sec * SG_NSEC_PER_SEC + tai.tv_nsec;
 	for (i = 0; i < ARRAY_SIZE(w); i++) {
 		err = bpf_map__update_elem(
 			w[i].map, &zero, sizeof(zero), w[i].val,

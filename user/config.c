@@ -173,7 +173,7 @@ const struct sg_cmd sg_cmd_key = {
 	.doc = "The new key goes into the slot of the previous key and becomes "
 	       "current; the key\nit replaces as current stays valid, so "
 	       "handshakes in flight complete. A second\nchange within the "
-	       "cookie lifetime (plus one 18 s time period) of the last\n"
+	       "cookie lifetime (plus one " SG_XSTR(SG_PERIOD_SEC_LIT) " s time period) of the last\n"
 	       "one would drop the key those handshakes need: refused "
 	       "without --force.\n"
 	       "FILE: 32 hex digits, mode 600, e.g. `(umask 077; openssl rand "
@@ -243,7 +243,7 @@ int sg_key_change(const struct sg_pins *p, const __u8 key[SG_KEY_BYTES],
 	keys.valid[kc->slot] = 1;
 	clock_gettime(CLOCK_TAI, &tai);
 	keys.installed_tai_ns[kc->slot] =
-		(__u64)tai.tv_sec * 1000000000ULL + tai.tv_nsec;
+		(__u64)tai.tv_sec * SG_NSEC_PER_SEC + tai.tv_nsec;
 	rc = sg_map_write(p, SG_M_KEYS, &keys);
 	keys.current = kc->slot;
 	if (!rc)

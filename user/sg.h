@@ -27,10 +27,15 @@
 #define SG_TC_HANDLE 0x5347
 #define SG_TC_PRIORITY 0x5347
 
-/* Seconds in one cookie time period (2^SG_PERIOD_SHIFT ns), rounded up. */
-#define SG_PERIOD_SEC                                                          \
-	((unsigned int)(((1ULL << SG_PERIOD_SHIFT) + 999999999ULL) /           \
-			1000000000ULL))
+/*
+ * SG_PERIOD_SEC as a literal, for help texts that are string constants;
+ * the compiler checks that it is the same number.
+ */
+#define SG_PERIOD_SEC_LIT 18
+_Static_assert(SG_PERIOD_SEC_LIT == SG_PERIOD_SEC,
+	       "SG_PERIOD_SEC_LIT must be SG_PERIOD_SEC");
+#define SG_XSTR(x) SG_STR(x)
+#define SG_STR(x) #x
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -165,7 +165,7 @@ static void adaptive(struct iface_state *s)
 	__u64 now;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	now = (__u64)ts.tv_sec * SG_NSEC_PER_SEC + ts.tv_nsec;
 	s->rate_now = 0;
 	s->rate_age = -1;
 	if (st->measured_ns && st->measured_ns <= now) {
@@ -181,7 +181,7 @@ static void adaptive(struct iface_state *s)
 	s->change_unix = now_real() - s->change_age;
 	s->pending = s->cfg.cookies == SG_COOKIES_AUTO && st->engaged &&
 		     s->rate_now < s->cfg.syn_rate_off &&
-		     now - st->above_ns >= s->cfg.hold_time * 1000000000ULL;
+		     SG_HOLD_OVER(now, st->above_ns, s->cfg.hold_time);
 }
 
 static void gather(const char *iface, struct iface_state *s)
