@@ -88,19 +88,35 @@ enum sg_parse {
 	SG_PARSE_MALFORMED, /* truncated or invalid IP or TCP header */
 };
 
+/*
+ * A 16-bit length from the packet, in host order, for pointer arithmetic.
+ * Verifiers before 6.13 or so lose the bounds of a byte swap (the result
+ * of be16 is "scalar()", unbounded), and refuse adding it to a packet
+ * pointer; the mask gives them back the 0..65535 every kernel agrees on.
+ * clang knows a 16-bit swap fits and drops a plain mask: barrier_var hides
+ * the value from it so the AND reaches the verifier.
+ */
+static __always_inline __u32 sg_ntohs_bounded(__be16 v)
+{
+	__u32 h = bpf_ntohs(v);
+
+	barrier_var(h);
+	return h & 0xffff;
+}
+
 static __always_inline enum sg_parse sg_parse_ipv4(void *data, void *data_end,
 						  struct sg_pkt *p)
 {
 	struct iphdr *ip = data + p->l3_off;
-	__u32 ihl;
+	__u32 ihl, tot_len;
 
 	if ((void *)(ip + 1) > data_end)
 		return SG_PARSE_MALFORMED;
 	ihl = ip->ihl * 4;
 	if (ip->version != 4 || ihl < sizeof(*ip))
 		return SG_PARSE_MALFORMED;
-	if (bpf_ntohs(ip->tot_len) < ihl ||
-	    data + p->l3_off + bpf_ntohs(ip->tot_len) > data_end)
+	tot_len = sg_ntohs_bounded(ip->tot_len);
+	if (tot_len < ihl || data + p->l3_off + tot_len > data_end)
 		return SG_PARSE_MALFORMED;
 	/*
 	 * DF is irrelevant here: only MF and the offset make a fragment. A
@@ -114,7 +130,7 @@ static __always_inline enum sg_parse sg_parse_ipv4(void *data, void *data_end,
 	p->first_frag = !!(ip->frag_off & bpf_htons(IP_MF));
 	p->family = 4;
 	p->l4_off = p->l3_off + ihl;
-	p->ip_end = p->l3_off + bpf_ntohs(ip->tot_len);
+	p->ip_end = p->l3_off + tot_len;
 	return SG_PARSE_TCP;
 }
 
@@ -122,17 +138,17 @@ static __always_inline enum sg_parse sg_parse_ipv6(void *data, void *data_end,
 						  struct sg_pkt *p)
 {
 	struct ipv6hdr *ip6 = data + p->l3_off;
-	__u32 off = p->l3_off + sizeof(*ip6);
+	__u32 off = p->l3_off + sizeof(*ip6), plen;
 	__u8 nexthdr;
 	int i;
 
 	if ((void *)(ip6 + 1) > data_end)
 		return SG_PARSE_MALFORMED;
-	if (ip6->version != 6 ||
-	    (void *)(ip6 + 1) + bpf_ntohs(ip6->payload_len) > data_end)
+	plen = sg_ntohs_bounded(ip6->payload_len);
+	if (ip6->version != 6 || (void *)(ip6 + 1) + plen > data_end)
 		return SG_PARSE_MALFORMED;
 	nexthdr = ip6->nexthdr;
-	p->ip_end = off + bpf_ntohs(ip6->payload_len);
+	p->ip_end = off + plen;
 	for (i = 0; i < SG_MAX_EXTHDR; i++) {
 		struct ipv6_opt_hdr *eh;
 
