@@ -287,6 +287,19 @@ int sg_xdp_attached(int ifindex, __u32 prog_id, bool *multiprog,
 	return found;
 }
 
+/*
+ * libxdp's switch to attach a program alone, without its dispatcher. Set
+ * for the retry below, and by the user to skip the dispatcher altogether.
+ */
+#define SG_SKIP_DISPATCHER "LIBXDP_SKIP_DISPATCHER"
+/*
+ * xdp_attach() failed in a way the dispatcher may be the cause of: the
+ * dispatcher's stubs of libxdp before 1.5 do not change packet data, and
+ * kernels from 6.13 (and 6.12.y) refuse an extension program that does
+ * in their place.
+ */
+#define SG_XDP_RETRY_ALONE 1
+
 static int xdp_attach(const char *iface, int ifindex, struct synguard *skel,
 		      enum sg_xdp_mode mode, struct sg_info *info)
 {
@@ -306,8 +319,8 @@ static int xdp_attach(const char *iface, int ifindex, struct synguard *skel,
 	/*
 	 * libxdp loads the program itself: as an freplace component of its
 	 * multi-program dispatcher where the kernel allows that, else as a
-	 * plain XDP program attached alone (doc/design.md, "No
-	 * trampolines"). Which one we got is read back below.
+	 * plain XDP program attached alone (doc/design.md, "libxdp's
+	 * dispatcher"). Which one we got is read back below.
 	 */
 	err = xdp_program__attach(
 		xprog, ifindex,
@@ -325,7 +338,11 @@ static int xdp_attach(const char *iface, int ifindex, struct synguard *skel,
 			       "libxdp cannot share: %s; remove it first (e.g. "
 			       "`xdp-loader unload %s --all`)",
 			       iface, other, sg_strerr(err), iface);
-		else
+		else if (!getenv(SG_SKIP_DISPATCHER)) {
+			/* The caller retries without the dispatcher. */
+			xdp_program__close(xprog);
+			return SG_XDP_RETRY_ALONE;
+		} else
 			sg_err("cannot load or attach the XDP program on %s in "
 			       "%s mode: %s%s",
 			       iface, mode_name(mode), sg_strerr(err),
@@ -778,6 +795,18 @@ static int do_attach(const char *iface, int ifindex,
 	if (!xdp)
 		goto fail;
 	err = xdp_attach(iface, ifindex, xdp, a->mode, &info);
+	if (err == SG_XDP_RETRY_ALONE) {
+		/* A failed load leaves the object unusable: open it again. */
+		synguard__destroy(xdp);
+		setenv(SG_SKIP_DISPATCHER, "1", 1);
+		xdp = skel_open(dir, true, base);
+		if (!xdp)
+			goto fail;
+		err = xdp_attach(iface, ifindex, xdp, a->mode, &info);
+		if (!err)
+			sg_warn("libxdp's dispatcher cannot run synguard on this kernel (it refuses an extension program that changes packet data in a dispatcher built by libxdp before 1.5): attached alone, so no other XDP program can share %s",
+				iface);
+	}
 	if (err)
 		goto fail;
 	u.xdp = true;

@@ -49,6 +49,8 @@ extern int sg_verbose;
 
 void sg_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void sg_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "synguard: warning: ...": done, but not the way it should be. */
+void sg_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "libbpf's text (errno N, ENAME)" for a negative or positive error code. */
 const char *sg_strerr(int err);
 void sg_setup_logging(void);

@@ -50,6 +50,17 @@ void sg_note(const char *fmt, ...)
 	va_end(ap);
 }
 
+void sg_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs("synguard: warning: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
 const char *sg_strerr(int err)
 {
 	/* Two buffers: a message may name two errors. */
