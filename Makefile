@@ -11,7 +11,8 @@ VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
 # Debian 12 packages the build and the tests need (make deps).
 DEPS := clang llvm libbpf-dev libxdp-dev libelf-dev zlib1g-dev bpftool \
 	linux-libc-dev pkg-config iproute2 ethtool hping3 xdp-tools \
-	python3 python3-yaml systemd tcpdump
+	python3 python3-yaml systemd tcpdump \
+	qemu-system-x86 busybox-static kmod xz-utils
 
 CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Iinclude -I$(OUTPUT)
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Wextra -Werror \
@@ -31,7 +32,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all clean deps test unit check-tools install demo
+.PHONY: all clean deps test unit check-tools install demo matrix
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -104,6 +105,11 @@ unit: $(OUTPUT)/test_xdp
 test: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tests/run.sh $(if $(T),-t $(T))
+
+# The kernel matrix alone: Debian's 6.1 and 6.12 kernels in qemu.
+matrix: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tests/kernels/matrix.sh
 
 # A SYN flood against a protected server in throwaway namespaces (root).
 demo: deps

@@ -63,8 +63,8 @@ i = d["interfaces"][0] if "interfaces" in d else d
 print("mode %s, multiprog %s, healthy %s" % (i.get("mode"),
       i.get("multiprog"), i.get("healthy")))' "$TMP/status.json" 2>/dev/null ||
 	head -c 300 "$TMP/status.json")"
-echo "# not tested here: sharing the interface with other XDP programs (libxdp's" \
-	"dispatcher needs freplace, which this kernel refuses; doc/design.md)"
+echo "# not tested here: sharing the interface with other XDP programs (synguard" \
+	"runs alone where libxdp's dispatcher cannot take it; doc/design.md)"
 
 # ---- 1. handshake through synguard, 1 MiB echoed intact ----
 for fam in 4 6; do
