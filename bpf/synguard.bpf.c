@@ -1072,13 +1072,14 @@ __noinline int sg_handle_syn(struct xdp_md *ctx, struct sg_pkt *p,
 }
 
 /* The window scale a cookie may carry besides ours now: the one before a
- * change made within a cookie lifetime, or none. */
+ * change made within a cookie lifetime, or none. Signed, as the gate in
+ * sg_handle_ack: after the clock steps back the change is recent. */
 static __always_inline __u32 sg_wscale_prev(const struct sg_config *cfg,
 					    __u64 now)
 {
 	if (cfg->wscale_prev == cfg->wscale || !cfg->wscale_changed_ns ||
-	    now - cfg->wscale_changed_ns >=
-		    SG_COOKIE_VALID_NS(cfg->cookie_lifetime))
+	    (__s64)(now - cfg->wscale_changed_ns) >=
+		    (__s64)SG_WSCALE_PREV_NS(cfg->cookie_lifetime))
 		return SG_COOKIE_WS_NONE;
 	return cfg->wscale_prev;
 }
@@ -1239,7 +1240,7 @@ __noinline int sg_handle_ack(struct xdp_md *ctx, struct sg_pkt *p,
 	 */
 	/* Signed: after the clock steps back, the last cookie is young. */
 	if (st && (__s64)(now - st->synack_ns) >
-			  (__s64)(SG_COOKIE_VALID_NS(cfg->cookie_lifetime) +
+			  (__s64)(SG_COOKIE_MAX_AGE_NS(cfg->cookie_lifetime) +
 				  SG_NSEC_PER_SEC))
 		res = SG_COOKIE_NONE_ISSUED;
 	else if (keys)

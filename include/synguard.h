@@ -365,16 +365,20 @@ struct sg_ports {
 #define SG_PERIOD_SEC                                                          \
 	((unsigned int)(((1ULL << SG_PERIOD_SHIFT) + SG_NSEC_PER_SEC - 1) /    \
 			SG_NSEC_PER_SEC))
-/*
- * How long after it was made a cookie can still validate, ns: its lifetime
- * plus one period of age rounding and one of clock skew between hosts.
- */
-#define SG_COOKIE_VALID_NS(lifetime_sec)                                       \
-	((__u64)(lifetime_sec) * SG_NSEC_PER_SEC + (2ULL << SG_PERIOD_SHIFT))
 #define SG_COUNTER_MASK 0xffffff /* counter bits in the MAC message */
 /* Lifetime bounds, seconds: at least one period, at most 6 (age 7 = skew). */
 #define SG_LIFETIME_MIN 18
 #define SG_LIFETIME_MAX 120
+/*
+ * The longest a cookie can still validate after its SYN-ACK left, ns: the
+ * lifetime, one period of age rounding and one of skew (see above). The
+ * XDP program refuses every ACK unhashed once no SYN-ACK was sent for this
+ * long, and tries the window scale before a change (wscale_prev) for this
+ * long after it; `config` and `status` reckon that window with it too.
+ */
+#define SG_COOKIE_MAX_AGE_NS(lifetime)                                         \
+	((__u64)(lifetime) * SG_NSEC_PER_SEC + (2ULL << SG_PERIOD_SHIFT))
+#define SG_WSCALE_PREV_NS(lifetime) SG_COOKIE_MAX_AGE_NS(lifetime)
 
 /* MSS tables (the kernel's), indexed by the cookie's mss bits. */
 #define SG_MSS4_0 536

@@ -638,6 +638,7 @@ static int write_maps(struct synguard *skel, const struct sg_settings *s,
 	err = sg_host_state(&cfg);
 	if (err)
 		return err;
+	cfg.wscale_prev = cfg.wscale; /* no change yet */
 	if (!(cfg.tcp_sysctl & SG_SYSCTL_SYNCOOKIES)) {
 		sg_err("net.ipv4.tcp_syncookies is 0 in this network namespace: "
 		       "the kernel refuses every connection synguard hands "

@@ -12,17 +12,29 @@
 
 static int cmd_config(int argc, char **argv);
 static int cmd_key(int argc, char **argv);
+static int set_force(void *ctx, int idx, const char *arg);
+
+static const struct sg_opt config_opts[] = {
+	{"force", 'f', NULL,
+	 "change wscale even within the cookie lifetime of its last change "
+	 "(handshakes in flight with the scale before that fail)"},
+	{NULL},
+};
 
 const struct sg_cmd sg_cmd_config = {
 	.name = "config",
 	.run = cmd_config,
-	.args = "IFACE KEY=VALUE...",
+	.args = "IFACE KEY=VALUE... [--force]",
 	.summary = "change the settings of a protected interface in place",
-	.opts = (const struct sg_opt[]){{NULL}},
+	.opts = config_opts,
 	.with_keys = true,
 	.doc = "Every KEY=VALUE is checked before anything is written; the "
 	       "programs keep\nrunning (no reload, no packet lost). ports= "
-	       "replaces the whole port list.",
+	       "replaces the whole port list.\nA wscale change keeps the "
+	       "previous scale valid for cookies already sent, for\nthe "
+	       "cookie lifetime plus two 17 s time periods; a second change "
+	       "within that\ntime, to a third value, is refused without "
+	       "--force.",
 };
 
 /*
@@ -71,17 +83,52 @@ static int apply(int argc, char **argv, struct sg_settings *s, bool *cfg_set)
 	return bad;
 }
 
+/*
+ * A cookie names the window scale its SYN-ACK offered only through its MAC,
+ * and the XDP program tries two: wscale and, for SG_WSCALE_PREV_NS after a
+ * change, wscale_prev. So a change records the scale it replaces, and a
+ * second change within that window may not drop a scale cookies in flight
+ * still carry. 0, or an exit code after a message.
+ */
+static int wscale_change(const char *iface, const struct sg_config *old,
+			 struct sg_config *cfg, bool force)
+{
+	/* Whole seconds, rounded up: waiting that long is enough. */
+	unsigned int left = (unsigned int)(sg_wscale_prev_left(old) + 0.999);
+
+	if (cfg->wscale == old->wscale)
+		return 0;
+	/* Back to the previous scale: both stay valid, nothing is lost. */
+	if (left > 0 && cfg->wscale != old->wscale_prev && !force) {
+		sg_err("refusing to change wscale of %s to %u: it changed from "
+		       "%u to %u within the cookie lifetime (%us) plus two "
+		       "time periods, and cookies sent with %u stay valid "
+		       "for %us more; changing it to a third value now "
+		       "would make those handshakes fail. Wait %us, set it "
+		       "back to %u, or use --force",
+		       iface, cfg->wscale, old->wscale_prev, old->wscale,
+		       old->cookie_lifetime, old->wscale_prev, left, left,
+		       old->wscale_prev);
+		return SG_EXIT_FAIL;
+	}
+	cfg->wscale_prev = old->wscale;
+	cfg->wscale_changed_ns = sg_clock_ns();
+	return 0;
+}
+
 static int cmd_config(int argc, char **argv)
 {
 	const int need[] = {SG_M_CONFIG, SG_M_PORTS};
 	struct sg_settings check, cur = {};
-	bool cfg_set = false;
+	bool cfg_set = false, force = false;
+	struct sg_config old;
 	char val[128], key[64];
 	const char *iface, *eq;
 	struct sg_pins p;
 	int first, rc, i, bad;
 
-	rc = sg_parse_opts(&sg_cmd_config, argc, argv, NULL, NULL, &first);
+	rc = sg_parse_opts(&sg_cmd_config, argc, argv, set_force, &force,
+			   &first);
 	if (rc)
 		return rc;
 	if (argc - first < 2) {
@@ -112,6 +159,7 @@ static int cmd_config(int argc, char **argv)
 		       sg_strerr(rc));
 		goto fail;
 	}
+	old = cur.cfg;
 	apply(argc - first - 1, argv + first + 1, &cur, &cfg_set);
 	/* The rules between settings hold for the result, as in attach. */
 	if (sg_settings_check(&cur.cfg, false)) {
@@ -119,11 +167,23 @@ static int cmd_config(int argc, char **argv)
 		sg_pins_close(&p);
 		return SG_EXIT_USAGE;
 	}
+	rc = wscale_change(iface, &old, &cur.cfg, force);
+	if (rc) {
+		sg_pins_close(&p);
+		return rc;
+	}
 	/*
 	 * Each map is one update; a packet sees the old or the new entry,
 	 * or (the kernel copies without a lock) a mix of fields each of
-	 * which is valid on its own.
+	 * which is valid on its own. A new wscale goes in second, so that
+	 * no packet sees it without the record of the one it replaces.
 	 */
+	if (cur.cfg.wscale != old.wscale) {
+		old.wscale_prev = cur.cfg.wscale_prev;
+		old.wscale_changed_ns = cur.cfg.wscale_changed_ns;
+		if (sg_map_write(&p, SG_M_CONFIG, &old))
+			goto fail;
+	}
 	if ((cfg_set && sg_map_write(&p, SG_M_CONFIG, &cur.cfg)) ||
 	    (cur.ports_set && sg_map_write(&p, SG_M_PORTS, &cur.ports)))
 		goto fail;

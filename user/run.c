@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * run: attach, stay in the foreground rotating the key on a schedule, and
- * detach when stopped. For service managers: the protection lives exactly
- * as long as the process, and rotation needs no timer of its own.
+ * run: attach, stay in the foreground rotating the key on a schedule and
+ * following the host's TCP sysctls, and detach when stopped. For service
+ * managers: the protection lives exactly as long as the process, and
+ * rotation needs no timer of its own.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -24,14 +25,19 @@ const struct sg_cmd sg_cmd_run = {
 	.doc = "Attaches as attach does, then stays in the foreground: every "
 	       "SEC seconds a new\nrandom key becomes current, the previous "
 	       "one staying valid for cookies already\nsent (as `synguard key "
-	       "IFACE rotate`). SIGTERM, SIGINT, SIGHUP or SIGQUIT "
-	       "detaches\nand exits 0. If attach fails, run exits non-zero "
+	       "IFACE rotate`). Every second it reads net.ipv4.tcp_sack,\n"
+	       "tcp_timestamps, tcp_window_scaling, tcp_ecn and tcp_syncookies "
+	       "of this network\nnamespace, and the programs follow a change "
+	       "(one line each). SIGTERM, SIGINT,\nSIGHUP or SIGQUIT detaches "
+	       "and exits 0. If attach fails, run exits non-zero "
 	       "and leaves nothing behind.\nconfig, allow, deny, status and "
 	       "stats work on the interface while it runs.",
 };
 
 /* After a failed rotation (not a refused one), try again this much later. */
 #define SG_RETRY_SEC 60
+/* How often run reads the host's TCP sysctls and TAI offset again. */
+#define SG_FOLLOW_SEC 1
 
 /*
  * Is what is pinned for iface still the protection this process attached?
@@ -97,6 +103,80 @@ static long rotate(const char *iface, const struct sg_info *ours)
 }
 
 /*
+ * Follows the host: the TCP sysctls of this network namespace and the
+ * kernel's TAI offset, which the XDP program reads from the config
+ * (sg_config.tcp_sysctl, tai_offset_ns). seen holds what was last read, so
+ * that the lock is taken only when something changed. 0, or < 0 when the
+ * protection is not ours any more.
+ */
+static int follow_host(const char *iface, const struct sg_info *ours,
+		       struct sg_config *seen)
+{
+	const int need[] = {SG_M_CONFIG, SG_M_INFO};
+	struct sg_config host = {}, cfg;
+	struct sg_pins p;
+	__u8 diff;
+	size_t i;
+	int rc;
+
+	if (sg_host_state(&host))
+		return 0; /* said why; the next second tries again */
+	if (host.tcp_sysctl == seen->tcp_sysctl &&
+	    host.tai_offset_ns == seen->tai_offset_ns)
+		return 0;
+	if (sg_pins_lock_need(iface, &p, need, ARRAY_SIZE(need))) {
+		sg_err("%s: stopping: the protection this run attached is gone",
+		       iface);
+		sg_unlock();
+		return -1;
+	}
+	if (!still_ours(&p, ours)) {
+		rc = -1;
+		goto out;
+	}
+	rc = sg_map_read(&p, SG_M_CONFIG, &cfg);
+	if (rc) {
+		sg_err("%s: cannot read the settings: %s", iface,
+		       sg_strerr(rc));
+		rc = 0;
+		goto out;
+	}
+	diff = cfg.tcp_sysctl ^ host.tcp_sysctl;
+	cfg.tcp_sysctl = host.tcp_sysctl;
+	if (cfg.tai_offset_ns != host.tai_offset_ns)
+		printf("%s: the kernel's TAI offset is now %llds (was %llds): "
+		       "cookies keep to REALTIME\n",
+		       iface, (long long)(host.tai_offset_ns / 1000000000LL),
+		       (long long)(cfg.tai_offset_ns / 1000000000LL));
+	cfg.tai_offset_ns = host.tai_offset_ns;
+	if (sg_map_write(&p, SG_M_CONFIG, &cfg))
+		goto out; /* said why; the next second tries again */
+	*seen = host;
+	for (i = 0; i < SG_NSYSCTLS; i++) {
+		const struct sg_sysctl *sc = &sg_sysctls[i];
+		bool on = host.tcp_sysctl & sc->bit;
+
+		if (!(diff & sc->bit))
+			continue;
+		if (sc->bit == SG_SYSCTL_SYNCOOKIES && !on)
+			sg_warn("%s: net.ipv4.tcp_syncookies is now 0: the kernel refuses every connection synguard would hand off, so SYNs to protected ports pass to the kernel UNPROTECTED (syn_no_handoff_pass) until it is back; fix it with `sysctl -w net.ipv4.tcp_syncookies=1`",
+				iface);
+		else if (sc->bit == SG_SYSCTL_SYNCOOKIES)
+			printf("%s: net.ipv4.tcp_syncookies is on again: SYN "
+			       "cookies and the handoff resume\n",
+			       iface);
+		else
+			printf("%s: net.ipv4.%s is now %s: SYN-ACKs %s %s\n",
+			       iface, sc->name, on ? "on" : "off",
+			       on ? "offer" : "no longer offer", sc->what);
+	}
+out:
+	sg_pins_close(&p);
+	sg_unlock();
+	return rc;
+}
+
+/*
  * The signals that stop run: those of sg_signal_set() that were not
  * ignored when it started, so that `nohup synguard run ...` survives the
  * hang-up, as any program does. (They are blocked, so a stop signal waits
@@ -116,8 +196,9 @@ static void stop_signals(sigset_t *set)
 
 static int cmd_run(int argc, char **argv)
 {
-	struct timespec now, next, left;
+	struct timespec now, next, left, due;
 	struct sg_attach_args a;
+	struct sg_config seen;
 	struct sg_info ours;
 	struct sg_pins p;
 	sigset_t set;
@@ -133,6 +214,12 @@ static int cmd_run(int argc, char **argv)
 	rc = sg_attach(&a, &ours);
 	if (rc)
 		return rc;
+	/* What attach wrote of the host, for follow_host (lock still held). */
+	if (sg_pins_open(a.iface, &p) || sg_map_read(&p, SG_M_CONFIG, &seen)) {
+		sg_err("%s: cannot read the settings attach wrote", a.iface);
+		seen.tcp_sysctl = ~0; /* the first look writes them again */
+	}
+	sg_pins_close(&p);
 	sg_unlock(); /* other commands work on the interface meanwhile */
 	if (a.key_rotate)
 		printf("%s: rotating the key every %llus; SIGTERM or Ctrl-C "
@@ -146,24 +233,31 @@ static int cmd_run(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &next);
 	next.tv_sec += a.key_rotate;
 	for (;;) {
-		if (!a.key_rotate) {
-			sig = sigwaitinfo(&set, NULL);
-		} else {
+		/* A look at the host every second, or the rotation if due. */
+		left.tv_sec = SG_FOLLOW_SEC;
+		left.tv_nsec = 0;
+		if (a.key_rotate) {
 			clock_gettime(CLOCK_MONOTONIC, &now);
-			left.tv_sec = next.tv_sec - now.tv_sec;
-			left.tv_nsec = next.tv_nsec - now.tv_nsec;
-			if (left.tv_nsec < 0) {
-				left.tv_sec--;
-				left.tv_nsec += 1000000000L;
+			due.tv_sec = next.tv_sec - now.tv_sec;
+			due.tv_nsec = next.tv_nsec - now.tv_nsec;
+			if (due.tv_nsec < 0) {
+				due.tv_sec--;
+				due.tv_nsec += 1000000000L;
 			}
-			if (left.tv_sec < 0)
-				left.tv_sec = left.tv_nsec = 0;
-			sig = sigtimedwait(&set, NULL, &left);
+			if (due.tv_sec < 0)
+				due.tv_sec = due.tv_nsec = 0;
+			if (due.tv_sec < left.tv_sec)
+				left = due;
 		}
+		sig = sigtimedwait(&set, NULL, &left);
 		if (sig > 0)
 			break;
 		if (errno != EAGAIN)
 			continue; /* EINTR: another signal's handler */
+		if (follow_host(a.iface, &ours, &seen) < 0)
+			return SG_EXIT_FAIL;
+		if (!a.key_rotate)
+			continue;
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (now.tv_sec < next.tv_sec ||
 		    (now.tv_sec == next.tv_sec && now.tv_nsec < next.tv_nsec))

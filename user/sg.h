@@ -83,6 +83,24 @@ void sg_json_str(FILE *f, const char *s);
  */
 int sg_host_state(struct sg_config *cfg);
 
+/* The sysctls behind sg_config.tcp_sysctl, in bit order. */
+#define SG_NSYSCTLS 5
+struct sg_sysctl {
+	const char *name; /* under net.ipv4. */
+	const char *what; /* what of synguard it turns off, for messages */
+	__u8 bit;	  /* SG_SYSCTL_* */
+};
+extern const struct sg_sysctl sg_sysctls[SG_NSYSCTLS];
+
+/* The SG clock (include/synguard.h) in user space: CLOCK_REALTIME ns. */
+__u64 sg_clock_ns(void);
+/*
+ * Seconds for which cookies made with cfg->wscale_prev still validate, as
+ * the XDP program reckons it; 0 once that window is over, or if wscale never
+ * changed.
+ */
+double sg_wscale_prev_left(const struct sg_config *cfg);
+
 /* ---- params.c ---- */
 
 /* Everything attach and `config` can set: the config entry and the ports. */

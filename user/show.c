@@ -122,24 +122,71 @@ struct iface_state {
 	__u32 tc_prog_now;
 	__u64 key_age;
 	char problems[512];
+	/* The host the programs follow: */
+	double wscale_prev_left; /* seconds wscale_prev stays valid; 0 none */
+	bool host_read;		 /* host_now holds this namespace's sysctls */
+	__u8 host_now;		 /* SG_SYSCTL_* read now (present only) */
+	char host[384];		 /* what is wrong with the host state */
 };
 
-static void problem(struct iface_state *s, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+/* Appends "; " and a message to the string in buf (size bytes). */
+static void append(char *buf, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
-static void problem(struct iface_state *s, const char *fmt, ...)
+static void append(char *buf, size_t size, const char *fmt, ...)
 {
-	size_t used = strlen(s->problems);
+	size_t used = strlen(buf);
 	va_list ap;
 
 	if (used)
-		used += snprintf(s->problems + used, sizeof(s->problems) - used,
-				 "; ");
-	if (used >= sizeof(s->problems))
+		used += snprintf(buf + used, size - used, "; ");
+	if (used >= size)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(s->problems + used, sizeof(s->problems) - used, fmt, ap);
+	vsnprintf(buf + used, size - used, fmt, ap);
 	va_end(ap);
+}
+
+/* What is wrong with the attachment, and with the host state it follows. */
+#define problem(s, ...)                                                        \
+	append((s)->problems, sizeof((s)->problems), __VA_ARGS__)
+#define host_problem(s, ...) append((s)->host, sizeof((s)->host), __VA_ARGS__)
+
+/*
+ * The host state in the config: what the programs follow. With the
+ * interface in this namespace, also whether the sysctls still say so: a
+ * change since attach that no `synguard run` followed makes the handoff
+ * refuse options the SYN-ACKs still offer, or offer less than it could.
+ */
+static void host_state(struct iface_state *s)
+{
+	struct sg_config now = {};
+	char diff[160] = "";
+	size_t i;
+
+	s->wscale_prev_left = sg_wscale_prev_left(&s->cfg);
+	if (!(s->cfg.tcp_sysctl & SG_SYSCTL_SYNCOOKIES))
+		host_problem(s, "net.ipv4.tcp_syncookies is 0: the kernel "
+				"refuses every handoff, so SYNs pass to it "
+				"unprotected; `sysctl -w "
+				"net.ipv4.tcp_syncookies=1`");
+	if (!s->present || sg_host_state(&now))
+		return;
+	s->host_read = true;
+	s->host_now = now.tcp_sysctl;
+	for (i = 0; i < SG_NSYSCTLS; i++)
+		if ((now.tcp_sysctl ^ s->cfg.tcp_sysctl) & sg_sysctls[i].bit)
+			snprintf(diff + strlen(diff),
+				 sizeof(diff) - strlen(diff), "%s%s is %s",
+				 diff[0] ? ", " : "", sg_sysctls[i].name,
+				 now.tcp_sysctl & sg_sysctls[i].bit ? "on"
+								    : "off");
+	if (diff[0])
+		host_problem(s,
+			     "the TCP sysctls changed and the programs do "
+			     "not follow (%s now): `synguard run` follows "
+			     "them; after attach, detach and attach again",
+			     diff);
 }
 
 static double now_real(void)
@@ -184,7 +231,7 @@ static void adaptive(struct iface_state *s)
 		     SG_HOLD_OVER(now, st->above_ns, s->cfg.hold_time);
 }
 
-static void gather(const char *iface, struct iface_state *s)
+static void gather_attach(const char *iface, struct iface_state *s)
 {
 	enum sg_xdp_mode mode_now;
 	int i, ifindex, err;
@@ -252,9 +299,17 @@ static void gather(const char *iface, struct iface_state *s)
 	}
 }
 
+static void gather(const char *iface, struct iface_state *s)
+{
+	gather_attach(iface, s);
+	if (s->have_cfg)
+		host_state(s);
+}
+
 static bool healthy(const struct iface_state *s)
 {
-	return s->present && s->xdp && s->tc == TC_IN_PLACE && !s->problems[0];
+	return s->present && s->xdp && s->tc == TC_IN_PLACE &&
+	       !s->problems[0] && !s->host[0];
 }
 
 static const char *mode_str(const struct iface_state *s)
@@ -402,6 +457,39 @@ static void status_text(struct iface_state *st, int n)
 		tbl_add(&t, s->lists[1] >= 0 ? buf : NULL);
 	}
 	tbl_print(&t, "");
+
+	/* The host state the programs follow, and the window scale. */
+	putchar('\n');
+	t.cols = 1 + SG_NSYSCTLS + 2;
+	tbl_add(&t, "IFACE");
+	for (k = 0; k < SG_NSYSCTLS; k++) {
+		snprintf(buf, sizeof(buf), "%s", sg_sysctls[k].name);
+		for (char *c = buf; *c; c++)
+			*c = *c == '_' ? '-' : toupper((unsigned char)*c);
+		tbl_add(&t, buf);
+	}
+	tbl_add(&t, "WSCALE");
+	tbl_add(&t, "PREV-WSCALE");
+	for (i = 0; i < n; i++) {
+		struct iface_state *s = &st[i];
+
+		tbl_add(&t, s->iface);
+		for (k = 0; k < SG_NSYSCTLS; k++)
+			tbl_add(&t, !s->have_cfg ? NULL
+				    : s->cfg.tcp_sysctl & sg_sysctls[k].bit
+					    ? "on"
+					    : "off");
+		snprintf(buf, sizeof(buf), "%u", s->cfg.wscale);
+		tbl_add(&t, s->have_cfg ? buf : NULL);
+		snprintf(buf, sizeof(buf), "%u for %s", s->cfg.wscale_prev,
+			 age_fmt((__u64)(s->wscale_prev_left + 0.999), age,
+				 sizeof(age)));
+		tbl_add(&t, s->wscale_prev_left > 0 ? buf : "none");
+	}
+	tbl_print(&t, "");
+	for (i = 0; i < n; i++)
+		if (st[i].host[0])
+			printf("\n%s: %s\n", st[i].iface, st[i].host);
 	for (i = 0; i < n; i++)
 		if (st[i].pending)
 			printf("\n%s: the SYN rate stayed below syn_rate_off "
@@ -504,8 +592,7 @@ static void status_json_iface(struct jw *j, const struct iface_state *s)
 	j_str(j, "iface", s->iface);
 	j_bool(j, "present", s->present);
 	j_bool(j, "other_netns", s->elsewhere);
-	j_bool(j, "healthy",
-	       s->present && s->xdp && s->tc == TC_IN_PLACE && !s->problems[0]);
+	j_bool(j, "healthy", healthy(s));
 	if (s->have_info) {
 		j_uint(j, "ifindex", in->ifindex);
 		j_str(j, "mode", mode_str(s));
@@ -561,6 +648,29 @@ static void status_json_iface(struct jw *j, const struct iface_state *s)
 		}
 		j_close(j, '}');
 	}
+	if (s->have_cfg) {
+		j_open(j, "host", '{');
+		for (k = 0; k < SG_NSYSCTLS; k++)
+			j_bool(j, sg_sysctls[k].name,
+			       s->cfg.tcp_sysctl & sg_sysctls[k].bit);
+		j_key(j, "tai_offset_s");
+		printf("%lld",
+		       (long long)(s->cfg.tai_offset_ns / 1000000000LL));
+		/* Only where status could read them: this namespace. */
+		if (s->host_read)
+			j_bool(j, "current", s->host_now == s->cfg.tcp_sysctl);
+		j_close(j, '}');
+		j_open(j, "wscale", '{');
+		j_uint(j, "current", s->cfg.wscale);
+		if (s->wscale_prev_left > 0) {
+			j_uint(j, "previous", s->cfg.wscale_prev);
+			j_double(j, "previous_valid_s", s->wscale_prev_left);
+		}
+		if (s->cfg.wscale_changed_ns)
+			j_double(j, "changed_unix",
+				 s->cfg.wscale_changed_ns / 1e9);
+		j_close(j, '}');
+	}
 	if (s->have_state && s->have_cfg) {
 		bool always = s->cfg.cookies != SG_COOKIES_AUTO;
 
@@ -583,6 +693,7 @@ static void status_json_iface(struct jw *j, const struct iface_state *s)
 	if (s->lists[1] >= 0)
 		j_uint(j, "deny_entries", s->lists[1]);
 	j_str(j, "problems", s->problems);
+	j_str(j, "host_problems", s->host);
 	j_close(j, '}');
 }
 
@@ -615,8 +726,13 @@ const struct sg_cmd sg_cmd_status = {
 	.opts = status_opts,
 	.doc = "XDP and HANDOFF show what is attached now (queried, not "
 	       "remembered):\nXDP single = synguard's program alone, multiprog "
-	       "= through libxdp's dispatcher.\nWith IFACE, the exit code is 1 "
-	       "unless IFACE is fully protected (for probes).",
+	       "= through libxdp's dispatcher.\nTCP-SACK..TCP-SYNCOOKIES: the "
+	       "net.ipv4 sysctls the programs follow (what attach\nread, kept "
+	       "current by `synguard run`); PREV-WSCALE: the scale before the "
+	       "last\nwscale change, still valid for cookies in flight, and for "
+	       "how long.\nWith IFACE, the exit code is 1 unless IFACE is fully "
+	       "protected (for probes),\nwhich includes tcp_syncookies on and "
+	       "the sysctls followed.",
 };
 
 static int set_flag(void *ctx, int idx, const char *arg)

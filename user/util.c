@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/file.h>
 #include <sys/mount.h>
@@ -349,24 +350,23 @@ static int sysctl_int(const char *name, int *out)
 	return 0;
 }
 
+const struct sg_sysctl sg_sysctls[SG_NSYSCTLS] = {
+	{"tcp_sack", "SACK", SG_SYSCTL_SACK},
+	{"tcp_timestamps", "timestamps", SG_SYSCTL_TS},
+	{"tcp_window_scaling", "window scaling", SG_SYSCTL_WS},
+	{"tcp_ecn", "ECN", SG_SYSCTL_ECN},
+	{"tcp_syncookies", "the handoff", SG_SYSCTL_SYNCOOKIES},
+};
+
 int sg_host_state(struct sg_config *cfg)
 {
-	static const struct {
-		const char *name;
-		__u8 bit;
-	} s[] = {
-		{"tcp_sack", SG_SYSCTL_SACK},
-		{"tcp_timestamps", SG_SYSCTL_TS},
-		{"tcp_window_scaling", SG_SYSCTL_WS},
-		{"tcp_ecn", SG_SYSCTL_ECN},
-		{"tcp_syncookies", SG_SYSCTL_SYNCOOKIES},
-	};
+	const struct sg_sysctl *s = sg_sysctls;
 	struct timex tx = {};
 	size_t i;
 	int v = 0, err;
 
 	cfg->tcp_sysctl = 0;
-	for (i = 0; i < ARRAY_SIZE(s); i++) {
+	for (i = 0; i < SG_NSYSCTLS; i++) {
 		err = sysctl_int(s[i].name, &v);
 		if (err) {
 			sg_err("cannot read net.ipv4.%s: %s", s[i].name,
@@ -384,4 +384,24 @@ int sg_host_state(struct sg_config *cfg)
 	}
 	cfg->tai_offset_ns = (__s64)tx.tai * 1000000000LL;
 	return 0;
+}
+
+__u64 sg_clock_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (__u64)ts.tv_sec * SG_NSEC_PER_SEC + ts.tv_nsec;
+}
+
+double sg_wscale_prev_left(const struct sg_config *cfg)
+{
+	__s64 left;
+
+	/* As the XDP program reckons it (sg_wscale_prev). */
+	if (cfg->wscale_prev == cfg->wscale || !cfg->wscale_changed_ns)
+		return 0;
+	left = (__s64)(cfg->wscale_changed_ns +
+		       SG_WSCALE_PREV_NS(cfg->cookie_lifetime) - sg_clock_ns());
+	return left > 0 ? left / 1e9 : 0;
 }

@@ -146,6 +146,26 @@ header_define() {
 	awk -v n="$1" '$1 == "#define" && $2 == n { print $3 }' "$HDR"
 }
 
+# nsysctl NAME=VALUE: a net.ipv4 sysctl of the CLI's namespace, never the
+# host's (they are per network namespace).
+nsysctl() {
+	nsenter --net=/var/run/netns/$NS sysctl -qw "net.ipv4.$1" >/dev/null ||
+		fail "setup: sysctl net.ipv4.$1 in $NS" "cannot set it"
+}
+
+# cfg_field NAME: FIELD gets a field of $A's pinned config map, as bpftool
+# formats it from the map's BTF (the raw state, not what status makes of it).
+cfg_field() {
+	FIELD=$(bpftool -j map dump pinned /sys/fs/bpf/synguard/$A/sg_config 2>/dev/null |
+		python3 -c "import json, sys; print(json.load(sys.stdin)[0]['formatted']['value']['$1'])" 2>&1)
+}
+SYSCTL_ALL=$(($(header_define SG_SYSCTL_ALL)))
+sysctl_bit() {
+	sed -n "s/^#define $1 (1u << \([0-9]*\)).*/\1/p" "$HDR"
+}
+SYSCTL_SACK=$((1 << $(sysctl_bit SG_SYSCTL_SACK)))
+SYSCTL_TS=$((1 << $(sysctl_bit SG_SYSCTL_TS)))
+
 # ---------------------------------------------------------------- setup
 
 if [ "$(id -u)" != 0 ]; then
@@ -426,6 +446,17 @@ for c in "detach $A" "config $A ttl=9" "key $A rotate" "status $A" "stats $A" \
 	expect "not protected: $c" 1 "$A is not protected by synguard" sg $c
 done
 
+# ---------------------------------------------------------------- host sysctls
+
+# tcp_syncookies=0 makes the kernel refuse every handoff: attach and run
+# refuse it, leaving nothing behind. The namespace's sysctl, not the host's.
+nsysctl tcp_syncookies=0
+CLEAN=$A expect "attach with tcp_syncookies=0 refused" 1 \
+	"net.ipv4.tcp_syncookies is 0 in this network namespace: the kernel refuses every connection synguard hands off; set it to 1 (sysctl -w net.ipv4.tcp_syncookies=1)" \
+	sg attach $A --ports 80
+CLEAN=$A expect "run with tcp_syncookies=0 refused" 1 "net.ipv4.tcp_syncookies is 0" sg run $A --ports 80
+nsysctl tcp_syncookies=1
+
 # ---------------------------------------------------------------- life cycle
 
 run sg attach $A --ports 80,443,8000-8100 --mss4 1400
@@ -462,6 +493,32 @@ hdr=$(echo "$OUT" | head -1)
 [ "$(awk -v s="$hdr" 'BEGIN { print index(s, "PORTS") }')" = \
 	"$(awk -v s="$line" 'BEGIN { print index(s, "80,443,8000-8100") }')" ] || why+="PORTS column not aligned; "
 [ -z "$why" ] && ok "status (text)" || fail "status (text)" "$why${OUT:0:600}"
+
+# The host state the programs follow (issue 9): the namespace's defaults.
+run sg status $A --json
+pyjson "status --json: host state and wscale" "d['interfaces'][0]['host'] == dict(tcp_sack=True, tcp_timestamps=True,
+	tcp_window_scaling=True, tcp_ecn=True, tcp_syncookies=True, tai_offset_s=0, current=True)
+	and d['interfaces'][0]['wscale'] == dict(current=$(header_define SG_DEFAULT_WSCALE))
+	and d['interfaces'][0]['host_problems'] == ''" "$STDOUT"
+run sg status $A
+echo "$OUT" | grep -A1 '^IFACE  *TCP-SACK  *TCP-TIMESTAMPS  *TCP-WINDOW-SCALING  *TCP-ECN  *TCP-SYNCOOKIES  *WSCALE  *PREV-WSCALE$' |
+	grep -qE "^$A +on +on +on +on +on +$(header_define SG_DEFAULT_WSCALE) +none$" &&
+	ok "status (text): host state and wscale" || fail "status (text): host state and wscale" "$OUT"
+# A sysctl changed after attach, with no run to follow it: status says so.
+nsysctl tcp_sack=0
+run sg status $A --json
+pyjson "status: a sysctl attach did not follow is a failure" "d['interfaces'][0]['host']['tcp_sack'] is True
+	and d['interfaces'][0]['host']['current'] is False and not d['interfaces'][0]['healthy']
+	and 'tcp_sack is off now' in d['interfaces'][0]['host_problems']" "$STDOUT"
+[ "$RC" = 1 ] && ok "status IFACE: exit 1 while the programs do not follow a sysctl" ||
+	fail "status IFACE: exit 1 while the programs do not follow a sysctl" "exit $RC"
+run sg status $A
+[[ $OUT == *"$A: the TCP sysctls changed and the programs do not follow (tcp_sack is off now): \`synguard run\` follows them"* ]] &&
+	ok "status (text): says the sysctls changed" || fail "status (text): says the sysctls changed" "$OUT"
+nsysctl tcp_sack=1
+run sg status $A --json
+[ "$RC" = 0 ] && ok "status: tcp_sack back: healthy" || fail "status: tcp_sack back: healthy" "exit $RC ${STDOUT:0:300}"
+
 
 run sg status --json
 pyjson "status --json" "[i for i in d['interfaces'] if i['iface'] == '$A' and i['mode'] == 'native'
@@ -555,6 +612,38 @@ expect "config without settings" 2 "at least one KEY=VALUE" sg config $A
 expect "config at the bounds" 0 "mss4=536 mss6=9216 wscale=14 ttl=255 window=1 cookie_lifetime=$LMIN" \
 	sg config $A mss4=536 mss6=9216 wscale=14 ttl=255 window=1 cookie_lifetime=$LMIN
 sg config $A cookie_lifetime=$LMAX >/dev/null
+# A wscale change keeps the previous scale valid for cookies in flight
+# (issue 9): config records it and when (the SG clock: REALTIME ns), for
+# the window SG_WSCALE_PREV_NS gives (lifetime + two periods).
+WPREV=$(python3 -c "print($LMAX + 2 * 2**$(header_define SG_PERIOD_SHIFT) / 1e9)")
+run sg status $A --json
+pyjson "config wscale: status shows the previous scale and its window" "d['interfaces'][0]['wscale']['current'] == 14
+	and d['interfaces'][0]['wscale']['previous'] == 7
+	and $WPREV - 30 < d['interfaces'][0]['wscale']['previous_valid_s'] <= $WPREV
+	and abs(d['interfaces'][0]['wscale']['changed_unix'] - __import__('time').time()) < 30" "$STDOUT"
+cfg_field wscale_prev
+prev=$FIELD
+cfg_field wscale_changed_ns
+python3 -c "import sys, time; sys.exit(0 if $prev == 7 and abs($FIELD / 1e9 - time.time()) < 30 else 1)" &&
+	ok "config wscale: the map holds wscale_prev 7, wscale_changed_ns on CLOCK_REALTIME" ||
+	fail "config wscale: the map's wscale_prev, wscale_changed_ns" "wscale_prev $prev, wscale_changed_ns $FIELD, now $(date +%s%N)"
+expect "config wscale: a third value within the window refused" 1 \
+	"refusing to change wscale of $A to 9: it changed from 7 to 14 within the cookie lifetime (${LMAX}s)" sg config $A wscale=9
+[[ $OUT == *"set it back to 7, or use --force"* ]] && ok "config wscale: the refusal names the ways out" ||
+	fail "config wscale: the refusal names the ways out" "$OUT"
+run sg status $A --json
+pyjson "config wscale: refused means unchanged" "d['interfaces'][0]['wscale']['current'] == 14 and d['interfaces'][0]['wscale']['previous'] == 7" "$STDOUT"
+expect "config wscale: back to the previous one" 0 "$A: wscale=7" sg config $A wscale=7
+run sg status $A --json
+pyjson "config wscale: back: both stay valid" "d['interfaces'][0]['wscale']['current'] == 7 and d['interfaces'][0]['wscale']['previous'] == 14" "$STDOUT"
+expect "config wscale --force" 0 "$A: wscale=3" sg config $A wscale=3 --force
+run sg status $A
+echo "$OUT" | grep -A1 '^IFACE .*TCP-SYNCOOKIES  *WSCALE  *PREV-WSCALE$' | grep -qE "^$A +on +on +on +on +on +3 +7 for 2m[0-9]{2}s$" &&
+	ok "config wscale: status (text) shows the previous scale and its time" || fail "config wscale: status (text)" "$OUT"
+expect "config wscale: the same value changes nothing" 0 "$A: wscale=3" sg config $A wscale=3
+run sg status $A --json
+pyjson "config wscale: the same value keeps the record" "d['interfaces'][0]['wscale']['previous'] == 7" "$STDOUT"
+sg config $A wscale=$(header_define SG_DEFAULT_WSCALE) --force >/dev/null
 
 # ---------------------------------------------------------------- limits
 
@@ -794,6 +883,85 @@ grep -q "pins and /sys/fs/bpf/synguard/$A removed" "$TMP/run.out" || why+="no de
 why+=$(leftovers $A)
 [ -z "$why" ] && ok "run: SIGTERM detaches, exit 0, nothing left" ||
 	fail "run: SIGTERM detaches, exit 0, nothing left" "$why $(cat "$TMP/run.out")"
+
+# run follows the TCP sysctls of the namespace (issue 9): the config bit
+# the XDP program reads changes within seconds, a line says so, and the
+# program acts on it: with tcp_syncookies=0 a SYN to a protected port
+# passes to the kernel (syn_no_handoff_pass) instead of getting a cookie.
+# The sysctls are the namespace's own; the host's are never touched.
+start_run "$TMP/run3.out" $A --ports 80 --cookies always
+if wait_status $A "i['healthy'] and i['host']['tcp_sack'] and i['host']['current']" 10; then
+	ok "run: attaches, host state read"
+else
+	fail "run: attaches, host state read" "$(cat "$TMP/run3.out")"
+fi
+nsysctl tcp_sack=0
+nsysctl tcp_timestamps=0
+if wait_status $A "not i['host']['tcp_sack'] and not i['host']['tcp_timestamps'] and i['host']['tcp_window_scaling'] and i['host']['current'] and i['healthy']" 10; then
+	ok "run: follows tcp_sack=0 and tcp_timestamps=0 (status)"
+else
+	fail "run: follows tcp_sack=0 and tcp_timestamps=0 (status)" "$(sg status $A --json 2>&1 | head -c 600) $(cat "$TMP/run3.out")"
+fi
+cfg_field tcp_sysctl
+[ "$FIELD" = $((SYSCTL_ALL & ~SYSCTL_SACK & ~SYSCTL_TS)) ] && ok "run: the config map's tcp_sysctl is $FIELD" ||
+	fail "run: the config map's tcp_sysctl" "$FIELD, want $((SYSCTL_ALL & ~SYSCTL_SACK & ~SYSCTL_TS))"
+why=""
+grep -qxF "$A: net.ipv4.tcp_sack is now off: SYN-ACKs no longer offer SACK" "$TMP/run3.out" || why+="no tcp_sack line; "
+grep -qxF "$A: net.ipv4.tcp_timestamps is now off: SYN-ACKs no longer offer timestamps" "$TMP/run3.out" || why+="no tcp_timestamps line; "
+[ -z "$why" ] && ok "run: one line per sysctl change" || fail "run: one line per sysctl change" "$why $(cat "$TMP/run3.out")"
+nsysctl tcp_sack=1
+nsysctl tcp_timestamps=1
+if wait_status $A "i['host']['tcp_sack'] and i['host']['tcp_timestamps'] and i['host']['current']" 10; then
+	cfg_field tcp_sysctl
+	[ "$FIELD" = "$SYSCTL_ALL" ] && grep -qxF "$A: net.ipv4.tcp_sack is now on: SYN-ACKs offer SACK" "$TMP/run3.out" &&
+		ok "run: follows them back on" || fail "run: follows them back on" "tcp_sysctl $FIELD; $(cat "$TMP/run3.out")"
+else
+	fail "run: follows them back on" "$(cat "$TMP/run3.out")"
+fi
+
+syn_to_80() {
+	ip netns exec $NSC timeout 1 bash -c 'exec 3<>/dev/tcp/192.0.2.2/80' 2>/dev/null
+}
+stat_counter() {
+	sg stats $A --json | python3 -c "import json, sys; print(json.load(sys.stdin)['interfaces']['$A']['counters']['$1'])"
+}
+syn_to_80
+before=$(stat_counter syn_no_handoff_pass)
+nsysctl tcp_syncookies=0
+if wait_status $A "not i['host']['tcp_syncookies'] and not i['healthy'] and 'tcp_syncookies is 0' in i['host_problems']" 10; then
+	ok "run: follows tcp_syncookies=0; status unhealthy, says why"
+else
+	fail "run: follows tcp_syncookies=0" "$(sg status $A --json 2>&1 | head -c 600) $(cat "$TMP/run3.out")"
+fi
+run sg status $A
+why=""
+[ "$RC" = 1 ] || why+="exit $RC, want 1; "
+[[ $OUT == *"$A: net.ipv4.tcp_syncookies is 0: the kernel refuses every handoff, so SYNs pass to it unprotected; \`sysctl -w net.ipv4.tcp_syncookies=1\`"* ]] ||
+	why+="no host line; "
+[ -z "$why" ] && ok "status: tcp_syncookies=0 is a failure, with the fix" || fail "status: tcp_syncookies=0 is a failure" "$why ${OUT:0:900}"
+grep -q "synguard: warning: $A: net.ipv4.tcp_syncookies is now 0: .* UNPROTECTED .*fix it with \`sysctl -w net.ipv4.tcp_syncookies=1\`" "$TMP/run3.out" &&
+	ok "run: tcp_syncookies=0 said loudly, with the fix" || fail "run: tcp_syncookies=0 said loudly" "$(cat "$TMP/run3.out")"
+syn_to_80
+after=$(stat_counter syn_no_handoff_pass)
+[ "$before" = 0 ] && [ "$after" -ge 1 ] && ok "run: with tcp_syncookies=0 a SYN passes (syn_no_handoff_pass $before -> $after)" ||
+	fail "run: with tcp_syncookies=0 a SYN passes" "syn_no_handoff_pass $before -> $after"
+kill -0 $RUN_PID 2>/dev/null && ok "run: keeps running with tcp_syncookies=0" || fail "run: keeps running with tcp_syncookies=0" "$(cat "$TMP/run3.out")"
+nsysctl tcp_syncookies=1
+if wait_status $A "i['host']['tcp_syncookies'] and i['healthy'] and i['host_problems'] == ''" 10; then
+	ok "run: tcp_syncookies back to 1: healthy again"
+else
+	fail "run: tcp_syncookies back to 1" "$(sg status $A --json 2>&1 | head -c 600)"
+fi
+grep -qxF "$A: net.ipv4.tcp_syncookies is on again: SYN cookies and the handoff resume" "$TMP/run3.out" &&
+	ok "run: says tcp_syncookies is on again" || fail "run: says tcp_syncookies is on again" "$(cat "$TMP/run3.out")"
+before=$(stat_counter syn_no_handoff_pass)
+syn_to_80
+after=$(stat_counter syn_no_handoff_pass)
+[ "$before" = "$after" ] && ok "run: tcp_syncookies=1 again: SYNs no longer pass as no-handoff" ||
+	fail "run: tcp_syncookies=1 again: SYNs no longer pass" "syn_no_handoff_pass $before -> $after"
+stop_run
+[ "$RC" = 0 ] && [ -z "$(leftovers $A)" ] && ok "run (following sysctls): SIGTERM detaches" ||
+	fail "run (following sysctls): SIGTERM detaches" "exit $RC $(leftovers $A) $(cat "$TMP/run3.out")"
 
 # Detached (and attached again) by someone else meanwhile: run leaves it.
 start_run "$TMP/run2.out" $A --ports 80
