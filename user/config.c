@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * config and key: change a protected interface in place, through its
- * pinned maps. The programs keep running; nothing is reloaded.
+ * config: change the settings of a protected interface in place, through
+ * its pinned maps. The programs keep running; nothing is reloaded.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -11,8 +11,6 @@
 #include "sg.h"
 
 static int cmd_config(int argc, char **argv);
-static int cmd_key(int argc, char **argv);
-static int set_force(void *ctx, int idx, const char *arg);
 
 static const struct sg_opt config_opts[] = {
 	{"force", 'f', NULL,
@@ -32,7 +30,7 @@ const struct sg_cmd sg_cmd_config = {
 	       "programs keep\nrunning (no reload, no packet lost). ports= "
 	       "replaces the whole port list.\nA wscale change keeps the "
 	       "previous scale valid for cookies already sent, for\nthe "
-	       "cookie lifetime plus two 17 s time periods; a second change "
+	       "cookie lifetime plus two " SG_XSTR(SG_PERIOD_SEC_LIT) " s time periods; a second change "
 	       "within that\ntime, to a third value, is refused without "
 	       "--force.",
 };
@@ -127,7 +125,7 @@ static int cmd_config(int argc, char **argv)
 	struct sg_pins p;
 	int first, rc, i, bad;
 
-	rc = sg_parse_opts(&sg_cmd_config, argc, argv, set_force, &force,
+	rc = sg_parse_opts(&sg_cmd_config, argc, argv, sg_opt_flag, &force,
 			   &first);
 	if (rc)
 		return rc;
@@ -212,161 +210,3 @@ fail:
 	return SG_EXIT_FAIL;
 }
 
-/* ---- key ---- */
-
-enum { KO_FORCE };
-
-static const struct sg_opt key_opts[] = {
-	[KO_FORCE] = {"force", 'f', NULL,
-		      "replace the previous key even within the cookie "
-		      "lifetime of the last change (handshakes in flight "
-		      "with it fail)"},
-	{NULL},
-};
-
-const struct sg_cmd sg_cmd_key = {
-	.name = "key",
-	.run = cmd_key,
-	.args = "IFACE rotate | load FILE [--force]",
-	.summary = "install a new cookie key: random (rotate) or from a file",
-	.opts = key_opts,
-	.doc = "The new key goes into the slot of the previous key and becomes "
-	       "current; the key\nit replaces as current stays valid, so "
-	       "handshakes in flight complete. A second\nchange within the "
-	       "cookie lifetime (plus one " SG_XSTR(SG_PERIOD_SEC_LIT) " s time period) of the last\n"
-	       "one would drop the key those handshakes need: refused "
-	       "without --force.\n"
-	       "FILE: 32 hex digits, mode 600, e.g. `(umask 077; openssl rand "
-	       "-hex 16 > FILE)`;\nhosts that share one address (ECMP, "
-	       "anycast) share the key and load it together.",
-};
-
-static int set_force(void *ctx, int idx, const char *arg)
-{
-	(void)idx;
-	(void)arg;
-	*(bool *)ctx = true;
-	return 0;
-}
-
-unsigned int sg_key_min_interval(const struct sg_config *cfg)
-{
-	return cfg->cookie_lifetime + SG_PERIOD_SEC;
-}
-
-int sg_key_change(const struct sg_pins *p, const __u8 key[SG_KEY_BYTES],
-		  const char *source, bool force, struct sg_key_change *kc)
-{
-	struct sg_config cfg;
-	struct sg_info info;
-	struct sg_keys keys;
-	struct timespec tai;
-	unsigned int wait;
-	__u64 now;
-	int rc;
-
-	rc = sg_map_read(p, SG_M_KEYS, &keys);
-	if (!rc)
-		rc = sg_map_read(p, SG_M_CONFIG, &cfg);
-	if (!rc)
-		rc = sg_map_read(p, SG_M_INFO, &info);
-	if (rc) {
-		sg_err("%s: cannot read the keys: %s", p->iface, sg_strerr(rc));
-		return -1;
-	}
-
-	kc->prev = keys.current & 1;
-	kc->slot = !kc->prev;
-	kc->lifetime = cfg.cookie_lifetime;
-	now = time(NULL);
-	kc->age = info.key_installed_unix <= now ? now - info.key_installed_unix
-						 : 0;
-	/*
-	 * The slot we write holds the key that was current before the last
-	 * change; cookies made with it are accepted for less than lifetime
-	 * + one period after that change (include/synguard.h).
-	 */
-	wait = sg_key_min_interval(&cfg);
-	if (keys.valid[kc->slot] && kc->age < wait && !force) {
-		kc->wait = wait - kc->age;
-		return 1;
-	}
-
-	sg_block_signals();
-	/*
-	 * Two updates: first the new key into the idle slot, then the switch.
-	 * A packet reading the entry during an update may see the old bytes
-	 * of one and the new of the other, but never a current slot whose
-	 * key is half written.
-	 */
-	sg_key_words(key, keys.key[kc->slot]);
-	keys.valid[kc->slot] = 1;
-	clock_gettime(CLOCK_TAI, &tai);
-	keys.installed_tai_ns[kc->slot] =
-		(__u64)tai.tv_sec * SG_NSEC_PER_SEC + tai.tv_nsec;
-	rc = sg_map_write(p, SG_M_KEYS, &keys);
-	keys.current = kc->slot;
-	if (!rc)
-		rc = sg_map_write(p, SG_M_KEYS, &keys);
-	info.key_installed_unix = now;
-	if (!rc)
-		rc = sg_map_write(p, SG_M_INFO, &info);
-	memset(&keys, 0, sizeof(keys));
-	if (rc)
-		return -1;
-	printf("%s: new key (%s) is current in slot %u; the previous key "
-	       "(slot %u) stays valid for cookies already sent\n",
-	       p->iface, source, kc->slot, kc->prev);
-	return 0;
-}
-
-static int cmd_key(int argc, char **argv)
-{
-	const int need[] = {SG_M_KEYS, SG_M_CONFIG, SG_M_INFO};
-	__u8 key[SG_KEY_BYTES];
-	const char *iface, *action, *file = NULL;
-	struct sg_key_change kc;
-	bool force = false;
-	struct sg_pins p;
-	int first, rc;
-
-	rc = sg_parse_opts(&sg_cmd_key, argc, argv, set_force, &force, &first);
-	if (rc)
-		return rc;
-	if (argc - first < 2) {
-		sg_err("key takes an interface and rotate or load FILE");
-		sg_usage_hint(&sg_cmd_key);
-		return SG_EXIT_USAGE;
-	}
-	iface = argv[first];
-	action = argv[first + 1];
-	if (!strcmp(action, "load") && argc - first == 3) {
-		file = argv[first + 2];
-	} else if (strcmp(action, "rotate") || argc - first != 2) {
-		sg_err("key takes rotate, or load FILE, after the interface");
-		sg_usage_hint(&sg_cmd_key);
-		return SG_EXIT_USAGE;
-	}
-	if (sg_iface_check(iface, NULL))
-		return SG_EXIT_USAGE;
-	if (sg_require_root())
-		return SG_EXIT_FAIL;
-	if (file ? sg_key_file_read(file, key) : sg_key_random(key))
-		return SG_EXIT_FAIL;
-	if (sg_pins_lock_need(iface, &p, need, ARRAY_SIZE(need))) {
-		memset(key, 0, sizeof(key));
-		return SG_EXIT_FAIL;
-	}
-	rc = sg_key_change(&p, key, file ? file : "random", force, &kc);
-	memset(key, 0, sizeof(key));
-	sg_pins_close(&p);
-	if (rc == 1)
-		sg_err("refusing to replace the key of %s: the last key change "
-		       "was %llus ago, and the key it replaced stays in use "
-		       "for handshakes in flight for the cookie lifetime "
-		       "(%us) plus one time period (%us); changing keys now "
-		       "would make those handshakes fail. Wait %llus, or use "
-		       "--force",
-		       iface, kc.age, kc.lifetime, SG_PERIOD_SEC, kc.wait);
-	return rc ? SG_EXIT_FAIL : 0;
-}

@@ -326,6 +326,8 @@ struct sg_cmd {
 typedef int (*sg_opt_cb)(void *ctx, int idx, const char *arg);
 int sg_parse_opts(const struct sg_cmd *cmd, int argc, char **argv, sg_opt_cb cb,
 		  void *ctx, int *first);
+/* An sg_opt_cb for commands whose one option is a flag: sets *(bool *)ctx. */
+int sg_opt_flag(void *ctx, int idx, const char *arg);
 void sg_usage_hint(const struct sg_cmd *cmd);
 
 /* ---- config.c: keys ---- */

@@ -154,6 +154,14 @@ void sg_usage_hint(const struct sg_cmd *cmd)
 #define OPT_CMD_BASE 256   /* getopt values of a command's own options */
 #define OPT_PARAM_BASE 512 /* ... and of sg_params */
 
+int sg_opt_flag(void *ctx, int idx, const char *arg)
+{
+	(void)idx;
+	(void)arg;
+	*(bool *)ctx = true;
+	return 0;
+}
+
 int sg_parse_opts(const struct sg_cmd *cmd, int argc, char **argv, sg_opt_cb cb,
 		  void *ctx, int *first)
 {
