@@ -29,30 +29,20 @@ esac
 libxdp_dir=/sys/fs/bpf/xdp
 [ -d "$libxdp_dir" ] && libxdp_dir_made=0 || libxdp_dir_made=1
 
-total_pass=0
-total_fail=0
+# shellcheck source=tests/lib/suite.sh
+. tests/lib/suite.sh
+
+# run_suite NAME COMMAND...: runs a suite, shows its output, adds its
+# summary line to the total.
 run_suite() {
-	local name=$1; shift
-	local log rc last p f
+	local name=$1 log rc
+	shift
 	log=$(mktemp)
 	echo "== $name"
 	"$@" 2>&1 | tee "$log"
 	rc=${PIPESTATUS[0]}
-	last=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+	add_summary "$name" "$(cat "$log")" "$rc"
 	rm -f "$log"
-	if [ -z "$last" ]; then
-		echo "$name: no summary line (exit $rc): counted as one failure"
-		total_fail=$((total_fail + 1))
-		return
-	fi
-	p=${last%% passed*}
-	f=${last#*, }; f=${f%% failed*}
-	total_pass=$((total_pass + p))
-	total_fail=$((total_fail + f))
-	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
-		echo "$name: exit $rc with no failed case: counted as one failure"
-		total_fail=$((total_fail + 1))
-	fi
 }
 
 if [ -z "$filter" ]; then
@@ -74,10 +64,8 @@ for t in tests/cli/test_*.sh tests/deploy/test_*.sh tests/integration/test_*.sh 
 	suites=$((suites + 1))
 done
 if [ -n "$filter" ] && [ "$suites" -eq 0 ]; then
-	echo "no unit test group and no suite matches '$filter' (groups: build/test_xdp --list)"
-	total_fail=$((total_fail + 1))
+	fail "-t $filter" "no unit test group and no suite matches (groups: build/test_xdp --list)"
 fi
 
 [ "$libxdp_dir_made" = 1 ] && rmdir "$libxdp_dir" 2>/dev/null
-echo "$total_pass passed, $total_fail failed"
-[ "$total_fail" -eq 0 ]
+summary

@@ -28,23 +28,9 @@ LOCK=/run/synguard.lock
 PREF=21319 # synguard's TC filter priority and handle (user/sg.h)
 HANDLE=0x5347
 TMP=
-PASS=0
-FAIL=0
 BG=()
-
-ok() {
-	echo "ok   $1"
-	PASS=$((PASS + 1))
-}
-
-fail() {
-	echo "FAIL $1: $2"
-	FAIL=$((FAIL + 1))
-}
-
-skip() {
-	echo "skip $1: $2"
-}
+# shellcheck source=tests/lib/suite.sh
+. "$(dirname "$0")/../lib/suite.sh"
 
 # libxdp makes /sys/fs/bpf/xdp (its lock directory) on first use; remove it
 # again if this run made it and nothing else uses it (rmdir: only if empty).
@@ -643,7 +629,7 @@ echo "$OUT" | grep -A1 '^IFACE .*TCP-SYNCOOKIES  *WSCALE  *PREV-WSCALE$' | grep 
 expect "config wscale: the same value changes nothing" 0 "$A: wscale=3" sg config $A wscale=3
 run sg status $A --json
 pyjson "config wscale: the same value keeps the record" "d['interfaces'][0]['wscale']['previous'] == 7" "$STDOUT"
-sg config $A wscale=$(header_define SG_DEFAULT_WSCALE) --force >/dev/null
+sg config $A wscale="$(header_define SG_DEFAULT_WSCALE)" --force >/dev/null
 
 # ---------------------------------------------------------------- limits
 
@@ -1111,5 +1097,4 @@ fi
 sg detach $A >/dev/null 2>&1
 tc -n $NS qdisc del dev $A clsact 2>/dev/null
 
-echo "$PASS passed, $FAIL failed"
-[ "$FAIL" -eq 0 ]
+summary

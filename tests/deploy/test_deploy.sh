@@ -5,10 +5,8 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 
-pass=0
-fail=0
-ok() { echo "ok   $1"; pass=$((pass + 1)); }
-ko() { echo "FAIL $1: $2"; fail=$((fail + 1)); }
+# shellcheck source=tests/lib/suite.sh
+. tests/lib/suite.sh
 
 tmp=$(mktemp -d /tmp/sg-deploy.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
@@ -17,7 +15,7 @@ trap 'rm -rf "$tmp"' EXIT
 if make -s install DESTDIR="$tmp/root" PREFIX=/usr >"$tmp/install.log" 2>&1; then
 	ok "make install DESTDIR=... PREFIX=/usr succeeds"
 else
-	ko "make install DESTDIR=... PREFIX=/usr succeeds" "$(tail -n 5 "$tmp/install.log")"
+	fail "make install DESTDIR=... PREFIX=/usr succeeds" "$(tail -n 5 "$tmp/install.log")"
 fi
 for f in usr/sbin/synguard:755 usr/share/man/man8/synguard.8:644 \
 	usr/lib/systemd/system/synguard@.service:644 \
@@ -29,13 +27,13 @@ for f in usr/sbin/synguard:755 usr/share/man/man8/synguard.8:644 \
 	if [ "$got" = "$mode" ]; then
 		ok "installed /$path (mode $mode)"
 	else
-		ko "installed /$path (mode $mode)" "mode '${got:-missing}'"
+		fail "installed /$path (mode $mode)" "mode '${got:-missing}'"
 	fi
 done
 if "$tmp/root/usr/sbin/synguard" help >/dev/null 2>&1; then
 	ok "the installed binary runs (BPF object embedded)"
 else
-	ko "the installed binary runs (BPF object embedded)" "synguard help failed"
+	fail "the installed binary runs (BPF object embedded)" "synguard help failed"
 fi
 if make -s install DESTDIR="$tmp/local" >/dev/null 2>&1 &&
 	[ -x "$tmp/local/usr/local/sbin/synguard" ] &&
@@ -43,7 +41,7 @@ if make -s install DESTDIR="$tmp/local" >/dev/null 2>&1 &&
 		"$tmp/local/usr/local/lib/systemd/system/synguard@.service"; then
 	ok "default PREFIX is /usr/local, and the unit points there"
 else
-	ko "default PREFIX is /usr/local, and the unit points there" "see $tmp/local"
+	fail "default PREFIX is /usr/local, and the unit points there" "see $tmp/local"
 fi
 
 # --- systemd unit ---
@@ -55,7 +53,7 @@ if grep -q '^ExecStart=/usr/sbin/synguard run %I $SYNGUARD_ARGS$' "$unit" &&
 	! grep -q '^ExecStop=' "$unit"; then
 	ok "unit runs synguard run from /etc/synguard/IFACE.conf (SIGTERM detaches)"
 else
-	ko "unit runs synguard run from /etc/synguard/IFACE.conf (SIGTERM detaches)" "$(cat "$unit")"
+	fail "unit runs synguard run from /etc/synguard/IFACE.conf (SIGTERM detaches)" "$(cat "$unit")"
 fi
 # Every option in the example config is one `run` knows.
 args=$(sed -n 's/^SYNGUARD_ARGS="\(.*\)"$/\1/p' deploy/systemd/example.conf)
@@ -66,7 +64,7 @@ done
 if [ -n "$args" ] && [ -z "$unknown" ]; then
 	ok "example.conf's SYNGUARD_ARGS are options of synguard run"
 else
-	ko "example.conf's SYNGUARD_ARGS are options of synguard run" "'$args', unknown:$unknown"
+	fail "example.conf's SYNGUARD_ARGS are options of synguard run" "'$args', unknown:$unknown"
 fi
 if command -v systemd-analyze >/dev/null; then
 	# verify checks that ExecStart exists: point it at the DESTDIR copy.
@@ -74,10 +72,10 @@ if command -v systemd-analyze >/dev/null; then
 	if out=$(systemd-analyze verify --man=no "$tmp/synguard@.service" 2>&1); then
 		ok "systemd-analyze verify accepts the unit"
 	else
-		ko "systemd-analyze verify accepts the unit" "$out"
+		fail "systemd-analyze verify accepts the unit" "$out"
 	fi
 else
-	ko "systemd-analyze verify accepts the unit" "systemd-analyze missing: run make deps"
+	fail "systemd-analyze verify accepts the unit" "systemd-analyze missing: run make deps"
 fi
 
 # --- man page ---
@@ -85,7 +83,7 @@ man=doc/synguard.8
 if out=$(groff -man -ww -z "$man" 2>&1) && [ -z "$out" ]; then
 	ok "man page renders without warnings"
 else
-	ko "man page renders without warnings" "$out"
+	fail "man page renders without warnings" "$out"
 fi
 # Every command, every long option and every setting of the CLI is in the
 # man page; every setting also has a row in README.md's table.
@@ -105,7 +103,7 @@ done
 if [ -n "$cmds" ] && [ -n "$keys" ] && [ -z "$missing" ]; then
 	ok "man page names every command, option and setting of --help"
 else
-	ko "man page names every command, option and setting of --help" "missing:${missing:- (no commands or keys read from --help)}"
+	fail "man page names every command, option and setting of --help" "missing:${missing:- (no commands or keys read from --help)}"
 fi
 missing=""
 for k in $keys; do
@@ -114,7 +112,7 @@ done
 if [ -n "$keys" ] && [ -z "$missing" ]; then
 	ok "README.md has a row for every setting"
 else
-	ko "README.md has a row for every setting" "missing:$missing"
+	fail "README.md has a row for every setting" "missing:$missing"
 fi
 
 # --- Kubernetes ---
@@ -149,8 +147,7 @@ PY
 ); then
 	ok "DaemonSet: privileged, hostNetwork, bpffs, key from a Secret, run (detach on stop)"
 else
-	ko "DaemonSet: privileged, hostNetwork, bpffs, key from a Secret, run (detach on stop)" "$out"
+	fail "DaemonSet: privileged, hostNetwork, bpffs, key from a Secret, run (detach on stop)" "$out"
 fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+summary

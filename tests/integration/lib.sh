@@ -42,8 +42,8 @@ P_PROT=80
 P_OPEN=8080
 SG_PORTS=80,443
 
-PASS=0
-FAIL=0
+# shellcheck source=tests/lib/suite.sh
+. "$SG_ROOT/tests/lib/suite.sh"
 TMP=
 BG_PIDS=()
 CAP_PID=
@@ -52,50 +52,8 @@ SG_ATTACHED=0
 CNS_MADE=0
 SNS_MADE=0
 
-ok() {
-	echo "ok   $1"
-	PASS=$((PASS + 1))
-}
-
-# fail NAME REASON...
-fail() {
-	local name=$1
-	shift
-	echo "FAIL $name: $*"
-	FAIL=$((FAIL + 1))
-}
-
-# check NAME: ok if no reason was collected in REASONS, FAIL with them if not.
-REASONS=()
-check() {
-	local r all=
-	if [ ${#REASONS[@]} -eq 0 ]; then
-		ok "$1"
-	else
-		for r in "${REASONS[@]}"; do
-			all="${all:+$all; }$r"
-		done
-		fail "$1" "$all"
-	fi
-	REASONS=()
-}
-
-# want WHAT SEEN OP WANTED: records a reason unless "SEEN OP WANTED" holds
-# (OP is one of -eq -ne -ge -le -gt -lt).
-want() {
-	local what=$1 seen=$2 op=$3 wanted=$4 sym
-	case $op in
-	-eq) sym= ;; -ne) sym='!= ' ;; -ge) sym='>= ' ;;
-	-le) sym='<= ' ;; -gt) sym='> ' ;; -lt) sym='< ' ;;
-	esac
-	if ! [[ $seen =~ ^-?[0-9]+$ ]] || ! test "$seen" "$op" "$wanted"; then
-		REASONS+=("$what: seen ${seen:-nothing}, wanted $sym$wanted")
-	fi
-}
-
 finish() {
-	echo "$PASS passed, $FAIL failed"
-	[ "$FAIL" -eq 0 ]
+	summary
 	exit
 }
 

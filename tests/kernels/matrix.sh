@@ -20,9 +20,13 @@ SERIES=("$@")
 [ ${#SERIES[@]} -gt 0 ] || SERIES=(6.1 6.12)
 TIMEOUT=${MATRIX_TIMEOUT:-900} # seconds per guest, boot to poweroff
 
-total_pass=0
-total_fail=0
-die() { echo "matrix: $*" >&2; echo "$total_pass passed, $((total_fail + 1)) failed"; exit 1; }
+# shellcheck source=tests/lib/suite.sh
+. tests/lib/suite.sh
+die() {
+	fail matrix "$*"
+	summary
+	exit 1
+}
 
 for t in qemu-system-x86_64 busybox apt-get dpkg-deb depmod xz; do
 	command -v "$t" >/dev/null || die "$t is missing: run 'make matrix-deps'"
@@ -98,8 +102,14 @@ initramfs() {
 
 for s in "${SERIES[@]}"; do
 	echo "== kernel $s"
-	dir=$(fetch "$s") || { echo "kernel $s: cannot fetch it"; total_fail=$((total_fail + 1)); continue; }
-	initramfs "$dir" || { echo "kernel $s: cannot build the initramfs"; total_fail=$((total_fail + 1)); continue; }
+	if ! dir=$(fetch "$s"); then
+		fail "kernel $s" "cannot fetch it"
+		continue
+	fi
+	if ! initramfs "$dir"; then
+		fail "kernel $s" "cannot build the initramfs"
+		continue
+	fi
 	kv=$(ls "$dir/root/lib/modules")
 	log=$dir/console.log
 	timeout "$TIMEOUT" qemu-system-x86_64 -accel tcg,thread=multi -cpu max \
@@ -110,17 +120,8 @@ for s in "${SERIES[@]}"; do
 		</dev/null >"$log" 2>&1
 	rc=$?
 	tr -d '\r' <"$log" | grep -E '^(ok|FAIL|skip|#|==|matrix)' | sed "s/^/[$s] /"
-	last=$(tr -d '\r' <"$log" | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -n 1)
-	if [ -z "$last" ]; then
-		echo "kernel $s ($kv): no summary (qemu exit $rc; console in $log)"
-		tail -n 20 "$log"
-		total_fail=$((total_fail + 1))
-		continue
-	fi
-	echo "kernel $s ($kv): $last"
-	total_pass=$((total_pass + ${last%% passed*}))
-	f=${last#*, }
-	total_fail=$((total_fail + ${f%% failed*}))
+	grep -qE '^[0-9]+ passed, [0-9]+ failed' "$log" ||
+		{ echo "[$s] console, last lines (qemu exit $rc; all of it in $log):"; tail -n 20 "$log"; }
+	add_summary "kernel $s ($kv)" "$(cat "$log")"
 done
-echo "$total_pass passed, $total_fail failed"
-[ "$total_fail" -eq 0 ]
+summary
