@@ -42,7 +42,7 @@ extern void bpf_ct_release(struct nf_conn *ct) __weak __ksym;
 #ifndef bpf_ksym_exists
 #define bpf_ksym_exists(sym)                                                   \
 	({                                                                     \
-		_Static_assert(!__builtin_constant_p(!!sym),                  \
+		_Static_assert(!__builtin_constant_p(!!sym),                   \
 			       #sym " should be marked as __weak");            \
 		!!sym;                                                         \
 	})

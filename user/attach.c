@@ -964,9 +964,9 @@ int sg_detach(const char *iface)
 		       "attached (their pins were lost): removing them\n",
 		       iface);
 		return detach_programs(iface, ifindex, NULL) ||
-				       detach_notrack(iface, ifindex) ?
-			       SG_EXIT_FAIL :
-			       0;
+				       detach_notrack(iface, ifindex)
+			       ? SG_EXIT_FAIL
+			       : 0;
 	}
 	sg_block_signals();
 	have_info = !sg_map_read(&p, SG_M_INFO, &info) && info.ifindex;

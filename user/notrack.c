@@ -67,7 +67,8 @@ static int run_tool(const char *const argv[], const char *script, char *out,
 		err = -errno; /* EPIPE: it exited early; its status says why */
 	close(in[1]);
 	in[1] = -1;
-	while (n + 1 < outlen && (r = read(res[0], out + n, outlen - 1 - n)) > 0)
+	while (n + 1 < outlen &&
+	       (r = read(res[0], out + n, outlen - 1 - n)) > 0)
 		n += r;
 	out[n] = '\0';
 	while (n && out[n - 1] == '\n')
@@ -142,20 +143,23 @@ int sg_notrack_install(const char *iface, int ifindex)
 	 * attach that was killed; the whole script is one transaction.
 	 * priority raw (-300) runs before conntrack (-200).
 	 */
-	snprintf(script, sizeof(script),
-		 "table inet %s {}\n"
-		 "delete table inet %s\n"
-		 "table inet %s {\n"
-		 "\tcomment \"synguard on %s: handed-off handshake ACKs skip "
-		 "conntrack\"\n"
-		 "\tchain handoff {\n"
-		 "\t\ttype filter hook prerouting priority raw; policy accept;\n"
-		 "\t\tiif \"%s\" meta priority %04x:%04x meta priority set 0 "
-		 "notrack\n"
-		 "\t}\n"
-		 "}\n",
-		 name, name, name, iface, iface, SG_NOTRACK_PRIORITY >> 16,
-		 SG_NOTRACK_PRIORITY & 0xffff);
+	/* clang-format off: one line of the script a line */
+	snprintf(
+		script, sizeof(script),
+		"table inet %s {}\n"
+		"delete table inet %s\n"
+		"table inet %s {\n"
+		"\tcomment \"synguard on %s: handed-off handshake ACKs skip "
+		"conntrack\"\n"
+		"\tchain handoff {\n"
+		"\t\ttype filter hook prerouting priority raw; policy accept;\n"
+		"\t\tiif \"%s\" meta priority %04x:%04x meta priority set 0 "
+		"notrack\n"
+		"\t}\n"
+		"}\n",
+		name, name, name, iface, iface, SG_NOTRACK_PRIORITY >> 16,
+		SG_NOTRACK_PRIORITY & 0xffff);
+	/* clang-format on */
 	rc = nft(script, args, out, sizeof(out));
 	if (rc == -ENOENT) {
 		nft_missing("keep conntrack off handed-off connections");

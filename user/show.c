@@ -254,9 +254,10 @@ static void gather(const char *iface, struct iface_state *s)
 	if (s->have_cfg && (s->cfg.nf & SG_NF_NOTRACK)) {
 		s->notrack = sg_notrack_present(ifindex);
 		if (!s->notrack)
-			problem(s, "nftables table inet " SG_NFT_TABLE_FMT
-				   " missing: with conntrack and NAT, "
-				   "handed-off connections get a RST",
+			problem(s,
+				"nftables table inet " SG_NFT_TABLE_FMT
+				" missing: with conntrack and NAT, "
+				"handed-off connections get a RST",
 				ifindex);
 	}
 }
@@ -268,7 +269,9 @@ static const char *notrack_str(const struct iface_state *s)
 		return "-";
 	if (!(s->cfg.nf & SG_NF_NOTRACK))
 		return "not-needed";
-	return s->notrack > 0 ? "installed" : s->notrack ? "unknown" : "missing";
+	return s->notrack > 0 ? "installed"
+	       : s->notrack   ? "unknown"
+			      : "missing";
 }
 
 static bool healthy(const struct iface_state *s)

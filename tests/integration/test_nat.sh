@@ -23,6 +23,9 @@ set -u
 . "$(dirname "$0")/lib.sh"
 
 N=${N:-200}
+# Per-connection timeout of the client, ms (a shorter one makes a run
+# against a broken binary end sooner).
+CT=${CT:-10000}
 KNS=sgk$RUN_ID # the container
 KIF=sgk$RUN_ID # its end of the veth
 HIF=sgh$RUN_ID # the host's end
@@ -147,7 +150,7 @@ run_case() {
 	stats_snap "$TMP/s0"
 	nstat_snap "$TMP/n0"
 	kns_nstat "$TMP/k0"
-	r=$(client -n "$N" "$addr" "$port")
+	r=$(client -n "$N" -t "$CT" "$addr" "$port")
 	stats_snap "$TMP/s1"
 	nstat_snap "$TMP/n1"
 	kns_nstat "$TMP/k1"
