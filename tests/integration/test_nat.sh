@@ -254,14 +254,16 @@ check notrack_table_lifecycle
 # ---- connections open before attach survive attach and detach ----
 for fam in 4 6; do
 	[ $fam = 4 ] && addr=$S4 || addr=$S6
-	in_c "$BUILD/tcp_client" -m bulk -d 6 "$addr" $P_LOCAL >"$TMP/pre_l$fam" 2>&1 &
+	# Attached for longer than the clients wait for progress (-t): a
+	# flow that stalls while synguard is on fails, not just slows down.
+	in_c "$BUILD/tcp_client" -m bulk -d 10 -t 3000 "$addr" $P_LOCAL >"$TMP/pre_l$fam" 2>&1 &
 	pl=$!
-	in_c "$BUILD/tcp_client" -m bulk -d 6 "$addr" $P_PUB >"$TMP/pre_p$fam" 2>&1 &
+	in_c "$BUILD/tcp_client" -m bulk -d 10 -t 3000 "$addr" $P_PUB >"$TMP/pre_p$fam" 2>&1 &
 	pp=$!
 	BG_PIDS+=($pl $pp)
 	sleep 1.5
 	sg_attach --cookies always || REASONS+=("attach failed")
-	sleep 2
+	sleep 5
 	sg_detach || REASONS+=("detach failed")
 	wait $pl $pp
 	for f in "$TMP/pre_l$fam" "$TMP/pre_p$fam"; do
