@@ -9,7 +9,7 @@ CC ?= gcc
 VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
 
 # Debian 12 packages the build and the tests need (make deps).
-DEPS := clang llvm libbpf-dev libxdp-dev libelf-dev zlib1g-dev bpftool \
+DEPS := clang llvm libbpf-dev libxdp-dev libelf-dev zlib1g-dev bpftool nftables conntrack \
 	linux-libc-dev pkg-config iproute2 ethtool hping3 xdp-tools \
 	python3 python3-yaml systemd tcpdump \
 	qemu-system-x86 busybox-static kmod xz-utils
@@ -19,7 +19,7 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Wextra -Werror \
 	-Wno-unused-parameter -Iinclude -Ibpf -I$(OUTPUT)
 LIBS := -lxdp -lbpf -lelf -lz
 
-BPF_HDRS := include/synguard.h bpf/parse.h bpf/cookie.h
+BPF_HDRS := include/synguard.h bpf/parse.h bpf/cookie.h bpf/conntrack.h
 TEST_SRCS := $(wildcard tests/test_*.c) tests/harness.c tests/loopback.c tests/ref.c tests/pkt.c
 TEST_HDRS := tests/harness.h tests/loopback.h tests/ref.h tests/pkt.h include/synguard.h
 

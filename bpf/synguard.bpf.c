@@ -14,6 +14,7 @@
 #include "synguard.h"
 #include "parse.h"
 #include "cookie.h"
+#include "conntrack.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -1224,6 +1225,20 @@ __noinline int sg_handle_ack(struct xdp_md *ctx, struct sg_pkt *p,
 		sg_count(SG_CNT_ACK_ESTABLISHED_PASS);
 		return XDP_PASS;
 	}
+	/*
+	 * No socket of this connection, but conntrack knows it: the kernel
+	 * forwards or translates it (a DNAT-ed port, even one with a local
+	 * listener such as a proxy on the same port). It is not ours to
+	 * judge. Before the cookie check, so that such flows never pay the
+	 * hash; a flow synguard handed off is never found here, because its
+	 * socket is found first (and its handshake ACK was not tracked).
+	 */
+	if (sg_ct_known(ctx, &tup, tlen)) {
+		if (sk)
+			bpf_sk_release(sk);
+		sg_count(SG_CNT_ACK_CONNTRACK_PASS);
+		return XDP_PASS;
+	}
 
 	keys = bpf_map_lookup_elem(&sg_keys, &zero);
 	st = bpf_map_lookup_elem(&sg_state, &zero);
@@ -1444,13 +1459,14 @@ int synguard_tc(struct __sk_buff *skb)
 	struct sg_meta *m = (void *)(long)skb->data_meta;
 	struct bpf_tcp_req_attrs attrs = {};
 	struct bpf_sock_tuple tup = {};
+	const struct sg_config *cfg;
 	struct sg_flow flow = {};
 	struct sg_pkt p = {};
 	struct bpf_sock *sk;
 	struct tcp_sock *tp;
 	struct tcphdr *th;
 	__u64 now, *last;
-	__u32 tlen, k;
+	__u32 tlen, k, zero = 0;
 	int err;
 
 	if ((void *)m == data)
@@ -1528,6 +1544,11 @@ int synguard_tc(struct __sk_buff *skb)
 		return TC_ACT_UNSPEC;
 	}
 	bpf_map_update_elem(&sg_handoffs, &flow, &now, BPF_ANY);
+	/* Keep conntrack off this ACK: NAT would orphan the request socket
+	 * (include/synguard.h, SG_NF_NOTRACK). */
+	cfg = bpf_map_lookup_elem(&sg_config, &zero);
+	if (cfg && (cfg->nf & SG_NF_NOTRACK))
+		skb->priority = SG_NOTRACK_PRIORITY;
 	sg_count(SG_CNT_HANDOFF_OK);
 	return TC_ACT_OK;
 }

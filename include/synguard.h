@@ -146,7 +146,21 @@ struct sg_config {
 	__u8 wscale_prev; /* wscale before the last change of it */
 	__u64 wscale_changed_ns; /* SG clock (below) of that change; 0 never */
 	__s64 tai_offset_ns; /* this kernel's TAI - REALTIME, from adjtimex */
+	__u8 nf; /* SG_NF_*: what attach set up in netfilter */
+	__u8 pad_nf[7];
 };
+
+/*
+ * sg_config.nf. SG_NF_NOTRACK: attach installed the nftables table that
+ * exempts handed-off ACKs from conntrack (SG_NFT_TABLE_FMT), so TC marks
+ * them with skb->priority = SG_NOTRACK_PRIORITY; the table's rule matches
+ * that mark on this interface, resets the priority to 0 and sets notrack.
+ * Without conntrack and NAT a tracked handshake ACK loses the socket the
+ * handoff assigned to it (doc/design.md, "NAT hosts").
+ */
+#define SG_NF_NOTRACK (1u << 0)
+#define SG_NOTRACK_PRIORITY 0x53474e54 /* "SGNT"; nft writes 5347:4e54 */
+#define SG_NFT_TABLE_FMT "synguard_if%d" /* inet family, per ifindex */
 
 /*
  * sg_config.tcp_sysctl: the TCP sysctls of the interface's network

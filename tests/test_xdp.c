@@ -1047,7 +1047,45 @@ static void test_edges(void)
 
 /* ---- the kernel's own sockets ---- */
 
+/*
+ * An ACK with no socket but a conntrack entry: a flow the kernel forwards
+ * or translates. The entry is made with conntrack(8) through ctnetlink in
+ * this test's own network namespace (the harness unshares one), so no
+ * traffic is needed.
+ */
+static void test_conntrack_pass(void)
+{
+	static const char *const fam_args[2] = {"-s 127.0.0.1 -d 127.0.0.1",
+						"-s ::1 -d ::1"};
+	struct pkt_spec s;
+	char name[96], cmd[256];
+	int family, i;
 
+	for (family = 4, i = 0; family <= 6; family += 2, i++) {
+		snprintf(name, sizeof(name),
+			 "IPv%d ACK, no socket, a conntrack entry -> pass",
+			 family);
+		snprintf(cmd, sizeof(cmd),
+			 "conntrack -I -p tcp %s --sport 4242 --dport 80 "
+			 "--state ESTABLISHED -t 60 >/dev/null 2>&1",
+			 fam_args[i]);
+		if (system(cmd)) {
+			printf("skip %s: conntrack(8) could not insert an "
+			       "entry (apt-get install conntrack)\n",
+			       name);
+			continue;
+		}
+		loopback_spec(&s, family, 4242);
+		expect_spec_untouched(name, &s, XDP_PASS,
+				      SG_CNT_ACK_CONNTRACK_PASS);
+		/* The neighbouring tuple has no entry: the cookie check. */
+		loopback_spec(&s, family, 4243);
+		snprintf(name, sizeof(name),
+			 "IPv%d ACK, no socket, no conntrack entry -> drop",
+			 family);
+		check_ack_dropped(name, &s, SG_CNT_COOKIE_BAD);
+	}
+}
 
 static void test_kernel_sockets(void)
 {
@@ -1386,6 +1424,7 @@ static const struct {
 	{"key_rotation", test_key_rotation, true},
 	{"edges", test_edges, true},
 	{"kernel_sockets", test_kernel_sockets, true},
+	{"conntrack_pass", test_conntrack_pass, true},
 	{"kernel_syncookies", test_kernel_syncookies, true},
 	{"cookie_gate", test_cookie_gate, true},
 	{"limits", test_limits, true},

@@ -594,7 +594,7 @@ int sg_attach_parse(const struct sg_cmd *cmd, int argc, char **argv,
 
 /* What attach has done so far, for the rollback. */
 struct undo {
-	bool pins, tc_filter, tc_hook, xdp;
+	bool pins, notrack, tc_filter, tc_hook, xdp;
 };
 
 static void rollback(const char *iface, int ifindex, const struct undo *u,
@@ -612,12 +612,16 @@ static void rollback(const char *iface, int ifindex, const struct undo *u,
 	if (u->tc_hook && (err = tc_hook_remove(ifindex)) < 0)
 		sg_err("rollback: cannot remove the clsact qdisc of %s: %s",
 		       iface, sg_strerr(err));
+	if (u->notrack && sg_notrack_remove(ifindex) < 0)
+		sg_err("rollback: the nftables table above is left on %s",
+		       iface);
 	if (u->pins)
 		sg_pins_remove(iface);
 }
 
 static int write_maps(struct synguard *skel, const struct sg_settings *s,
-		      const __u8 key[SG_KEY_BYTES], const struct sg_info *info)
+		      const __u8 key[SG_KEY_BYTES], const struct sg_info *info,
+		      __u8 nf)
 {
 	struct sg_config cfg = s->cfg;
 	struct sg_keys keys = {};
@@ -639,6 +643,7 @@ static int write_maps(struct synguard *skel, const struct sg_settings *s,
 	if (err)
 		return err;
 	cfg.wscale_prev = cfg.wscale; /* no change yet */
+	cfg.nf = nf;
 	if (!(cfg.tcp_sysctl & SG_SYSCTL_SYNCOOKIES)) {
 		sg_err("net.ipv4.tcp_syncookies is 0 in this network namespace: "
 		       "the kernel refuses every connection synguard hands "
@@ -728,8 +733,8 @@ static int do_attach(const char *iface, int ifindex,
 	struct sg_info info = {};
 	bool hook_created = false;
 	struct undo u = {};
-	char dir[256], ports[128];
-	int err;
+	char dir[256], ports[128], table[32];
+	int err, nf;
 
 	if (sg_is_protected(iface)) {
 		sg_err("%s is already protected; use `synguard config %s "
@@ -752,6 +757,16 @@ static int do_attach(const char *iface, int ifindex,
 	}
 	u.pins = true;
 
+	/*
+	 * Before the programs load: it loads conntrack if it is a module not
+	 * loaded yet, and the XDP program's conntrack lookups resolve only
+	 * against a kernel that has it at load time.
+	 */
+	nf = sg_notrack_install(iface, ifindex);
+	if (nf < 0)
+		goto fail;
+	u.notrack = nf > 0;
+
 	base = skel_open(dir, false, NULL);
 	if (!base)
 		goto fail;
@@ -773,7 +788,7 @@ static int do_attach(const char *iface, int ifindex,
 	info.ifindex = ifindex;
 	info.attached_unix = time(NULL);
 	info.key_installed_unix = info.attached_unix;
-	if (write_maps(base, &a->s, key, &info))
+	if (write_maps(base, &a->s, key, &info, nf > 0 ? SG_NF_NOTRACK : 0))
 		goto fail;
 
 	/*
@@ -820,6 +835,15 @@ static int do_attach(const char *iface, int ifindex,
 	       info.multiprog ? "libxdp dispatcher" : "single",
 	       info.xdp_prog_id, info.tc_prog_id,
 	       sg_ports_fmt(&a->s.ports, ports, sizeof(ports)));
+	sg_notrack_name(ifindex, table, sizeof(table));
+	if (nf > 0)
+		printf("%s: handed-off handshake ACKs skip conntrack (nftables "
+		       "table inet %s)\n",
+		       iface, table);
+	else
+		printf("%s: no conntrack in this kernel: no nftables table "
+		       "needed\n",
+		       iface);
 	synguard__destroy(xdp);
 	synguard__destroy(base);
 	*out = info;
@@ -938,6 +962,21 @@ static int detach_programs(const char *iface, int ifindex,
 	return 0;
 }
 
+/* The nftables table attach made (named by the ifindex it had then). */
+static int detach_notrack(const char *iface, int ifindex)
+{
+	char table[32];
+	int rc;
+
+	if (ifindex <= 0)
+		return 0;
+	sg_notrack_name(ifindex, table, sizeof(table));
+	rc = sg_notrack_remove(ifindex);
+	if (rc > 0)
+		printf("%s: nftables table inet %s removed\n", iface, table);
+	return rc < 0 ? -1 : 0;
+}
+
 int sg_detach(const char *iface)
 {
 	struct sg_info info = {};
@@ -955,7 +994,10 @@ int sg_detach(const char *iface)
 		printf("%s: nothing pinned, but synguard's programs are "
 		       "attached (their pins were lost): removing them\n",
 		       iface);
-		return detach_programs(iface, ifindex, NULL) ? SG_EXIT_FAIL : 0;
+		return detach_programs(iface, ifindex, NULL) ||
+				       detach_notrack(iface, ifindex)
+			       ? SG_EXIT_FAIL
+			       : 0;
 	}
 	sg_block_signals();
 	have_info = !sg_map_read(&p, SG_M_INFO, &info) && info.ifindex;
@@ -984,6 +1026,10 @@ int sg_detach(const char *iface)
 		       "program and TC filter went with the old one\n",
 		       iface, info.ifindex, ifindex);
 	} else if (detach_programs(iface, ifindex, have_info ? &info : NULL)) {
+		sg_err("%s: pins kept so that detach can be run again", iface);
+		return SG_EXIT_FAIL;
+	}
+	if (detach_notrack(iface, have_info ? (int)info.ifindex : ifindex)) {
 		sg_err("%s: pins kept so that detach can be run again", iface);
 		return SG_EXIT_FAIL;
 	}

@@ -101,6 +101,16 @@ __u64 sg_clock_ns(void);
  */
 double sg_wscale_prev_left(const struct sg_config *cfg);
 
+/* ---- notrack.c: the nftables table of SG_NF_NOTRACK ---- */
+
+void sg_notrack_name(int ifindex, char *buf, size_t len);
+/* 1 installed, 0 not needed (no conntrack in the kernel), -1 error. */
+int sg_notrack_install(const char *iface, int ifindex);
+/* 1 removed, 0 not there (or no nft to have made it), -1 error. */
+int sg_notrack_remove(int ifindex);
+/* 1 present, 0 absent, -1 cannot tell (no nft). */
+int sg_notrack_present(int ifindex);
+
 /* ---- params.c ---- */
 
 /* Everything attach and `config` can set: the config entry and the ports. */

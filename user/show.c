@@ -121,6 +121,7 @@ struct iface_state {
 	enum tc_state tc;
 	__u32 tc_prog_now;
 	__u64 key_age;
+	int notrack; /* the nftables table of SG_NF_NOTRACK: 1, 0 or -1 */
 	char problems[512];
 	/* The host the programs follow: */
 	double wscale_prev_left; /* seconds wscale_prev stays valid; 0 none */
@@ -297,6 +298,27 @@ static void gather_attach(const char *iface, struct iface_state *s)
 	} else {
 		s->tc = TC_IN_PLACE;
 	}
+	if (s->have_cfg && (s->cfg.nf & SG_NF_NOTRACK)) {
+		s->notrack = sg_notrack_present(ifindex);
+		if (!s->notrack)
+			problem(s,
+				"nftables table inet " SG_NFT_TABLE_FMT
+				" missing: with conntrack and NAT, "
+				"handed-off connections get a RST",
+				ifindex);
+	}
+}
+
+/* What keeps conntrack off handed-off ACKs, for status. */
+static const char *notrack_str(const struct iface_state *s)
+{
+	if (!s->have_cfg || !s->present)
+		return "-";
+	if (!(s->cfg.nf & SG_NF_NOTRACK))
+		return "not-needed";
+	return s->notrack > 0 ? "installed"
+	       : s->notrack   ? "unknown"
+			      : "missing";
 }
 
 static void gather(const char *iface, struct iface_state *s)
@@ -402,6 +424,19 @@ static void status_text(struct iface_state *st, int n)
 					  : NULL);
 	}
 	tbl_print(&t, "");
+	for (i = 0; i < n; i++) {
+		if (!st[i].have_cfg || !st[i].present)
+			continue;
+		if (st[i].cfg.nf & SG_NF_NOTRACK)
+			printf("%s: handed-off handshake ACKs skip conntrack: "
+			       "nftables table inet " SG_NFT_TABLE_FMT " %s\n",
+			       st[i].iface, st[i].info.ifindex,
+			       notrack_str(&st[i]));
+		else
+			printf("%s: no conntrack in this kernel at attach: no "
+			       "nftables table needed\n",
+			       st[i].iface);
+	}
 
 	/* The settings: a table per group, a column per parameter. */
 	for (g = 0; g < SG_G_MAX; g++) {
@@ -606,6 +641,7 @@ static void status_json_iface(struct jw *j, const struct iface_state *s)
 		j_bool(j, "tc_hook_created", in->tc_hook_created);
 		j_bool(j, "tc_handoff", s->tc == TC_IN_PLACE);
 		j_str(j, "tc_state", tc_state_name[s->tc]);
+		j_str(j, "notrack", notrack_str(s));
 		j_uint(j, "attached_unix", in->attached_unix);
 		j_uint(j, "key_installed_unix", in->key_installed_unix);
 		j_uint(j, "key_age_s", s->key_age);

@@ -1,0 +1,277 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# NAT hosts (issue 12, "never break"): a host running synguard with
+# Docker-style and kube-proxy-style NAT rules, conntrack on and
+# nf_conntrack_tcp_loose at its default (1).
+#
+#   client ns ─veth─ host ns (synguard, NAT rules, listener :9090) ─veth─ "container" ns (:80)
+#
+# The host publishes the container's :80 as :8080 (Docker: DNAT in
+# PREROUTING and OUTPUT for local addresses, MASQUERADE of the container
+# subnet) or as NodePort :30080 (kube-proxy: the same hooks, a MASQUERADE
+# by mark). synguard protects 8080, 30080 and 9090. Checked in cookies auto
+# (idle), cookies auto (engaged) and cookies always, IPv4 and IPv6:
+#   - local port: N/N connects with request and reply, every one handed
+#     off while cookies are on, no RST from the host's kernel;
+#   - published port: N/N, its SYNs passed (no local listener) and its
+#     ACKs passed because conntrack knows the flow;
+#   - a transfer opened before attach survives attach and detach.
+# Against a synguard without the fix (SYNGUARD=old binary) the local-port
+# cases fail with cookies on and the published-port cases fail in idle.
+set -u
+# shellcheck source-path=SCRIPTDIR
+. "$(dirname "$0")/lib.sh"
+
+N=${N:-200}
+# Per-connection timeout of the client, ms (a shorter one makes a run
+# against a broken binary end sooner).
+CT=${CT:-10000}
+KNS=sgk$RUN_ID # the container
+KIF=sgk$RUN_ID # its end of the veth
+HIF=sgh$RUN_ID # the host's end
+H4=198.51.100.1
+K4=198.51.100.2
+H6=2001:db8:1::1
+K6=2001:db8:1::2
+P_LOCAL=9090
+P_PUB=8080
+P_NODE=30080
+SG_PORTS=$P_LOCAL,$P_PUB,$P_NODE
+KNS_MADE=0
+
+for c in nft conntrack; do
+	command -v $c >/dev/null || {
+		echo "FAIL setup: $c missing (make deps: nftables, conntrack)"
+		echo "0 passed, 1 failed"
+		exit 1
+	}
+done
+
+topo_setup
+# lib.sh's cleanup removes the client and host namespaces; the container's
+# goes first (its processes are in BG_PIDS, which cleanup stops).
+trap 'rc=$?; [ "$KNS_MADE" = 1 ] && ip netns del "$KNS"; (exit $rc); cleanup' EXIT
+
+ip netns add "$KNS" && KNS_MADE=1 || topo_fail "cannot create $KNS"
+ip link add "$HIF" netns "$SNS" type veth peer name "$KIF" netns "$KNS" ||
+	topo_fail "cannot create the container veth"
+ip -n "$KNS" link set lo up
+ip -n "$SNS" addr add $H4/24 dev "$HIF"
+ip -n "$SNS" addr add $H6/64 dev "$HIF" nodad
+ip -n "$KNS" addr add $K4/24 dev "$KIF"
+ip -n "$KNS" addr add $K6/64 dev "$KIF" nodad
+ip -n "$SNS" link set "$HIF" up
+ip -n "$KNS" link set "$KIF" up
+ip -n "$KNS" route add default via $H4
+ip -n "$KNS" -6 route add default via $H6
+in_s sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+# The default, set anyway: the failure needs it and a host may differ.
+in_s sysctl -qw net.netfilter.nf_conntrack_tcp_loose=1 2>/dev/null
+
+# nat_rules docker|kube: the NAT tables of that kind in the host namespace.
+nat_rules() {
+	in_s nft delete table ip sgtest 2>/dev/null
+	in_s nft delete table ip6 sgtest 2>/dev/null
+	local f a k
+	for f in ip ip6; do
+		[ $f = ip ] && { a=$K4; k=$K4; } || { a="[$K6]"; k=$K6; }
+		if [ "$1" = docker ]; then
+			in_s nft -f - <<-EOF || return 1
+				table $f sgtest {
+					chain docker {
+						iifname != "$HIF" tcp dport $P_PUB dnat to $a:80
+					}
+					chain prerouting {
+						type nat hook prerouting priority dstnat;
+						fib daddr type local jump docker
+					}
+					chain output {
+						type nat hook output priority -100;
+						fib daddr type local jump docker
+					}
+					chain postrouting {
+						type nat hook postrouting priority srcnat;
+						$f saddr $( [ $f = ip ] && echo 198.51.100.0/24 || echo 2001:db8:1::/64 ) oifname != "$HIF" masquerade
+					}
+				}
+			EOF
+		else
+			in_s nft -f - <<-EOF || return 1
+				table $f sgtest {
+					chain services {
+						fib daddr type local tcp dport $P_NODE meta mark set mark or 0x4000 dnat to $a:80
+					}
+					chain prerouting {
+						type nat hook prerouting priority dstnat;
+						jump services
+					}
+					chain output {
+						type nat hook output priority -100;
+						jump services
+					}
+					chain postrouting {
+						type nat hook postrouting priority srcnat;
+						meta mark & 0x4000 == 0x4000 masquerade
+					}
+				}
+			EOF
+		fi
+	done
+}
+
+# Servers: the local one on the host, the "container" one on :80.
+ip netns exec "$SNS" "$BUILD/tcp_echo" -a "$S4" -a "$S6" -p $P_LOCAL \
+	>"$TMP/local.log" 2>&1 &
+BG_PIDS+=($!)
+ip netns exec "$KNS" "$BUILD/tcp_echo" -a $K4 -a $K6 -p 80 \
+	>"$TMP/ctr.log" 2>&1 &
+BG_PIDS+=($!)
+for _ in $(seq 50); do
+	grep -q ready "$TMP/local.log" && grep -q ready "$TMP/ctr.log" && break
+	sleep 0.1
+done
+grep -q ready "$TMP/ctr.log" || topo_fail "container server did not start"
+
+nat_rules docker || topo_fail "cannot load the Docker-style rules"
+r=$(client -n 5 "$S4" $P_PUB)
+want "premise: published port without synguard" "$(json_get "$r" ok)" -eq 5
+r=$(client -n 5 "$S6" $P_PUB)
+want "premise: published port without synguard, IPv6" "$(json_get "$r" ok)" -eq 5
+r=$(client -n 5 "$S4" $P_LOCAL)
+want "premise: local port without synguard" "$(json_get "$r" ok)" -eq 5
+check premise_without_synguard
+
+kns_nstat() { ip netns exec "$KNS" nstat -asz >"$1"; }
+
+# run_case NAME ADDR PORT MODE: N connects; counters asserted by the kind
+# of port (local or published) and the cookies mode.
+run_case() {
+	local name=$1 addr=$2 port=$3 mode=$4 r d
+	stats_snap "$TMP/s0"
+	nstat_snap "$TMP/n0"
+	kns_nstat "$TMP/k0"
+	r=$(client -n "$N" -t "$CT" "$addr" "$port")
+	stats_snap "$TMP/s1"
+	nstat_snap "$TMP/n1"
+	kns_nstat "$TMP/k1"
+	want "connects ok" "$(json_get "$r" ok)" -eq "$N"
+	[ -n "$(json_get "$r" error)" ] && REASONS+=("client: $(json_get "$r" error)")
+	want "RSTs sent by the host's kernel" "$(nstat_delta "$TMP/n0" "$TMP/n1" TcpOutRsts)" -eq 0
+	want "RSTs sent by the container" "$(nstat_delta "$TMP/k0" "$TMP/k1" TcpOutRsts)" -eq 0
+	for c in cookie_bad cookie_none_issued cookie_expired handoff_no_listener \
+		 handoff_kfunc_error; do
+		want "$c delta" "$(stat_delta "$TMP/s0" "$TMP/s1" $c)" -eq 0
+	done
+	d() { stat_delta "$TMP/s0" "$TMP/s1" "$1"; }
+	if [ "$port" = $P_LOCAL ]; then
+		if [ "$mode" = idle ]; then
+			want "syn_disengaged_pass delta" "$(d syn_disengaged_pass)" -eq "$N"
+			want "handoff_ok delta" "$(d handoff_ok)" -eq 0
+		else
+			want "synack_sent delta" "$(d synack_sent)" -eq "$N"
+			want "handoff_ok delta" "$(d handoff_ok)" -eq "$N"
+		fi
+		want "ack_conntrack_pass delta" "$(d ack_conntrack_pass)" -eq 0
+	else
+		if [ "$mode" = idle ]; then
+			want "syn_disengaged_pass delta" "$(d syn_disengaged_pass)" -eq "$N"
+		else
+			want "syn_no_listener_pass delta" "$(d syn_no_listener_pass)" -eq "$N"
+		fi
+		# The handshake ACK, the request and the FIN at least.
+		want "ack_conntrack_pass delta" "$(d ack_conntrack_pass)" -ge $((N * 3))
+		want "synack_sent delta" "$(d synack_sent)" -eq 0
+		want "handoff_ok delta" "$(d handoff_ok)" -eq 0
+	fi
+	echo "# $name: $(json_get "$r" ok)/$N ok, handoff_ok $(d handoff_ok)," \
+		"ack_conntrack_pass $(d ack_conntrack_pass)," \
+		"syn_no_listener_pass $(d syn_no_listener_pass)," \
+		"host RSTs $(nstat_delta "$TMP/n0" "$TMP/n1" TcpOutRsts)"
+	unset -f d
+	check "$name"
+}
+
+# engage: cookies auto with syn_rate_on 1 turns on at a SYN that follows a
+# rate window (134 ms) which had one, so connects 40 ms apart engage it;
+# hold_time keeps it on for the rest of the case.
+engage() {
+	local i
+	for i in $(seq 10); do
+		client -n 8 -w 40 "$S4" $P_LOCAL >/dev/null
+		stats_snap "$TMP/e"
+		[ "$(python3 -c 'import json,sys
+print(json.load(open(sys.argv[1])).get("cookies_engaged", 0))' "$TMP/e")" -ge 1 ] &&
+			return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+for flavor in docker kube; do
+	nat_rules $flavor || { fail "rules_$flavor" "cannot load the $flavor rules"; continue; }
+	[ $flavor = docker ] && pub=$P_PUB || pub=$P_NODE
+	for mode in idle engaged always; do
+		case $mode in
+		idle) opts=(--cookies auto) ;;
+		engaged) opts=(--cookies auto --syn-rate-on 1 --syn-rate-off 1 --hold-time 3600) ;;
+		always) opts=(--cookies always) ;;
+		esac
+		if ! sg_attach "${opts[@]}"; then
+			fail "attach_${flavor}_$mode" "synguard attach failed (output above)"
+			continue
+		fi
+		if [ $mode = engaged ] && ! engage; then
+			fail "engage_$flavor" "cookies auto did not engage"
+		fi
+		for fam in 4 6; do
+			[ $fam = 4 ] && addr=$S4 || addr=$S6
+			run_case "${flavor}_${mode}_local_ipv$fam" "$addr" $P_LOCAL $mode
+			run_case "${flavor}_${mode}_published_ipv$fam" "$addr" "$pub" $mode
+		done
+		sg_detach || fail "detach_${flavor}_$mode" "detach failed"
+	done
+done
+
+# ---- the nftables table: attach makes it, status shows it, detach removes it ----
+nat_rules docker
+sif_idx=$(ip -n "$SNS" -o link show dev "$SIF" | cut -d: -f1)
+table=synguard_if$sif_idx
+sg_attach --cookies always || fail notrack_table "attach failed"
+in_s nft list table inet "$table" >"$TMP/table" 2>&1 ||
+	REASONS+=("table inet $table missing after attach")
+grep -q 'meta priority 5347:4e54 meta priority set none notrack' "$TMP/table" ||
+	REASONS+=("rule not as expected: $(tr '\n' ' ' <"$TMP/table")")
+st=$(sg status "$SIF" --json 2>&1)
+[[ $st == *'"notrack": "installed"'* || $st == *'"notrack":"installed"'* ]] ||
+	REASONS+=("status does not say the table is installed")
+in_s nft list table ip sgtest >/dev/null 2>&1 || REASONS+=("attach touched the NAT table")
+sg_detach || REASONS+=("detach failed")
+in_s nft list table inet "$table" >/dev/null 2>&1 &&
+	REASONS+=("table inet $table left after detach")
+in_s nft list table ip sgtest >/dev/null 2>&1 || REASONS+=("detach touched the NAT table")
+check notrack_table_lifecycle
+
+# ---- connections open before attach survive attach and detach ----
+for fam in 4 6; do
+	[ $fam = 4 ] && addr=$S4 || addr=$S6
+	# Attached for longer than the clients wait for progress (-t): a
+	# flow that stalls while synguard is on fails, not just slows down.
+	in_c "$BUILD/tcp_client" -m bulk -d 10 -t 3000 "$addr" $P_LOCAL >"$TMP/pre_l$fam" 2>&1 &
+	pl=$!
+	in_c "$BUILD/tcp_client" -m bulk -d 10 -t 3000 "$addr" $P_PUB >"$TMP/pre_p$fam" 2>&1 &
+	pp=$!
+	BG_PIDS+=($pl $pp)
+	sleep 1.5
+	sg_attach --cookies always || REASONS+=("attach failed")
+	sleep 5
+	sg_detach || REASONS+=("detach failed")
+	wait $pl $pp
+	for f in "$TMP/pre_l$fam" "$TMP/pre_p$fam"; do
+		r=$(tail -n 1 "$f")
+		want "$(basename "$f"): transfer ok" "$(json_get "$r" ok)" -eq 1
+		[ -n "$(json_get "$r" error)" ] && REASONS+=("$(basename "$f"): $(json_get "$r" error)")
+	done
+	check "open_before_attach_survives_ipv$fam"
+done
+
+finish
