@@ -28,8 +28,8 @@ struct nf_conn;
 
 /*
  * Weak: without conntrack in the kernel (or in its BTF) libbpf leaves them
- * unresolved instead of refusing the object, and sg_ct_known() then never
- * calls them; the verifier removes the dead call.
+ * unresolved instead of refusing the object; attach then leaves
+ * sg_ct_enabled at 0, and the verifier removes the dead calls.
  */
 extern struct nf_conn *bpf_xdp_ct_lookup(struct xdp_md *ctx,
 					 struct bpf_sock_tuple *tuple,
@@ -38,15 +38,15 @@ extern struct nf_conn *bpf_xdp_ct_lookup(struct xdp_md *ctx,
 					 __u32 opts__sz) __weak __ksym;
 extern void bpf_ct_release(struct nf_conn *ct) __weak __ksym;
 
-/* libbpf 1.2 has this macro; Debian 12's 1.1 does not. */
-#ifndef bpf_ksym_exists
-#define bpf_ksym_exists(sym)                                                   \
-	({                                                                     \
-		_Static_assert(!__builtin_constant_p(!!sym),                   \
-			       #sym " should be marked as __weak");            \
-		!!sym;                                                         \
-	})
-#endif
+/*
+ * Set by attach before the load: 1 if the kernel has conntrack (built in,
+ * or its module loaded). With 0 the verifier drops the lookup as dead code.
+ * Not bpf_ksym_exists(): for that test libbpf 1.1 emits the kfunc's BTF id
+ * without the BTF of the module it is in, and a kernel with conntrack as a
+ * module (Debian's) then refuses the whole program ("ldimm64 insn
+ * specifies invalid btf_id").
+ */
+const volatile __u8 sg_ct_enabled = 0;
 
 /* Has this network namespace's conntrack an entry for the flow (either
  * direction)? tlen is the size of the tuple's ipv4 or ipv6 part. */
@@ -59,8 +59,7 @@ static __always_inline int sg_ct_known(struct xdp_md *ctx,
 	};
 	struct nf_conn *ct;
 
-	if (!bpf_ksym_exists(bpf_xdp_ct_lookup) ||
-	    !bpf_ksym_exists(bpf_ct_release))
+	if (!sg_ct_enabled)
 		return 0;
 	ct = bpf_xdp_ct_lookup(ctx, tup, tlen, &opts, SG_CT_OPTS_SZ);
 	if (!ct)

@@ -395,6 +395,8 @@ int setup(void)
 	}
 	skel->rodata->sg_meta_secret[0] = TEST_META_SECRET0;
 	skel->rodata->sg_meta_secret[1] = TEST_META_SECRET1;
+	/* As attach on a host with conntrack (the conntrack_pass group). */
+	skel->rodata->sg_ct_enabled = 1;
 	/* Tests must not touch bpffs: no pinning. */
 	bpf_object__for_each_map (m, skel->obj)
 		bpf_map__set_pin_path(m, NULL);

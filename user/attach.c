@@ -777,6 +777,7 @@ static int do_attach(const char *iface, int ifindex,
 		sg_err("cannot draw the metadata secret: %s", sg_strerr(errno));
 		goto fail;
 	}
+	base->rodata->sg_ct_enabled = nf > 0;
 	err = synguard__load(base);
 	if (err) {
 		sg_err("cannot load the BPF programs: %s%s", sg_strerr(err),
