@@ -11,7 +11,7 @@ VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
 # Debian 12 packages the build and the tests need (make deps).
 DEPS := clang llvm libbpf-dev libxdp-dev libelf-dev zlib1g-dev bpftool nftables conntrack \
 	linux-libc-dev pkg-config iproute2 ethtool hping3 xdp-tools \
-	python3 python3-yaml systemd tcpdump \
+	python3 python3-yaml python3-scapy systemd tcpdump \
 	qemu-system-x86 busybox-static kmod xz-utils
 
 CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Iinclude -I$(OUTPUT)
