@@ -125,7 +125,7 @@ check timewait_reconnect
 
 # ---- MPTCP listener: the handoff cannot serve it, the kernel does ----
 if [ ! -e /proc/sys/net/mptcp/enabled ]; then
-	echo "# skip mptcp_listener: this kernel has no MPTCP (no /proc/sys/net/mptcp)"
+	skip mptcp_listener "this kernel has no MPTCP (no /proc/sys/net/mptcp)"
 else
 	in_s sysctl -qw net.mptcp.enabled=1
 	if py_server_start mptcp-server; then
@@ -177,7 +177,7 @@ craft() {
 }
 
 if [ "$SCAPY" = 0 ]; then
-	echo "# skip crafted_*: scapy is missing (make deps installs python3-scapy)"
+	skip "crafted_*" "scapy is missing (make deps installs python3-scapy)"
 else
 	MAC_C=$(ip -n "$CNS" -br link show dev "$CIF" | awk '{print $3}')
 	MAC_S=$(ip -n "$SNS" -br link show dev "$SIF" | awk '{print $3}')
