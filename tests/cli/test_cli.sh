@@ -480,7 +480,7 @@ hdr=$(echo "$OUT" | head -1)
 	"$(awk -v s="$line" 'BEGIN { print index(s, "80,443,8000-8100") }')" ] || why+="PORTS column not aligned; "
 [ -z "$why" ] && ok "status (text)" || fail "status (text)" "$why${OUT:0:600}"
 
-# The host state the programs follow (issue 9): the namespace's defaults.
+# The host state the programs follow: the namespace's defaults.
 run sg status $A --json
 pyjson "status --json: host state and wscale" "d['interfaces'][0]['host'] == dict(tcp_sack=True, tcp_timestamps=True,
 	tcp_window_scaling=True, tcp_ecn=True, tcp_syncookies=True, tai_offset_s=0, current=True)
@@ -599,7 +599,7 @@ expect "config at the bounds" 0 "mss4=536 mss6=9216 wscale=14 ttl=255 window=1 c
 	sg config $A mss4=536 mss6=9216 wscale=14 ttl=255 window=1 cookie_lifetime=$LMIN
 sg config $A cookie_lifetime=$LMAX >/dev/null
 # A wscale change keeps the previous scale valid for cookies in flight
-# (issue 9): config records it and when (the SG clock: REALTIME ns), for
+# config records it and when (the SG clock: REALTIME ns), for
 # the window SG_WSCALE_PREV_NS gives (lifetime + two periods).
 WPREV=$(python3 -c "print($LMAX + 2 * 2**$(header_define SG_PERIOD_SHIFT) / 1e9)")
 run sg status $A --json
@@ -870,7 +870,7 @@ why+=$(leftovers $A)
 [ -z "$why" ] && ok "run: SIGTERM detaches, exit 0, nothing left" ||
 	fail "run: SIGTERM detaches, exit 0, nothing left" "$why $(cat "$TMP/run.out")"
 
-# run follows the TCP sysctls of the namespace (issue 9): the config bit
+# run follows the TCP sysctls of the namespace: the config bit
 # the XDP program reads changes within seconds, a line says so, and the
 # program acts on it: with tcp_syncookies=0 a SYN to a protected port
 # passes to the kernel (syn_no_handoff_pass) instead of getting a cookie.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# NAT hosts (issue 12, "never break"): a host running synguard with
+# NAT hosts: a host running synguard with
 # Docker-style and kube-proxy-style NAT rules, conntrack on and
 # nf_conntrack_tcp_loose at its default (1).
 #

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Kernel parity with real clients (issue 9), in the namespaces of lib.sh,
+# Kernel parity with real clients, in the namespaces of lib.sh,
 # cookies always: synguard answers what the kernel would accept and the
 # handoff can serve, passes what only the kernel can serve, and drops what
 # the kernel would refuse (doc/design.md, "Kernel parity: the rule").
