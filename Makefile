@@ -19,7 +19,7 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Wextra -Werror \
 	-Wno-unused-parameter -Iinclude -Ibpf -I$(OUTPUT)
 LIBS := -lxdp -lbpf -lelf -lz
 
-BPF_HDRS := include/synguard.h bpf/parse.h bpf/cookie.h bpf/conntrack.h
+BPF_HDRS := include/synguard.h $(wildcard bpf/*.h)
 TEST_SRCS := $(wildcard tests/test_*.c) tests/harness.c tests/loopback.c tests/ref.c tests/pkt.c
 TEST_HDRS := tests/harness.h tests/loopback.h tests/ref.h tests/pkt.h include/synguard.h
 

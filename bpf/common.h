@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What every path of the programs reads: the configuration, the port set,
+ * the key slots and the verdict counters (and sg_info, which only user
+ * space reads); the SG clock, the flow of a frame, the TCP options.
+ */
+#ifndef SG_COMMON_H
+#define SG_COMMON_H
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sg_config);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sg_keys);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_keys SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sg_ports);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_ports SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SG_CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_counters SEC(".maps");
+
+/* Written and read by user space only (include/synguard.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sg_info);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_info SEC(".maps");
+
+/*
+ * The MSS tables (include/synguard.h) as a function, not static const
+ * arrays: clang folds those away but leaves an empty .rodata section in BTF,
+ * which bpftool 7.1's skeleton generator refuses.
+ */
+static __always_inline __u16 sg_mss_table(int family, __u32 idx)
+{
+	__u64 t = family == 4 ? SG_MSS4_PACKED : SG_MSS6_PACKED;
+
+	return t >> ((idx & 3) * 16);
+}
+
+/* Per-CPU slot, so no atomics: XDP runs in softirq, one packet at a time. */
+static __always_inline void sg_count(enum sg_counter c)
+{
+	__u32 k = c;
+	__u64 *v = bpf_map_lookup_elem(&sg_counters, &k);
+
+	if (v)
+		*v += 1;
+}
+
+static __always_inline int sg_port_protected(__u16 port)
+{
+	__u32 zero = 0;
+	struct sg_ports *p = bpf_map_lookup_elem(&sg_ports, &zero);
+
+	if (!p)
+		return 0;
+	return (p->bits[(port >> 6) & 1023] >> (port & 63)) & 1;
+}
+
+/* The SG clock (include/synguard.h): REALTIME, which a fleet agrees on. */
+static __always_inline __u64 sg_now(const struct sg_config *cfg)
+{
+	return bpf_ktime_get_tai_ns() - cfg->tai_offset_ns;
+}
+
+/* Time counter of cookies, from the SG clock. */
+static __always_inline __u32 sg_counter_now(__u64 now)
+{
+	return now >> SG_PERIOD_SHIFT;
+}
+
+/* The connection's addresses and ports; -1 if the frame is too short. */
+static __always_inline int sg_flow_fill(struct sg_flow *f, void *data,
+					void *data_end, const struct sg_pkt *p,
+					const struct tcphdr *th, __u32 isn)
+{
+	f->family = p->family;
+	f->sport = th->source;
+	f->dport = th->dest;
+	f->isn = isn;
+	if (p->family == 4) {
+		struct iphdr *ip = data + (p->l3_off & SG_L3_OFF_MASK);
+
+		if ((void *)(ip + 1) > data_end)
+			return -1;
+		f->saddr[0] = ip->saddr;
+		f->daddr[0] = ip->daddr;
+	} else {
+		struct ipv6hdr *ip6 = data + (p->l3_off & SG_L3_OFF_MASK);
+
+		if ((void *)(ip6 + 1) > data_end)
+			return -1;
+		__builtin_memcpy(f->saddr, &ip6->saddr, 16);
+		__builtin_memcpy(f->daddr, &ip6->daddr, 16);
+	}
+	return 0;
+}
+
+/* The socket lookup key of a flow, as the receiving host sees it. */
+static __always_inline __u32 sg_tuple_fill(struct bpf_sock_tuple *t,
+					   const struct sg_flow *f)
+{
+	if (f->family == 4) {
+		t->ipv4.saddr = f->saddr[0];
+		t->ipv4.daddr = f->daddr[0];
+		t->ipv4.sport = f->sport;
+		t->ipv4.dport = f->dport;
+		return sizeof(t->ipv4);
+	}
+	__builtin_memcpy(t->ipv6.saddr, f->saddr, 16);
+	__builtin_memcpy(t->ipv6.daddr, f->daddr, 16);
+	t->ipv6.sport = f->sport;
+	t->ipv6.dport = f->dport;
+	return sizeof(t->ipv6);
+}
+
+/*
+ * Verifier: for a v the caller checked to be in [1, max], max a power of
+ * two, returns v unchanged but provably in that range, as a helper's size
+ * argument must be. The barrier keeps clang from dropping the arithmetic
+ * as redundant and passing the caller's unchecked 64-bit register.
+ */
+static __always_inline __u32 sg_size_bound(__u32 v, __u32 max)
+{
+	asm volatile("" : "+r"(v));
+	return ((v - 1) & (max - 1)) + 1;
+}
+
+/*
+ * The general option walk, for layouts sg_opts_fast does not know. A
+ * subprogram, not inlined: its 64-byte buffer then lives in a stack frame
+ * of its own instead of adding to the entry point's 512 bytes at every
+ * call site.
+ */
+static __noinline int sg_load_opts_slow(struct xdp_md *ctx, __u32 off,
+					__u32 len, struct sg_tcpopt *o)
+{
+	struct sg_optwalk w;
+
+	if (!len || len > TCP_MAX_OPTLEN)
+		return -1;
+	/* Zeroed: the walk reads the whole buffer's slots. */
+	__builtin_memset(&w, 0, sizeof(w));
+	w.len = sg_size_bound(len, SG_OPTBUF);
+	if (bpf_xdp_load_bytes(ctx, off, w.b, w.len))
+		return -1;
+	if (sg_parse_opts(&w))
+		return -1;
+	*o = w.o;
+	return 0;
+}
+
+/* The TCP options as the kernel reads them; -1 only if they cannot be. */
+static __always_inline int
+sg_load_opts(struct xdp_md *ctx, const struct sg_pkt *p, struct sg_tcpopt *o)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u32 len = p->tcp_len - sizeof(struct tcphdr);
+
+	if (len == 0)
+		return 0;
+	if (sg_opts_fast(data + (p->l4_off & SG_L4_OFF_MASK) +
+				 sizeof(struct tcphdr),
+			 data_end, len, o))
+		return 0;
+	return sg_load_opts_slow(ctx, p->l4_off + sizeof(struct tcphdr), len,
+				 o);
+}
+
+#endif /* SG_COMMON_H */

@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The handoff to the kernel: the per-load metadata secret, the metadata
+ * XDP writes in front of a validated ACK, and what TC needs to hand it to
+ * bpf_sk_assign_tcp_reqsk (doc/design.md, "The handoff and its metadata").
+ */
+#ifndef SG_HANDOFF_H
+#define SG_HANDOFF_H
+
+/*
+ * Random per load, set by attach before the object is loaded (.rodata is
+ * frozen then): XDP writes it into the metadata of every ACK it validated,
+ * and TC hands off only frames whose metadata carries it. Metadata that
+ * came from anywhere else (a veth peer's XDP_TX, an skb's own metadata
+ * under generic XDP) cannot know it.
+ */
+const volatile __u32 sg_meta_secret[2];
+
+/* TC: failures of bpf_sk_assign_tcp_reqsk, indexed by -errno. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SG_KFUNC_ERRNO_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_kfunc_errors SEC(".maps");
+
+/*
+ * Handshakes handed off in the last SG_HANDOFF_DUP_NS, keyed by connection
+ * and client ISN. A client's ACK and its first data segment both carry the
+ * cookie; arriving in one batch, both reach TC before TCP has built the
+ * socket from the first. A second request socket makes the kernel build a
+ * duplicate child and drop it with the data, so the client waits for its
+ * retransmission timeout. The second segment must instead pass as is: TCP
+ * processes it after the first and finds the new socket. A retransmission
+ * (200 ms or later) is outside the window and is handed off again, in case
+ * the first handoff came to nothing.
+ */
+#define SG_HANDOFF_DUP_NS (50 * 1000 * 1000ULL)
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct sg_flow);
+	__type(value, __u64);
+} sg_handoffs SEC(".maps");
+
+/* Linux 6.9+: turns a validated ACK into a request socket of the listener. */
+extern int bpf_sk_assign_tcp_reqsk(struct __sk_buff *skb, struct sock *sk,
+				   struct bpf_tcp_req_attrs *attrs,
+				   int attrs__sz) __ksym;
+
+/* Metadata for the TC handoff of a validated ACK; its verdict. */
+static __always_inline int sg_write_meta(struct xdp_md *ctx,
+					 const struct sg_pkt *p,
+					 const struct sg_config *cfg,
+					 __u32 cookie, __u32 ws)
+{
+	struct sg_tcpopt opt = {};
+	__u32 data_bits = cookie & SG_COOKIE_DATA_MASK;
+	void *data;
+	struct sg_meta *m;
+
+	if (sg_load_opts(ctx, p, &opt)) {
+		sg_count(SG_CNT_MALFORMED); /* not reached: parse checked */
+		return XDP_PASS;
+	}
+	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(struct sg_meta))) {
+		sg_count(SG_CNT_COOKIE_META_ERROR);
+		return XDP_PASS;
+	}
+	data = (void *)(long)ctx->data;
+	m = (void *)(long)ctx->data_meta;
+	if ((void *)(m + 1) > data) {
+		sg_count(SG_CNT_COOKIE_META_ERROR);
+		return XDP_PASS;
+	}
+	/* Options whose sysctl went off since the SYN-ACK are dropped: the
+	 * kfunc would refuse the handoff for them. */
+	if (!(cfg->tcp_sysctl & SG_SYSCTL_TS))
+		opt.have_ts = 0;
+	m->magic = SG_META_MAGIC;
+	m->rcv_tsval = opt.have_ts ? opt.tsval : 0;
+	m->rcv_tsecr = opt.have_ts ? opt.tsecr : 0;
+	m->mss = sg_mss_table(p->family, data_bits & SG_COOKIE_MSS_MASK);
+	m->flags = (opt.have_ts ? SG_META_F_TSTAMP : 0) |
+		   ((data_bits & SG_COOKIE_SACK) &&
+				    (cfg->tcp_sysctl & SG_SYSCTL_SACK)
+			    ? SG_META_F_SACK
+			    : 0) |
+		   (data_bits & SG_COOKIE_ECN ? SG_META_F_ECN : 0);
+	m->rcv_wscale = 0;
+	m->snd_wscale = 0;
+	if (((data_bits >> SG_COOKIE_WS_SHIFT) & SG_COOKIE_WS_MASK) !=
+		    SG_COOKIE_WS_NONE &&
+	    (cfg->tcp_sysctl & SG_SYSCTL_WS)) {
+		m->flags |= SG_META_F_WSCALE;
+		m->snd_wscale =
+			(data_bits >> SG_COOKIE_WS_SHIFT) & SG_COOKIE_WS_MASK;
+		/* The one our SYN-ACK offered, as the MAC proved. */
+		m->rcv_wscale = ws;
+	}
+	m->pad[0] = m->pad[1] = m->pad[2] = 0;
+	m->secret[0] = sg_meta_secret[0];
+	m->secret[1] = sg_meta_secret[1];
+	sg_count(SG_CNT_COOKIE_OK);
+	return XDP_PASS;
+}
+
+/*
+ * TC: did this load's XDP program write the metadata m in front of data?
+ * Only it knows the secret (doc/design.md, "The handoff and its metadata").
+ */
+static __always_inline int sg_meta_ours(const struct sg_meta *m, void *data)
+{
+	return m->magic == SG_META_MAGIC && (void *)(m + 1) == data &&
+	       m->secret[0] == sg_meta_secret[0] &&
+	       m->secret[1] == sg_meta_secret[1];
+}
+
+/* TC: the kfunc's request attributes, as XDP decoded them from the cookie. */
+static __always_inline void sg_req_attrs(struct bpf_tcp_req_attrs *a,
+					 const struct sg_meta *m)
+{
+	a->mss = m->mss;
+	a->rcv_tsval = m->rcv_tsval;
+	a->rcv_tsecr = m->rcv_tsecr;
+	a->tstamp_ok = !!(m->flags & SG_META_F_TSTAMP);
+	a->sack_ok = !!(m->flags & SG_META_F_SACK);
+	a->ecn_ok = !!(m->flags & SG_META_F_ECN);
+	a->wscale_ok = !!(m->flags & SG_META_F_WSCALE);
+	a->rcv_wscale = m->rcv_wscale;
+	a->snd_wscale = m->snd_wscale;
+}
+
+/* TC: a refused handoff, counted by errno (status shows which). */
+static __always_inline void sg_kfunc_error(int err)
+{
+	__u32 k = -err;
+	__u64 *v;
+
+	if (k >= SG_KFUNC_ERRNO_MAX)
+		k = SG_KFUNC_ERRNO_MAX - 1;
+	v = bpf_map_lookup_elem(&sg_kfunc_errors, &k);
+	if (v)
+		*v += 1;
+	sg_count(SG_CNT_HANDOFF_KFUNC_ERROR);
+}
+
+#endif /* SG_HANDOFF_H */

@@ -1,0 +1,277 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The cookie SYN-ACK: the options offered (as the host's sysctls allow),
+ * the headers and checksums, written over the SYN and sent with XDP_TX.
+ */
+#ifndef SG_SYNACK_H
+#define SG_SYNACK_H
+
+/* The headers of our SYN-ACK, built on the stack and stored in one go. */
+struct sg_synack_tcp {
+	struct tcphdr th;
+	/* At most 20 bytes are used; 32 lets the window scale option be
+	 * written at a masked offset the verifier can bound. */
+	__u8 opts[32];
+};
+
+struct sg_synack4 {
+	struct iphdr ip;
+	struct sg_synack_tcp t;
+};
+
+struct sg_synack6 {
+	struct ipv6hdr ip6;
+	struct sg_synack_tcp t;
+};
+
+/*
+ * SYN-ACK options, in the kernel's order and padding: MSS; SACK-permitted
+ * folded into the timestamp's NOPs when both are present; window scale.
+ * Returns the options' length (a multiple of 4, at most 20).
+ */
+static __always_inline __u32 sg_synack_opts(__u8 *o, __u16 mss,
+					    const struct sg_tcpopt *in,
+					    __u8 wscale, __u32 tsval)
+{
+	__u32 n = 4;
+
+	o[0] = TCPOPT_MSS;
+	o[1] = 4;
+	o[2] = mss >> 8;
+	o[3] = mss & 0xff;
+	if (in->have_ts) {
+		__be32 v = bpf_htonl(tsval), e = bpf_htonl(in->tsval);
+
+		if (in->sack_ok) {
+			o[4] = TCPOPT_SACK_PERM;
+			o[5] = 2;
+		} else {
+			o[4] = TCPOPT_NOP;
+			o[5] = TCPOPT_NOP;
+		}
+		o[6] = TCPOPT_TIMESTAMP;
+		o[7] = 10;
+		__builtin_memcpy(&o[8], &v, 4);
+		__builtin_memcpy(&o[12], &e, 4);
+		n = 16;
+	} else if (in->sack_ok) {
+		o[4] = TCPOPT_NOP;
+		o[5] = TCPOPT_NOP;
+		o[6] = TCPOPT_SACK_PERM;
+		o[7] = 2;
+		n = 8;
+	}
+	if (in->have_ws) {
+		__u8 *w = o + (n & 0x1c);
+
+		w[0] = TCPOPT_NOP;
+		w[1] = TCPOPT_WINDOW;
+		w[2] = 3;
+		w[3] = wscale;
+		n += 4;
+	}
+	return n;
+}
+
+static __always_inline void sg_fill_tcp(struct tcphdr *t,
+					const struct tcphdr *in, __u32 cookie,
+					__u32 tcp_len, int ece,
+					const struct sg_config *cfg)
+{
+	t->source = in->dest;
+	t->dest = in->source;
+	t->seq = bpf_htonl(cookie);
+	t->ack_seq = bpf_htonl(bpf_ntohl(in->seq) + 1);
+	t->doff = tcp_len / 4;
+	t->syn = 1;
+	t->ack = 1;
+	t->ece = ece;
+	t->window = bpf_htons(cfg->window);
+}
+
+/* ECN field of the IP header: ECT(0), ECT(1) or CE, or 0 (not ECT). */
+static __always_inline __u8 sg_ip_ecn(void *data, void *data_end,
+				      const struct sg_pkt *p)
+{
+	__u8 *l3 = data + (p->l3_off & SG_L3_OFF_MASK);
+
+	if ((void *)(l3 + 2) > data_end)
+		return 0;
+	/* IPv4: the low bits of the TOS byte; IPv6: of the traffic class,
+	 * which straddles bytes 0 and 1. */
+	return p->family == 4 ? l3[1] & 3 : (l3[1] >> 4) & 3;
+}
+
+/*
+ * What our SYN-ACK offers: the client's options as far as this
+ * namespace's TCP takes them (the handoff refuses an option whose sysctl is
+ * off), and ECN as tcp_ecn_create_request grants it: only to a SYN that is
+ * not itself ECT-marked, unless it sets a reserved bit. Returns the
+ * cookie's data bits; *ece says whether to answer with ECE.
+ */
+static __always_inline __u32 sg_syn_offer(void *data, void *data_end,
+					  const struct sg_pkt *p,
+					  const struct tcphdr *in,
+					  const struct sg_config *cfg,
+					  struct sg_tcpopt *opt, int *ece)
+{
+	__u16 client_mss;
+	__u32 mss_idx = 0;
+	int i;
+
+	if (!(cfg->tcp_sysctl & SG_SYSCTL_SACK))
+		opt->sack_ok = 0;
+	if (!(cfg->tcp_sysctl & SG_SYSCTL_TS))
+		opt->have_ts = 0;
+	if (!(cfg->tcp_sysctl & SG_SYSCTL_WS))
+		opt->have_ws = 0;
+	client_mss = opt->have_mss ? opt->mss
+				   : (p->family == 4 ? SG_MSS4_DEFAULT
+						     : SG_MSS6_DEFAULT);
+	for (i = 3; i > 0; i--) {
+		if (client_mss >= sg_mss_table(p->family, i)) {
+			mss_idx = i;
+			break;
+		}
+	}
+	if (opt->wscale > SG_WSCALE_MAX)
+		opt->wscale = SG_WSCALE_MAX;
+	*ece = cfg->ecn && (cfg->tcp_sysctl & SG_SYSCTL_ECN) && in->ece &&
+	       in->cwr && (!sg_ip_ecn(data, data_end, p) || in->res1);
+	return mss_idx | (opt->sack_ok ? SG_COOKIE_SACK : 0) |
+	       (*ece ? SG_COOKIE_ECN : 0) |
+	       (opt->have_ws ? opt->wscale : SG_COOKIE_WS_NONE)
+		       << SG_COOKIE_WS_SHIFT;
+}
+
+/*
+ * Turn the SYN into our SYN-ACK in place. Everything needed from the SYN is
+ * on the stack before the frame is resized, so the IPv4 options, IPv6
+ * extension headers and any payload of the SYN are simply not copied: the
+ * reply is Ethernet (+ the same VLAN tags) + IP + TCP + our options.
+ */
+static __always_inline int sg_synack(struct xdp_md *ctx, struct sg_pkt *p,
+				     struct sg_flow *flow,
+				     const struct sg_config *cfg,
+				     const struct sg_keys *keys)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct sg_tcpopt opt = {};
+	struct tcphdr *th, in;
+	union {
+		struct sg_synack4 v4;
+		struct sg_synack6 v6;
+	} r = {};
+	struct sg_synack_tcp *t;
+	struct sg_state *st;
+	__u32 zero = 0, data_bits, cookie, tcp_len, ip_len, ours;
+	__u32 optlen, *dst;
+	int nwords;
+	__u64 now, pseudo;
+	struct ethhdr *eth;
+	__u8 mac[ETH_ALEN];
+	int ece = 0, i, delta;
+
+	th = sg_tcp(data, data_end, p);
+	if (!th || sg_load_opts(ctx, p, &opt)) {
+		sg_count(SG_CNT_SYNACK_ERROR); /* not reached: parse checked */
+		return XDP_PASS;
+	}
+	in = *th;
+	data_bits = sg_syn_offer(data, data_end, p, &in, cfg, &opt, &ece);
+	ours = opt.have_ws ? cfg->wscale : SG_COOKIE_WS_NONE;
+
+	now = sg_now(cfg);
+	/* Cookies are out: the ACK path accepts them for their lifetime.
+	 * Written once a second at most, so CPUs do not fight over it. */
+	st = bpf_map_lookup_elem(&sg_state, &zero);
+	if (st && now - st->synack_ns >= SG_NSEC_PER_SEC)
+		st->synack_ns = now;
+	/* The caller's flow: its isn is ours to set (the stack is tight). */
+	flow->isn = bpf_ntohl(in.seq);
+	cookie = sg_cookie_make(flow, keys, keys->current & 1,
+				sg_counter_now(now), data_bits, ours);
+
+	/* TSval: the SG clock in units of 2^20 ns (about 1 ms): a shift, not
+	 * a division. Any rate works: the kernel's socket continues from the
+	 * TSval it is told (rcv_tsecr) with its own clock. */
+	if (p->family == 4) {
+		t = &r.v4.t;
+		optlen = sg_synack_opts(t->opts, cfg->mss4, &opt, cfg->wscale,
+					now >> 20);
+		tcp_len = sizeof(struct tcphdr) + optlen;
+		ip_len = sizeof(struct iphdr);
+		r.v4.ip.version = 4;
+		r.v4.ip.ihl = 5;
+		r.v4.ip.tot_len = bpf_htons(ip_len + tcp_len);
+		r.v4.ip.frag_off = bpf_htons(IP_DF);
+		r.v4.ip.ttl = cfg->ttl;
+		r.v4.ip.protocol = IPPROTO_TCP;
+		r.v4.ip.saddr = flow->daddr[0];
+		r.v4.ip.daddr = flow->saddr[0];
+		r.v4.ip.check = sg_csum_fold(sg_sum32(&r.v4.ip, 5));
+		pseudo = sg_sum32(&r.v4.ip.saddr, 2);
+	} else {
+		t = &r.v6.t;
+		optlen = sg_synack_opts(t->opts, cfg->mss6, &opt, cfg->wscale,
+					now >> 20);
+		tcp_len = sizeof(struct tcphdr) + optlen;
+		ip_len = sizeof(struct ipv6hdr);
+		r.v6.ip6.version = 6;
+		r.v6.ip6.payload_len = bpf_htons(tcp_len);
+		r.v6.ip6.nexthdr = IPPROTO_TCP;
+		r.v6.ip6.hop_limit = cfg->ttl;
+		__builtin_memcpy(&r.v6.ip6.saddr, flow->daddr, 16);
+		__builtin_memcpy(&r.v6.ip6.daddr, flow->saddr, 16);
+		pseudo = sg_sum32(&r.v6.ip6.saddr, 8);
+	}
+	sg_fill_tcp(&t->th, &in, cookie, tcp_len, ece, cfg);
+	/*
+	 * Checksums in software, summed inline over the stack copy: the
+	 * header and all 20 option bytes whatever optlen is (the unused ones
+	 * are zero and add nothing), plus the pseudo header's protocol and
+	 * length. Little-endian words are fine: the one's complement sum
+	 * does not care about byte order as long as it is stored the same.
+	 */
+	t->th.check = sg_csum_fold(pseudo + sg_sum32(t, 10) +
+				   bpf_htons(IPPROTO_TCP) + bpf_htons(tcp_len));
+
+	/* A Linux SYN has as many option bytes as our answer: no resize. */
+	delta = (int)(p->l3_off + ip_len + tcp_len) - (int)(data_end - data);
+	if (delta && bpf_xdp_adjust_tail(ctx, delta)) {
+		sg_count(SG_CNT_SYNACK_ERROR);
+		return XDP_PASS;
+	}
+	/* adjust_tail invalidated every packet pointer: reload. */
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	/*
+	 * Copy the headers word by word into the frame: cheaper than
+	 * bpf_xdp_store_bytes (about 30 ns). Each store is bounds-checked
+	 * for the verifier; the frame is exactly this long, so none fails.
+	 */
+	dst = data + (p->l3_off & SG_L3_OFF_MASK);
+	nwords = (ip_len + tcp_len) / 4;
+	for (i = 0; i < (int)(sizeof(r) / 4); i++) {
+		if (i >= nwords)
+			break;
+		if ((void *)(dst + i + 1) > data_end) {
+			sg_count(SG_CNT_SYNACK_ERROR);
+			return XDP_DROP; /* frame half rewritten: never send */
+		}
+		dst[i] = ((const __u32 *)&r)[i];
+	}
+	eth = data;
+	if ((void *)(eth + 1) > data_end) {
+		sg_count(SG_CNT_SYNACK_ERROR);
+		return XDP_DROP;
+	}
+	__builtin_memcpy(mac, eth->h_source, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, eth->h_dest, ETH_ALEN);
+	__builtin_memcpy(eth->h_dest, mac, ETH_ALEN);
+	sg_count(SG_CNT_SYNACK_SENT);
+	return XDP_TX;
+}
+
+#endif /* SG_SYNACK_H */
