@@ -43,8 +43,7 @@ int sg_kfunc_check(void)
 
 	btf = path ? btf__parse(path, NULL) : btf__load_vmlinux_btf();
 	if (!btf) {
-		sg_err("cannot read the kernel's BTF (%s): %s; synguard needs "
-		       "Linux 6.9 or later built with CONFIG_DEBUG_INFO_BTF=y",
+		sg_err("cannot read the kernel's BTF (%s): %s; synguard needs Linux 6.9 or later built with CONFIG_DEBUG_INFO_BTF=y",
 		       path ? path : "/sys/kernel/btf/vmlinux",
 		       sg_strerr(errno));
 		return -1;
@@ -62,9 +61,7 @@ int sg_kfunc_check(void)
 	}
 	btf__free(btf);
 	uname(&u);
-	sg_err("the kernel's BTF (%s) has no kfunc " SG_KFUNC ", which the TC "
-	       "handoff needs: synguard requires Linux 6.9 or later (this is "
-	       "%s)",
+	sg_err("the kernel's BTF (%s) has no kfunc " SG_KFUNC ", which the TC handoff needs: synguard requires Linux 6.9 or later (this is %s)",
 	       path ? path : "/sys/kernel/btf/vmlinux", u.release);
 	return -1;
 }
@@ -188,14 +185,11 @@ static int tc_attach(const char *iface, int ifindex, int prog_fd,
 	/* libbpf attaches in direct-action mode, without replacing. */
 	err = bpf_tc_attach(&hook, &opts);
 	if (err) {
-		sg_err("cannot attach the TC handoff filter to %s ingress "
-		       "(pref "
-		       "%u, handle 0x%x): %s",
+		sg_err("cannot attach the TC handoff filter to %s ingress (pref %u, handle 0x%x): %s",
 		       iface, SG_TC_PRIORITY, SG_TC_HANDLE, sg_strerr(err));
 		/* EEXIST: same handle; EINVAL: another kind at that pref. */
 		if (err == -EEXIST || err == -EINVAL)
-			sg_err("another filter uses that priority: see `tc "
-			       "filter show dev %s ingress`",
+			sg_err("another filter uses that priority: see `tc filter show dev %s ingress`",
 			       iface);
 		return err;
 	}
@@ -328,27 +322,21 @@ static int xdp_attach(const char *iface, int ifindex, struct synguard *skel,
 	if (err) {
 		if (mode == SG_MODE_NATIVE &&
 		    (err == -EOPNOTSUPP || err == -ENOTSUP))
-			sg_err("native XDP is not supported by the driver of "
-			       "%s: %s; try --mode skb (generic XDP: works "
-			       "with any driver, slower)",
+			sg_err("native XDP is not supported by the driver of %s: %s; try --mode skb (generic XDP: works with any driver, slower)",
 			       iface, sg_strerr(err));
 		else if ((err == -EEXIST || err == -EBUSY) &&
 			 !bpf_xdp_query_id(ifindex, 0, &other) && other)
-			sg_err("%s already has an XDP program (id %u) that "
-			       "libxdp cannot share: %s; remove it first (e.g. "
-			       "`xdp-loader unload %s --all`)",
+			sg_err("%s already has an XDP program (id %u) that libxdp cannot share: %s; remove it first (e.g. `xdp-loader unload %s --all`)",
 			       iface, other, sg_strerr(err), iface);
 		else if (!getenv(SG_SKIP_DISPATCHER)) {
 			/* The caller retries without the dispatcher. */
 			xdp_program__close(xprog);
 			return SG_XDP_RETRY_ALONE;
 		} else
-			sg_err("cannot load or attach the XDP program on %s in "
-			       "%s mode: %s%s",
+			sg_err("cannot load or attach the XDP program on %s in %s mode: %s%s",
 			       iface, mode_name(mode), sg_strerr(err),
 			       sg_verbose ? ""
-					  : "; run with -v for libxdp's and "
-					    "the verifier's log");
+					  : "; run with -v for libxdp's and the verifier's log");
 		xdp_program__close(xprog);
 		return err;
 	}
@@ -462,14 +450,11 @@ enum { AO_MODE, AO_KEY_FILE, AO_KEY_ROTATE };
 /* Shared with `run`, which takes attach's options and one more. */
 const struct sg_opt sg_attach_opts[] = {
 	[AO_MODE] = {"mode", 'm', "native|skb",
-		     "XDP mode: native (default, in the driver) or skb "
-		     "(generic, any driver, slower)"},
+		     "XDP mode: native (default, in the driver) or skb (generic, any driver, slower)"},
 	[AO_KEY_FILE] = {"key-file", 'k', "FILE",
-			 "cookie key: 32 hex digits, mode 600 (default: "
-			 "random); share it across hosts behind one address"},
+			 "cookie key: 32 hex digits, mode 600 (default: random); share it across hosts behind one address"},
 	[AO_KEY_ROTATE] = {"key-rotate", 0, "SEC",
-			   "`synguard run` only: rotate to a random key every "
-			   "SEC seconds, at least the cookie lifetime + "
+			   "`synguard run` only: rotate to a random key every SEC seconds, at least the cookie lifetime + "
 			   SG_XSTR(SG_PERIOD_SEC_LIT) " s (attach exits at once: nothing would rotate)"},
 	{NULL},
 };
@@ -482,12 +467,7 @@ const struct sg_cmd sg_cmd_attach = {
 	.summary = "protect an interface: XDP SYN cookies and the TC handoff",
 	.opts = sg_attach_opts,
 	.with_params = true,
-	.doc = "The protection stays after the command exits: `synguard "
-	       "config` changes its\nsettings in place, `synguard detach` "
-	       "removes it. To rotate the key on a schedule,\nrun `synguard "
-	       "run IFACE ... --key-rotate SEC` instead: it attaches the "
-	       "same way,\nstays in the foreground and detaches when "
-	       "stopped.\nPins: " SG_PIN_DIR "/IFACE/.",
+	.doc = "The protection stays after the command exits: `synguard config` changes its\nsettings in place, `synguard detach` removes it. To rotate the key on a schedule,\nrun `synguard run IFACE ... --key-rotate SEC` instead: it attaches the same way,\nstays in the foreground and detaches when stopped.\nPins: " SG_PIN_DIR "/IFACE/.",
 };
 
 /* Longest --key-rotate: a year; longer is a typo for a shorter one. */
@@ -522,17 +502,12 @@ static int attach_opt(void *ctx, int idx, const char *arg)
 		return 0;
 	default:
 		if (a->cmd == &sg_cmd_attach) {
-			sg_err("attach does not take --key-rotate: it exits at "
-			       "once, so nothing would rotate the key; use "
-			       "`synguard run IFACE --ports LIST ... "
-			       "--key-rotate SEC`, which attaches, rotates and "
-			       "detaches when stopped");
+			sg_err("attach does not take --key-rotate: it exits at once, so nothing would rotate the key; use `synguard run IFACE --ports LIST ... --key-rotate SEC`, which attaches, rotates and detaches when stopped");
 			return -1;
 		}
 		if (sg_parse_uint(arg, &a->key_rotate) || !a->key_rotate ||
 		    a->key_rotate > SG_KEY_ROTATE_MAX) {
-			sg_err("invalid --key-rotate '%s': seconds, from the "
-			       "cookie lifetime + %u to %llu",
+			sg_err("invalid --key-rotate '%s': seconds, from the cookie lifetime + %u to %llu",
 			       arg, SG_PERIOD_SEC, SG_KEY_ROTATE_MAX);
 			return -1;
 		}
@@ -562,8 +537,7 @@ int sg_attach_parse(const struct sg_cmd *cmd, int argc, char **argv,
 	if (sg_iface_check(a->iface, NULL))
 		return SG_EXIT_USAGE;
 	if (!a->s.ports_set) {
-		sg_err("%s needs --ports LIST: the TCP ports to protect, e.g. "
-		       "--ports 80,443",
+		sg_err("%s needs --ports LIST: the TCP ports to protect, e.g. --ports 80,443",
 		       cmd->name);
 		return SG_EXIT_USAGE;
 	}
@@ -574,18 +548,13 @@ int sg_attach_parse(const struct sg_cmd *cmd, int argc, char **argv,
 	/* The rule `key rotate` enforces, known here before attaching. */
 	min = sg_key_min_interval(&a->s.cfg);
 	if (a->key_rotate < min) {
-		sg_err("invalid --key-rotate %llu: at least %u s (the cookie "
-		       "lifetime %u s plus one %u s time period); a faster "
-		       "rotation would drop the previous key while "
-		       "handshakes made with it are in flight",
+		sg_err("invalid --key-rotate %llu: at least %u s (the cookie lifetime %u s plus one %u s time period); a faster rotation would drop the previous key while handshakes made with it are in flight",
 		       a->key_rotate, min, a->s.cfg.cookie_lifetime,
 		       SG_PERIOD_SEC);
 		return SG_EXIT_USAGE;
 	}
 	if (a->key_file) {
-		sg_err("--key-rotate installs random keys, which hosts sharing "
-		       "--key-file %s would not share; rotate a shared key "
-		       "with `synguard key IFACE load FILE` on every host",
+		sg_err("--key-rotate installs random keys, which hosts sharing --key-file %s would not share; rotate a shared key with `synguard key IFACE load FILE` on every host",
 		       a->key_file);
 		return SG_EXIT_USAGE;
 	}
@@ -645,10 +614,7 @@ static int write_maps(struct synguard *skel, const struct sg_settings *s,
 	cfg.wscale_prev = cfg.wscale; /* no change yet */
 	cfg.nf = nf;
 	if (!(cfg.tcp_sysctl & SG_SYSCTL_SYNCOOKIES)) {
-		sg_err("net.ipv4.tcp_syncookies is 0 in this network namespace: "
-		       "the kernel refuses every connection synguard hands "
-		       "off; set it to 1 (sysctl -w net.ipv4.tcp_syncookies=1) "
-		       "and attach again");
+		sg_err("net.ipv4.tcp_syncookies is 0 in this network namespace: the kernel refuses every connection synguard hands off; set it to 1 (sysctl -w net.ipv4.tcp_syncookies=1) and attach again");
 		return -EINVAL;
 	}
 	sg_key_words(key, keys.key[0]);
@@ -737,16 +703,12 @@ static int do_attach(const char *iface, int ifindex,
 	int err, nf;
 
 	if (sg_is_protected(iface)) {
-		sg_err("%s is already protected; use `synguard config %s "
-		       "KEY=VALUE...` to change it (or `synguard detach %s` "
-		       "first)",
+		sg_err("%s is already protected; use `synguard config %s KEY=VALUE...` to change it (or `synguard detach %s` first)",
 		       iface, iface, iface);
 		return -1;
 	}
 	if (orphans(ifindex)) {
-		sg_err("%s has synguard's programs attached but nothing pinned "
-		       "(the pins were lost, e.g. bpffs was unmounted): run "
-		       "`synguard detach %s` to remove them, then attach again",
+		sg_err("%s has synguard's programs attached but nothing pinned (the pins were lost, e.g. bpffs was unmounted): run `synguard detach %s` to remove them, then attach again",
 		       iface, iface);
 		return -1;
 	}
@@ -830,20 +792,17 @@ static int do_attach(const char *iface, int ifindex,
 	if (info_write(base, &info))
 		goto fail;
 
-	printf("%s: protected (%s XDP, %s program, XDP prog %u, TC prog %u); "
-	       "ports %s\n",
+	printf("%s: protected (%s XDP, %s program, XDP prog %u, TC prog %u); ports %s\n",
 	       iface, mode_name(info.xdp_mode),
 	       info.multiprog ? "libxdp dispatcher" : "single",
 	       info.xdp_prog_id, info.tc_prog_id,
 	       sg_ports_fmt(&a->s.ports, ports, sizeof(ports)));
 	sg_notrack_name(ifindex, table, sizeof(table));
 	if (nf > 0)
-		printf("%s: handed-off handshake ACKs skip conntrack (nftables "
-		       "table inet %s)\n",
+		printf("%s: handed-off handshake ACKs skip conntrack (nftables table inet %s)\n",
 		       iface, table);
 	else
-		printf("%s: no conntrack in this kernel: no nftables table "
-		       "needed\n",
+		printf("%s: no conntrack in this kernel: no nftables table needed\n",
 		       iface);
 	synguard__destroy(xdp);
 	synguard__destroy(base);
@@ -894,9 +853,7 @@ const struct sg_cmd sg_cmd_detach = {
 	.args = "IFACE",
 	.summary = "remove the protection from an interface",
 	.opts = (const struct sg_opt[]){{NULL}},
-	.doc = "Removes the XDP program, the TC filter, the clsact qdisc if "
-	       "attach created it\nand nothing else uses it, and every pin. "
-	       "Parts already gone are reported.",
+	.doc = "Removes the XDP program, the TC filter, the clsact qdisc if attach created it\nand nothing else uses it, and every pin. Parts already gone are reported.",
 };
 
 /* Removes what is ours of XDP, TC and clsact, saying what it found. */
@@ -914,8 +871,7 @@ static int detach_programs(const char *iface, int ifindex,
 	} else if (err) {
 		printf("%s: XDP program %u removed\n", iface, id);
 	} else if (other) {
-		printf("%s: XDP program %u already gone (program %u, not "
-		       "synguard's, left in place)\n",
+		printf("%s: XDP program %u already gone (program %u, not synguard's, left in place)\n",
 		       iface, id, other);
 	} else {
 		printf("%s: XDP program %u already gone\n", iface, id);
@@ -929,8 +885,7 @@ static int detach_programs(const char *iface, int ifindex,
 	} else if (!err) {
 		printf("%s: TC filter already gone\n", iface);
 	} else if (!tc_is_ours(tc_id, info)) {
-		printf("%s: TC filter pref %u handle 0x%x runs program %u, "
-		       "not synguard's: left in place\n",
+		printf("%s: TC filter pref %u handle 0x%x runs program %u, not synguard's: left in place\n",
 		       iface, SG_TC_PRIORITY, SG_TC_HANDLE, tc_id);
 	} else if ((err = tc_detach(ifindex))) {
 		sg_err("%s: cannot remove the TC filter: %s", iface,
@@ -943,8 +898,7 @@ static int detach_programs(const char *iface, int ifindex,
 	if (rc)
 		return rc;
 	if (!info) {
-		printf("%s: clsact qdisc left in place (without the attach "
-		       "record, whether synguard created it is unknown)\n",
+		printf("%s: clsact qdisc left in place (without the attach record, whether synguard created it is unknown)\n",
 		       iface);
 		return 0;
 	}
@@ -992,8 +946,7 @@ int sg_detach(const char *iface)
 			return SG_EXIT_FAIL;
 		}
 		sg_block_signals();
-		printf("%s: nothing pinned, but synguard's programs are "
-		       "attached (their pins were lost): removing them\n",
+		printf("%s: nothing pinned, but synguard's programs are attached (their pins were lost): removing them\n",
 		       iface);
 		return detach_programs(iface, ifindex, NULL) ||
 				       detach_notrack(iface, ifindex)
@@ -1004,27 +957,21 @@ int sg_detach(const char *iface)
 	have_info = !sg_map_read(&p, SG_M_INFO, &info) && info.ifindex;
 	sg_pins_close(&p);
 	if (!have_info)
-		printf("%s: %s/%s missing or empty: looking for synguard's "
-		       "programs by name\n",
+		printf("%s: %s/%s missing or empty: looking for synguard's programs by name\n",
 		       iface, p.dir, sg_map_names[SG_M_INFO]);
 
 	ifindex = if_nametoindex(iface);
 	if (have_info && (__u32)ifindex != info.ifindex &&
 	    sg_prog_alive(info.xdp_prog_id)) {
-		sg_err("%s: not in this network namespace, but its synguard "
-		       "programs still run: it is in another one; run detach "
-		       "there, e.g. `nsenter --net=/run/netns/NAME synguard "
-		       "detach %s`",
+		sg_err("%s: not in this network namespace, but its synguard programs still run: it is in another one; run detach there, e.g. `nsenter --net=/run/netns/NAME synguard detach %s`",
 		       iface, iface);
 		return SG_EXIT_FAIL;
 	}
 	if (!ifindex) {
-		printf("%s: interface gone: its XDP program and TC filter went "
-		       "with it\n",
+		printf("%s: interface gone: its XDP program and TC filter went with it\n",
 		       iface);
 	} else if (have_info && (__u32)ifindex != info.ifindex) {
-		printf("%s: interface recreated (ifindex %u, now %d): its XDP "
-		       "program and TC filter went with the old one\n",
+		printf("%s: interface recreated (ifindex %u, now %d): its XDP program and TC filter went with the old one\n",
 		       iface, info.ifindex, ifindex);
 	} else if (detach_programs(iface, ifindex, have_info ? &info : NULL)) {
 		sg_err("%s: pins kept so that detach can be run again", iface);

@@ -14,8 +14,7 @@ static int cmd_config(int argc, char **argv);
 
 static const struct sg_opt config_opts[] = {
 	{"force", 'f', NULL,
-	 "change wscale even within the cookie lifetime of its last change "
-	 "(handshakes in flight with the scale before that fail)"},
+	 "change wscale even within the cookie lifetime of its last change (handshakes in flight with the scale before that fail)"},
 	{NULL},
 };
 
@@ -26,13 +25,7 @@ const struct sg_cmd sg_cmd_config = {
 	.summary = "change the settings of a protected interface in place",
 	.opts = config_opts,
 	.with_keys = true,
-	.doc = "Every KEY=VALUE is checked before anything is written; the "
-	       "programs keep\nrunning (no reload, no packet lost). ports= "
-	       "replaces the whole port list.\nA wscale change keeps the "
-	       "previous scale valid for cookies already sent, for\nthe "
-	       "cookie lifetime plus two " SG_XSTR(SG_PERIOD_SEC_LIT) " s time periods; a second change "
-	       "within that\ntime, to a third value, is refused without "
-	       "--force.",
+	.doc = "Every KEY=VALUE is checked before anything is written; the programs keep\nrunning (no reload, no packet lost). ports= replaces the whole port list.\nA wscale change keeps the previous scale valid for cookies already sent, for\nthe cookie lifetime plus two " SG_XSTR(SG_PERIOD_SEC_LIT) " s time periods; a second change within that\ntime, to a third value, is refused without --force.",
 };
 
 /*
@@ -50,8 +43,7 @@ static int apply(int argc, char **argv, struct sg_settings *s, bool *cfg_set)
 		eq = strchr(argv[i], '=');
 		if (!eq || eq == argv[i] ||
 		    (size_t)(eq - argv[i]) >= sizeof(key)) {
-			sg_err("invalid setting '%s': expected KEY=VALUE, e.g. "
-			       "mss4=1400",
+			sg_err("invalid setting '%s': expected KEY=VALUE, e.g. mss4=1400",
 			       argv[i]);
 			bad++;
 			continue;
@@ -98,12 +90,7 @@ static int wscale_change(const char *iface, const struct sg_config *old,
 		return 0;
 	/* Back to the previous scale: both stay valid, nothing is lost. */
 	if (left > 0 && cfg->wscale != old->wscale_prev && !force) {
-		sg_err("refusing to change wscale of %s to %u: it changed from "
-		       "%u to %u within the cookie lifetime (%us) plus two "
-		       "time periods, and cookies sent with %u stay valid "
-		       "for %us more; changing it to a third value now "
-		       "would make those handshakes fail. Wait %us, set it "
-		       "back to %u, or use --force",
+		sg_err("refusing to change wscale of %s to %u: it changed from %u to %u within the cookie lifetime (%us) plus two time periods, and cookies sent with %u stay valid for %us more; changing it to a third value now would make those handshakes fail. Wait %us, set it back to %u, or use --force",
 		       iface, cfg->wscale, old->wscale_prev, old->wscale,
 		       old->cookie_lifetime, old->wscale_prev, left, left,
 		       old->wscale_prev);

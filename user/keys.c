@@ -48,9 +48,7 @@ int sg_key_file_read(const char *path, __u8 key[SG_KEY_BYTES])
 	}
 	/* Whoever can read the key can forge cookies; as ssh does, refuse. */
 	if (st.st_mode & 077) {
-		sg_err("key file %s is accessible by group or others (mode "
-		       "%04o): anyone who reads it can forge cookies; make it "
-		       "private with `chmod 600 %s`",
+		sg_err("key file %s is accessible by group or others (mode %04o): anyone who reads it can forge cookies; make it private with `chmod 600 %s`",
 		       path, (unsigned int)(st.st_mode & 07777), path);
 		goto err;
 	}
@@ -62,18 +60,13 @@ int sg_key_file_read(const char *path, __u8 key[SG_KEY_BYTES])
 	}
 	if (n != 2 * SG_KEY_BYTES &&
 	    !(n == 2 * SG_KEY_BYTES + 1 && buf[2 * SG_KEY_BYTES] == '\n')) {
-		sg_err("key file %s has the wrong size (%lld bytes): it must "
-		       "hold 32 hex digits (a 128-bit key) and optionally a "
-		       "newline; make one with `(umask 077; openssl rand -hex "
-		       "16 > %s)`",
+		sg_err("key file %s has the wrong size (%lld bytes): it must hold 32 hex digits (a 128-bit key) and optionally a newline; make one with `(umask 077; openssl rand -hex 16 > %s)`",
 		       path, (long long)st.st_size, path);
 		goto err;
 	}
 	for (i = 0; i < 2 * SG_KEY_BYTES; i++) {
 		if (hexval(buf[i]) < 0) {
-			sg_err("key file %s has the wrong format: character %d "
-			       "is not a hex digit (it must hold 32 hex "
-			       "digits)",
+			sg_err("key file %s has the wrong format: character %d is not a hex digit (it must hold 32 hex digits)",
 			       path, i + 1);
 			goto err;
 		}
@@ -83,8 +76,7 @@ int sg_key_file_read(const char *path, __u8 key[SG_KEY_BYTES])
 		zero &= !key[i];
 	}
 	if (zero) {
-		sg_err("key file %s holds an all-zero key: use a random one, "
-		       "e.g. `openssl rand -hex 16`",
+		sg_err("key file %s holds an all-zero key: use a random one, e.g. `openssl rand -hex 16`",
 		       path);
 		goto err;
 	}
@@ -191,8 +183,7 @@ int sg_key_change(const struct sg_pins *p, const __u8 key[SG_KEY_BYTES],
 	memset(&keys, 0, sizeof(keys));
 	if (rc)
 		return -1;
-	printf("%s: new key (%s) is current in slot %u; the previous key "
-	       "(slot %u) stays valid for cookies already sent\n",
+	printf("%s: new key (%s) is current in slot %u; the previous key (slot %u) stays valid for cookies already sent\n",
 	       p->iface, source, kc->slot, kc->prev);
 	return 0;
 }

@@ -76,8 +76,7 @@ static int cidr_parse(const char *arg, struct cidr *c)
 		   inet_pton(AF_INET6, addr, c->addr) == 1) {
 		c->family = 6;
 	} else {
-		sg_err("invalid CIDR '%s': '%.*s' is not an IPv4 or IPv6 "
-		       "address",
+		sg_err("invalid CIDR '%s': '%.*s' is not an IPv4 or IPv6 address",
 		       arg, (int)alen, arg);
 		return -1;
 	}
@@ -85,13 +84,11 @@ static int cidr_parse(const char *arg, struct cidr *c)
 	if (!slash) {
 		len = max;
 	} else if (sg_parse_uint(slash + 1, &len)) {
-		sg_err("invalid CIDR '%s': prefix length '%s' is not a number "
-		       "(0..%u for IPv%d)",
+		sg_err("invalid CIDR '%s': prefix length '%s' is not a number (0..%u for IPv%d)",
 		       arg, slash + 1, max, c->family);
 		return -1;
 	} else if (len > max) {
-		sg_err("invalid CIDR '%s': prefix length %s out of range 0..%u "
-		       "for IPv%d",
+		sg_err("invalid CIDR '%s': prefix length %s out of range 0..%u for IPv%d",
 		       arg, slash + 1, max, c->family);
 		return -1;
 	}
@@ -102,8 +99,7 @@ static int cidr_parse(const char *arg, struct cidr *c)
 		m.family = 4;
 		m.len = c->len > 96 ? c->len - 96 : 0;
 		memcpy(m.addr, c->addr + 12, 4);
-		sg_err("invalid CIDR '%s': an IPv4-mapped IPv6 address, which "
-		       "IPv4 clients never arrive as; write %s",
+		sg_err("invalid CIDR '%s': an IPv4-mapped IPv6 address, which IPv4 clients never arrive as; write %s",
 		       arg, cidr_fmt(&m, net, sizeof(net)));
 		return -1;
 	}
@@ -111,9 +107,7 @@ static int cidr_parse(const char *arg, struct cidr *c)
 	if (memcmp(m.addr, c->addr, sizeof(m.addr))) {
 		inet_ntop(c->family == 4 ? AF_INET : AF_INET6, c->addr, addr,
 			  sizeof(addr));
-		sg_err("invalid CIDR '%s': host bits set after the first %u; "
-		       "did you mean the network %s, or %s/%u for the one "
-		       "address?",
+		sg_err("invalid CIDR '%s': host bits set after the first %u; did you mean the network %s, or %s/%u for the one address?",
 		       arg, c->len, cidr_fmt(&m, net, sizeof(net)), addr, max);
 		return -1;
 	}
@@ -285,19 +279,16 @@ static int list_change(const struct sg_pins *p, enum list_kind kind,
 			continue;
 		}
 		if (!add && !list_has(p, kind, &c[i])) {
-			sg_err("%s: %s is not on the %s list (see `synguard "
-			       "%s %s list`)",
+			sg_err("%s: %s is not on the %s list (see `synguard %s %s list`)",
 			       p->iface, buf, name, name, p->iface);
 			err++;
 			continue;
 		}
 		if (add && list_has(p, other, &c[i]))
-			sg_note("%s: %s is on the %s list too, with the same "
-				"prefix: deny wins",
+			sg_note("%s: %s is on the %s list too, with the same prefix: deny wins",
 				p->iface, buf, list_name[other]);
 		if (add && --room[c[i].family == 6] < 0) {
-			sg_err("%s: the %s list (IPv%d) is full: %u entries at "
-			       "most; %s does not fit",
+			sg_err("%s: the %s list (IPv%d) is full: %u entries at most; %s does not fit",
 			       p->iface, name, c[i].family,
 			       p->max_entries[list_map(kind, c[i].family)],
 			       buf);
@@ -332,9 +323,7 @@ static int list_change(const struct sg_pins *p, enum list_kind kind,
 	}
 	free(skip);
 	if (lists_sync(p)) {
-		sg_err("%s: the %s list changed, but the config could not "
-		       "say so: the XDP program may not consult it; run the "
-		       "command again",
+		sg_err("%s: the %s list changed, but the config could not say so: the XDP program may not consult it; run the command again",
 		       p->iface, name);
 		return SG_EXIT_FAIL;
 	}
@@ -374,8 +363,7 @@ static int list_cmd(const struct sg_cmd *cmd, enum list_kind kind, int argc,
 	add = !strcmp(action, "add");
 	list = !strcmp(action, "list");
 	if (!add && !list && strcmp(action, "del")) {
-		sg_err("%s takes add, del or list after the interface, not "
-		       "'%s'",
+		sg_err("%s takes add, del or list after the interface, not '%s'",
 		       cmd->name, action);
 		sg_usage_hint(cmd);
 		return SG_EXIT_USAGE;
@@ -447,11 +435,7 @@ static int cmd_deny(int argc, char **argv)
 }
 
 static const char list_doc[] =
-	"CIDR: an IPv4 or IPv6 network, e.g. 192.0.2.0/24 or 2001:db8::/32; "
-	"an address\nalone is one host. The longest matching prefix of the "
-	"allow and deny lists\ndecides; on equal prefixes deny wins. Every "
-	"CIDR is checked before anything\nchanges. The lists are pinned: they "
-	"stay until detach; status shows their sizes.";
+	"CIDR: an IPv4 or IPv6 network, e.g. 192.0.2.0/24 or 2001:db8::/32; an address\nalone is one host. The longest matching prefix of the allow and deny lists\ndecides; on equal prefixes deny wins. Every CIDR is checked before anything\nchanges. The lists are pinned: they stay until detach; status shows their sizes.";
 
 const struct sg_cmd sg_cmd_allow = {
 	.name = "allow",

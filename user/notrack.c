@@ -106,9 +106,7 @@ static int nft(const char *script, const char *const args[], char *out,
 
 static void nft_missing(const char *what)
 {
-	sg_err("nft (nftables) not found: synguard needs it to %s on a host "
-	       "with conntrack; install it (apt-get install nftables) and "
-	       "try again",
+	sg_err("nft (nftables) not found: synguard needs it to %s on a host with conntrack; install it (apt-get install nftables) and try again",
 	       what);
 }
 

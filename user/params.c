@@ -62,18 +62,15 @@ const struct sg_param sg_params[] = {
 	 .group = SG_G_SYNACK},
 	{"cookies", SG_P_ENUM, 0, ARRAY_SIZE(cookies_names) - 1,
 	 SG_DEFAULT_COOKIES, CFG(cookies), "always|auto", NULL,
-	 "always: cookies for every SYN to a protected port; auto: SYNs go "
-	 "to the kernel until the SYN rate reaches syn_rate_on",
+	 "always: cookies for every SYN to a protected port; auto: SYNs go to the kernel until the SYN rate reaches syn_rate_on",
 	 .group = SG_G_ADAPTIVE, .names = cookies_names},
 	{"syn_rate_on", SG_P_UINT, 1, SG_SYN_RATE_MAX, SG_DEFAULT_SYN_RATE_ON,
 	 CFG(syn_rate_on), "N", "/s",
-	 "cookies auto: engage at this many SYNs/s to protected ports (whole "
-	 "host)",
+	 "cookies auto: engage at this many SYNs/s to protected ports (whole host)",
 	 .group = SG_G_ADAPTIVE},
 	{"syn_rate_off", SG_P_UINT, 1, SG_SYN_RATE_MAX, SG_DEFAULT_SYN_RATE_OFF,
 	 CFG(syn_rate_off), "N", "/s",
-	 "cookies auto: disengage once the SYN rate stayed below this for "
-	 "hold_time; at most syn_rate_on",
+	 "cookies auto: disengage once the SYN rate stayed below this for hold_time; at most syn_rate_on",
 	 .group = SG_G_ADAPTIVE},
 	{"hold_time", SG_P_UINT, 1, SG_HOLD_TIME_MAX, SG_DEFAULT_HOLD_TIME,
 	 CFG(hold_time), "SEC", "s",
@@ -89,13 +86,11 @@ const struct sg_param sg_params[] = {
 	 .group = SG_G_LIMITS},
 	{"src_ack_rate", SG_P_UINT, 0, SG_SRC_RATE_MAX, SG_DEFAULT_SRC_ACK_RATE,
 	 CFG(src_ack_rate), "N", "/s",
-	 "valid cookie ACKs/s (completed handshakes) per source, more are "
-	 "dropped",
+	 "valid cookie ACKs/s (completed handshakes) per source, more are dropped",
 	 .group = SG_G_LIMITS, .zero_off = true},
 	{"src_ack_burst", SG_P_UINT, 1, SG_SRC_BURST_MAX,
 	 SG_DEFAULT_SRC_ACK_BURST, CFG(src_ack_burst), "N", NULL,
-	 "valid cookie ACKs a source may send back to back before "
-	 "src_ack_rate applies",
+	 "valid cookie ACKs a source may send back to back before src_ack_rate applies",
 	 .group = SG_G_LIMITS},
 	{"src_prefix4", SG_P_UINT, 1, 32, SG_DEFAULT_SRC_PREFIX4,
 	 CFG(src_prefix4), "BITS", NULL,
@@ -107,8 +102,7 @@ const struct sg_param sg_params[] = {
 	 .group = SG_G_LIMITS},
 	{"reflection_drop", SG_P_ONOFF, 0, 1, SG_DEFAULT_REFLECTION_DROP,
 	 CFG(reflection_drop), "on|off", NULL,
-	 "drop SYN-ACK, RST and FIN to a protected port that no socket "
-	 "expects (reflection and backscatter floods)",
+	 "drop SYN-ACK, RST and FIN to a protected port that no socket expects (reflection and backscatter floods)",
 	 .group = SG_G_LIMITS},
 };
 
@@ -188,9 +182,7 @@ int sg_settings_check(const struct sg_config *cfg, bool as_opts)
 
 	/* Above on, the state would flip at every rate between them. */
 	if (cfg->syn_rate_off > cfg->syn_rate_on) {
-		sg_err("invalid settings: %s %u is above %s %u; cookies auto "
-		       "engages at %s and disengages below %s, so %s must "
-		       "not exceed %s",
+		sg_err("invalid settings: %s %u is above %s %u; cookies auto engages at %s and disengages below %s, so %s must not exceed %s",
 		       off, cfg->syn_rate_off, on, cfg->syn_rate_on, on, off,
 		       off, on);
 		return -1;

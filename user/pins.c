@@ -108,8 +108,7 @@ void sg_not_protected(const char *iface)
 	char dir[256];
 
 	sg_pin_dir(iface, dir, sizeof(dir));
-	sg_err("%s is not protected by synguard (nothing pinned at %s); "
-	       "protect it with `synguard attach %s --ports LIST`",
+	sg_err("%s is not protected by synguard (nothing pinned at %s); protect it with `synguard attach %s --ports LIST`",
 	       iface, dir, iface);
 }
 
@@ -124,8 +123,7 @@ int sg_pins_need(const char *iface, struct sg_pins *p, const int *ids, size_t n)
 	for (i = 0; i < n; i++) {
 		if (p->fd[ids[i]] >= 0)
 			continue;
-		sg_err("%s: pinned map %s/%s: %s; run `synguard detach %s` and "
-		       "attach again",
+		sg_err("%s: pinned map %s/%s: %s; run `synguard detach %s` and attach again",
 		       iface, p->dir, sg_map_names[ids[i]], p->problem[ids[i]],
 		       iface);
 		sg_pins_close(p);

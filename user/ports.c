@@ -53,8 +53,7 @@ int sg_ports_parse(const char *s, const char *label, struct sg_ports *out)
 		if (*c && *c != ',')
 			goto syntax;
 		if (!lo || !hi) {
-			sg_err("invalid %s '%s': port 0 cannot be protected "
-			       "(ports are 1..65535)",
+			sg_err("invalid %s '%s': port 0 cannot be protected (ports are 1..65535)",
 			       label, s);
 			return -1;
 		}
@@ -64,8 +63,7 @@ int sg_ports_parse(const char *s, const char *label, struct sg_ports *out)
 			return -1;
 		}
 		if (lo > hi) {
-			sg_err("invalid %s '%s': range %lu-%lu is reversed "
-			       "(write %lu-%lu)",
+			sg_err("invalid %s '%s': range %lu-%lu is reversed (write %lu-%lu)",
 			       label, s, lo, hi, hi, lo);
 			return -1;
 		}
@@ -78,8 +76,7 @@ int sg_ports_parse(const char *s, const char *label, struct sg_ports *out)
 	*out = p;
 	return 0;
 syntax:
-	sg_err("invalid %s '%s': syntax error at '%s' (expected ports and "
-	       "ranges separated by commas, e.g. 80,443,8000-8100)",
+	sg_err("invalid %s '%s': syntax error at '%s' (expected ports and ranges separated by commas, e.g. 80,443,8000-8100)",
 	       label, s, *c ? c : "end of list");
 	return -1;
 }

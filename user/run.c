@@ -22,16 +22,9 @@ const struct sg_cmd sg_cmd_run = {
 	.summary = "attach, rotate the key on a schedule, detach when stopped",
 	.opts = sg_attach_opts,
 	.with_params = true,
-	.doc = "Attaches as attach does, then stays in the foreground: every "
-	       "SEC seconds a new\nrandom key becomes current, the previous "
-	       "one staying valid for cookies already\nsent (as `synguard key "
-	       "IFACE rotate`). Every second it reads net.ipv4.tcp_sack,\n"
+	.doc = "Attaches as attach does, then stays in the foreground: every SEC seconds a new\nrandom key becomes current, the previous one staying valid for cookies already\nsent (as `synguard key IFACE rotate`). Every second it reads net.ipv4.tcp_sack,\n"
 	       "tcp_timestamps, tcp_window_scaling, tcp_ecn and tcp_syncookies "
-	       "of this network\nnamespace, and the programs follow a change "
-	       "(one line each). SIGTERM, SIGINT,\nSIGHUP or SIGQUIT detaches "
-	       "and exits 0. If attach fails, run exits non-zero "
-	       "and leaves nothing behind.\nconfig, allow, deny, status and "
-	       "stats work on the interface while it runs.",
+	       "of this network\nnamespace, and the programs follow a change (one line each). SIGTERM, SIGINT,\nSIGHUP or SIGQUIT detaches and exits 0. If attach fails, run exits non-zero and leaves nothing behind.\nconfig, allow, deny, status and stats work on the interface while it runs.",
 };
 
 /* After a failed rotation (not a refused one), try again this much later. */
@@ -51,9 +44,7 @@ static bool still_ours(const struct sg_pins *p, const struct sg_info *ours)
 	if (sg_map_read(p, SG_M_INFO, &now) || now.ifindex != ours->ifindex ||
 	    now.xdp_prog_id != ours->xdp_prog_id ||
 	    now.attached_unix != ours->attached_unix) {
-		sg_err("%s: detached, or attached again, by another synguard "
-		       "command since this run attached it: stopping, and "
-		       "leaving it as it is",
+		sg_err("%s: detached, or attached again, by another synguard command since this run attached it: stopping, and leaving it as it is",
 		       p->iface);
 		return false;
 	}
@@ -87,10 +78,7 @@ static long rotate(const char *iface, const struct sg_info *ours)
 	memset(key, 0, sizeof(key));
 	if (rc == 1) {
 		/* `key rotate` by hand, or a longer cookie_lifetime, since. */
-		sg_note("%s: key rotation postponed by %llus: the last key "
-			"change was %llus ago, and the key it replaced stays "
-			"in use for the cookie lifetime (%us) plus one time "
-			"period (%us)",
+		sg_note("%s: key rotation postponed by %llus: the last key change was %llus ago, and the key it replaced stays in use for the cookie lifetime (%us) plus one time period (%us)",
 			iface, kc.wait, kc.age, kc.lifetime, SG_PERIOD_SEC);
 		return kc.wait;
 	}
@@ -144,8 +132,7 @@ static int follow_host(const char *iface, const struct sg_info *ours,
 	diff = cfg.tcp_sysctl ^ host.tcp_sysctl;
 	cfg.tcp_sysctl = host.tcp_sysctl;
 	if (cfg.tai_offset_ns != host.tai_offset_ns)
-		printf("%s: the kernel's TAI offset is now %llds (was %llds): "
-		       "cookies keep to REALTIME\n",
+		printf("%s: the kernel's TAI offset is now %llds (was %llds): cookies keep to REALTIME\n",
 		       iface, (long long)(host.tai_offset_ns / 1000000000LL),
 		       (long long)(cfg.tai_offset_ns / 1000000000LL));
 	cfg.tai_offset_ns = host.tai_offset_ns;
@@ -162,8 +149,7 @@ static int follow_host(const char *iface, const struct sg_info *ours,
 			sg_warn("%s: net.ipv4.tcp_syncookies is now 0: the kernel refuses every connection synguard would hand off, so SYNs to protected ports pass to the kernel UNPROTECTED (syn_no_handoff_pass) until it is back; fix it with `sysctl -w net.ipv4.tcp_syncookies=1`",
 				iface);
 		else if (sc->bit == SG_SYSCTL_SYNCOOKIES)
-			printf("%s: net.ipv4.tcp_syncookies is on again: SYN "
-			       "cookies and the handoff resume\n",
+			printf("%s: net.ipv4.tcp_syncookies is on again: SYN cookies and the handoff resume\n",
 			       iface);
 		else
 			printf("%s: net.ipv4.%s is now %s: SYN-ACKs %s %s\n",
@@ -222,8 +208,7 @@ static int cmd_run(int argc, char **argv)
 	sg_pins_close(&p);
 	sg_unlock(); /* other commands work on the interface meanwhile */
 	if (a.key_rotate)
-		printf("%s: rotating the key every %llus; SIGTERM or Ctrl-C "
-		       "detaches\n",
+		printf("%s: rotating the key every %llus; SIGTERM or Ctrl-C detaches\n",
 		       a.iface, a.key_rotate);
 	else
 		printf("%s: protected until SIGTERM or Ctrl-C, which detach\n",
@@ -273,8 +258,7 @@ static int cmd_run(int argc, char **argv)
 	if (sg_bpffs_ready(false) < 0 || sg_lock(true))
 		return SG_EXIT_FAIL;
 	if (sg_pins_open(a.iface, &p)) {
-		sg_err("%s: detached by another synguard command since this "
-		       "run attached it: nothing left to do",
+		sg_err("%s: detached by another synguard command since this run attached it: nothing left to do",
 		       a.iface);
 		return SG_EXIT_FAIL;
 	}

@@ -167,10 +167,7 @@ static void host_state(struct iface_state *s)
 
 	s->wscale_prev_left = sg_wscale_prev_left(&s->cfg);
 	if (!(s->cfg.tcp_sysctl & SG_SYSCTL_SYNCOOKIES))
-		host_problem(s, "net.ipv4.tcp_syncookies is 0: the kernel "
-				"refuses every handoff, so SYNs pass to it "
-				"unprotected; `sysctl -w "
-				"net.ipv4.tcp_syncookies=1`");
+		host_problem(s, "net.ipv4.tcp_syncookies is 0: the kernel refuses every handoff, so SYNs pass to it unprotected; `sysctl -w net.ipv4.tcp_syncookies=1`");
 	if (!s->present || sg_host_state(&now))
 		return;
 	s->host_read = true;
@@ -184,9 +181,7 @@ static void host_state(struct iface_state *s)
 								    : "off");
 	if (diff[0])
 		host_problem(s,
-			     "the TCP sysctls changed and the programs do "
-			     "not follow (%s now): `synguard run` follows "
-			     "them; after attach, detach and attach again",
+			     "the TCP sysctls changed and the programs do not follow (%s now): `synguard run` follows them; after attach, detach and attach again",
 			     diff);
 }
 
@@ -265,8 +260,7 @@ static void gather_attach(const char *iface, struct iface_state *s)
 	if ((__u32)ifindex != s->info.ifindex &&
 	    sg_prog_alive(s->info.xdp_prog_id)) {
 		s->elsewhere = true;
-		problem(s, "in another network namespace (its programs run, "
-			   "but not on an interface of this one)");
+		problem(s, "in another network namespace (its programs run, but not on an interface of this one)");
 		return;
 	}
 	if (!ifindex) {
@@ -289,8 +283,7 @@ static void gather_attach(const char *iface, struct iface_state *s)
 		problem(s, "cannot query the TC filter: %s", sg_strerr(err));
 	} else if (!err) {
 		s->tc = TC_MISSING;
-		problem(s, "TC handoff filter missing: validated ACKs reach "
-			   "no listener");
+		problem(s, "TC handoff filter missing: validated ACKs reach no listener");
 	} else if (s->tc_prog_now != s->info.tc_prog_id) {
 		s->tc = TC_REPLACED;
 		problem(s, "TC filter runs program %u, not synguard's %u",
@@ -303,8 +296,7 @@ static void gather_attach(const char *iface, struct iface_state *s)
 		if (!s->notrack)
 			problem(s,
 				"nftables table inet " SG_NFT_TABLE_FMT
-				" missing: with conntrack and NAT, "
-				"handed-off connections get a RST",
+				" missing: with conntrack and NAT, handed-off connections get a RST",
 				ifindex);
 	}
 }
@@ -428,13 +420,11 @@ static void status_text(struct iface_state *st, int n)
 		if (!st[i].have_cfg || !st[i].present)
 			continue;
 		if (st[i].cfg.nf & SG_NF_NOTRACK)
-			printf("%s: handed-off handshake ACKs skip conntrack: "
-			       "nftables table inet " SG_NFT_TABLE_FMT " %s\n",
+			printf("%s: handed-off handshake ACKs skip conntrack: nftables table inet " SG_NFT_TABLE_FMT " %s\n",
 			       st[i].iface, st[i].info.ifindex,
 			       notrack_str(&st[i]));
 		else
-			printf("%s: no conntrack in this kernel at attach: no "
-			       "nftables table needed\n",
+			printf("%s: no conntrack in this kernel at attach: no nftables table needed\n",
 			       st[i].iface);
 	}
 
@@ -527,26 +517,20 @@ static void status_text(struct iface_state *st, int n)
 			printf("\n%s: %s\n", st[i].iface, st[i].host);
 	for (i = 0; i < n; i++)
 		if (st[i].pending)
-			printf("\n%s: the SYN rate stayed below syn_rate_off "
-			       "for hold_time: cookies disengage at the next "
-			       "SYN to a protected port (the state moves only "
-			       "when SYNs arrive)\n",
+			printf("\n%s: the SYN rate stayed below syn_rate_off for hold_time: cookies disengage at the next SYN to a protected port (the state moves only when SYNs arrive)\n",
 			       st[i].iface);
 
 	for (i = 0; i < n; i++) {
 		if (!st[i].problems[0])
 			continue;
 		if (st[i].elsewhere)
-			printf("\n%s: %s: run synguard there, e.g. `nsenter "
-			       "--net=/run/netns/NAME synguard status %s`\n",
+			printf("\n%s: %s: run synguard there, e.g. `nsenter --net=/run/netns/NAME synguard status %s`\n",
 			       st[i].iface, st[i].problems, st[i].iface);
 		else if (st[i].present || !st[i].have_info)
-			printf("\n%s: %s: `synguard detach %s` and attach "
-			       "again to repair\n",
+			printf("\n%s: %s: `synguard detach %s` and attach again to repair\n",
 			       st[i].iface, st[i].problems, st[i].iface);
 		else
-			printf("\n%s: %s: if it was deleted, `synguard detach "
-			       "%s` removes its pins\n",
+			printf("\n%s: %s: if it was deleted, `synguard detach %s` removes its pins\n",
 			       st[i].iface, st[i].problems, st[i].iface);
 	}
 }
@@ -760,15 +744,7 @@ const struct sg_cmd sg_cmd_status = {
 	.args = "[IFACE] [--json]",
 	.summary = "show the protected interfaces and their settings",
 	.opts = status_opts,
-	.doc = "XDP and HANDOFF show what is attached now (queried, not "
-	       "remembered):\nXDP single = synguard's program alone, multiprog "
-	       "= through libxdp's dispatcher.\nTCP-SACK..TCP-SYNCOOKIES: the "
-	       "net.ipv4 sysctls the programs follow (what attach\nread, kept "
-	       "current by `synguard run`); PREV-WSCALE: the scale before the "
-	       "last\nwscale change, still valid for cookies in flight, and for "
-	       "how long.\nWith IFACE, the exit code is 1 unless IFACE is fully "
-	       "protected (for probes),\nwhich includes tcp_syncookies on and "
-	       "the sysctls followed.",
+	.doc = "XDP and HANDOFF show what is attached now (queried, not remembered):\nXDP single = synguard's program alone, multiprog = through libxdp's dispatcher.\nTCP-SACK..TCP-SYNCOOKIES: the net.ipv4 sysctls the programs follow (what attach\nread, kept current by `synguard run`); PREV-WSCALE: the scale before the last\nwscale change, still valid for cookies in flight, and for how long.\nWith IFACE, the exit code is 1 unless IFACE is fully protected (for probes),\nwhich includes tcp_syncookies on and the sysctls followed.",
 };
 
 static int set_flag(void *ctx, int idx, const char *arg)
@@ -885,12 +861,9 @@ const struct sg_cmd sg_cmd_stats = {
 	.opts = stats_opts,
 	.doc = "Without IFACE: every protected interface.\n"
 	       "--prometheus: cumulative counters, one metric per counter, "
-	       "for a scrape or\nnode_exporter's textfile collector "
-	       "(Prometheus derives rates itself, so it\ndoes not combine "
-	       "with --interval):\n"
+	       "for a scrape or\nnode_exporter's textfile collector (Prometheus derives rates itself, so it\ndoes not combine with --interval):\n"
 	       "  synguard_<counter>_total{iface=\"IFACE\"}\n"
-	       "  synguard_handoff_kfunc_errors_total{iface=\"IFACE\","
-	       "errno=\"ENAME\"}",
+	       "  synguard_handoff_kfunc_errors_total{iface=\"IFACE\",errno=\"ENAME\"}",
 };
 
 struct stats_args {
@@ -907,8 +880,7 @@ static int stats_opt(void *ctx, int idx, const char *arg)
 	case TO_INTERVAL:
 		if (sg_parse_seconds(arg, &a->interval) || a->interval < 0.1 ||
 		    a->interval > 86400) {
-			sg_err("invalid --interval '%s': seconds from 0.1 to "
-			       "86400",
+			sg_err("invalid --interval '%s': seconds from 0.1 to 86400",
 			       arg);
 			return -1;
 		}
@@ -1059,8 +1031,7 @@ static void print_prom(struct src *s, int n)
 			printf("\"} %llu\n", (unsigned long long)s[i].cnt[k]);
 		}
 	}
-	printf("# HELP synguard_handoff_kfunc_errors_total TC: "
-	       "bpf_sk_assign_tcp_reqsk failures by errno\n"
+	printf("# HELP synguard_handoff_kfunc_errors_total TC: bpf_sk_assign_tcp_reqsk failures by errno\n"
 	       "# TYPE synguard_handoff_kfunc_errors_total counter\n");
 	for (i = 0; i < n; i++) {
 		for (k = 1; k < s[i].nerr; k++) {
@@ -1109,9 +1080,7 @@ static int cmd_stats(int argc, char **argv)
 		return SG_EXIT_USAGE;
 	}
 	if (a.prom && (a.interval || a.count)) {
-		sg_err("--prometheus prints cumulative counters (Prometheus "
-		       "computes rates itself): it does not combine with "
-		       "--interval or --count");
+		sg_err("--prometheus prints cumulative counters (Prometheus computes rates itself): it does not combine with --interval or --count");
 		return SG_EXIT_USAGE;
 	}
 	if (a.count && !a.interval)

@@ -35,9 +35,7 @@ static void print_main_help(FILE *f)
 	fprintf(f,
 		"Usage: synguard [-v] COMMAND [ARGS] [options]\n"
 		"\n"
-		"XDP SYN-cookie defense: answers SYNs to protected ports with "
-		"cookie SYN-ACKs\nin the driver and hands validated clients to "
-		"the kernel's TCP stack.\n"
+		"XDP SYN-cookie defense: answers SYNs to protected ports with cookie SYN-ACKs\nin the driver and hands validated clients to the kernel's TCP stack.\n"
 		"\n"
 		"Commands:\n");
 	for (i = 0; i < ARRAY_SIZE(cmds); i++)

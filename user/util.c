@@ -115,8 +115,7 @@ int sg_require_root(void)
 {
 	if (geteuid() == 0)
 		return 0;
-	sg_err("must run as root (synguard loads BPF programs and changes "
-	       "network interfaces): try `sudo synguard ...`");
+	sg_err("must run as root (synguard loads BPF programs and changes network interfaces): try `sudo synguard ...`");
 	return -1;
 }
 
@@ -192,8 +191,7 @@ int sg_iface_check(const char *name, int *ifindex)
 	for (i = 0; i < len && !bad; i++)
 		bad = name[i] == '/' || isspace((unsigned char)name[i]);
 	if (bad) {
-		sg_err("invalid interface name '%s': 1 to %d characters, "
-		       "without '/' or spaces",
+		sg_err("invalid interface name '%s': 1 to %d characters, without '/' or spaces",
 		       name, IFNAMSIZ - 1);
 		return -1;
 	}
@@ -201,8 +199,7 @@ int sg_iface_check(const char *name, int *ifindex)
 		return 0;
 	*ifindex = if_nametoindex(name);
 	if (!*ifindex) {
-		sg_err("interface '%s' not found in this network namespace "
-		       "(see `ip link show`)",
+		sg_err("interface '%s' not found in this network namespace (see `ip link show`)",
 		       name);
 		return -1;
 	}
@@ -263,10 +260,7 @@ int sg_bpffs_ready(bool do_mount)
 	 */
 	ns = ip_netns_exec_name(name, sizeof(name));
 	if (ns) {
-		sg_err("bpffs is not mounted at %s here: `ip netns exec` "
-		       "remounts /sys, and pins made in its private mount "
-		       "namespace would vanish when the command exits. Run "
-		       "`nsenter --net=/run/netns/%s synguard ...` instead",
+		sg_err("bpffs is not mounted at %s here: `ip netns exec` remounts /sys, and pins made in its private mount namespace would vanish when the command exits. Run `nsenter --net=/run/netns/%s synguard ...` instead",
 		       SG_BPFFS, ns);
 		return -1;
 	}
@@ -275,10 +269,7 @@ int sg_bpffs_ready(bool do_mount)
 	/* As xdp-loader does: the pins need a bpffs, so mount the usual one. */
 	if ((mkdir(SG_BPFFS, 0700) && errno != EEXIST) ||
 	    mount("bpf", SG_BPFFS, "bpf", 0, "mode=0700")) {
-		sg_err("bpffs is not mounted at %s and mounting it failed: %s; "
-		       "mount it with `mount -t bpf bpf %s` (or add `bpf %s "
-		       "bpf "
-		       "defaults 0 0` to /etc/fstab) and try again",
+		sg_err("bpffs is not mounted at %s and mounting it failed: %s; mount it with `mount -t bpf bpf %s` (or add `bpf %s bpf defaults 0 0` to /etc/fstab) and try again",
 		       SG_BPFFS, sg_strerr(errno), SG_BPFFS, SG_BPFFS);
 		return -1;
 	}
