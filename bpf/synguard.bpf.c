@@ -562,6 +562,11 @@ static __always_inline enum sg_owner sg_owner(struct xdp_md *ctx,
 	struct bpf_sock *sk;
 	struct tcp_sock *tp;
 
+#ifdef SG_BENCH_OWNER
+	/* Bench-only build (bench/bench.mk): a fixed owner, no lookup, so
+	 * make bench can show what the lookup costs. */
+	return SG_BENCH_OWNER;
+#endif
 	sk = bpf_skc_lookup_tcp(ctx, &tup, tlen, BPF_F_CURRENT_NETNS, 0);
 	if (!sk)
 		return SG_OWNER_NONE;
@@ -1031,14 +1036,20 @@ __noinline int sg_handle_syn(struct xdp_md *ctx, struct sg_pkt *p,
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
 
+	/* The SG_BENCH_* switches compile a check out in bench-only builds
+	 * (bench/bench.mk), so make bench can show what each costs. */
+#ifndef SG_BENCH_NO_UNICAST
 	if (!sg_syn_unicast(data, data_end, p)) {
 		sg_count(SG_CNT_SYN_NOT_UNICAST);
 		return XDP_DROP;
 	}
+#endif
+#ifndef SG_BENCH_NO_CSUM
 	if (!sg_syn_csum_ok(ctx, p)) {
 		sg_count(SG_CNT_SYN_BAD_CSUM);
 		return XDP_DROP;
 	}
+#endif
 	/*
 	 * The kernel refuses every handoff while tcp_syncookies is 0, and a
 	 * double-tagged frame reaches TC with an 802.1Q protocol, which the
@@ -1106,6 +1117,11 @@ static __always_inline int sg_first_flight(const struct sg_flow *f,
 	struct sg_recent *r;
 	struct sg_flow k;
 
+#ifdef SG_BENCH_NO_FIRST_FLIGHT
+	/* Bench-only build (bench/bench.mk): no LRU lookup, so make bench
+	 * can show what it costs. */
+	return 0;
+#endif
 	sg_recent_key(&k, f);
 	r = bpf_map_lookup_elem(&sg_recent, &k);
 	/* Offset 0 is the segment that carries the cookie: judged by it. */
@@ -1124,6 +1140,9 @@ static __always_inline void sg_first_flight_add(const struct sg_flow *f,
 	};
 	struct sg_flow k;
 
+#ifdef SG_BENCH_NO_FIRST_FLIGHT
+	return; /* bench-only build: no LRU update either (see above) */
+#endif
 	sg_recent_key(&k, f);
 	bpf_map_update_elem(&sg_recent, &k, &v, BPF_ANY);
 }
