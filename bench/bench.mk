@@ -2,9 +2,9 @@
 # OUTPUT, CLANG, BPFTOOL, CC, CFLAGS, BPF_CFLAGS, LIBS, Q and msg.
 #
 #   make bench        install what is missing, build, run every benchmark
-#                     (as root; about 5 minutes on 2 cores)
+#                     (as root; about 7 minutes on 2 cores)
 #   make bench-build  build the benchmark tools only
-#   make bench-cost   per-packet cost only (BPF_PROG_TEST_RUN, ~1 minute)
+#   make bench-cost   per-packet cost only (BPF_PROG_TEST_RUN, ~3.5 minutes)
 #   make bench-e2e    the end-to-end flood benchmark only
 
 BENCH_OUT := $(OUTPUT)/bench

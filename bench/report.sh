@@ -215,7 +215,7 @@ fi
 {
 	echo "## Benchmarks"
 	echo
-	echo "Made with \`make bench\` (as root; about 5 minutes), $(jq -r '.date' "$OUT/bench.json"), on"
+	echo "Made with \`make bench\` (as root; about 7 minutes), $(jq -r '.date' "$OUT/bench.json"), on"
 	jq -r '.machine | "\(.os), Linux \(.kernel), \(.cores) cores (\(.cpu)), \(.mem_gib) GiB, \(.clang); synguard \(.synguard)."' "$OUT/bench.json"
 	echo "Figures from a shared 2-core virtual machine move from run to run; the"
 	echo "ratios, measured side by side in one run, are what to compare."
