@@ -2,9 +2,9 @@
 # OUTPUT, CLANG, BPFTOOL, CC, CFLAGS, BPF_CFLAGS, LIBS, Q and msg.
 #
 #   make bench        install what is missing, build, run every benchmark
-#                     (as root; about 5 minutes on 2 cores)
+#                     (as root; about 7 minutes on 2 cores)
 #   make bench-build  build the benchmark tools only
-#   make bench-cost   per-packet cost only (BPF_PROG_TEST_RUN, ~1 minute)
+#   make bench-cost   per-packet cost only (BPF_PROG_TEST_RUN, ~3.5 minutes)
 #   make bench-e2e    the end-to-end flood benchmark only
 
 BENCH_OUT := $(OUTPUT)/bench
@@ -14,6 +14,26 @@ BENCH_BPF := wrap flood xdpbench
 BENCH_TOOLS := prog_cost flood xdpctl tcpping
 BENCH_BINS := $(patsubst %,$(BENCH_OUT)/%,$(BENCH_TOOLS))
 BENCH_CFLAGS := $(CFLAGS) -I$(BENCH_OUT) -Itests -Ibench/bpf
+
+# Bench-only builds of bpf/synguard.bpf.c, each with one check compiled out
+# (the SG_BENCH_* switches there), so prog_cost can show what each check
+# costs against the product object in the same run. They live only in
+# $(BENCH_OUT) under their own names, and only prog_cost loads them (by
+# path): the product (build/synguard.bpf.o and the skeleton inside the CLI
+# and the tests) never sees these switches.
+SG_VARIANTS := no-unicast no-csum owner-listener owner-none no-first-flight \
+	no-syn-checks
+SG_VARIANT_FLAGS_no-unicast := -DSG_BENCH_NO_UNICAST
+SG_VARIANT_FLAGS_no-csum := -DSG_BENCH_NO_CSUM
+SG_VARIANT_FLAGS_owner-listener := -DSG_BENCH_OWNER=SG_OWNER_LISTENER
+SG_VARIANT_FLAGS_owner-none := -DSG_BENCH_OWNER=SG_OWNER_NONE
+SG_VARIANT_FLAGS_no-first-flight := -DSG_BENCH_NO_FIRST_FLIGHT
+SG_VARIANT_FLAGS_no-syn-checks := -DSG_BENCH_NO_UNICAST -DSG_BENCH_NO_CSUM \
+	-DSG_BENCH_OWNER=SG_OWNER_LISTENER
+# A check compiled out leaves its helpers and locals unused.
+SG_VARIANT_CFLAGS := -Wno-unused-function -Wno-unused-variable \
+	-Wno-unused-but-set-variable
+SG_VARIANT_OBJS := $(patsubst %,$(BENCH_OUT)/synguard-%.bpf.o,$(SG_VARIANTS))
 
 .PHONY: bench bench-deps bench-build bench-cost bench-e2e
 # Keep the objects: bpftool and the skeletons are built from them.
@@ -25,6 +45,10 @@ $(BENCH_OUT):
 $(BENCH_OUT)/%.bpf.o: bench/bpf/%.bpf.c bench/bpf/bench.h $(OUTPUT)/vmlinux.h | $(BENCH_OUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -Ibench/bpf -c $< -o $@
+
+$(BENCH_OUT)/synguard-%.bpf.o: bpf/synguard.bpf.c $(BPF_HDRS) $(OUTPUT)/vmlinux.h | $(BENCH_OUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) $(SG_VARIANT_CFLAGS) $(SG_VARIANT_FLAGS_$*) -c $< -o $@
 
 $(BENCH_OUT)/%.skel.h: $(BENCH_OUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
@@ -52,7 +76,7 @@ $(BENCH_OUT)/tcpping: bench/tcpping.c | $(BENCH_OUT)
 bench-deps: deps
 	$(call install_missing,$(BENCH_DEPS),bench)
 
-bench-build: $(OUTPUT)/synguard $(BENCH_BINS)
+bench-build: $(OUTPUT)/synguard $(BENCH_BINS) $(SG_VARIANT_OBJS)
 
 bench-cost: bench-build
 	$(Q)$(BENCH_OUT)/prog_cost --json $(OUTPUT)/bench-cost.json

@@ -5,7 +5,7 @@
  * BPF_PROG_TEST_RUN and `repeat`.
  *
  * `repeat` reruns the program on the buffer the previous run left behind
- * (doc/design.md, "the repeat trap"), so every measured run goes through
+ * (doc/design.md, "Measuring the cost"), so every measured run goes through
  * bench/bpf/wrap.bpf.c: sg_wrap restores the original frame, then
  * tail-calls the program under test. For each class the tool measures, in
  * interleaved rounds, the floor alone, the wrapper around the floor and the
@@ -23,25 +23,32 @@
  * being measured. A SYN class also checks that its output is a SYN-ACK with
  * correct checksums.
  *
+ * What each check of the SYN and ACK paths costs is measured the same way,
+ * against bench-only builds of the program with that one check compiled
+ * out (bench/bench.mk, the SG_BENCH_* switches in bpf/synguard.bpf.c): a
+ * class with an `alt` build runs it in the same rounds as the product
+ * object, alternating which goes first, and reports the median of the
+ * per-round differences. Both must give the same verdict and counters, so
+ * the difference is the check and nothing else.
+ *
  * The process moves into a network namespace of its own (like
- * tests/test_xdp.c): the established-flow class needs a real connected
- * socket there for the program's socket lookup to find.
+ * tests/test_xdp.c), with wildcard listeners on port 80: synguard answers a
+ * SYN only for a local listener, and the established-flow class needs a
+ * real connected socket for the program's socket lookup to find. Port 443
+ * is protected but has no listener (the no-listener classes).
  */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
-#include <net/if.h>
-#include <netinet/in.h>
+#include <libgen.h>
+#include <limits.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/random.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -60,6 +67,7 @@
 #define WRAP_FRAME_MAX 256 /* bench/bpf/wrap.bpf.c */
 #define MAX_RUNS 64
 #define MAX_CNT 3
+#define MAX_PRIME 2
 
 static const char *const counter_names[] = {
 #define X(name, str, help) str,
@@ -67,11 +75,47 @@ static const char *const counter_names[] = {
 #undef X
 };
 
-static struct synguard *sg;
+/*
+ * A build of synguard_xdp: the product object (the one the CLI embeds), or
+ * a bench-only one with a check compiled out, from build/bench/.
+ */
+struct variant {
+	const char *name;    /* file: synguard-<name>.bpf.o */
+	const char *without; /* what is compiled out */
+	struct bpf_object *obj;
+	int prog_fd;
+	struct bpf_map *counters;
+};
+
+enum {
+	V_PRODUCT,
+	V_NO_UNICAST,
+	V_NO_CSUM,
+	V_OWNER_LISTENER,
+	V_OWNER_NONE,
+	V_NO_FIRST_FLIGHT,
+	V_NO_SYN_CHECKS,
+	V_MAX
+};
+
+static struct variant variants[V_MAX] = {
+	[V_PRODUCT] = {"product", "nothing"},
+	[V_NO_UNICAST] = {"no-unicast", "the unicast check"},
+	[V_NO_CSUM] = {"no-csum", "the checksum check"},
+	[V_OWNER_LISTENER] = {"owner-listener",
+			      "the socket lookup (a listener assumed)"},
+	[V_OWNER_NONE] = {"owner-none", "the socket lookup (none assumed)"},
+	[V_NO_FIRST_FLIGHT] = {"no-first-flight",
+			       "the first-flight LRU lookup and update"},
+	[V_NO_SYN_CHECKS] = {"no-syn-checks",
+			     "unicast, checksums and the socket lookup"},
+};
+
 static struct wrap *wr;
-static int sg_fd, wrap_fd, floor_fd, ncpus;
+static int wrap_fd, floor_fd, ncpus;
 static int repeat = 1000000, runs = 7;
 static int errors;
+static struct sg_keys keys; /* the same in every build: one cookie fits all */
 
 struct wrap_frame {
 	__u32 len;
@@ -100,10 +144,22 @@ static const char *verdict_name(int v)
 
 /* ---- synguard maps ---- */
 
-static int sg_setup_maps(void)
+static int map_set(struct variant *v, const char *name, const void *val,
+		   size_t sz)
+{
+	struct bpf_map *m = bpf_object__find_map_by_name(v->obj, name);
+	__u32 zero = 0;
+
+	if (!m)
+		return -1;
+	return bpf_map__update_elem(m, &zero, sizeof(zero), val, sz, BPF_ANY);
+}
+
+static int sg_setup_maps(struct variant *v)
 {
 	/*
-	 * The defaults `synguard attach` installs, except that cookies are
+	 * The defaults `synguard attach` installs, with this namespace's TCP
+	 * taking every option (the default sysctls), except that cookies are
 	 * always on: in auto mode the first SYNs of a run would pass to the
 	 * kernel until the rate is measured, and the counters could not be
 	 * checked exactly. The engaged auto path costs the same (the rate is
@@ -114,8 +170,10 @@ static int sg_setup_maps(void)
 		.mss6 = SG_DEFAULT_MSS6,
 		.window = SG_DEFAULT_WINDOW,
 		.wscale = SG_DEFAULT_WSCALE,
+		.wscale_prev = SG_DEFAULT_WSCALE,
 		.ttl = SG_DEFAULT_TTL,
 		.ecn = SG_DEFAULT_ECN,
+		.tcp_sysctl = SG_SYSCTL_ALL,
 		.cookies = SG_COOKIES_ALWAYS,
 		.reflection_drop = SG_DEFAULT_REFLECTION_DROP,
 		.src_prefix4 = SG_DEFAULT_SRC_PREFIX4,
@@ -126,27 +184,19 @@ static int sg_setup_maps(void)
 		.hold_time = SG_DEFAULT_HOLD_TIME,
 	};
 	static struct sg_ports ports;
-	struct sg_keys keys = {};
-	__u32 zero = 0;
 
-	if (getrandom(keys.key[0], sizeof(keys.key[0]), 0) !=
-	    sizeof(keys.key[0]))
-		return -1;
-	keys.valid[0] = 1;
-	keys.current = 0;
-	/* Port 80 protected, 8080 not (the "unprotected port" class). */
+	/* 80 (listeners) and 443 (none) protected, 8080 not. */
+	memset(&ports, 0, sizeof(ports));
 	ports.bits[80 / 64] |= 1ULL << (80 % 64);
-	if (bpf_map__update_elem(sg->maps.sg_config, &zero, sizeof(zero), &cfg,
-				 sizeof(cfg), BPF_ANY) ||
-	    bpf_map__update_elem(sg->maps.sg_keys, &zero, sizeof(zero), &keys,
-				 sizeof(keys), BPF_ANY) ||
-	    bpf_map__update_elem(sg->maps.sg_ports, &zero, sizeof(zero), &ports,
-				 sizeof(ports), BPF_ANY))
+	ports.bits[443 / 64] |= 1ULL << (443 % 64);
+	if (map_set(v, "sg_config", &cfg, sizeof(cfg)) ||
+	    map_set(v, "sg_keys", &keys, sizeof(keys)) ||
+	    map_set(v, "sg_ports", &ports, sizeof(ports)))
 		return -1;
 	return 0;
 }
 
-static int read_counters(__u64 *out)
+static int read_counters(const struct variant *v, __u64 *out)
 {
 	__u64 vals[ncpus];
 	__u32 k;
@@ -154,8 +204,8 @@ static int read_counters(__u64 *out)
 
 	for (k = 0; k < SG_CNT_MAX; k++) {
 		out[k] = 0;
-		if (bpf_map__lookup_elem(sg->maps.sg_counters, &k, sizeof(k),
-					 vals, sizeof(vals), 0))
+		if (bpf_map__lookup_elem(v->counters, &k, sizeof(k), vals,
+					 sizeof(vals), 0))
 			return -1;
 		for (c = 0; c < ncpus; c++)
 			out[k] += vals[c];
@@ -231,49 +281,109 @@ static int set_frame(const uint8_t *in, int len)
 
 /* ---- packet classes ---- */
 
+/* ACK classes are built from a fresh SYN-ACK right before they run. */
+enum ack_kind {
+	ACK_NONE,
+	ACK_COOKIE, /* the client's valid ACK */
+	ACK_FLOOD,  /* a wrong cookie of another connection (ACK flood) */
+	ACK_FLIGHT, /* the client's next segment, after its valid ACK */
+};
+
 struct pclass {
 	const char *name;
 	const char *desc;
+	const char *check; /* with alt: the check the alt build lacks */
+	struct variant *v, *alt;
 	uint8_t frame[PKT_BUF_SIZE];
 	int len;
+	int rep;	  /* repetitions per run */
 	int verdict;	  /* expected verdict of synguard */
 	int cnt[MAX_CNT]; /* counters that move by repeat, -1 terminated */
 	bool writes;	  /* synguard rewrites the frame: no direct run */
 	bool synack;	  /* output must be a SYN-ACK */
 	double target;	  /* ratio to the floor to report against; 0 none */
+	enum ack_kind ack;
+	struct pkt_spec syn; /* ACK classes: the SYN they answer */
+	/* Frames run once, unmeasured, before each measured run: the SYN
+	 * keeps "a cookie went out lately" true, the valid ACK the
+	 * first-flight entry. */
+	uint8_t prime[MAX_PRIME][PKT_BUF_SIZE];
+	int prime_len[MAX_PRIME], nprime;
 	/* results */
 	double floor_ns, wfloor_ns, wsg_ns, direct_ns, cost_ns, ratio;
 	double cost_min, cost_max;
+	double alt_ns, delta_ns, delta_min, delta_max;
 	__u32 k_floor, k_wfloor, k_wsg;
 	bool failed;
 };
 
-#define MAX_CLASSES 16
+#define MAX_CLASSES 40
 static struct pclass classes[MAX_CLASSES];
 static int nclasses;
 
-static struct pclass *add_class(const char *name, const char *desc,
-				const struct pkt_spec *s, int verdict, int c1,
-				int c2)
+static struct pclass *add_frame(const char *name, const char *desc,
+				const uint8_t *frame, int len, int verdict,
+				int c1, int c2)
 {
 	struct pclass *c = &classes[nclasses];
 
-	if (nclasses >= MAX_CLASSES)
+	if (nclasses >= MAX_CLASSES || len < 0 || len > PKT_BUF_SIZE) {
+		err("%s: no room or no frame", name);
 		return NULL;
+	}
 	memset(c, 0, sizeof(*c));
 	c->name = name;
 	c->desc = desc;
-	c->len = pkt_build(s, c->frame, sizeof(c->frame));
-	if (c->len < 0) {
-		err("%s: pkt_build failed", name);
-		return NULL;
-	}
+	c->v = &variants[V_PRODUCT];
+	c->rep = repeat;
+	memcpy(c->frame, frame, len);
+	c->len = len;
 	c->verdict = verdict;
 	c->cnt[0] = c1;
 	c->cnt[1] = c2;
 	c->cnt[2] = -1;
 	nclasses++;
 	return c;
+}
+
+static struct pclass *add_class(const char *name, const char *desc,
+				const struct pkt_spec *s, int verdict, int c1,
+				int c2)
+{
+	uint8_t buf[PKT_BUF_SIZE];
+
+	return add_frame(name, desc, buf, pkt_build(s, buf, sizeof(buf)),
+			 verdict, c1, c2);
+}
+
+/* A SYN synguard answers; target: the product's ratio to beat. */
+static struct pclass *add_syn(const char *name, const char *desc,
+			      const struct pkt_spec *s, double target)
+{
+	struct pclass *c = add_class(name, desc, s, XDP_TX, SG_CNT_SYN_RECEIVED,
+				     SG_CNT_SYNACK_SENT);
+
+	if (c) {
+		c->writes = c->synack = true;
+		c->target = target;
+	}
+	return c;
+}
+
+/* The same frame and expectations as c, product against the alt build. */
+static void add_check(const char *check, const struct pclass *c, int alt)
+{
+	struct pclass *k;
+
+	if (!c || nclasses >= MAX_CLASSES) {
+		err("%s: no class to measure it on", check);
+		return;
+	}
+	k = &classes[nclasses++];
+	*k = *c;
+	k->check = check;
+	k->alt = &variants[alt];
+	k->target = 0;
 }
 
 /* What a Linux client offers: MSS, SACK, timestamps, window scale. */
@@ -290,9 +400,10 @@ static void full_opts(struct pkt_spec *s, uint32_t tsval)
 }
 
 /*
- * A valid cookie ACK: run synguard once on the SYN (no wrapper needed for
- * one run), take the cookie and our TSval from its SYN-ACK, and answer it as
- * the client would.
+ * A valid cookie ACK: run the product once on the SYN (no wrapper needed
+ * for one run), take the cookie and our TSval from its SYN-ACK, and answer
+ * it as the client would. Every build holds the same key: it is valid for
+ * all of them.
  */
 static int cookie_ack(const struct pkt_spec *syn, struct pkt_spec *ack)
 {
@@ -304,7 +415,8 @@ static int cookie_ack(const struct pkt_spec *syn, struct pkt_spec *ack)
 	int len, dlen;
 
 	len = pkt_build(syn, in, sizeof(in));
-	if (len < 0 || test_run(sg_fd, in, len, 1, &r) || r.verdict != XDP_TX)
+	if (len < 0 || test_run(variants[V_PRODUCT].prog_fd, in, len, 1, &r) ||
+	    r.verdict != XDP_TX)
 		return -1;
 	if (pkt_offsets(r.out, r.out_len, &off) || off.l4proto != 6)
 		return -1;
@@ -322,6 +434,77 @@ static int cookie_ack(const struct pkt_spec *syn, struct pkt_spec *ack)
 	pkt_opt_nop(ack->tcp_opts, &ack->tcp_opts_len);
 	pkt_opt_ts(ack->tcp_opts, &ack->tcp_opts_len, 0x01020305, our_tsval);
 	return 0;
+}
+
+static struct pclass *add_ack(const char *name, const char *desc,
+			      const struct pkt_spec *syn, enum ack_kind kind)
+{
+	static const int verdict[] = {
+		[ACK_COOKIE] = XDP_PASS,
+		[ACK_FLOOD] = XDP_DROP,
+		[ACK_FLIGHT] = XDP_PASS,
+	};
+	static const int counter[] = {
+		[ACK_COOKIE] = SG_CNT_COOKIE_OK,
+		[ACK_FLOOD] = SG_CNT_COOKIE_BAD,
+		[ACK_FLIGHT] = SG_CNT_ACK_FIRST_FLIGHT_PASS,
+	};
+	uint8_t none[1] = {0};
+	struct pclass *c = add_frame(name, desc, none, 0, verdict[kind],
+				     counter[kind], -1);
+
+	if (!c)
+		return NULL;
+	c->ack = kind;
+	c->syn = *syn;
+	/* The cookie ACK carries metadata out: the wrapper restores it. */
+	c->writes = kind == ACK_COOKIE;
+	/* A first-flight entry lasts 1 s of wall time: runs well within. */
+	if (kind == ACK_FLIGHT)
+		c->rep = repeat / 10;
+	return c;
+}
+
+/*
+ * The ACK frames, and the frames that prime each run, from a cookie made
+ * just now: a cookie made at the start would expire during a long run.
+ */
+static int build_ack(struct pclass *c)
+{
+	/* As long as the wrapper's frame allows: a segment of data. */
+	static const uint8_t payload[100];
+	struct pkt_spec a;
+
+	if (cookie_ack(&c->syn, &a))
+		return -1;
+	c->nprime = 0;
+	c->prime_len[c->nprime] =
+		pkt_build(&c->syn, c->prime[c->nprime], PKT_BUF_SIZE);
+	c->nprime++;
+	switch (c->ack) {
+	case ACK_FLOOD:
+		/* Another connection: not the one of the first-flight
+		 * entry the cookie class leaves, as in a real flood; the
+		 * ack a wrong MAC with the same time and key bits. */
+		a.sport++;
+		a.ack ^= 0x5a5a5000;
+		break;
+	case ACK_FLIGHT:
+		c->prime_len[c->nprime] =
+			pkt_build(&a, c->prime[c->nprime], PKT_BUF_SIZE);
+		c->nprime++;
+		a.seq += sizeof(payload);
+		a.payload = payload;
+		a.payload_len = sizeof(payload);
+		break;
+	default:
+		break;
+	}
+	c->len = pkt_build(&a, c->frame, sizeof(c->frame));
+	return c->len < 0 || c->prime_len[0] < 0 ||
+			       (c->nprime > 1 && c->prime_len[1] < 0)
+		       ? -1
+		       : 0;
 }
 
 /* A data segment of a connection the kernel has (loopback, this netns). */
@@ -361,51 +544,68 @@ static bool synack_ok(const struct result *r)
 }
 
 /*
- * One measured synguard run (wrapped or direct): the verdict, the counters
- * (exactly repeat in each expected slot, 0 elsewhere) and the output.
+ * One measured run of build v (wrapped: fd is the wrapper's; direct: v's
+ * own): the verdict, the counters (exactly the repetitions in each
+ * expected slot, 0 elsewhere) and the output.
  */
-static int run_sg(struct pclass *c, int fd, struct result *r)
+static int run_sg(struct pclass *c, const struct variant *v, int fd,
+		  struct result *r)
 {
 	__u64 before[SG_CNT_MAX], after[SG_CNT_MAX], want[SG_CNT_MAX] = {};
+	static struct result pr;
 	int k, rc;
 
-	if (read_counters(before))
+	for (k = 0; k < c->nprime; k++)
+		if (test_run(v->prog_fd, c->prime[k], c->prime_len[k], 1,
+			     &pr)) {
+			err("%s: priming run failed", c->name);
+			return -1;
+		}
+	if (read_counters(v, before))
 		return -1;
-	rc = test_run(fd, c->frame, c->len, repeat, r);
+	rc = test_run(fd, c->frame, c->len, c->rep, r);
 	if (rc) {
-		err("%s: BPF_PROG_TEST_RUN: %s", c->name, strerror(-rc));
+		err("%s (%s): BPF_PROG_TEST_RUN: %s", c->name, v->name,
+		    strerror(-rc));
 		return -1;
 	}
-	if (read_counters(after))
+	if (read_counters(v, after))
 		return -1;
 	if (r->verdict != c->verdict) {
-		err("%s: verdict %s, want %s", c->name,
+		err("%s (%s): verdict %s, want %s", c->name, v->name,
 		    verdict_name(r->verdict), verdict_name(c->verdict));
 		rc = -1;
 	}
 	for (k = 0; k < MAX_CNT && c->cnt[k] >= 0; k++)
-		want[c->cnt[k]] += repeat;
+		want[c->cnt[k]] += c->rep;
 	for (k = 0; k < SG_CNT_MAX; k++) {
 		if (after[k] - before[k] == want[k])
 			continue;
-		err("%s: counter %s moved by %llu, want %llu", c->name,
-		    counter_names[k],
+		err("%s (%s): counter %s moved by %llu, want %llu", c->name,
+		    v->name, counter_names[k],
 		    (unsigned long long)(after[k] - before[k]),
 		    (unsigned long long)want[k]);
 		rc = -1;
 	}
 	if (c->synack && !synack_ok(r)) {
-		err("%s: output is not a SYN-ACK with valid checksums",
-		    c->name);
+		err("%s (%s): output is not a SYN-ACK with valid checksums",
+		    c->name, v->name);
 		pkt_hexdump(stderr, "output", r->out, r->out_len);
 		rc = -1;
 	}
 	return rc;
 }
 
+/* Build v wrapped: the wrapper tail-calls it. */
+static int run_wrapped(struct pclass *c, const struct variant *v,
+		       struct result *r)
+{
+	return set_target(v->prog_fd) || run_sg(c, v, wrap_fd, r);
+}
+
 static int run_floor(struct pclass *c, int fd, struct result *r)
 {
-	int rc = test_run(fd, c->frame, c->len, repeat, r);
+	int rc = test_run(fd, c->frame, c->len, c->rep, r);
 
 	if (rc) {
 		err("%s: floor BPF_PROG_TEST_RUN: %s", c->name, strerror(-rc));
@@ -425,6 +625,7 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Sorts v. */
 static double median(double *v, int n)
 {
 	qsort(v, n, sizeof(*v), cmp_double);
@@ -447,20 +648,25 @@ static __u32 median_u32(__u32 *v, int n)
 /*
  * Interleaved rounds, so that drift of the machine (another tenant, the
  * frequency) hits the floor and synguard alike; the cost of each round is
- * computed within the round, and the median taken over rounds.
+ * computed within the round, and the median taken over rounds. With an
+ * alt build, it runs in the same round, first in every other round, and
+ * the check's cost is the median of the per-round differences.
  */
 static void measure(struct pclass *c)
 {
 	double fl[MAX_RUNS], wf[MAX_RUNS], ws[MAX_RUNS], di[MAX_RUNS],
-		cost[MAX_RUNS];
+		cost[MAX_RUNS], wa[MAX_RUNS], delta[MAX_RUNS];
 	__u32 kf[MAX_RUNS], kwf[MAX_RUNS], kws[MAX_RUNS];
 	static struct result r;
 	int i;
 
+	if (c->ack && build_ack(c)) {
+		err("%s: cannot build the ACK from a SYN-ACK", c->name);
+		goto fail;
+	}
 	if (set_frame(c->frame, c->len)) {
 		err("%s: cannot store the frame for the wrapper", c->name);
-		c->failed = true;
-		return;
+		goto fail;
 	}
 	for (i = 0; i < runs; i++) {
 		if (run_floor(c, floor_fd, &r))
@@ -471,21 +677,35 @@ static void measure(struct pclass *c)
 			goto fail;
 		wf[i] = r.ns;
 		kwf[i] = r.kernel_ns;
-		if (set_target(sg_fd) || run_sg(c, wrap_fd, &r))
+		if (c->alt && i % 2) {
+			if (run_wrapped(c, c->alt, &r))
+				goto fail;
+			wa[i] = r.ns;
+		}
+		if (run_wrapped(c, c->v, &r))
 			goto fail;
 		ws[i] = r.ns;
 		kws[i] = r.kernel_ns;
-		if (!c->writes) {
-			if (run_sg(c, sg_fd, &r))
+		if (c->alt && !(i % 2)) {
+			if (run_wrapped(c, c->alt, &r))
+				goto fail;
+			wa[i] = r.ns;
+		}
+		if (!c->writes && !c->alt) {
+			if (run_sg(c, c->v, c->v->prog_fd, &r))
 				goto fail;
 			di[i] = r.ns;
 		}
 		cost[i] = ws[i] - wf[i] + fl[i];
+		if (c->alt) {
+			delta[i] = ws[i] - wa[i];
+			wa[i] = wa[i] - wf[i] + fl[i];
+		}
 	}
 	c->floor_ns = median(fl, runs);
 	c->wfloor_ns = median(wf, runs);
 	c->wsg_ns = median(ws, runs);
-	c->direct_ns = c->writes ? 0 : median(di, runs);
+	c->direct_ns = c->writes || c->alt ? 0 : median(di, runs);
 	c->cost_ns = median(cost, runs);
 	c->cost_min = cost[0];
 	c->cost_max = cost[runs - 1]; /* sorted by median() */
@@ -493,6 +713,12 @@ static void measure(struct pclass *c)
 	c->k_floor = median_u32(kf, runs);
 	c->k_wfloor = median_u32(kwf, runs);
 	c->k_wsg = median_u32(kws, runs);
+	if (c->alt) {
+		c->alt_ns = median(wa, runs);
+		c->delta_ns = median(delta, runs);
+		c->delta_min = delta[0];
+		c->delta_max = delta[runs - 1];
+	}
 	return;
 fail:
 	c->failed = true;
@@ -506,20 +732,21 @@ static void print_table(FILE *f)
 
 	fprintf(f,
 		"\nPer-packet cost of synguard_xdp (BPF_PROG_TEST_RUN, repeat "
-		"%d, "
-		"median of %d rounds)\n"
+		"%d, median of %d rounds)\n"
 		"cost = wrapped synguard - wrapped floor + floor; floor = swap "
 		"MACs + XDP_TX\n\n",
 		repeat, runs);
-	fprintf(f, "%-11s %-8s %8s %9s %7s %7s %9s  %s\n", "class", "verdict",
+	fprintf(f, "%-13s %-8s %8s %9s %7s %7s %9s  %s\n", "class", "verdict",
 		"floor ns", "synguard", "ratio", "target", "direct ns",
 		"packet");
 	for (i = 0; i < nclasses; i++) {
 		const struct pclass *c = &classes[i];
 		char target[16] = "-", direct[16] = "-";
 
+		if (c->alt)
+			continue;
 		if (c->failed) {
-			fprintf(f, "%-11s FAILED (see the errors above)\n",
+			fprintf(f, "%-13s FAILED (see the errors above)\n",
 				c->name);
 			continue;
 		}
@@ -529,14 +756,39 @@ static void print_table(FILE *f)
 				 c->target);
 		if (!c->writes)
 			snprintf(direct, sizeof(direct), "%.1f", c->direct_ns);
-		fprintf(f, "%-11s %-8s %8.1f %9.1f %6.2fx %7s %9s  %s\n",
+		fprintf(f, "%-13s %-8s %8.1f %9.1f %6.2fx %7s %9s  %s\n",
 			c->name, verdict_name(c->verdict), c->floor_ns,
 			c->cost_ns, c->ratio, target, direct, c->desc);
 	}
 	fprintf(f, "\n'direct ns': synguard run without the wrapper, only for "
-		   "classes "
-		   "that leave the frame unchanged: a check of the "
+		   "classes that leave the frame unchanged: a check of the "
 		   "subtraction.\n");
+
+	fprintf(f,
+		"\nWhat each check costs: the class on the product object and "
+		"on a bench-only\nbuild without the check, in the same rounds; "
+		"check = median of the per-round\ndifferences (min..max), "
+		"ratio = check / floor\n\n");
+	fprintf(f, "%-26s %-13s %8s %8s %8s %14s %7s\n", "check", "class",
+		"floor ns", "with", "without", "check ns", "ratio");
+	for (i = 0; i < nclasses; i++) {
+		const struct pclass *c = &classes[i];
+		char range[32];
+
+		if (!c->alt)
+			continue;
+		if (c->failed) {
+			fprintf(f,
+				"%-26s %-13s FAILED (see the errors above)\n",
+				c->check, c->name);
+			continue;
+		}
+		snprintf(range, sizeof(range), "%.1f (%.1f..%.1f)", c->delta_ns,
+			 c->delta_min, c->delta_max);
+		fprintf(f, "%-26s %-13s %8.1f %8.1f %8.1f %14s %6.2fx\n",
+			c->check, c->name, c->floor_ns, c->cost_ns, c->alt_ns,
+			range, c->delta_ns / c->floor_ns);
+	}
 }
 
 /* A number, or null when it does not apply. */
@@ -561,22 +813,34 @@ static void print_json(FILE *f)
 
 		fprintf(f,
 			"    {\"class\": \"%s\", \"desc\": \"%s\", \"ok\": %s, "
-			"\"verdict\": \"%s\", \"floor_ns\": %.2f, "
+			"\"verdict\": \"%s\", \"repeat\": %d, "
+			"\"floor_ns\": %.2f, "
 			"\"wrapped_floor_ns\": %.2f, \"wrapped_synguard_ns\": "
 			"%.2f, "
 			"\"synguard_ns\": %.2f, \"synguard_ns_min\": %.2f, "
 			"\"synguard_ns_max\": %.2f, \"ratio\": %.3f, "
 			"\"target_ratio\": %s, \"direct_ns\": %s, "
 			"\"kernel_ns\": {\"floor\": %u, \"wrapped_floor\": %u, "
-			"\"wrapped_synguard\": %u}}%s\n",
+			"\"wrapped_synguard\": %u}",
 			c->name, c->desc, c->failed ? "false" : "true",
-			verdict_name(c->verdict), c->floor_ns, c->wfloor_ns,
-			c->wsg_ns, c->cost_ns, c->cost_min, c->cost_max,
-			c->ratio,
+			verdict_name(c->verdict), c->rep, c->floor_ns,
+			c->wfloor_ns, c->wsg_ns, c->cost_ns, c->cost_min,
+			c->cost_max, c->ratio,
 			num_or_null(tb, sizeof(tb), c->target > 0, c->target),
-			num_or_null(db, sizeof(db), !c->writes, c->direct_ns),
-			c->k_floor, c->k_wfloor, c->k_wsg,
-			i + 1 < nclasses ? "," : "");
+			num_or_null(db, sizeof(db), !c->writes && !c->alt,
+				    c->direct_ns),
+			c->k_floor, c->k_wfloor, c->k_wsg);
+		if (c->alt)
+			fprintf(f,
+				", \"check\": \"%s\", \"without\": \"%s\", "
+				"\"without_build\": \"synguard-%s.bpf.o\", "
+				"\"without_ns\": %.2f, \"check_ns\": %.2f, "
+				"\"check_ns_min\": %.2f, \"check_ns_max\": "
+				"%.2f, \"check_ratio\": %.3f",
+				c->check, c->alt->without, c->alt->name,
+				c->alt_ns, c->delta_ns, c->delta_min,
+				c->delta_max, c->delta_ns / c->floor_ns);
+		fprintf(f, "}%s\n", i + 1 < nclasses ? "," : "");
 	}
 	fprintf(f, "  ]\n}\n");
 }
@@ -591,10 +855,77 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 	return 0;
 }
 
-static int setup(int cpu)
+/* Opens the product from the skeleton's bytes, the others from objdir. */
+static int variant_load(struct variant *v, const char *objdir)
 {
+	struct bpf_program *prog;
 	struct bpf_map *m;
+	char path[PATH_MAX];
+	size_t sz;
+
+	if (v == &variants[V_PRODUCT]) {
+		const void *elf = synguard__elf_bytes(&sz);
+
+		v->obj = bpf_object__open_mem(elf, sz, NULL);
+		snprintf(path, sizeof(path), "the product object");
+	} else {
+		snprintf(path, sizeof(path), "%s/synguard-%s.bpf.o", objdir,
+			 v->name);
+		v->obj = bpf_object__open_file(path, NULL);
+	}
+	if (!v->obj) {
+		fprintf(stderr, "prog_cost: cannot open %s: %s\n", path,
+			strerror(errno));
+		return -1;
+	}
+	/* Never touch bpffs: no pins (as tests/test_xdp.c). The conntrack
+	 * lookup on, as attach sets it on a host with conntrack (this one):
+	 * ACKs without a socket pay for it in production. */
+	bpf_object__for_each_map (m, v->obj) {
+		size_t rsz;
+		struct synguard__rodata *ro;
+
+		bpf_map__set_pin_path(m, NULL);
+		if (!strstr(bpf_map__name(m), ".rodata"))
+			continue;
+		/* libbpf 1.1 returns it const; before the load it is the
+		 * writable image the skeleton also writes through. */
+		ro = (struct synguard__rodata *)(uintptr_t)bpf_map__initial_value(
+			m, &rsz);
+		if (ro && rsz >= sizeof(*ro))
+			ro->sg_ct_enabled = 1;
+	}
+	if (bpf_object__load(v->obj)) {
+		fprintf(stderr, "prog_cost: cannot load %s: %s\n", path,
+			strerror(errno));
+		return -1;
+	}
+	prog = bpf_object__find_program_by_name(v->obj, "synguard_xdp");
+	v->counters = bpf_object__find_map_by_name(v->obj, "sg_counters");
+	if (!prog || !v->counters) {
+		fprintf(stderr, "prog_cost: %s: no synguard_xdp/sg_counters\n",
+			path);
+		return -1;
+	}
+	v->prog_fd = bpf_program__fd(prog);
+	if (sg_setup_maps(v)) {
+		fprintf(stderr, "prog_cost: %s: cannot fill the maps\n", path);
+		return -1;
+	}
+	/* The prog array takes it only if the types agree: check now. */
+	if (set_target(v->prog_fd)) {
+		fprintf(stderr,
+			"prog_cost: %s: cannot put it in the prog array: %s\n",
+			path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int setup(int cpu, const char *objdir)
+{
 	cpu_set_t set;
+	int i;
 
 	if (geteuid() != 0) {
 		fprintf(stderr, "prog_cost: must run as root (BPF, netns)\n");
@@ -612,53 +943,144 @@ static int setup(int cpu)
 			strerror(errno));
 		return -1;
 	}
-	libbpf_set_print(libbpf_print);
-	sg = synguard__open();
-	if (!sg)
-		return -1;
-	/* Never touch bpffs: no pins (as tests/test_xdp.c). */
-	bpf_object__for_each_map (m, sg->obj)
-		bpf_map__set_pin_path(m, NULL);
-	if (synguard__load(sg)) {
-		fprintf(stderr, "prog_cost: cannot load synguard: %s\n",
+	/* SYNs are answered only for a local listener: on port 80, as on a
+	 * real server; none on 443. They live as long as the process. */
+	if (wildcard_listener(4, 80) < 0 || wildcard_listener(6, 80) < 0) {
+		fprintf(stderr, "prog_cost: cannot listen on port 80: %s\n",
 			strerror(errno));
 		return -1;
 	}
+	libbpf_set_print(libbpf_print);
 	wr = wrap__open_and_load();
 	if (!wr) {
 		fprintf(stderr, "prog_cost: cannot load the wrapper: %s\n",
 			strerror(errno));
 		return -1;
 	}
-	sg_fd = bpf_program__fd(sg->progs.synguard_xdp);
 	wrap_fd = bpf_program__fd(wr->progs.sg_wrap);
 	floor_fd = bpf_program__fd(wr->progs.sg_floor);
 	ncpus = libbpf_num_possible_cpus();
-	if (ncpus <= 0 || sg_setup_maps()) {
-		fprintf(stderr, "prog_cost: cannot fill the synguard maps\n");
+	if (ncpus <= 0)
 		return -1;
-	}
-	/* The prog array takes synguard only if the types agree: check now. */
-	if (set_target(sg_fd) || set_target(floor_fd)) {
-		fprintf(stderr,
-			"prog_cost: cannot put programs in the prog "
-			"array: %s\n",
-			strerror(errno));
+	if (getrandom(keys.key[0], sizeof(keys.key[0]), 0) !=
+	    sizeof(keys.key[0]))
 		return -1;
-	}
-	return 0;
+	keys.valid[0] = 1;
+	keys.current = 0;
+	for (i = 0; i < V_MAX; i++)
+		if (variant_load(&variants[i], objdir))
+			return -1;
+	return set_target(floor_fd);
 }
 
 static void usage(const char *p)
 {
 	fprintf(stderr,
-		"usage: %s [--repeat N] [--runs N] [--cpu N] [--json FILE]\n"
-		"  --repeat N  repetitions per BPF_PROG_TEST_RUN (default %d)\n"
-		"  --runs N    interleaved rounds; the median is shown "
+		"usage: %s [--repeat N] [--runs N] [--cpu N] [--objdir DIR] "
+		"[--json FILE]\n"
+		"  --repeat N   repetitions per BPF_PROG_TEST_RUN (default "
+		"%d)\n"
+		"  --runs N     interleaved rounds; the median is shown "
 		"(default %d)\n"
-		"  --cpu N     CPU to run on (default 0)\n"
-		"  --json FILE write the results as JSON too\n",
+		"  --cpu N      CPU to run on (default 0)\n"
+		"  --objdir DIR the bench-only builds synguard-*.bpf.o "
+		"(default: this program's directory)\n"
+		"  --json FILE  write the results as JSON too\n",
 		p, repeat, runs);
+}
+
+/* The directory this program lives in: where make puts the builds. */
+static char *exe_dir(void)
+{
+	static char buf[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+
+	if (n <= 0)
+		return ".";
+	buf[n] = '\0';
+	return dirname(buf);
+}
+
+/* The SYN classes, and what each check costs on them. */
+static void syn_classes(void)
+{
+	struct pclass *s4, *s6, *c;
+	struct pkt_offs off;
+	struct pkt_spec s;
+	int fam;
+
+	pkt_spec_init(&s, 4);
+	add_syn("syn4", "IPv4 SYN, no options", &s, 4);
+	full_opts(&s, 0x01020304);
+	s4 = add_syn("syn4-full", "IPv4 SYN, MSS+SACK+TS+WS", &s, 4);
+	s.nvlan = 1;
+	s.vlan_tci[0] = 100;
+	add_syn("syn4-vlan", "802.1Q, IPv4 SYN, MSS+SACK+TS+WS", &s, 4);
+	pkt_spec_init(&s, 6);
+	add_syn("syn6", "IPv6 SYN, no options", &s, 4);
+	full_opts(&s, 0x01020304);
+	s6 = add_syn("syn6-full", "IPv6 SYN, MSS+SACK+TS+WS", &s, 4);
+
+	/* Where the checks end a SYN's path early. */
+	pkt_spec_init(&s, 4);
+	full_opts(&s, 0x01020304);
+	memset(s.eth_dst, 0xff, sizeof(s.eth_dst));
+	add_class("syn4-bcast", "IPv4 SYN to the broadcast MAC", &s, XDP_DROP,
+		  SG_CNT_SYN_RECEIVED, SG_CNT_SYN_NOT_UNICAST);
+	c = s4 ? add_frame("syn4-badsum", "IPv4 SYN, wrong TCP checksum",
+			   s4->frame, s4->len, XDP_DROP, SG_CNT_SYN_RECEIVED,
+			   SG_CNT_SYN_BAD_CSUM)
+	       : NULL;
+	if (c && !pkt_offsets(c->frame, c->len, &off))
+		c->frame[off.l4_off + 17] ^= 0x01;
+	for (fam = 4; fam <= 6; fam += 2) {
+		pkt_spec_init(&s, fam);
+		full_opts(&s, 0x01020304);
+		s.dport = 443;
+		c = add_class(fam == 4 ? "syn4-nolisten" : "syn6-nolisten",
+			      fam == 4
+				      ? "IPv4 SYN, protected port, no listener"
+				      : "IPv6 SYN, protected port, no listener",
+			      &s, XDP_PASS, SG_CNT_SYN_RECEIVED,
+			      SG_CNT_SYN_NO_LISTENER_PASS);
+		add_check("socket lookup, no listener", c, V_OWNER_NONE);
+	}
+
+	add_check("unicast", s4, V_NO_UNICAST);
+	add_check("unicast", s6, V_NO_UNICAST);
+	add_check("IPv4 header + TCP checksum", s4, V_NO_CSUM);
+	add_check("TCP checksum", s6, V_NO_CSUM);
+	add_check("socket lookup, listener", s4, V_OWNER_LISTENER);
+	add_check("socket lookup, listener", s6, V_OWNER_LISTENER);
+	add_check("all three SYN checks", s4, V_NO_SYN_CHECKS);
+	add_check("all three SYN checks", s6, V_NO_SYN_CHECKS);
+}
+
+/* The ACK classes, and what the first-flight LRU costs on them. */
+static void ack_classes(void)
+{
+	struct pclass *ck, *fl;
+	struct pkt_spec s;
+	int fam;
+
+	for (fam = 4; fam <= 6; fam += 2) {
+		pkt_spec_init(&s, fam);
+		full_opts(&s, 0x01020304);
+		ck = add_ack(fam == 4 ? "ack4-cookie" : "ack6-cookie",
+			     fam == 4 ? "IPv4 ACK, valid cookie, TS"
+				      : "IPv6 ACK, valid cookie, TS",
+			     &s, ACK_COOKIE);
+		fl = add_ack(fam == 4 ? "ack4-flood" : "ack6-flood",
+			     fam == 4 ? "IPv4 ACK, invalid cookie (ACK flood)"
+				      : "IPv6 ACK, invalid cookie (ACK flood)",
+			     &s, ACK_FLOOD);
+		add_ack(fam == 4 ? "ack4-flight" : "ack6-flight",
+			fam == 4 ? "IPv4 2nd segment after a valid ACK"
+				 : "IPv6 2nd segment after a valid ACK",
+			&s, ACK_FLIGHT);
+		add_check("first-flight LRU lookup", fl, V_NO_FIRST_FLIGHT);
+		add_check("first-flight LRU update", ck, V_NO_FIRST_FLIGHT);
+	}
 }
 
 int main(int argc, char **argv)
@@ -667,16 +1089,17 @@ int main(int argc, char **argv)
 		{"repeat", required_argument, NULL, 'r'},
 		{"runs", required_argument, NULL, 'n'},
 		{"cpu", required_argument, NULL, 'c'},
+		{"objdir", required_argument, NULL, 'o'},
 		{"json", required_argument, NULL, 'j'},
 		{"help", no_argument, NULL, 'h'},
 		{}};
-	const char *json = NULL;
+	const char *json = NULL, *objdir = NULL;
 	int opt, cpu = 0, lfd4, lfd6, cfd4, cfd6, afd4, afd6, i;
 	uint16_t p4, p6;
-	struct pkt_spec s, a;
+	struct pkt_spec s;
 	struct pclass *c;
 
-	while ((opt = getopt_long(argc, argv, "r:n:c:j:h", lo, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "r:n:c:o:j:h", lo, NULL)) != -1) {
 		switch (opt) {
 		case 'r':
 			repeat = atoi(optarg);
@@ -687,6 +1110,9 @@ int main(int argc, char **argv)
 		case 'c':
 			cpu = atoi(optarg);
 			break;
+		case 'o':
+			objdir = optarg;
+			break;
 		case 'j':
 			json = optarg;
 			break;
@@ -695,86 +1121,26 @@ int main(int argc, char **argv)
 			return opt == 'h' ? 0 : 2;
 		}
 	}
-	if (repeat < 1000 || runs < 1 || runs > MAX_RUNS) {
+	if (repeat < 10000 || runs < 1 || runs > MAX_RUNS) {
 		usage(argv[0]);
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (setup(cpu))
+	if (setup(cpu, objdir ? objdir : exe_dir()))
 		return 1;
 
-	/* Listeners on the protected port, as on a real server: the ACK
-	 * classes' socket lookup then finds a listener, not nothing. */
+	/* Connections over loopback for the established-flow classes. */
 	if (sock_pair(4, 80, &lfd4, &cfd4, &afd4, &p4) ||
 	    sock_pair(6, 80, &lfd6, &cfd6, &afd6, &p6)) {
-		fprintf(stderr, "prog_cost: cannot listen on port 80 and "
-			"connect over loopback: %s\n", strerror(errno));
+		fprintf(stderr,
+			"prog_cost: cannot listen on port 80 and "
+			"connect over loopback: %s\n",
+			strerror(errno));
 		return 1;
 	}
 
-	pkt_spec_init(&s, 4);
-	c = add_class("syn4", "IPv4 SYN, no options", &s, XDP_TX,
-		      SG_CNT_SYN_RECEIVED, SG_CNT_SYNACK_SENT);
-	if (c) {
-		c->writes = c->synack = true;
-		c->target = 4;
-	}
-	full_opts(&s, 0x01020304);
-	c = add_class("syn4-full", "IPv4 SYN, MSS+SACK+TS+WS", &s, XDP_TX,
-		      SG_CNT_SYN_RECEIVED, SG_CNT_SYNACK_SENT);
-	if (c) {
-		c->writes = c->synack = true;
-		c->target = 4;
-	}
-	s.nvlan = 1;
-	s.vlan_tci[0] = 100;
-	c = add_class("syn4-vlan", "802.1Q, IPv4 SYN, MSS+SACK+TS+WS", &s,
-		      XDP_TX, SG_CNT_SYN_RECEIVED, SG_CNT_SYNACK_SENT);
-	if (c) {
-		c->writes = c->synack = true;
-		c->target = 4;
-	}
-	pkt_spec_init(&s, 6);
-	c = add_class("syn6", "IPv6 SYN, no options", &s, XDP_TX,
-		      SG_CNT_SYN_RECEIVED, SG_CNT_SYNACK_SENT);
-	if (c) {
-		c->writes = c->synack = true;
-		c->target = 4;
-	}
-	full_opts(&s, 0x01020304);
-	c = add_class("syn6-full", "IPv6 SYN, MSS+SACK+TS+WS", &s, XDP_TX,
-		      SG_CNT_SYN_RECEIVED, SG_CNT_SYNACK_SENT);
-	if (c) {
-		c->writes = c->synack = true;
-		c->target = 4;
-	}
-
-	pkt_spec_init(&s, 4);
-	full_opts(&s, 0x01020304);
-	if (cookie_ack(&s, &a)) {
-		err("cannot build a cookie ACK from synguard's SYN-ACK");
-	} else {
-		c = add_class("ack4-cookie", "IPv4 ACK, valid cookie, TS", &a,
-			      XDP_PASS, SG_CNT_COOKIE_OK, -1);
-		if (c)
-			c->writes = true; /* metadata */
-		a.ack ^= 0x5a5a5000; /* a wrong MAC, same time and key bits */
-		add_class("ack4-flood", "IPv4 ACK, invalid cookie (ACK flood)",
-			  &a, XDP_DROP, SG_CNT_COOKIE_BAD, -1);
-	}
-	pkt_spec_init(&s, 6);
-	full_opts(&s, 0x01020304);
-	if (cookie_ack(&s, &a)) {
-		err("cannot build a cookie ACK from synguard's SYN-ACK");
-	} else {
-		c = add_class("ack6-cookie", "IPv6 ACK, valid cookie, TS", &a,
-			      XDP_PASS, SG_CNT_COOKIE_OK, -1);
-		if (c)
-			c->writes = true;
-		a.ack ^= 0x5a5a5000;
-		add_class("ack6-flood", "IPv6 ACK, invalid cookie (ACK flood)",
-			  &a, XDP_DROP, SG_CNT_COOKIE_BAD, -1);
-	}
+	syn_classes();
+	ack_classes();
 
 	established(&s, 4, p4);
 	c = add_class("est4", "IPv4 data of an established flow", &s, XDP_PASS,
@@ -798,10 +1164,11 @@ int main(int argc, char **argv)
 		  SG_CNT_OTHER_PASS, -1);
 
 	for (i = 0; i < nclasses; i++) {
-		fprintf(stderr, "measuring %-12s\r", classes[i].name);
+		fprintf(stderr, "measuring %-13s %-28s\r", classes[i].name,
+			classes[i].check ? classes[i].check : "");
 		measure(&classes[i]);
 	}
-	fprintf(stderr, "%-24s\r", "");
+	fprintf(stderr, "%-50s\r", "");
 	print_table(stdout);
 	if (json) {
 		FILE *f = fopen(json, "w");
@@ -820,7 +1187,8 @@ int main(int argc, char **argv)
 	close(lfd4);
 	close(lfd6);
 	wrap__destroy(wr);
-	synguard__destroy(sg);
+	for (i = 0; i < V_MAX; i++)
+		bpf_object__close(variants[i].obj);
 	if (errors)
 		fprintf(stderr, "prog_cost: %d check(s) failed\n", errors);
 	return errors ? 1 : 0;

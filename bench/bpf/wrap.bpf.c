@@ -3,8 +3,8 @@
  * Per-packet cost harness (bench/prog_cost.c). BPF_PROG_TEST_RUN with
  * `repeat` reruns a program on the same buffer without restoring it, so a
  * program that rewrites a SYN into a SYN-ACK would measure its own SYN-ACK
- * from the second run on (doc/design.md, "the repeat trap"). sg_wrap puts the
- * original frame back before every run and then tail-calls the program
+ * from the second run on (doc/design.md, "Measuring the cost"). sg_wrap
+ * puts the original frame back before every run and tail-calls the program
  * under test; running it around sg_floor too lets the harness subtract what
  * the restore and the tail call cost.
  */
