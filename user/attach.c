@@ -730,6 +730,7 @@ static int do_attach(const char *iface, int ifindex,
 		     const __u8 key[SG_KEY_BYTES], struct sg_info *out)
 {
 	struct synguard *base = NULL, *xdp = NULL;
+	static struct sg_port_kinds kinds;
 	struct sg_info info = {};
 	bool hook_created = false;
 	struct undo u = {};
@@ -845,6 +846,8 @@ static int do_attach(const char *iface, int ifindex,
 		printf("%s: no conntrack in this kernel: no nftables table "
 		       "needed\n",
 		       iface);
+	/* Attached whatever it says: a port's kind can change at any time. */
+	sg_port_kinds_check(iface, &a->s.ports, &kinds);
 	synguard__destroy(xdp);
 	synguard__destroy(base);
 	*out = info;
