@@ -521,7 +521,8 @@ const char *sg_port_list_fmt(const struct sg_ports *p, char *buf, size_t len)
 	sg_ports_fmt(p, list, sizeof(list));
 	if (n == 1)
 		snprintf(buf, len, "port %s", list);
-	else if (strstr(list, "..."))
+	else if (strpbrk(list, "-."))
+		/* Ranges, or cut short: the count says how many. */
 		snprintf(buf, len, "%u ports (%s)", n, list);
 	else
 		snprintf(buf, len, "ports %s", list);

@@ -294,6 +294,8 @@ static int cmd_run(int argc, char **argv)
 	}
 	sg_pins_close(&p);
 	sg_unlock(); /* other commands work on the interface meanwhile */
+	/* What attach warned about: the changes from here are logged. */
+	follow_ports(a.iface, &kinds, &have_kinds, &nat_err);
 	if (a.key_rotate)
 		printf("%s: rotating the key every %llus; SIGTERM or Ctrl-C "
 		       "detaches\n",
@@ -303,8 +305,6 @@ static int cmd_run(int argc, char **argv)
 		       a.iface);
 
 	stop_signals(&set);
-	/* What attach warned about: the changes from here are logged. */
-	follow_ports(a.iface, &kinds, &have_kinds, &nat_err);
 	clock_gettime(CLOCK_MONOTONIC, &next);
 	kinds_due = next;
 	kinds_due.tv_sec += SG_PORTS_SEC;

@@ -222,7 +222,7 @@ int sg_port_scan(struct sg_port_scan *scan);
 /* The protected ports prot by kind. */
 void sg_port_classify(const struct sg_port_scan *scan,
 		      const struct sg_ports *prot, struct sg_port_kinds *out);
-/* "port 80", "ports 80,443", or "70000 ports (1-79,81-...)", into buf. */
+/* "port 80", "ports 80,443", or "101 ports (8000-8100)", into buf. */
 const char *sg_port_list_fmt(const struct sg_ports *p, char *buf, size_t len);
 /* One warning per kind that is not local, and one if NAT was unreadable. */
 void sg_port_kinds_warn(const char *iface, const struct sg_port_kinds *k,

@@ -513,25 +513,6 @@ static void status_text(struct iface_state *st, int n)
 			       st[i].iface);
 	}
 
-	/* The protected ports by kind: what each gets. */
-	putchar('\n');
-	t.cols = 1 + SG_PK_MAX;
-	tbl_add(&t, "IFACE");
-	for (k = 0; k < SG_PK_MAX; k++) {
-		snprintf(buf, sizeof(buf), "%s", sg_port_kind_names[k]);
-		for (char *c = buf; *c; c++)
-			*c = toupper((unsigned char)*c);
-		tbl_add(&t, buf);
-	}
-	for (i = 0; i < n; i++) {
-		tbl_add(&t, st[i].iface);
-		for (k = 0; k < SG_PK_MAX; k++)
-			tbl_add(&t, kind_cell(&st[i], k, ports, sizeof(ports)));
-	}
-	tbl_print(&t, "");
-	for (i = 0; i < n; i++)
-		kind_notes(&st[i]);
-
 	/* The settings: a table per group, a column per parameter. */
 	for (g = 0; g < SG_G_MAX; g++) {
 		putchar('\n');
@@ -616,6 +597,25 @@ static void status_text(struct iface_state *st, int n)
 		tbl_add(&t, s->wscale_prev_left > 0 ? buf : "none");
 	}
 	tbl_print(&t, "");
+
+	/* The protected ports by kind: what each gets. */
+	putchar('\n');
+	t.cols = 1 + SG_PK_MAX;
+	tbl_add(&t, "IFACE");
+	for (k = 0; k < SG_PK_MAX; k++) {
+		snprintf(buf, sizeof(buf), "%s", sg_port_kind_names[k]);
+		for (char *c = buf; *c; c++)
+			*c = toupper((unsigned char)*c);
+		tbl_add(&t, buf);
+	}
+	for (i = 0; i < n; i++) {
+		tbl_add(&t, st[i].iface);
+		for (k = 0; k < SG_PK_MAX; k++)
+			tbl_add(&t, kind_cell(&st[i], k, ports, sizeof(ports)));
+	}
+	tbl_print(&t, "");
+	for (i = 0; i < n; i++)
+		kind_notes(&st[i]);
 	for (i = 0; i < n; i++)
 		if (st[i].host[0])
 			printf("\n%s: %s\n", st[i].iface, st[i].host);
