@@ -28,8 +28,10 @@ const struct sg_cmd sg_cmd_run = {
 	       "IFACE rotate`). Every second it reads net.ipv4.tcp_sack,\n"
 	       "tcp_timestamps, tcp_window_scaling, tcp_ecn and tcp_syncookies "
 	       "of this network\nnamespace, and the programs follow a change "
-	       "(one line each). SIGTERM, SIGINT,\nSIGHUP or SIGQUIT detaches "
-	       "and exits 0. If attach fails, run exits non-zero "
+	       "(one line each). Every 10 s it finds\nthe kind of each "
+	       "protected port again (local, nat, nothing, local+nat, as\n"
+	       "status shows them) and logs each change. SIGTERM, SIGINT, "
+	       "SIGHUP or SIGQUIT\ndetaches and exits 0. If attach fails, run exits non-zero "
 	       "and leaves nothing behind.\nconfig, allow, deny, status and "
 	       "stats work on the interface while it runs.",
 };

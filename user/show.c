@@ -878,7 +878,10 @@ const struct sg_cmd sg_cmd_status = {
 	       "last\nwscale change, still valid for cookies in flight, and for "
 	       "how long.\nWith IFACE, the exit code is 1 unless IFACE is fully "
 	       "protected (for probes),\nwhich includes tcp_syncookies on and "
-	       "the sysctls followed.",
+	       "the sysctls followed.\nLOCAL, NAT, NOTHING, LOCAL+NAT: the "
+	       "protected ports by kind, found now in this\nnetwork namespace "
+	       "(a TCP listener here, a DNAT rule in nftables, neither, or\n"
+	       "both, which breaks while cookies are on).",
 };
 
 static int set_flag(void *ctx, int idx, const char *arg)
