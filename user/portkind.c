@@ -64,11 +64,41 @@ static void ports_add_range(struct sg_ports *p, json_int_t lo, json_int_t hi)
 		sg_port_set(p, lo);
 }
 
-/* Listeners on any address of this namespace, from one /proc/net file. */
+/*
+ * Is the local address of a /proc/net/tcp{,6} line (hex, each 32-bit word
+ * as this host stores it) loopback? A listener there never gets a packet
+ * from a NIC, and the XDP program's lookup does not find it.
+ */
+static bool loopback(const char *hex)
+{
+	unsigned char a[16];
+	size_t len = strlen(hex), i;
+	char word[9] = {};
+	__u32 v;
+
+	if (len != 8 && len != 32)
+		return false;
+	for (i = 0; i < len / 8; i++) {
+		memcpy(word, hex + i * 8, 8);
+		v = strtoul(word, NULL, 16);
+		memcpy(a + i * 4, &v, 4);
+	}
+	if (len == 8)
+		return a[0] == 127;
+	/* ::1, or ::ffff:127.x.y.z */
+	return !memcmp(a, "\0\0\0\0\0\0\0\0\0\0", 10) &&
+	       ((!memcmp(a + 10, "\0\0\0\0\0", 5) && a[15] == 1) ||
+		(a[10] == 0xff && a[11] == 0xff && a[12] == 127));
+}
+
+/*
+ * Listeners of this namespace, from one /proc/net file: on any address,
+ * or on one address that is not loopback.
+ */
 static int listeners_read(const char *path, struct sg_ports *out)
 {
 	unsigned int port, state;
-	char line[512];
+	char line[512], addr[33];
 	FILE *f;
 
 	f = fopen(path, "re");
@@ -81,9 +111,9 @@ static int listeners_read(const char *path, struct sg_ports *out)
 		return 0;
 	}
 	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, " %*u: %*[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%*x %x",
-			   &port, &state) == 2 &&
-		    state == PROC_LISTEN && port)
+		if (sscanf(line, " %*u: %32[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%*x %x",
+			   addr, &port, &state) == 3 &&
+		    state == PROC_LISTEN && port && !loopback(addr))
 			sg_port_set(out, port);
 	fclose(f);
 	return 0;

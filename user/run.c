@@ -31,9 +31,9 @@ const struct sg_cmd sg_cmd_run = {
 	       "(one line each). Every 10 s it finds\nthe kind of each "
 	       "protected port again (local, nat, nothing, local+nat, as\n"
 	       "status shows them) and logs each change. SIGTERM, SIGINT, "
-	       "SIGHUP or SIGQUIT\ndetaches and exits 0. If attach fails, run exits non-zero "
-	       "and leaves nothing behind.\nconfig, allow, deny, status and "
-	       "stats work on the interface while it runs.",
+	       "SIGHUP or SIGQUIT\ndetaches and exits 0. If attach fails, run "
+	       "exits non-zero and leaves nothing behind.\nconfig, allow, "
+	       "deny, status and stats work on the interface while it runs.",
 };
 
 /* After a failed rotation (not a refused one), try again this much later. */

@@ -968,16 +968,18 @@ sg detach $A >/dev/null 2>&1
 # ---------------------------------------------------------------- ports by kind
 
 # In $NS: 8081 has a listener (on 192.0.2.2 alone: a listener bound to one
-# address counts), 8082 a DNAT rule in a table of our own, 8083 nothing.
+# address counts), 8082 a DNAT rule in a table of our own, 8083 nothing,
+# 8084 a listener on 127.0.0.1, which no packet from a NIC reaches: nothing.
 NAT_TABLE=sgcli_nat
-# listen PORT: a listener in $NS until killed; LISTEN_PID is its PID.
+ip -n $NS link set lo up
+# listen PORT [ADDR]: a listener in $NS until killed; LISTEN_PID is its PID.
 listen() {
 	ip netns exec $NS python3 -c 'import socket, sys, time
 s = socket.socket()
-s.bind(("192.0.2.2", int(sys.argv[1])))
+s.bind((sys.argv[2], int(sys.argv[1])))
 s.listen()
 print("ready", flush=True)
-time.sleep(600)' "$1" >"$TMP/listen$1" 2>&1 &
+time.sleep(600)' "$1" "${2:-192.0.2.2}" >"$TMP/listen$1" 2>&1 &
 	LISTEN_PID=$!
 	BG+=("$LISTEN_PID")
 	for _ in $(seq 50); do
@@ -992,6 +994,8 @@ unlisten() {
 }
 listen 8081 || fail "ports by kind: listener" "$(cat "$TMP/listen8081")"
 L8081=$LISTEN_PID
+listen 8084 127.0.0.1 || fail "ports by kind: loopback listener" "$(cat "$TMP/listen8084")"
+L8084=$LISTEN_PID
 ip netns exec $NS nft -f - <<EOF || fail "ports by kind: nft table" "cannot create table ip $NAT_TABLE"
 table ip $NAT_TABLE {
 	chain prerouting {
@@ -1000,25 +1004,26 @@ table ip $NAT_TABLE {
 	}
 }
 EOF
-run sg attach $A --ports 8081-8083
+run sg attach $A --ports 8081-8084
 why=""
 [ "$RC" = 0 ] || why+="exit $RC; "
 [ "$(grep -c '^synguard: warning:' <<<"$OUT")" = 2 ] || why+="not 2 warnings; "
 grep -qxF "synguard: warning: $A: port 8082: no local listener, translated by a DNAT rule (Docker, kube-proxy): SYNs and ACKs pass to the kernel untouched (syn_no_listener_pass, ack_conntrack_pass): never broken, but not protected" <<<"$OUT" ||
 	why+="no nat warning; "
-grep -qxF "synguard: warning: $A: port 8083: nothing listening and no DNAT rule: SYNs pass to the kernel (syn_no_listener_pass), which resets them or forwards them to another host; a listener that starts later is protected from its first SYN" <<<"$OUT" ||
+grep -qxF "synguard: warning: $A: 2 ports (8083-8084): nothing listening and no DNAT rule: SYNs pass to the kernel (syn_no_listener_pass), which resets them or forwards them to another host; a listener that starts later is protected from its first SYN" <<<"$OUT" ||
 	why+="no nothing warning; "
 [ -z "$why" ] && ok "attach: one warning per kind of port that is not local" ||
 	fail "attach: one warning per kind of port that is not local" "$why $OUT"
 run sg status $A --json
 pyjson "status --json: ports by kind" "d['interfaces'][0]['ports_by_kind'] == {'local': [[8081, 8081]], 'nat': [[8082, 8082]],
-	'nothing': [[8083, 8083]], 'local+nat': []}
-	and d['interfaces'][0]['port_counts_by_kind'] == {'local': 1, 'nat': 1, 'nothing': 1, 'local+nat': 0}
+	'nothing': [[8083, 8084]], 'local+nat': []}
+	and d['interfaces'][0]['port_counts_by_kind'] == {'local': 1, 'nat': 1, 'nothing': 2, 'local+nat': 0}
 	and d['interfaces'][0]['nat_rules'] == 'read' and d['interfaces'][0]['healthy']" "$STDOUT"
 run sg status $A
-echo "$OUT" | grep -A1 '^IFACE  *LOCAL  *NAT  *NOTHING  *LOCAL+NAT$' | grep -qE "^$A +8081 +8082 +8083 +-$" &&
+echo "$OUT" | grep -A1 '^IFACE  *LOCAL  *NAT  *NOTHING  *LOCAL+NAT$' | grep -qE "^$A +8081 +8082 +8083-8084 +-$" &&
 	ok "status (text): ports by kind" || fail "status (text): ports by kind" "$OUT"
 sg detach $A >/dev/null 2>&1
+unlisten "$L8084"
 
 # A big range is summarised: counts, and one line per kind.
 run sg attach $A --ports 1000-65535

@@ -16,6 +16,9 @@
 #   - published port: N/N, its SYNs passed (no local listener) and its
 #     ACKs passed because conntrack knows the flow;
 #   - a transfer opened before attach survives attach and detach.
+#   - status shows 8080 and 30080 as nat and 9090 as local (attach warns
+#     about the nat ones), and 8080 as local+nat once a "userland proxy"
+#     listens on it too.
 # Against a synguard without the fix (SYNGUARD=old binary) the local-port
 # cases fail with cookies on and the published-port cases fail in idle.
 set -u
