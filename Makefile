@@ -9,7 +9,7 @@ CC ?= gcc
 VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
 
 # Debian 12 packages the build and the tests need (make deps).
-DEPS := clang llvm libbpf-dev libxdp-dev libelf-dev zlib1g-dev bpftool nftables conntrack \
+DEPS := clang llvm libbpf-dev libxdp-dev libelf-dev zlib1g-dev libjansson-dev bpftool nftables conntrack \
 	linux-libc-dev pkg-config iproute2 ethtool hping3 xdp-tools \
 	python3 python3-yaml python3-scapy systemd tcpdump \
 	qemu-system-x86 busybox-static kmod xz-utils
@@ -18,6 +18,8 @@ CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Iinclude -I$(OUTPUT)
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Wextra -Werror \
 	-Wno-unused-parameter -Iinclude -Ibpf -I$(OUTPUT)
 LIBS := -lxdp -lbpf -lelf -lz
+# The CLI reads nft's JSON with jansson, which nftables itself links.
+CLI_LIBS := $(LIBS) -ljansson
 
 BPF_HDRS := include/synguard.h $(wildcard bpf/*.h)
 TEST_SRCS := $(wildcard tests/test_*.c) tests/harness.c tests/loopback.c tests/ref.c tests/pkt.c
@@ -87,7 +89,7 @@ USER_HDRS := $(wildcard user/*.h) include/synguard.h
 
 $(OUTPUT)/synguard: $(USER_SRCS) $(USER_HDRS) $(OUTPUT)/synguard.skel.h
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Iuser $(USER_SRCS) -o $@ $(LIBS)
+	$(Q)$(CC) $(CFLAGS) -Iuser $(USER_SRCS) -o $@ $(CLI_LIBS)
 
 $(OUTPUT)/test_xdp: $(TEST_SRCS) $(TEST_HDRS) $(OUTPUT)/synguard.skel.h
 	$(call msg,CC,$@)

@@ -696,6 +696,7 @@ static int do_attach(const char *iface, int ifindex,
 		     const __u8 key[SG_KEY_BYTES], struct sg_info *out)
 {
 	struct synguard *base = NULL, *xdp = NULL;
+	static struct sg_port_kinds kinds;
 	struct sg_info info = {};
 	bool hook_created = false;
 	struct undo u = {};
@@ -804,6 +805,8 @@ static int do_attach(const char *iface, int ifindex,
 	else
 		printf("%s: no conntrack in this kernel: no nftables table needed\n",
 		       iface);
+	/* Attached whatever it says: a port's kind can change at any time. */
+	sg_port_kinds_check(iface, &a->s.ports, &kinds);
 	synguard__destroy(xdp);
 	synguard__destroy(base);
 	*out = info;

@@ -16,11 +16,9 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/wait.h>
 
 #include "sg.h"
 
@@ -33,75 +31,19 @@ void sg_notrack_name(int ifindex, char *buf, size_t len)
 	snprintf(buf, len, SG_NFT_TABLE_FMT, ifindex);
 }
 
-/*
- * Runs `prog args...` with script on stdin (if any); its stdout and stderr
- * go to out (trailing newline cut). Exit status, or -errno if it could not
- * run (-ENOENT: not installed).
- */
-static int run_tool(const char *const argv[], const char *script, char *out,
-		    size_t outlen)
-{
-	int in[2] = {-1, -1}, res[2] = {-1, -1}, st, err = 0;
-	size_t n = 0;
-	ssize_t r;
-	pid_t pid;
-
-	out[0] = '\0';
-	if (pipe2(in, O_CLOEXEC) || pipe2(res, O_CLOEXEC))
-		goto fail;
-	pid = fork();
-	if (pid < 0)
-		goto fail;
-	if (!pid) {
-		dup2(in[0], 0);
-		dup2(res[1], 1);
-		dup2(res[1], 2);
-		execvp(argv[0], (char *const *)argv);
-		/* For the parent: 127 and no output, as a shell would say. */
-		_exit(errno == ENOENT ? 127 : 126);
-	}
-	close(in[0]);
-	close(res[1]);
-	in[0] = res[1] = -1;
-	if (script && write(in[1], script, strlen(script)) < 0)
-		err = -errno; /* EPIPE: it exited early; its status says why */
-	close(in[1]);
-	in[1] = -1;
-	while (n + 1 < outlen &&
-	       (r = read(res[0], out + n, outlen - 1 - n)) > 0)
-		n += r;
-	out[n] = '\0';
-	while (n && out[n - 1] == '\n')
-		out[--n] = '\0';
-	close(res[0]);
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
-	if (WIFEXITED(st) && WEXITSTATUS(st) == 127 && !out[0])
-		return -ENOENT;
-	if (!WIFEXITED(st))
-		return -EINTR;
-	return WEXITSTATUS(st) ? WEXITSTATUS(st) : err;
-fail:
-	err = -errno;
-	for (int i = 0; i < 2; i++) {
-		if (in[i] >= 0)
-			close(in[i]);
-		if (res[i] >= 0)
-			close(res[i]);
-	}
-	return err;
-}
-
 static int nft(const char *script, const char *const args[], char *out,
 	       size_t outlen)
 {
 	const char *argv[8] = {"nft"};
-	int i;
+	char *res;
+	int i, rc;
 
 	for (i = 0; args[i] && i < 6; i++)
 		argv[i + 1] = args[i];
-	return run_tool(argv, script, out, outlen);
+	rc = sg_run_tool(argv, script, true, &res);
+	snprintf(out, outlen, "%s", res ? res : "");
+	free(res);
+	return rc;
 }
 
 static void nft_missing(const char *what)
@@ -119,11 +61,12 @@ static void nft_missing(const char *what)
 static bool conntrack_present(void)
 {
 	const char *const modprobe[] = {"modprobe", "-q", "nf_conntrack", NULL};
-	char out[NFT_OUT_MAX];
+	char *out;
 
 	if (!access(CONNTRACK_SYSCTL, F_OK))
 		return true;
-	run_tool(modprobe, NULL, out, sizeof(out));
+	sg_run_tool(modprobe, NULL, true, &out);
+	free(out);
 	return !access(CONNTRACK_SYSCTL, F_OK);
 }
 

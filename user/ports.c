@@ -10,7 +10,7 @@
 
 #include "sg.h"
 
-static void port_set(struct sg_ports *p, unsigned int port)
+void sg_port_set(struct sg_ports *p, unsigned int port)
 {
 	p->bits[port / 64] |= 1ULL << (port % 64);
 }
@@ -68,7 +68,7 @@ int sg_ports_parse(const char *s, const char *label, struct sg_ports *out)
 			return -1;
 		}
 		for (i = lo; i <= hi; i++)
-			port_set(&p, i);
+			sg_port_set(&p, i);
 		if (!*c)
 			break;
 		c++;

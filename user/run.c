@@ -24,13 +24,20 @@ const struct sg_cmd sg_cmd_run = {
 	.with_params = true,
 	.doc = "Attaches as attach does, then stays in the foreground: every SEC seconds a new\nrandom key becomes current, the previous one staying valid for cookies already\nsent (as `synguard key IFACE rotate`). Every second it reads net.ipv4.tcp_sack,\n"
 	       "tcp_timestamps, tcp_window_scaling, tcp_ecn and tcp_syncookies "
-	       "of this network\nnamespace, and the programs follow a change (one line each). SIGTERM, SIGINT,\nSIGHUP or SIGQUIT detaches and exits 0. If attach fails, run exits non-zero and leaves nothing behind.\nconfig, allow, deny, status and stats work on the interface while it runs.",
+	       "of this network\nnamespace, and the programs follow a change (one line each). Every 10 s it finds\nthe kind of each protected port again (local, nat, nothing, local+nat, as\n"
+	       "status shows them) and logs each change. SIGTERM, SIGINT, "
+	       "SIGHUP or SIGQUIT\ndetaches and exits 0. If attach fails, run exits non-zero and leaves nothing behind.\nconfig, allow, deny, status and stats work on the interface while it runs.",
 };
 
 /* After a failed rotation (not a refused one), try again this much later. */
 #define SG_RETRY_SEC 60
 /* How often run reads the host's TCP sysctls and TAI offset again. */
 #define SG_FOLLOW_SEC 1
+/*
+ * How often it classifies the protected ports again: a scan reads every
+ * TCP socket and runs nft, which a kube-proxy node's ruleset makes slow.
+ */
+#define SG_PORTS_SEC 10
 
 /*
  * Is what is pinned for iface still the protection this process attached?
@@ -163,6 +170,69 @@ out:
 }
 
 /*
+ * Follows what the protected ports are: a listener that starts or stops, a
+ * container published or removed. One line per change of kind, the ports
+ * that made the same change together. seen holds the last classification
+ * (have: it is valid); a port added to or removed from the list by `config`
+ * is not a change of kind.
+ */
+static void follow_ports(const char *iface, struct sg_port_kinds *seen,
+			 bool *have, int *nat_err)
+{
+	static struct sg_port_kinds now;
+	static struct sg_port_scan scan;
+	static struct sg_ports moved;
+	const int need[] = {SG_M_PORTS};
+	struct sg_ports prot;
+	struct sg_pins p;
+	char list[160];
+	size_t w;
+	int o, n, rc;
+
+	if (sg_lock(false))
+		return;
+	rc = sg_pins_need(iface, &p, need, ARRAY_SIZE(need))
+		     ?: sg_map_read(&p, SG_M_PORTS, &prot);
+	sg_pins_close(&p);
+	sg_unlock();
+	if (rc || sg_port_scan(&scan))
+		return; /* follow_host says when the pins are gone */
+	sg_port_classify(&scan, &prot, &now);
+	if (*have && scan.nat_err != *nat_err) {
+		if (scan.nat_err)
+			sg_warn("%s: cannot read the NAT rules any more (%s): ports translated by NAT now count as nothing listening",
+				iface, sg_strerr(scan.nat_err));
+		else
+			printf("%s: the NAT rules are readable again\n", iface);
+	}
+	for (o = 0; *have && o < SG_PK_MAX; o++) {
+		for (n = 0; n < SG_PK_MAX; n++) {
+			if (o == n)
+				continue;
+			for (w = 0; w < ARRAY_SIZE(moved.bits); w++)
+				moved.bits[w] = seen->kind[o].bits[w] &
+						now.kind[n].bits[w];
+			if (!sg_ports_count(&moved))
+				continue;
+			sg_port_list_fmt(&moved, list, sizeof(list));
+			if (n == SG_PK_LOCAL_NAT)
+				sg_warn("%s: %s now %s (was %s): %s", iface,
+					list, sg_port_kind_names[n],
+					sg_port_kind_names[o],
+					sg_port_kind_gets[n]);
+			else
+				printf("%s: %s now %s (was %s): %s\n", iface,
+				       list, sg_port_kind_names[n],
+				       sg_port_kind_names[o],
+				       sg_port_kind_gets[n]);
+		}
+	}
+	*seen = now;
+	*nat_err = scan.nat_err;
+	*have = true;
+}
+
+/*
  * The signals that stop run: those of sg_signal_set() that were not
  * ignored when it started, so that `nohup synguard run ...` survives the
  * hang-up, as any program does. (They are blocked, so a stop signal waits
@@ -182,8 +252,11 @@ static void stop_signals(sigset_t *set)
 
 static int cmd_run(int argc, char **argv)
 {
-	struct timespec now, next, left, due;
+	static struct sg_port_kinds kinds;
+	struct timespec now, next, left, due, kinds_due;
 	struct sg_attach_args a;
+	bool have_kinds = false;
+	int nat_err = 0;
 	struct sg_config seen;
 	struct sg_info ours;
 	struct sg_pins p;
@@ -207,6 +280,8 @@ static int cmd_run(int argc, char **argv)
 	}
 	sg_pins_close(&p);
 	sg_unlock(); /* other commands work on the interface meanwhile */
+	/* What attach warned about: the changes from here are logged. */
+	follow_ports(a.iface, &kinds, &have_kinds, &nat_err);
 	if (a.key_rotate)
 		printf("%s: rotating the key every %llus; SIGTERM or Ctrl-C detaches\n",
 		       a.iface, a.key_rotate);
@@ -216,6 +291,8 @@ static int cmd_run(int argc, char **argv)
 
 	stop_signals(&set);
 	clock_gettime(CLOCK_MONOTONIC, &next);
+	kinds_due = next;
+	kinds_due.tv_sec += SG_PORTS_SEC;
 	next.tv_sec += a.key_rotate;
 	for (;;) {
 		/* A look at the host every second, or the rotation if due. */
@@ -241,9 +318,13 @@ static int cmd_run(int argc, char **argv)
 			continue; /* EINTR: another signal's handler */
 		if (follow_host(a.iface, &ours, &seen) < 0)
 			return SG_EXIT_FAIL;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec >= kinds_due.tv_sec) {
+			follow_ports(a.iface, &kinds, &have_kinds, &nat_err);
+			kinds_due.tv_sec = now.tv_sec + SG_PORTS_SEC;
+		}
 		if (!a.key_rotate)
 			continue;
-		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (now.tv_sec < next.tv_sec ||
 		    (now.tv_sec == next.tv_sec && now.tv_nsec < next.tv_nsec))
 			continue;

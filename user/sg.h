@@ -92,6 +92,15 @@ struct sg_sysctl {
 };
 extern const struct sg_sysctl sg_sysctls[SG_NSYSCTLS];
 
+/*
+ * Runs argv[0] (found on PATH) with script, if any, on its stdin. Its
+ * stdout, and with with_stderr its stderr, into *out (malloc'd, trailing
+ * newlines cut; the caller frees it, also on failure). Returns its exit
+ * status, or -errno if it could not run (-ENOENT: not installed).
+ */
+int sg_run_tool(const char *const argv[], const char *script, bool with_stderr,
+		char **out);
+
 /* The SG clock (include/synguard.h) in user space: CLOCK_REALTIME ns. */
 __u64 sg_clock_ns(void);
 /*
@@ -176,12 +185,51 @@ int sg_ports_parse(const char *s, const char *label, struct sg_ports *out);
 const char *sg_ports_fmt(const struct sg_ports *p, char *buf, size_t len);
 unsigned int sg_ports_count(const struct sg_ports *p);
 bool sg_port_isset(const struct sg_ports *p, unsigned int port);
+void sg_port_set(struct sg_ports *p, unsigned int port);
 
 #define SG_KEY_BYTES 16
 int sg_key_file_read(const char *path, __u8 key[SG_KEY_BYTES]);
 int sg_key_random(__u8 key[SG_KEY_BYTES]);
 /* SipHash key words from the 16 key bytes, little-endian as SipHash reads. */
 void sg_key_words(const __u8 key[SG_KEY_BYTES], __u64 out[2]);
+
+/* ---- portkind.c: what each protected port is on this host ---- */
+
+enum sg_port_kind {
+	SG_PK_LOCAL,	 /* a TCP listener here: protected */
+	SG_PK_NAT,	 /* no listener, a DNAT rule: passes untouched */
+	SG_PK_NOTHING,	 /* neither: its SYNs pass (syn_no_listener_pass) */
+	SG_PK_LOCAL_NAT, /* both: breaks while cookies are on */
+	SG_PK_MAX,
+};
+extern const char *const sg_port_kind_names[SG_PK_MAX];
+extern const char *const sg_port_kind_gets[SG_PK_MAX];
+
+/* What this network namespace has, for every port. */
+struct sg_port_scan {
+	struct sg_ports listen; /* TCP listeners, any address */
+	struct sg_ports nat;	/* ports nftables NAT rules translate */
+	int nat_err; /* 0: ruleset read; -ENOENT: no nft; else -errno */
+};
+
+struct sg_port_kinds {
+	struct sg_ports kind[SG_PK_MAX];
+	unsigned int count[SG_PK_MAX];
+};
+
+/* Reads the listeners and the NAT rules: 0, or -errno (no listeners read). */
+int sg_port_scan(struct sg_port_scan *scan);
+/* The protected ports prot by kind. */
+void sg_port_classify(const struct sg_port_scan *scan,
+		      const struct sg_ports *prot, struct sg_port_kinds *out);
+/* "port 80", "ports 80,443", or "101 ports (8000-8100)", into buf. */
+const char *sg_port_list_fmt(const struct sg_ports *p, char *buf, size_t len);
+/* One warning per kind that is not local, and one if NAT was unreadable. */
+void sg_port_kinds_warn(const char *iface, const struct sg_port_kinds *k,
+			int nat_err);
+/* Scan, classify and warn, as attach does: 0 (kinds in *out) or -errno. */
+int sg_port_kinds_check(const char *iface, const struct sg_ports *prot,
+			struct sg_port_kinds *out);
 
 /* ---- skel.c ---- */
 

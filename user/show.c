@@ -128,6 +128,10 @@ struct iface_state {
 	bool host_read;		 /* host_now holds this namespace's sysctls */
 	__u8 host_now;		 /* SG_SYSCTL_* read now (present only) */
 	char host[384];		 /* what is wrong with the host state */
+	/* The protected ports by kind, read now (present only): */
+	bool kinds_read;
+	int nat_err; /* sg_port_scan.nat_err */
+	struct sg_port_kinds kinds;
 };
 
 /* Appends "; " and a message to the string in buf (size bytes). */
@@ -313,11 +317,32 @@ static const char *notrack_str(const struct iface_state *s)
 			      : "missing";
 }
 
+/*
+ * The protected ports by kind. The listeners and NAT rules are this
+ * namespace's, so one scan serves every interface status shows.
+ */
+static void port_kinds(struct iface_state *s)
+{
+	static struct sg_port_scan scan;
+	static int scanned; /* 0 not yet, 1 done, < 0 -errno */
+
+	if (!s->present || !s->have_ports)
+		return;
+	if (!scanned)
+		scanned = sg_port_scan(&scan) ?: 1;
+	if (scanned < 0)
+		return;
+	sg_port_classify(&scan, &s->ports, &s->kinds);
+	s->nat_err = scan.nat_err;
+	s->kinds_read = true;
+}
+
 static void gather(const char *iface, struct iface_state *s)
 {
 	gather_attach(iface, s);
 	if (s->have_cfg)
 		host_state(s);
+	port_kinds(s);
 }
 
 static bool healthy(const struct iface_state *s)
@@ -374,6 +399,52 @@ static const char *change_fmt(const struct iface_state *s, char *buf,
 	snprintf(buf, len, "%s ago (%s)",
 		 age_fmt((__u64)s->change_age, age, sizeof(age)), when);
 	return buf;
+}
+
+/* The NAT side of the port kinds, for status. */
+static const char *nat_rules_str(const struct iface_state *s)
+{
+	static char buf[224];
+
+	if (!s->nat_err)
+		return "read";
+	if (s->nat_err == -ENOENT)
+		return "nft not installed";
+	snprintf(buf, sizeof(buf), "unreadable: %s", sg_strerr(s->nat_err));
+	return buf;
+}
+
+/* One cell of the ports-by-kind table: the list, with the count if cut. */
+static const char *kind_cell(const struct iface_state *s, int k, char *buf,
+			     size_t len)
+{
+	char list[48];
+
+	if (!s->kinds_read || !s->kinds.count[k])
+		return NULL;
+	sg_ports_fmt(&s->kinds.kind[k], list, sizeof(list));
+	if (strstr(list, "..."))
+		snprintf(buf, len, "%u: %s", s->kinds.count[k], list);
+	else
+		snprintf(buf, len, "%s", list);
+	return buf;
+}
+
+/* What the kinds of an interface's ports mean, where it needs saying. */
+static void kind_notes(const struct iface_state *s)
+{
+	char list[160];
+
+	if (!s->kinds_read)
+		return;
+	if (s->nat_err)
+		printf("%s: NAT rules not read (%s): ports translated by NAT show as NOTHING\n",
+		       s->iface, nat_rules_str(s));
+	if (s->kinds.count[SG_PK_LOCAL_NAT])
+		printf("%s: %s: a local listener AND a DNAT rule: connections made while cookies are on break after the handshake (NAT sends the rest elsewhere); take them out of the ports\n",
+		       s->iface,
+		       sg_port_list_fmt(&s->kinds.kind[SG_PK_LOCAL_NAT], list,
+					sizeof(list)));
 }
 
 static void status_text(struct iface_state *st, int n)
@@ -512,6 +583,25 @@ static void status_text(struct iface_state *st, int n)
 		tbl_add(&t, s->wscale_prev_left > 0 ? buf : "none");
 	}
 	tbl_print(&t, "");
+
+	/* The protected ports by kind: what each gets. */
+	putchar('\n');
+	t.cols = 1 + SG_PK_MAX;
+	tbl_add(&t, "IFACE");
+	for (k = 0; k < SG_PK_MAX; k++) {
+		snprintf(buf, sizeof(buf), "%s", sg_port_kind_names[k]);
+		for (char *c = buf; *c; c++)
+			*c = toupper((unsigned char)*c);
+		tbl_add(&t, buf);
+	}
+	for (i = 0; i < n; i++) {
+		tbl_add(&t, st[i].iface);
+		for (k = 0; k < SG_PK_MAX; k++)
+			tbl_add(&t, kind_cell(&st[i], k, ports, sizeof(ports)));
+	}
+	tbl_print(&t, "");
+	for (i = 0; i < n; i++)
+		kind_notes(&st[i]);
 	for (i = 0; i < n; i++)
 		if (st[i].host[0])
 			printf("\n%s: %s\n", st[i].iface, st[i].host);
@@ -599,11 +689,27 @@ static void j_str(struct jw *j, const char *key, const char *v)
 	sg_json_str(stdout, v);
 }
 
+/* Ranges, not ports: a list may hold all 65535. [[80,80],[8000,8100]] */
+static void j_ranges(struct jw *j, const char *key, const struct sg_ports *p)
+{
+	unsigned int port, lo;
+
+	j_open(j, key, '[');
+	for (port = 1; port <= 65535; port++) {
+		if (!sg_port_isset(p, port))
+			continue;
+		for (lo = port; port < 65535 && sg_port_isset(p, port + 1);)
+			port++;
+		j_key(j, NULL);
+		printf("[%u,%u]", lo, port);
+	}
+	j_close(j, ']');
+}
+
 static void status_json_iface(struct jw *j, const struct iface_state *s)
 {
 	static char ports[65536 * 7];
 	const struct sg_info *in = &s->info;
-	unsigned int port, lo;
 	char val[32];
 	size_t k;
 
@@ -639,18 +745,18 @@ static void status_json_iface(struct jw *j, const struct iface_state *s)
 		j_str(j, "ports",
 		      sg_ports_fmt(&s->ports, ports, sizeof(ports)));
 		j_uint(j, "port_count", sg_ports_count(&s->ports));
-		/* Ranges, not ports: a list may hold all 65535. */
-		j_open(j, "port_ranges", '[');
-		for (port = 1; port <= 65535; port++) {
-			if (!sg_port_isset(&s->ports, port))
-				continue;
-			for (lo = port; port < 65535 &&
-					sg_port_isset(&s->ports, port + 1);)
-				port++;
-			j_key(j, NULL);
-			printf("[%u,%u]", lo, port);
-		}
-		j_close(j, ']');
+		j_ranges(j, "port_ranges", &s->ports);
+	}
+	if (s->kinds_read) {
+		j_open(j, "ports_by_kind", '{');
+		for (k = 0; k < SG_PK_MAX; k++)
+			j_ranges(j, sg_port_kind_names[k], &s->kinds.kind[k]);
+		j_close(j, '}');
+		j_open(j, "port_counts_by_kind", '{');
+		for (k = 0; k < SG_PK_MAX; k++)
+			j_uint(j, sg_port_kind_names[k], s->kinds.count[k]);
+		j_close(j, '}');
+		j_str(j, "nat_rules", nat_rules_str(s));
 	}
 	if (s->have_cfg) {
 		j_open(j, "config", '{');
@@ -744,7 +850,8 @@ const struct sg_cmd sg_cmd_status = {
 	.args = "[IFACE] [--json]",
 	.summary = "show the protected interfaces and their settings",
 	.opts = status_opts,
-	.doc = "XDP and HANDOFF show what is attached now (queried, not remembered):\nXDP single = synguard's program alone, multiprog = through libxdp's dispatcher.\nTCP-SACK..TCP-SYNCOOKIES: the net.ipv4 sysctls the programs follow (what attach\nread, kept current by `synguard run`); PREV-WSCALE: the scale before the last\nwscale change, still valid for cookies in flight, and for how long.\nWith IFACE, the exit code is 1 unless IFACE is fully protected (for probes),\nwhich includes tcp_syncookies on and the sysctls followed.",
+	.doc = "XDP and HANDOFF show what is attached now (queried, not remembered):\nXDP single = synguard's program alone, multiprog = through libxdp's dispatcher.\nTCP-SACK..TCP-SYNCOOKIES: the net.ipv4 sysctls the programs follow (what attach\nread, kept current by `synguard run`); PREV-WSCALE: the scale before the last\nwscale change, still valid for cookies in flight, and for how long.\nWith IFACE, the exit code is 1 unless IFACE is fully protected (for probes),\nwhich includes tcp_syncookies on and the sysctls followed.\nLOCAL, NAT, NOTHING, LOCAL+NAT: the protected ports by kind, found now in this\nnetwork namespace (a TCP listener here, a DNAT rule in nftables, neither, or\n"
+	       "both, which breaks while cookies are on).",
 };
 
 static int set_flag(void *ctx, int idx, const char *arg)

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <sys/timex.h>
 #include <sys/vfs.h>
+#include <sys/wait.h>
 #include <linux/magic.h>
 
 #include <bpf/libbpf.h>
@@ -395,4 +396,84 @@ double sg_wscale_prev_left(const struct sg_config *cfg)
 	left = (__s64)(cfg->wscale_changed_ns +
 		       SG_WSCALE_PREV_NS(cfg->cookie_lifetime) - sg_clock_ns());
 	return left > 0 ? left / 1e9 : 0;
+}
+
+/* Output a tool may give before we stop reading: far above any ruleset. */
+#define SG_TOOL_OUT_MAX (256u << 20)
+
+int sg_run_tool(const char *const argv[], const char *script, bool with_stderr,
+		char **out)
+{
+	int in[2] = {-1, -1}, res[2] = {-1, -1}, st, err = 0, null;
+	size_t n = 0, cap = 4096;
+	char *buf, *more;
+	ssize_t r;
+	pid_t pid;
+
+	*out = buf = malloc(cap);
+	if (!buf)
+		return -ENOMEM;
+	buf[0] = '\0';
+	if (pipe2(in, O_CLOEXEC) || pipe2(res, O_CLOEXEC))
+		goto fail;
+	pid = fork();
+	if (pid < 0)
+		goto fail;
+	if (!pid) {
+		dup2(in[0], 0);
+		dup2(res[1], 1);
+		if (with_stderr) {
+			dup2(res[1], 2);
+		} else {
+			null = open("/dev/null", O_WRONLY);
+			if (null >= 0)
+				dup2(null, 2);
+		}
+		execvp(argv[0], (char *const *)argv);
+		/* For the parent: 127 and no output, as a shell would say. */
+		_exit(errno == ENOENT ? 127 : 126);
+	}
+	close(in[0]);
+	close(res[1]);
+	in[0] = res[1] = -1;
+	if (script && write(in[1], script, strlen(script)) < 0)
+		err = -errno; /* EPIPE: it exited early; its status says why */
+	close(in[1]);
+	in[1] = -1;
+	for (;;) {
+		if (n + 1 == cap && cap < SG_TOOL_OUT_MAX &&
+		    (more = realloc(buf, cap * 2))) {
+			*out = buf = more;
+			cap *= 2;
+		}
+		if (n + 1 == cap)
+			break; /* the rest is cut off */
+		r = read(res[0], buf + n, cap - 1 - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += r;
+	}
+	buf[n] = '\0';
+	while (n && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	close(res[0]);
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 127 && !buf[0])
+		return -ENOENT;
+	if (!WIFEXITED(st))
+		return -EINTR;
+	return WEXITSTATUS(st) ? WEXITSTATUS(st) : err;
+fail:
+	err = -errno;
+	for (int i = 0; i < 2; i++) {
+		if (in[i] >= 0)
+			close(in[i]);
+		if (res[i] >= 0)
+			close(res[i]);
+	}
+	return err;
 }

@@ -50,6 +50,7 @@ cleanup() {
 	done
 	rmdir /sys/fs/bpf/synguard 2>/dev/null
 	[ "$LIBXDP_DIR_MADE" = 1 ] && rmdir /sys/fs/bpf/xdp 2>/dev/null
+	[ -e /var/run/netns/$NS ] && ip netns exec $NS nft delete table ip sgcli_nat 2>/dev/null
 	ip netns del $NS 2>/dev/null
 	ip netns del $NSC 2>/dev/null
 	[ -n "$TMP" ] && rm -rf "$TMP"
@@ -963,6 +964,120 @@ run sg status $A --json
 [ -z "$why" ] && ok "run: leaves an attachment that is not its own" ||
 	fail "run: leaves an attachment that is not its own" "$why $(cat "$TMP/run2.out")"
 sg detach $A >/dev/null 2>&1
+
+# ---------------------------------------------------------------- ports by kind
+
+# In $NS: 8081 has a listener (on 192.0.2.2 alone: a listener bound to one
+# address counts), 8082 a DNAT rule in a table of our own, 8083 nothing,
+# 8084 a listener on 127.0.0.1, which no packet from a NIC reaches: nothing.
+NAT_TABLE=sgcli_nat
+ip -n $NS link set lo up
+# listen PORT [ADDR]: a listener in $NS until killed; LISTEN_PID is its PID.
+listen() {
+	ip netns exec $NS python3 -c 'import socket, sys, time
+s = socket.socket()
+s.bind((sys.argv[2], int(sys.argv[1])))
+s.listen()
+print("ready", flush=True)
+time.sleep(600)' "$1" "${2:-192.0.2.2}" >"$TMP/listen$1" 2>&1 &
+	LISTEN_PID=$!
+	BG+=("$LISTEN_PID")
+	for _ in $(seq 50); do
+		grep -q ready "$TMP/listen$1" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+unlisten() {
+	kill "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
+listen 8081 || fail "ports by kind: listener" "$(cat "$TMP/listen8081")"
+L8081=$LISTEN_PID
+listen 8084 127.0.0.1 || fail "ports by kind: loopback listener" "$(cat "$TMP/listen8084")"
+L8084=$LISTEN_PID
+ip netns exec $NS nft -f - <<EOF || fail "ports by kind: nft table" "cannot create table ip $NAT_TABLE"
+table ip $NAT_TABLE {
+	chain prerouting {
+		type nat hook prerouting priority dstnat;
+		fib daddr type local tcp dport 8082 dnat to 192.0.2.1:80
+	}
+}
+EOF
+run sg attach $A --ports 8081-8084
+why=""
+[ "$RC" = 0 ] || why+="exit $RC; "
+[ "$(grep -c '^synguard: warning:' <<<"$OUT")" = 2 ] || why+="not 2 warnings; "
+grep -qxF "synguard: warning: $A: port 8082: no local listener, translated by a DNAT rule (Docker, kube-proxy): SYNs and ACKs pass to the kernel untouched (syn_no_listener_pass, ack_conntrack_pass): never broken, but not protected" <<<"$OUT" ||
+	why+="no nat warning; "
+grep -qxF "synguard: warning: $A: 2 ports (8083-8084): nothing listening and no DNAT rule: SYNs pass to the kernel (syn_no_listener_pass), which resets them or forwards them to another host; a listener that starts later is protected from its first SYN" <<<"$OUT" ||
+	why+="no nothing warning; "
+[ -z "$why" ] && ok "attach: one warning per kind of port that is not local" ||
+	fail "attach: one warning per kind of port that is not local" "$why $OUT"
+run sg status $A --json
+pyjson "status --json: ports by kind" "d['interfaces'][0]['ports_by_kind'] == {'local': [[8081, 8081]], 'nat': [[8082, 8082]],
+	'nothing': [[8083, 8084]], 'local+nat': []}
+	and d['interfaces'][0]['port_counts_by_kind'] == {'local': 1, 'nat': 1, 'nothing': 2, 'local+nat': 0}
+	and d['interfaces'][0]['nat_rules'] == 'read' and d['interfaces'][0]['healthy']" "$STDOUT"
+run sg status $A
+echo "$OUT" | grep -A1 '^IFACE  *LOCAL  *NAT  *NOTHING  *LOCAL+NAT$' | grep -qE "^$A +8081 +8082 +8083-8084 +-$" &&
+	ok "status (text): ports by kind" || fail "status (text): ports by kind" "$OUT"
+sg detach $A >/dev/null 2>&1
+unlisten "$L8084"
+
+# A big range is summarised: counts, and one line per kind.
+run sg attach $A --ports 1000-65535
+why=""
+[ "$(echo "$OUT" | wc -l)" -le 6 ] || why+="$(echo "$OUT" | wc -l) lines; "
+grep -qF "synguard: warning: $A: 64534 ports (1000-8080,8083-65535): nothing listening" <<<"$OUT" || why+="no summary of nothing; "
+[ -z "$why" ] && ok "attach: a big range is summarised" || fail "attach: a big range is summarised" "$why ${OUT:0:600}"
+run sg status $A --json
+pyjson "status --json: a big range by kind" "d['interfaces'][0]['ports_by_kind']['nothing'] == [[1000, 8080], [8083, 65535]]
+	and d['interfaces'][0]['port_counts_by_kind'] == {'local': 1, 'nat': 1, 'nothing': 64534, 'local+nat': 0}" "$STDOUT"
+sg detach $A >/dev/null 2>&1
+
+# Local AND DNAT-ed (Docker's userland proxy): attach and status say what breaks.
+listen 8082 || fail "ports by kind: listener on 8082" "$(cat "$TMP/listen8082")"
+L8082=$LISTEN_PID
+run sg attach $A --ports 8081-8082
+grep -qF "synguard: warning: $A: port 8082: a local listener AND a DNAT rule (Docker's userland proxy): the kernel translates new connections away from the listener, but while cookies are on synguard hands their handshakes to the listener" <<<"$OUT" &&
+	ok "attach: warns about a local+nat port" || fail "attach: warns about a local+nat port" "$OUT"
+run sg status $A --json
+pyjson "status --json: local+nat" "d['interfaces'][0]['ports_by_kind'] == {'local': [[8081, 8081]], 'nat': [], 'nothing': [], 'local+nat': [[8082, 8082]]}" "$STDOUT"
+sg detach $A >/dev/null 2>&1
+unlisten "$L8082"
+
+# run classifies again every 10 s and logs each change of kind.
+start_run "$TMP/run4.out" $A --ports 8081-8083
+# Its first look at the ports comes before it says it is protected.
+for _ in $(seq 50); do
+	grep -q "protected until" "$TMP/run4.out" && break
+	sleep 0.2
+done
+grep -q "protected until" "$TMP/run4.out" || fail "run (ports by kind): attaches" "$(cat "$TMP/run4.out")"
+listen 8083 || fail "ports by kind: listener on 8083" "$(cat "$TMP/listen8083")"
+L8083=$LISTEN_PID
+unlisten "$L8081"
+line83="$A: port 8083 now local (was nothing): a local listener: protected (SYN cookies, handoff to the listener)"
+line81="$A: port 8081 now nothing (was local): nothing listening and no DNAT rule:"
+for _ in $(seq 50); do
+	grep -qxF "$line83" "$TMP/run4.out" && grep -qF "$line81" "$TMP/run4.out" && break
+	sleep 0.5
+done
+why=""
+grep -qxF "$line83" "$TMP/run4.out" || why+="no line for 8083; "
+grep -qF "$line81" "$TMP/run4.out" || why+="no line for 8081; "
+grep -q "8082 now" "$TMP/run4.out" && why+="a line for 8082, which did not change; "
+[ -z "$why" ] && ok "run: logs a listener that starts and one that stops" ||
+	fail "run: logs a listener that starts and one that stops" "$why $(cat "$TMP/run4.out")"
+run sg status $A --json
+pyjson "status --json: kinds computed at status time" "d['interfaces'][0]['ports_by_kind'] == {'local': [[8083, 8083]], 'nat': [[8082, 8082]],
+	'nothing': [[8081, 8081]], 'local+nat': []}" "$STDOUT"
+stop_run
+[ "$RC" = 0 ] && [ -z "$(leftovers $A)" ] && ok "run (ports by kind): SIGTERM detaches" ||
+	fail "run (ports by kind): SIGTERM detaches" "exit $RC $(leftovers $A) $(cat "$TMP/run4.out")"
+unlisten "$L8083"
+ip netns exec $NS nft delete table ip $NAT_TABLE
 
 # ---------------------------------------------------------------- skb mode, -v
 

@@ -16,6 +16,9 @@
 #   - published port: N/N, its SYNs passed (no local listener) and its
 #     ACKs passed because conntrack knows the flow;
 #   - a transfer opened before attach survives attach and detach.
+#   - status shows 8080 and 30080 as nat and 9090 as local (attach warns
+#     about the nat ones), and 8080 as local+nat once a "userland proxy"
+#     listens on it too.
 # Against a synguard without the fix (SYNGUARD=old binary) the local-port
 # cases fail with cookies on and the published-port cases fail in idle.
 set -u
@@ -68,16 +71,17 @@ in_s sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 # The default, set anyway: the failure needs it and a host may differ.
 in_s sysctl -qw net.netfilter.nf_conntrack_tcp_loose=1 2>/dev/null
 
-# nat_rules docker|kube: the NAT tables of that kind in the host namespace.
+# nat_rules docker|kube [TABLE]: the NAT tables of that kind in the host
+# namespace, as table TABLE (sgtest) of families ip and ip6.
 nat_rules() {
-	in_s nft delete table ip sgtest 2>/dev/null
-	in_s nft delete table ip6 sgtest 2>/dev/null
-	local f a k
+	local f a k t=${2:-sgtest}
+	in_s nft delete table ip "$t" 2>/dev/null
+	in_s nft delete table ip6 "$t" 2>/dev/null
 	for f in ip ip6; do
 		[ $f = ip ] && { a=$K4; k=$K4; } || { a="[$K6]"; k=$K6; }
 		if [ "$1" = docker ]; then
 			in_s nft -f - <<-EOF || return 1
-				table $f sgtest {
+				table $f $t {
 					chain docker {
 						iifname != "$HIF" tcp dport $P_PUB dnat to $a:80
 					}
@@ -97,7 +101,7 @@ nat_rules() {
 			EOF
 		else
 			in_s nft -f - <<-EOF || return 1
-				table $f sgtest {
+				table $f $t {
 					chain services {
 						fib daddr type local tcp dport $P_NODE meta mark set mark or 0x4000 dnat to $a:80
 					}
@@ -250,6 +254,52 @@ in_s nft list table inet "$table" >/dev/null 2>&1 &&
 	REASONS+=("table inet $table left after detach")
 in_s nft list table ip sgtest >/dev/null 2>&1 || REASONS+=("detach touched the NAT table")
 check notrack_table_lifecycle
+
+# ---- ports by kind: attach warns, status shows each kind ----
+# Both kinds of rules at once: 8080 (Docker) and 30080 (kube-proxy) have
+# no local listener and a DNAT rule; 9090 has the local server.
+nat_rules docker && nat_rules kube sgkube ||
+	fail ports_by_kind "cannot load both kinds of rules"
+out=$(sg attach "$SIF" --ports "$SG_PORTS" --mode native --cookies always 2>&1) &&
+	SG_ATTACHED=1 || REASONS+=("attach failed: $out")
+[[ $out == *"synguard: warning: $SIF: ports 8080,30080: no local listener, translated by a DNAT rule (Docker, kube-proxy): SYNs and ACKs pass to the kernel untouched (syn_no_listener_pass, ack_conntrack_pass): never broken, but not protected"* ]] ||
+	REASONS+=("no nat warning at attach: $out")
+n=$(grep -c "synguard: warning:" <<<"$out")
+want "warnings at attach (nat only)" "$n" -eq 1
+# kinds_json: the fields of status --json this section checks, as one line.
+kinds_json() {
+	sg status "$SIF" --json | python3 -c 'import json, sys
+i = json.load(sys.stdin)["interfaces"][0]
+print(json.dumps([i.get("ports_by_kind"), i.get("port_counts_by_kind"), i.get("nat_rules")]))'
+}
+got=$(kinds_json)
+[ "$got" = '[{"local": [[9090, 9090]], "nat": [[8080, 8080], [30080, 30080]], "nothing": [], "local+nat": []}, {"local": 1, "nat": 2, "nothing": 0, "local+nat": 0}, "read"]' ] ||
+	REASONS+=("status --json: $got")
+st=$(sg status "$SIF" 2>&1)
+grep -qE "^$SIF +9090 +8080,30080 +- +-$" <<<"$st" ||
+	REASONS+=("status text has no ports-by-kind row: $st")
+check ports_by_kind_nat_and_local
+
+# Docker's userland proxy: a local listener on the published port too.
+ip netns exec "$SNS" "$BUILD/tcp_echo" -a "$S4" -a "$S6" -p $P_PUB \
+	>"$TMP/proxy.log" 2>&1 &
+proxy=$!
+BG_PIDS+=($proxy)
+for _ in $(seq 50); do
+	grep -q ready "$TMP/proxy.log" && break
+	sleep 0.1
+done
+got=$(kinds_json)
+[ "$got" = '[{"local": [[9090, 9090]], "nat": [[30080, 30080]], "nothing": [], "local+nat": [[8080, 8080]]}, {"local": 1, "nat": 1, "nothing": 0, "local+nat": 1}, "read"]' ] ||
+	REASONS+=("status --json with a proxy on 8080: $got")
+st=$(sg status "$SIF" 2>&1)
+[[ $st == *"$SIF: port 8080: a local listener AND a DNAT rule: connections made while cookies are on break after the handshake"* ]] ||
+	REASONS+=("status text does not warn about 8080: $st")
+check ports_by_kind_local_nat
+kill_ours "$proxy"
+sg_detach || fail ports_by_kind_detach "detach failed"
+in_s nft delete table ip sgkube
+in_s nft delete table ip6 sgkube
 
 # ---- connections open before attach survive attach and detach ----
 for fam in 4 6; do
