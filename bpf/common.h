@@ -31,6 +31,21 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sg_ports SEC(".maps");
 
+/*
+ * Protected ports whose SYNs must still go to the kernel: a local listener
+ * and a NAT rule on the same port (Docker's userland proxy). A handoff
+ * there goes to the local socket while conntrack translates the rest of
+ * the flow, and the connection is reset. The CLI finds them (user/
+ * portkind.c) and keeps this map current (doc/design.md, "Ports by kind").
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sg_ports);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_pass_ports SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, SG_CNT_MAX);
@@ -70,14 +85,20 @@ static __always_inline void sg_count(enum sg_counter c)
 		*v += 1;
 }
 
-static __always_inline int sg_port_protected(__u16 port)
+/* Is port set in the port bitmap of map (sg_ports, sg_pass_ports)? */
+static __always_inline int sg_port_in(void *map, __u16 port)
 {
 	__u32 zero = 0;
-	struct sg_ports *p = bpf_map_lookup_elem(&sg_ports, &zero);
+	struct sg_ports *p = bpf_map_lookup_elem(map, &zero);
 
 	if (!p)
 		return 0;
 	return (p->bits[(port >> 6) & 1023] >> (port & 63)) & 1;
+}
+
+static __always_inline int sg_port_protected(__u16 port)
+{
+	return sg_port_in(&sg_ports, port);
 }
 
 /* The SG clock (include/synguard.h): REALTIME, which a fleet agrees on. */

@@ -52,6 +52,10 @@ __noinline int sg_handle_syn(struct xdp_md *ctx, struct sg_pkt *p,
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
 
+	if (sg_port_in(&sg_pass_ports, bpf_ntohs(flow->dport))) {
+		sg_count(SG_CNT_SYN_LOCAL_NAT_PASS);
+		return XDP_PASS;
+	}
 	/* The SG_BENCH_* switches compile a check out in bench-only builds
 	 * (bench/bench.mk), so make bench can show what each costs. */
 #ifndef SG_BENCH_NO_UNICAST

@@ -55,6 +55,8 @@
 	  "SYNs whose connection has a kernel socket (TIME_WAIT...): passed")  \
 	X(SYN_NO_LISTENER_PASS, "syn_no_listener_pass",                        \
 	  "SYNs with no local listener (forwarded, DNAT-ed, closed): passed")  \
+	X(SYN_LOCAL_NAT_PASS, "syn_local_nat_pass",                            \
+	  "SYNs to a port with a local listener and a NAT rule: passed")       \
 	X(SYN_MPTCP_PASS, "syn_mptcp_pass",                                    \
 	  "SYNs to an MPTCP listener, which the handoff cannot serve: passed") \
 	X(SYN_NO_HANDOFF_PASS, "syn_no_handoff_pass",                          \

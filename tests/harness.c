@@ -108,7 +108,7 @@ void put_keys(void)
 		fail("keys update: %s", strerror(errno));
 }
 
-void put_ports(const int *ports, int n)
+void put_port_map(struct bpf_map *m, const int *ports, int n)
 {
 	static struct sg_ports pm;
 	__u32 zero = 0;
@@ -117,9 +117,14 @@ void put_ports(const int *ports, int n)
 	memset(&pm, 0, sizeof(pm));
 	for (i = 0; i < n; i++)
 		pm.bits[ports[i] / 64] |= 1ULL << (ports[i] % 64);
-	if (bpf_map__update_elem(skel->maps.sg_ports, &zero, sizeof(zero), &pm,
-				 sizeof(pm), BPF_ANY))
-		fail("ports update: %s", strerror(errno));
+	if (bpf_map__update_elem(m, &zero, sizeof(zero), &pm, sizeof(pm),
+				 BPF_ANY))
+		fail("%s update: %s", bpf_map__name(m), strerror(errno));
+}
+
+void put_ports(const int *ports, int n)
+{
+	put_port_map(skel->maps.sg_ports, ports, n);
 }
 
 void read_counters(__u64 *out)

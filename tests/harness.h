@@ -43,6 +43,8 @@ void put_keys(void);
 /* Sets cookies auto's engaged state (the rest of sg_state stays). */
 void state_engaged(int engaged);
 void put_ports(const int *ports, int n);
+/* The same bitmap into another port map (sg_pass_ports). */
+void put_port_map(struct bpf_map *m, const int *ports, int n);
 void read_counters(__u64 *out);
 void key_bytes(uint8_t out[16], unsigned int slot);
 void random_key(unsigned int slot);

@@ -590,7 +590,7 @@ static void rollback(const char *iface, int ifindex, const struct undo *u,
 
 static int write_maps(struct synguard *skel, const struct sg_settings *s,
 		      const __u8 key[SG_KEY_BYTES], const struct sg_info *info,
-		      __u8 nf)
+		      __u8 nf, const struct sg_ports *pass)
 {
 	struct sg_config cfg = s->cfg;
 	struct sg_keys keys = {};
@@ -604,6 +604,7 @@ static int write_maps(struct synguard *skel, const struct sg_settings *s,
 		{skel->maps.sg_ports, &s->ports},
 		{skel->maps.sg_keys, &keys},
 		{skel->maps.sg_info, info},
+		{skel->maps.sg_pass_ports, pass},
 	};
 	size_t i;
 	int err;
@@ -752,7 +753,14 @@ static int do_attach(const char *iface, int ifindex,
 	info.ifindex = ifindex;
 	info.attached_unix = time(NULL);
 	info.key_installed_unix = info.attached_unix;
-	if (write_maps(base, &a->s, key, &info, nf > 0 ? SG_NF_NOTRACK : 0))
+	/*
+	 * Attached whatever it says: a port's kind can change at any time.
+	 * Before the programs run, so that a local+nat port is never
+	 * answered (sg_pass_ports); `run` keeps that map current.
+	 */
+	sg_port_kinds_check(iface, &a->s.ports, &kinds);
+	if (write_maps(base, &a->s, key, &info, nf > 0 ? SG_NF_NOTRACK : 0,
+		       &kinds.kind[SG_PK_LOCAL_NAT]))
 		goto fail;
 
 	/*
@@ -805,8 +813,6 @@ static int do_attach(const char *iface, int ifindex,
 	else
 		printf("%s: no conntrack in this kernel: no nftables table needed\n",
 		       iface);
-	/* Attached whatever it says: a port's kind can change at any time. */
-	sg_port_kinds_check(iface, &a->s.ports, &kinds);
 	synguard__destroy(xdp);
 	synguard__destroy(base);
 	*out = info;

@@ -37,7 +37,7 @@ const char *const sg_port_kind_gets[SG_PK_MAX] = {
 	[SG_PK_NAT] = "no local listener, translated by a DNAT rule (Docker, kube-proxy): SYNs and ACKs pass to the kernel untouched (syn_no_listener_pass, ack_conntrack_pass): never broken, but not protected",
 	[SG_PK_NOTHING] = "nothing listening and no DNAT rule: SYNs pass to the kernel (syn_no_listener_pass), which resets them or forwards them to another host; a listener that starts later is protected from its first SYN",
 	[SG_PK_LOCAL_NAT] =
-		"a local listener AND a DNAT rule (Docker's userland proxy): the kernel translates new connections away from the listener, but while cookies are on synguard hands their handshakes to the listener and NAT then sends the rest of each connection elsewhere, where it is reset; take these ports out of the protected ports (they then pass untouched) or turn the proxy off (dockerd --userland-proxy=false)",
+		"a local listener AND a DNAT rule (Docker's userland proxy): SYNs pass to the kernel untouched (syn_local_nat_pass), since a handoff to the listener would be reset once NAT sends the rest of the connection elsewhere: never broken, but not protected; with dockerd --userland-proxy=false such a port is nat",
 };
 
 /* /proc/net/tcp's st column for TCP_LISTEN. */

@@ -176,6 +176,19 @@ out:
  * (have: it is valid); a port added to or removed from the list by `config`
  * is not a change of kind.
  */
+/* The XDP program passes the SYNs of these ports (local+nat) untouched. */
+static void pass_ports_write(const char *iface, const struct sg_ports *pass)
+{
+	const int need[] = {SG_M_PASS_PORTS};
+	struct sg_pins p;
+
+	if (!sg_pins_lock_need(iface, &p, need, ARRAY_SIZE(need))) {
+		sg_map_write(&p, SG_M_PASS_PORTS, pass);
+		sg_pins_close(&p);
+	}
+	sg_unlock();
+}
+
 static void follow_ports(const char *iface, struct sg_port_kinds *seen,
 			 bool *have, int *nat_err)
 {
@@ -198,6 +211,10 @@ static void follow_ports(const char *iface, struct sg_port_kinds *seen,
 	if (rc || sg_port_scan(&scan))
 		return; /* follow_host says when the pins are gone */
 	sg_port_classify(&scan, &prot, &now);
+	if (!*have || memcmp(&seen->kind[SG_PK_LOCAL_NAT],
+			     &now.kind[SG_PK_LOCAL_NAT],
+			     sizeof(now.kind[SG_PK_LOCAL_NAT])))
+		pass_ports_write(iface, &now.kind[SG_PK_LOCAL_NAT]);
 	if (*have && scan.nat_err != *nat_err) {
 		if (scan.nat_err)
 			sg_warn("%s: cannot read the NAT rules any more (%s): ports translated by NAT now count as nothing listening",

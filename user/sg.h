@@ -259,7 +259,8 @@ int sg_skel_map(const char *name, struct bpf_map_info *want);
 	X(ALLOW4, sg_allow4)                                                   \
 	X(ALLOW6, sg_allow6)                                                   \
 	X(DENY4, sg_deny4)                                                     \
-	X(DENY6, sg_deny6)
+	X(DENY6, sg_deny6)                                                     \
+	X(PASS_PORTS, sg_pass_ports)
 
 enum sg_map_id {
 #define SG_MAP_ID(id, name) SG_M_##id,

@@ -441,7 +441,7 @@ static void kind_notes(const struct iface_state *s)
 		printf("%s: NAT rules not read (%s): ports translated by NAT show as NOTHING\n",
 		       s->iface, nat_rules_str(s));
 	if (s->kinds.count[SG_PK_LOCAL_NAT])
-		printf("%s: %s: a local listener AND a DNAT rule: connections made while cookies are on break after the handshake (NAT sends the rest elsewhere); take them out of the ports\n",
+		printf("%s: %s: a local listener AND a DNAT rule: their SYNs pass to the kernel untouched (syn_local_nat_pass), not protected\n",
 		       s->iface,
 		       sg_port_list_fmt(&s->kinds.kind[SG_PK_LOCAL_NAT], list,
 					sizeof(list)));
@@ -851,7 +851,7 @@ const struct sg_cmd sg_cmd_status = {
 	.summary = "show the protected interfaces and their settings",
 	.opts = status_opts,
 	.doc = "XDP and HANDOFF show what is attached now (queried, not remembered):\nXDP single = synguard's program alone, multiprog = through libxdp's dispatcher.\nTCP-SACK..TCP-SYNCOOKIES: the net.ipv4 sysctls the programs follow (what attach\nread, kept current by `synguard run`); PREV-WSCALE: the scale before the last\nwscale change, still valid for cookies in flight, and for how long.\nWith IFACE, the exit code is 1 unless IFACE is fully protected (for probes),\nwhich includes tcp_syncookies on and the sysctls followed.\nLOCAL, NAT, NOTHING, LOCAL+NAT: the protected ports by kind, found now in this\nnetwork namespace (a TCP listener here, a DNAT rule in nftables, neither, or\n"
-	       "both, which breaks while cookies are on).",
+	       "both, whose SYNs the program passes).",
 };
 
 static int set_flag(void *ctx, int idx, const char *arg)

@@ -1040,10 +1040,14 @@ sg detach $A >/dev/null 2>&1
 listen 8082 || fail "ports by kind: listener on 8082" "$(cat "$TMP/listen8082")"
 L8082=$LISTEN_PID
 run sg attach $A --ports 8081-8082
-grep -qF "synguard: warning: $A: port 8082: a local listener AND a DNAT rule (Docker's userland proxy): the kernel translates new connections away from the listener, but while cookies are on synguard hands their handshakes to the listener" <<<"$OUT" &&
+grep -qF "synguard: warning: $A: port 8082: a local listener AND a DNAT rule (Docker's userland proxy): SYNs pass to the kernel untouched (syn_local_nat_pass)" <<<"$OUT" &&
 	ok "attach: warns about a local+nat port" || fail "attach: warns about a local+nat port" "$OUT"
 run sg status $A --json
 pyjson "status --json: local+nat" "d['interfaces'][0]['ports_by_kind'] == {'local': [[8081, 8081]], 'nat': [], 'nothing': [], 'local+nat': [[8082, 8082]]}" "$STDOUT"
+# The XDP program passes the SYNs of exactly that port: bit 8082 (byte 1010,
+# bit 2) of the pinned sg_pass_ports, and no other.
+run bpftool -j map dump pinned /sys/fs/bpf/synguard/$A/sg_pass_ports
+pyjson "attach: sg_pass_ports holds 8082 only" "[i for i, b in enumerate(d[0]['value']) if int(b, 16)] == [1010] and int(d[0]['value'][1010], 16) == 4" "$STDOUT"
 sg detach $A >/dev/null 2>&1
 unlisten "$L8082"
 
