@@ -1053,38 +1053,72 @@ static void test_edges(void)
  * this test's own network namespace (the harness unshares one), so no
  * traffic is needed.
  */
+static void set_synack_ns(uint64_t tai);
+
+/* ct_insert FAMILY SPORT DPORT: a conntrack entry of a loopback flow. */
+static int ct_insert(int family, int sport, int dport)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd),
+		 "conntrack -I -p tcp %s --sport %d --dport %d --state ESTABLISHED -t 60 >/dev/null 2>&1",
+		 family == 4 ? "-s 127.0.0.1 -d 127.0.0.1" : "-s ::1 -d ::1",
+		 sport, dport);
+	return system(cmd);
+}
+
+/*
+ * ACKs without a socket that conntrack knows pass where the kernel can
+ * translate or forward: a protected port with no local listener, or a
+ * local+nat one (sg_pass_ports). A local port's ACKs never consult it.
+ */
 static void test_conntrack_pass(void)
 {
-	static const char *const fam_args[2] = {"-s 127.0.0.1 -d 127.0.0.1",
-						"-s ::1 -d ::1"};
+	enum { P_NOLISTEN = 8099 };
+	const int ports[] = {80, 443, P_NOLISTEN};
 	struct pkt_spec s;
-	char name[96], cmd[256];
-	int family, i;
+	char name[128];
+	int family;
 
-	for (family = 4, i = 0; family <= 6; family += 2, i++) {
+	put_ports(ports, 3);
+	/* A cookie went out just now: the drops below are the MAC's. */
+	set_synack_ns(ref_tai_ns());
+	for (family = 4; family <= 6; family += 2) {
 		snprintf(name, sizeof(name),
-			 "IPv%d ACK, no socket, a conntrack entry -> pass",
+			 "IPv%d ACK, no listener, a conntrack entry -> pass",
 			 family);
-		snprintf(cmd, sizeof(cmd),
-			 "conntrack -I -p tcp %s --sport 4242 --dport 80 "
-			 "--state ESTABLISHED -t 60 >/dev/null 2>&1",
-			 fam_args[i]);
-		if (system(cmd)) {
-			printf("skip %s: conntrack(8) could not insert an "
-			       "entry (apt-get install conntrack)\n",
+		if (ct_insert(family, 4242, P_NOLISTEN) ||
+		    ct_insert(family, 4244, 80)) {
+			printf("skip %s: conntrack(8) could not insert an entry (apt-get install conntrack)\n",
 			       name);
 			continue;
 		}
 		loopback_spec(&s, family, 4242);
+		s.dport = P_NOLISTEN;
 		expect_spec_untouched(name, &s, XDP_PASS,
 				      SG_CNT_ACK_CONNTRACK_PASS);
 		/* The neighbouring tuple has no entry: the cookie check. */
 		loopback_spec(&s, family, 4243);
+		s.dport = P_NOLISTEN;
 		snprintf(name, sizeof(name),
-			 "IPv%d ACK, no socket, no conntrack entry -> drop",
+			 "IPv%d ACK, no listener, no conntrack entry -> drop",
 			 family);
 		check_ack_dropped(name, &s, SG_CNT_COOKIE_BAD);
+		/* A local listener: conntrack is not consulted. */
+		loopback_spec(&s, family, 4244);
+		snprintf(name, sizeof(name),
+			 "IPv%d ACK to a local port, a conntrack entry -> cookie check, drop",
+			 family);
+		check_ack_dropped(name, &s, SG_CNT_COOKIE_BAD);
+		put_port_map(skel->maps.sg_pass_ports, (const int[]){80}, 1);
+		snprintf(name, sizeof(name),
+			 "IPv%d ACK to a local+nat port, a conntrack entry -> pass",
+			 family);
+		expect_spec_untouched(name, &s, XDP_PASS,
+				      SG_CNT_ACK_CONNTRACK_PASS);
+		put_port_map(skel->maps.sg_pass_ports, NULL, 0);
 	}
+	put_ports(ports, 2);
 }
 
 static void test_kernel_sockets(void)
