@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * attach and detach: the XDP program through libxdp, the TC handoff through
- * libbpf's TC API, and the pins. Every step of attach is undone if a later
- * one fails, so an interface is either fully protected or untouched.
+ * attach: the preflight checks, then the programs, settings, TC handoff,
+ * XDP program and pins (tc.c, xdp.c), in that order. Every step is undone if
+ * a later one fails, so an interface is either fully protected or untouched.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -27,8 +27,6 @@
 #include "synguard.skel.h"
 
 #define SG_KFUNC "bpf_sk_assign_tcp_reqsk"
-#define SG_XDP_PROG "synguard_xdp"
-#define SG_TC_PROG "synguard_tc"
 
 /* ---- preflight ---- */
 
@@ -66,384 +64,9 @@ int sg_kfunc_check(void)
 	return -1;
 }
 
-/* ---- TC ---- */
-
-#define TC_HOOK(name, idx)                                                     \
-	DECLARE_LIBBPF_OPTS(bpf_tc_hook, name, .ifindex = (idx),               \
-			    .attach_point = BPF_TC_INGRESS)
-
-int sg_tc_query(int ifindex, __u32 *prog_id)
-{
-	TC_HOOK(hook, ifindex);
-	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = SG_TC_HANDLE,
-			    .priority = SG_TC_PRIORITY);
-	int err;
-
-	err = bpf_tc_query(&hook, &opts);
-	if (err == -ENOENT || err == -EINVAL)
-		return 0; /* no filter, or no clsact at all */
-	if (err)
-		return err;
-	*prog_id = opts.prog_id;
-	return 1;
-}
-
-/*
- * How many filters a clsact direction holds. libbpf's TC API can only query
- * a filter whose handle and priority it knows, so this is the one netlink
- * request we make ourselves: an RTM_GETTFILTER dump, counting the replies.
- */
-static int tc_filter_count(int ifindex, __u32 parent)
-{
-	struct {
-		struct nlmsghdr nh;
-		struct tcmsg tc;
-	} req = {
-		.nh =
-			{
-				.nlmsg_len = NLMSG_LENGTH(sizeof(struct tcmsg)),
-				.nlmsg_type = RTM_GETTFILTER,
-				.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
-				.nlmsg_seq = 1,
-			},
-		.tc =
-			{
-				.tcm_family = AF_UNSPEC,
-				.tcm_ifindex = ifindex,
-				.tcm_parent = parent,
-			},
-	};
-	char buf[16384] __attribute__((aligned(NLMSG_ALIGNTO)));
-	int fd, count = 0, err = 0;
-	struct nlmsghdr *nh;
-	ssize_t n;
-
-	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-	if (fd < 0)
-		return -errno;
-	if (send(fd, &req, req.nh.nlmsg_len, 0) < 0) {
-		err = -errno;
-		goto out;
-	}
-	for (;;) {
-		n = recv(fd, buf, sizeof(buf), 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			err = n < 0 ? -errno : -EIO;
-			goto out;
-		}
-		for (nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, (size_t)n);
-		     nh = NLMSG_NEXT(nh, n)) {
-			if (nh->nlmsg_type == NLMSG_DONE)
-				goto out;
-			if (nh->nlmsg_type == NLMSG_ERROR) {
-				err = ((struct nlmsgerr *)NLMSG_DATA(nh))
-					      ->error;
-				goto out;
-			}
-			if (nh->nlmsg_type == RTM_NEWTFILTER)
-				count++;
-		}
-	}
-out:
-	close(fd);
-	return err ? err : count;
-}
-
-/* Filters left on the clsact qdisc, both directions (it holds both). */
-static int tc_filters_left(int ifindex)
-{
-	__u32 dirs[] = {TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS),
-			TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS)};
-	int i, n, total = 0;
-
-	for (i = 0; i < 2; i++) {
-		n = tc_filter_count(ifindex, dirs[i]);
-		if (n < 0)
-			return n;
-		total += n;
-	}
-	return total;
-}
-
-static int tc_attach(const char *iface, int ifindex, int prog_fd,
-		     struct sg_info *info, bool *hook_created)
-{
-	TC_HOOK(hook, ifindex);
-	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = prog_fd,
-			    .handle = SG_TC_HANDLE, .priority = SG_TC_PRIORITY);
-	int err;
-
-	err = bpf_tc_hook_create(&hook);
-	if (err && err != -EEXIST) {
-		sg_err("cannot create the clsact qdisc on %s: %s", iface,
-		       sg_strerr(err));
-		return err;
-	}
-	*hook_created = !err;
-	/* libbpf attaches in direct-action mode, without replacing. */
-	err = bpf_tc_attach(&hook, &opts);
-	if (err) {
-		sg_err("cannot attach the TC handoff filter to %s ingress (pref %u, handle 0x%x): %s",
-		       iface, SG_TC_PRIORITY, SG_TC_HANDLE, sg_strerr(err));
-		/* EEXIST: same handle; EINVAL: another kind at that pref. */
-		if (err == -EEXIST || err == -EINVAL)
-			sg_err("another filter uses that priority: see `tc filter show dev %s ingress`",
-			       iface);
-		return err;
-	}
-	info->tc_prog_id = opts.prog_id;
-	info->tc_handle = SG_TC_HANDLE;
-	info->tc_priority = SG_TC_PRIORITY;
-	info->tc_hook_created = *hook_created;
-	return 0;
-}
-
-static int tc_detach(int ifindex)
-{
-	TC_HOOK(hook, ifindex);
-	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = SG_TC_HANDLE,
-			    .priority = SG_TC_PRIORITY);
-
-	return bpf_tc_detach(&hook, &opts);
-}
-
-/*
- * Removes the clsact qdisc that attach created, unless another filter was
- * put on it since: it is not ours alone any more. Returns the number of
- * filters left (0: removed), or -errno.
- */
-static int tc_hook_remove(int ifindex)
-{
-	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
-			    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
-	int left = tc_filters_left(ifindex);
-
-	if (left)
-		return left;
-	return bpf_tc_hook_destroy(&hook);
-}
-
-/* ---- XDP ---- */
-
-static const char *mode_name(enum sg_xdp_mode m)
-{
-	return m == SG_MODE_SKB ? "skb" : "native";
-}
-
-static bool prog_is_ours(const struct xdp_program *prog, __u32 id)
-{
-	/* Without the id (sg_info lost), recognise the program by name. */
-	if (id)
-		return xdp_program__id(prog) == id;
-	return !strcmp(xdp_program__name(prog), SG_XDP_PROG);
-}
-
-/* The libxdp view of ifindex's XDP programs, or NULL if it has none. */
-static struct xdp_multiprog *xdp_get(int ifindex)
-{
-	struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(ifindex);
-
-	if (!mp || libxdp_get_error(mp))
-		return NULL;
-	return mp;
-}
-
-/* Our program among ifindex's: the main one, or a dispatcher component. */
-static struct xdp_program *xdp_find(struct xdp_multiprog *mp, __u32 id)
-{
-	struct xdp_program *prog = NULL;
-
-	if (xdp_multiprog__is_legacy(mp)) {
-		prog = xdp_multiprog__main_prog(mp);
-		return prog && prog_is_ours(prog, id) ? prog : NULL;
-	}
-	while ((prog = xdp_multiprog__next_prog(prog, mp)))
-		if (prog_is_ours(prog, id))
-			return prog;
-	return NULL;
-}
-
-int sg_xdp_attached(int ifindex, __u32 prog_id, bool *multiprog,
-		    enum sg_xdp_mode *mode)
-{
-	struct xdp_multiprog *mp = xdp_get(ifindex);
-	int found;
-
-	if (!mp)
-		return 0;
-	found = !!xdp_find(mp, prog_id);
-	*multiprog = !xdp_multiprog__is_legacy(mp);
-	*mode = xdp_multiprog__attach_mode(mp) == XDP_MODE_SKB ? SG_MODE_SKB
-							       : SG_MODE_NATIVE;
-	xdp_multiprog__close(mp);
-	return found;
-}
-
-/*
- * libxdp's switch to attach a program alone, without its dispatcher. Set
- * for the retry below, and by the user to skip the dispatcher altogether.
- */
-#define SG_SKIP_DISPATCHER "LIBXDP_SKIP_DISPATCHER"
-/*
- * xdp_attach() failed in a way the dispatcher may be the cause of: the
- * dispatcher's stubs of libxdp before 1.5 do not change packet data, and
- * kernels from 6.13 (and 6.12.y) refuse an extension program that does
- * in their place.
- */
-#define SG_XDP_RETRY_ALONE 1
-
-static int xdp_attach(const char *iface, int ifindex, struct synguard *skel,
-		      enum sg_xdp_mode mode, struct sg_info *info)
-{
-	DECLARE_LIBXDP_OPTS(xdp_program_opts, xo, .obj = skel->obj,
-			    .prog_name = SG_XDP_PROG);
-	struct xdp_program *xprog, *p;
-	struct xdp_multiprog *mp;
-	__u32 other = 0;
-	int err;
-
-	xprog = xdp_program__create(&xo);
-	err = libxdp_get_error(xprog);
-	if (err) {
-		sg_err("libxdp cannot use the XDP program: %s", sg_strerr(err));
-		return err;
-	}
-	/*
-	 * libxdp loads the program itself: as an freplace component of its
-	 * multi-program dispatcher where the kernel allows that, else as a
-	 * plain XDP program attached alone (doc/design.md, "libxdp's
-	 * dispatcher"). Which one we got is read back below.
-	 */
-	err = xdp_program__attach(
-		xprog, ifindex,
-		mode == SG_MODE_SKB ? XDP_MODE_SKB : XDP_MODE_NATIVE, 0);
-	if (err) {
-		if (mode == SG_MODE_NATIVE &&
-		    (err == -EOPNOTSUPP || err == -ENOTSUP))
-			sg_err("native XDP is not supported by the driver of %s: %s; try --mode skb (generic XDP: works with any driver, slower)",
-			       iface, sg_strerr(err));
-		else if ((err == -EEXIST || err == -EBUSY) &&
-			 !bpf_xdp_query_id(ifindex, 0, &other) && other)
-			sg_err("%s already has an XDP program (id %u) that libxdp cannot share: %s; remove it first (e.g. `xdp-loader unload %s --all`)",
-			       iface, other, sg_strerr(err), iface);
-		else if (!getenv(SG_SKIP_DISPATCHER)) {
-			/* The caller retries without the dispatcher. */
-			xdp_program__close(xprog);
-			return SG_XDP_RETRY_ALONE;
-		} else
-			sg_err("cannot load or attach the XDP program on %s in %s mode: %s%s",
-			       iface, mode_name(mode), sg_strerr(err),
-			       sg_verbose ? ""
-					  : "; run with -v for libxdp's and the verifier's log");
-		xdp_program__close(xprog);
-		return err;
-	}
-	info->xdp_prog_id = xdp_program__id(xprog);
-	info->xdp_mode = mode;
-	mp = xdp_get(ifindex);
-	if (mp) {
-		info->multiprog = !xdp_multiprog__is_legacy(mp);
-		/* A dispatcher may run its own copy of the program. */
-		p = xdp_find(mp, info->xdp_prog_id);
-		if (!p && (p = xdp_find(mp, 0)))
-			info->xdp_prog_id = xdp_program__id(p);
-		xdp_multiprog__close(mp);
-	}
-	xdp_program__close(xprog);
-	return 0;
-}
-
-/*
- * Removes our XDP program (*id, or found by name if 0; *id then gets its
- * id): 1 removed, 0 not there, -errno. Another program in our place is
- * left alone (other gets its id).
- */
-static int xdp_detach(int ifindex, __u32 *id, __u32 *other)
-{
-	struct xdp_multiprog *mp = xdp_get(ifindex);
-	struct xdp_program *prog;
-	int err;
-
-	*other = 0;
-	if (!mp)
-		return 0;
-	prog = xdp_find(mp, *id);
-	if (!prog) {
-		if (xdp_multiprog__is_legacy(mp) &&
-		    xdp_multiprog__main_prog(mp))
-			*other = xdp_program__id(xdp_multiprog__main_prog(mp));
-		xdp_multiprog__close(mp);
-		return 0;
-	}
-	*id = xdp_program__id(prog);
-	if (xdp_multiprog__is_legacy(mp))
-		err = xdp_multiprog__detach(mp);
-	else
-		err = xdp_program__detach(prog, ifindex, XDP_MODE_UNSPEC, 0);
-	xdp_multiprog__close(mp);
-	return err ? err : 1;
-}
-
-static const char *prog_name(__u32 id, char *buf, size_t len)
-{
-	struct bpf_prog_info pi = {};
-	__u32 pl = sizeof(pi);
-	int fd = bpf_prog_get_fd_by_id(id);
-
-	buf[0] = '\0';
-	if (fd < 0)
-		return buf;
-	if (!bpf_obj_get_info_by_fd(fd, &pi, &pl))
-		snprintf(buf, len, "%s", pi.name);
-	close(fd);
-	return buf;
-}
-
-/*
- * Is program id still loaded? Our programs are not pinned: only an
- * attachment keeps them, so a live one on an interface this namespace does
- * not have means the interface is in another network namespace.
- */
-bool sg_prog_alive(__u32 id)
-{
-	int fd = id ? bpf_prog_get_fd_by_id(id) : -1;
-
-	if (fd < 0)
-		return false;
-	close(fd);
-	return true;
-}
-
-/* Without the attach record, our TC filter is recognised by its name. */
-static bool tc_is_ours(__u32 tc_id, const struct sg_info *info)
-{
-	char name[BPF_OBJ_NAME_LEN];
-
-	if (info)
-		return tc_id == info->tc_prog_id;
-	return !strcmp(prog_name(tc_id, name, sizeof(name)), SG_TC_PROG);
-}
-
-/*
- * synguard's programs on ifindex although nothing is pinned: the pins were
- * lost (bpffs unmounted, removed by hand, made inside `ip netns exec`).
- */
-static bool orphans(int ifindex)
-{
-	enum sg_xdp_mode mode;
-	bool multiprog;
-	__u32 tc_id;
-
-	return sg_xdp_attached(ifindex, 0, &multiprog, &mode) > 0 ||
-	       (sg_tc_query(ifindex, &tc_id) > 0 && tc_is_ours(tc_id, NULL));
-}
-
 /* ---- attach ---- */
 
 static int cmd_attach(int argc, char **argv);
-static int cmd_detach(int argc, char **argv);
 
 enum { AO_MODE, AO_KEY_FILE, AO_KEY_ROTATE };
 
@@ -572,13 +195,13 @@ static void rollback(const char *iface, int ifindex, const struct undo *u,
 	__u32 other;
 	int err;
 
-	if (u->xdp && (err = xdp_detach(ifindex, &xdp_id, &other)) < 0)
+	if (u->xdp && (err = sg_xdp_detach(ifindex, &xdp_id, &other)) < 0)
 		sg_err("rollback: cannot remove the XDP program from %s: %s",
 		       iface, sg_strerr(err));
-	if (u->tc_filter && (err = tc_detach(ifindex)))
+	if (u->tc_filter && (err = sg_tc_detach(ifindex)))
 		sg_err("rollback: cannot remove the TC filter from %s: %s",
 		       iface, sg_strerr(err));
-	if (u->tc_hook && (err = tc_hook_remove(ifindex)) < 0)
+	if (u->tc_hook && (err = sg_tc_hook_remove(ifindex)) < 0)
 		sg_err("rollback: cannot remove the clsact qdisc of %s: %s",
 		       iface, sg_strerr(err));
 	if (u->notrack && sg_notrack_remove(ifindex) < 0)
@@ -709,7 +332,7 @@ static int do_attach(const char *iface, int ifindex,
 		       iface, iface, iface);
 		return -1;
 	}
-	if (orphans(ifindex)) {
+	if (sg_orphans(ifindex)) {
 		sg_err("%s has synguard's programs attached but nothing pinned (the pins were lost, e.g. bpffs was unmounted): run `synguard detach %s` to remove them, then attach again",
 		       iface, iface);
 		return -1;
@@ -768,7 +391,7 @@ static int do_attach(const char *iface, int ifindex,
 	 * is harmless alone, while XDP alone would answer SYNs whose ACKs no
 	 * handoff takes yet. XDP is the switch that turns protection on.
 	 */
-	err = tc_attach(iface, ifindex,
+	err = sg_tc_attach(iface, ifindex,
 			bpf_program__fd(base->progs.synguard_tc), &info,
 			&hook_created);
 	u.tc_hook = hook_created;
@@ -782,7 +405,7 @@ static int do_attach(const char *iface, int ifindex,
 	xdp = skel_open(dir, true, base);
 	if (!xdp)
 		goto fail;
-	err = xdp_attach(iface, ifindex, xdp, a->mode, &info);
+	err = sg_xdp_attach(iface, ifindex, xdp, a->mode, &info);
 	if (err == SG_XDP_RETRY_ALONE) {
 		/* A failed load leaves the object unusable: open it again. */
 		synguard__destroy(xdp);
@@ -790,7 +413,7 @@ static int do_attach(const char *iface, int ifindex,
 		xdp = skel_open(dir, true, base);
 		if (!xdp)
 			goto fail;
-		err = xdp_attach(iface, ifindex, xdp, a->mode, &info);
+		err = sg_xdp_attach(iface, ifindex, xdp, a->mode, &info);
 		if (!err)
 			sg_warn("libxdp's dispatcher cannot run synguard on this kernel (it refuses an extension program that changes packet data in a dispatcher built by libxdp before 1.5): attached alone, so no other XDP program can share %s",
 				iface);
@@ -802,7 +425,7 @@ static int do_attach(const char *iface, int ifindex,
 		goto fail;
 
 	printf("%s: protected (%s XDP, %s program, XDP prog %u, TC prog %u); ports %s\n",
-	       iface, mode_name(info.xdp_mode),
+	       iface, sg_xdp_mode_name(info.xdp_mode),
 	       info.multiprog ? "libxdp dispatcher" : "single",
 	       info.xdp_prog_id, info.tc_prog_id,
 	       sg_ports_fmt(&a->s.ports, ports, sizeof(ports)));
@@ -854,169 +477,3 @@ static int cmd_attach(int argc, char **argv)
 	return rc ? rc : sg_attach(&a, &info);
 }
 
-/* ---- detach ---- */
-
-const struct sg_cmd sg_cmd_detach = {
-	.name = "detach",
-	.run = cmd_detach,
-	.args = "IFACE",
-	.summary = "remove the protection from an interface",
-	.opts = (const struct sg_opt[]){{NULL}},
-	.doc = "Removes the XDP program, the TC filter, the clsact qdisc if attach created it\nand nothing else uses it, and every pin. Parts already gone are reported.",
-};
-
-/* Removes what is ours of XDP, TC and clsact, saying what it found. */
-static int detach_programs(const char *iface, int ifindex,
-			   const struct sg_info *info)
-{
-	__u32 id = info ? info->xdp_prog_id : 0, other, tc_id = 0;
-	int err, left, rc = 0;
-
-	err = xdp_detach(ifindex, &id, &other);
-	if (err < 0) {
-		sg_err("%s: cannot remove the XDP program: %s", iface,
-		       sg_strerr(err));
-		rc = -1;
-	} else if (err) {
-		printf("%s: XDP program %u removed\n", iface, id);
-	} else if (other) {
-		printf("%s: XDP program %u already gone (program %u, not synguard's, left in place)\n",
-		       iface, id, other);
-	} else {
-		printf("%s: XDP program %u already gone\n", iface, id);
-	}
-
-	err = sg_tc_query(ifindex, &tc_id);
-	if (err < 0) {
-		sg_err("%s: cannot query the TC filter: %s", iface,
-		       sg_strerr(err));
-		rc = -1;
-	} else if (!err) {
-		printf("%s: TC filter already gone\n", iface);
-	} else if (!tc_is_ours(tc_id, info)) {
-		printf("%s: TC filter pref %u handle 0x%x runs program %u, not synguard's: left in place\n",
-		       iface, SG_TC_PRIORITY, SG_TC_HANDLE, tc_id);
-	} else if ((err = tc_detach(ifindex))) {
-		sg_err("%s: cannot remove the TC filter: %s", iface,
-		       sg_strerr(err));
-		rc = -1;
-	} else {
-		printf("%s: TC filter (prog %u) removed\n", iface, tc_id);
-	}
-
-	if (rc)
-		return rc;
-	if (!info) {
-		printf("%s: clsact qdisc left in place (without the attach record, whether synguard created it is unknown)\n",
-		       iface);
-		return 0;
-	}
-	if (!info->tc_hook_created)
-		return 0; /* it was there before attach */
-	left = tc_hook_remove(ifindex);
-	if (left < 0 && left != -ENOENT && left != -EINVAL) {
-		sg_err("%s: cannot remove the clsact qdisc: %s", iface,
-		       sg_strerr(left));
-		return -1;
-	}
-	if (left > 0)
-		printf("%s: clsact qdisc kept: other filters use it\n", iface);
-	else
-		printf("%s: clsact qdisc removed\n", iface);
-	return 0;
-}
-
-/* The nftables table attach made (named by the ifindex it had then). */
-static int detach_notrack(const char *iface, int ifindex)
-{
-	char table[32];
-	int rc;
-
-	if (ifindex <= 0)
-		return 0;
-	sg_notrack_name(ifindex, table, sizeof(table));
-	rc = sg_notrack_remove(ifindex);
-	if (rc > 0)
-		printf("%s: nftables table inet %s removed\n", iface, table);
-	return rc < 0 ? -1 : 0;
-}
-
-int sg_detach(const char *iface)
-{
-	struct sg_info info = {};
-	struct sg_pins p;
-	bool have_info;
-	int ifindex, n;
-
-	if (sg_bpffs_ready(false) || sg_pins_open(iface, &p)) {
-		ifindex = if_nametoindex(iface);
-		if (!ifindex || !orphans(ifindex)) {
-			sg_not_protected(iface);
-			return SG_EXIT_FAIL;
-		}
-		sg_block_signals();
-		printf("%s: nothing pinned, but synguard's programs are attached (their pins were lost): removing them\n",
-		       iface);
-		return detach_programs(iface, ifindex, NULL) ||
-				       detach_notrack(iface, ifindex)
-			       ? SG_EXIT_FAIL
-			       : 0;
-	}
-	sg_block_signals();
-	have_info = !sg_map_read(&p, SG_M_INFO, &info) && info.ifindex;
-	sg_pins_close(&p);
-	if (!have_info)
-		printf("%s: %s/%s missing or empty: looking for synguard's programs by name\n",
-		       iface, p.dir, sg_map_names[SG_M_INFO]);
-
-	ifindex = if_nametoindex(iface);
-	if (have_info && (__u32)ifindex != info.ifindex &&
-	    sg_prog_alive(info.xdp_prog_id)) {
-		sg_err("%s: not in this network namespace, but its synguard programs still run: it is in another one; run detach there, e.g. `nsenter --net=/run/netns/NAME synguard detach %s`",
-		       iface, iface);
-		return SG_EXIT_FAIL;
-	}
-	if (!ifindex) {
-		printf("%s: interface gone: its XDP program and TC filter went with it\n",
-		       iface);
-	} else if (have_info && (__u32)ifindex != info.ifindex) {
-		printf("%s: interface recreated (ifindex %u, now %d): its XDP program and TC filter went with the old one\n",
-		       iface, info.ifindex, ifindex);
-	} else if (detach_programs(iface, ifindex, have_info ? &info : NULL)) {
-		sg_err("%s: pins kept so that detach can be run again", iface);
-		return SG_EXIT_FAIL;
-	}
-	if (detach_notrack(iface, have_info ? (int)info.ifindex : ifindex)) {
-		sg_err("%s: pins kept so that detach can be run again", iface);
-		return SG_EXIT_FAIL;
-	}
-
-	n = sg_pins_remove(iface);
-	if (n < 0)
-		return SG_EXIT_FAIL;
-	printf("%s: %d pins and %s removed\n", iface, n, p.dir);
-	return 0;
-}
-
-static int cmd_detach(int argc, char **argv)
-{
-	const char *iface;
-	int first, rc;
-
-	rc = sg_parse_opts(&sg_cmd_detach, argc, argv, NULL, NULL, &first);
-	if (rc)
-		return rc;
-	if (argc - first != 1) {
-		sg_err("detach takes one interface");
-		sg_usage_hint(&sg_cmd_detach);
-		return SG_EXIT_USAGE;
-	}
-	iface = argv[first];
-	if (sg_iface_check(iface, NULL))
-		return SG_EXIT_USAGE;
-	if (sg_require_root())
-		return SG_EXIT_FAIL;
-	if (sg_bpffs_ready(false) < 0 || sg_lock(true))
-		return SG_EXIT_FAIL;
-	return sg_detach(iface);
-}

@@ -231,6 +231,37 @@ void sg_port_kinds_warn(const char *iface, const struct sg_port_kinds *k,
 int sg_port_kinds_check(const char *iface, const struct sg_ports *prot,
 			struct sg_port_kinds *out);
 
+/* ---- tc.c, xdp.c: the two halves of a protected interface ---- */
+
+/* The names of synguard's programs, as the kernel lists them. */
+#define SG_XDP_PROG "synguard_xdp"
+#define SG_TC_PROG "synguard_tc"
+/*
+ * libxdp's switch to attach a program alone, without its dispatcher. Set
+ * for the retry below, and by the user to skip the dispatcher altogether.
+ */
+#define SG_SKIP_DISPATCHER "LIBXDP_SKIP_DISPATCHER"
+/*
+ * sg_xdp_attach() failed in a way the dispatcher may be the cause of: the
+ * dispatcher's stubs of libxdp before 1.5 do not change packet data, and
+ * kernels from 6.13 (and 6.12.y) refuse an extension program that does
+ * in their place.
+ */
+#define SG_XDP_RETRY_ALONE 1
+int sg_tc_attach(const char *iface, int ifindex, int prog_fd,
+		 struct sg_info *info, bool *hook_created);
+int sg_tc_detach(int ifindex);
+int sg_tc_hook_remove(int ifindex);
+const char *sg_xdp_mode_name(enum sg_xdp_mode m);
+struct synguard;
+int sg_xdp_attach(const char *iface, int ifindex, struct synguard *skel,
+		  enum sg_xdp_mode mode, struct sg_info *info);
+int sg_xdp_detach(int ifindex, __u32 *id, __u32 *other);
+/* Is tc_id synguard's TC program (info's, or by name without info)? */
+bool sg_tc_is_ours(__u32 tc_id, const struct sg_info *info);
+/* synguard's programs on ifindex although nothing is pinned? */
+bool sg_orphans(int ifindex);
+
 /* ---- skel.c ---- */
 
 struct synguard;

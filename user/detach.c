@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * detach: take synguard off an interface (XDP, TC filter and hook if ours,
+ * the nftables table, the pins), also when its pins or the interface are
+ * gone.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <linux/netlink.h>
+#include <linux/pkt_sched.h>
+#include <linux/rtnetlink.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <xdp/libxdp.h>
+
+#include "sg.h"
+#include "synguard.skel.h"
+
+static int cmd_detach(int argc, char **argv);
+
+const struct sg_cmd sg_cmd_detach = {
+	.name = "detach",
+	.run = cmd_detach,
+	.args = "IFACE",
+	.summary = "remove the protection from an interface",
+	.opts = (const struct sg_opt[]){{NULL}},
+	.doc = "Removes the XDP program, the TC filter, the clsact qdisc if attach created it\nand nothing else uses it, and every pin. Parts already gone are reported.",
+};
+
+/* Removes what is ours of XDP, TC and clsact, saying what it found. */
+static int detach_programs(const char *iface, int ifindex,
+			   const struct sg_info *info)
+{
+	__u32 id = info ? info->xdp_prog_id : 0, other, tc_id = 0;
+	int err, left, rc = 0;
+
+	err = sg_xdp_detach(ifindex, &id, &other);
+	if (err < 0) {
+		sg_err("%s: cannot remove the XDP program: %s", iface,
+		       sg_strerr(err));
+		rc = -1;
+	} else if (err) {
+		printf("%s: XDP program %u removed\n", iface, id);
+	} else if (other) {
+		printf("%s: XDP program %u already gone (program %u, not synguard's, left in place)\n",
+		       iface, id, other);
+	} else {
+		printf("%s: XDP program %u already gone\n", iface, id);
+	}
+
+	err = sg_tc_query(ifindex, &tc_id);
+	if (err < 0) {
+		sg_err("%s: cannot query the TC filter: %s", iface,
+		       sg_strerr(err));
+		rc = -1;
+	} else if (!err) {
+		printf("%s: TC filter already gone\n", iface);
+	} else if (!sg_tc_is_ours(tc_id, info)) {
+		printf("%s: TC filter pref %u handle 0x%x runs program %u, not synguard's: left in place\n",
+		       iface, SG_TC_PRIORITY, SG_TC_HANDLE, tc_id);
+	} else if ((err = sg_tc_detach(ifindex))) {
+		sg_err("%s: cannot remove the TC filter: %s", iface,
+		       sg_strerr(err));
+		rc = -1;
+	} else {
+		printf("%s: TC filter (prog %u) removed\n", iface, tc_id);
+	}
+
+	if (rc)
+		return rc;
+	if (!info) {
+		printf("%s: clsact qdisc left in place (without the attach record, whether synguard created it is unknown)\n",
+		       iface);
+		return 0;
+	}
+	if (!info->tc_hook_created)
+		return 0; /* it was there before attach */
+	left = sg_tc_hook_remove(ifindex);
+	if (left < 0 && left != -ENOENT && left != -EINVAL) {
+		sg_err("%s: cannot remove the clsact qdisc: %s", iface,
+		       sg_strerr(left));
+		return -1;
+	}
+	if (left > 0)
+		printf("%s: clsact qdisc kept: other filters use it\n", iface);
+	else
+		printf("%s: clsact qdisc removed\n", iface);
+	return 0;
+}
+
+/* The nftables table attach made (named by the ifindex it had then). */
+static int detach_notrack(const char *iface, int ifindex)
+{
+	char table[32];
+	int rc;
+
+	if (ifindex <= 0)
+		return 0;
+	sg_notrack_name(ifindex, table, sizeof(table));
+	rc = sg_notrack_remove(ifindex);
+	if (rc > 0)
+		printf("%s: nftables table inet %s removed\n", iface, table);
+	return rc < 0 ? -1 : 0;
+}
+
+int sg_detach(const char *iface)
+{
+	struct sg_info info = {};
+	struct sg_pins p;
+	bool have_info;
+	int ifindex, n;
+
+	if (sg_bpffs_ready(false) || sg_pins_open(iface, &p)) {
+		ifindex = if_nametoindex(iface);
+		if (!ifindex || !sg_orphans(ifindex)) {
+			sg_not_protected(iface);
+			return SG_EXIT_FAIL;
+		}
+		sg_block_signals();
+		printf("%s: nothing pinned, but synguard's programs are attached (their pins were lost): removing them\n",
+		       iface);
+		return detach_programs(iface, ifindex, NULL) ||
+				       detach_notrack(iface, ifindex)
+			       ? SG_EXIT_FAIL
+			       : 0;
+	}
+	sg_block_signals();
+	have_info = !sg_map_read(&p, SG_M_INFO, &info) && info.ifindex;
+	sg_pins_close(&p);
+	if (!have_info)
+		printf("%s: %s/%s missing or empty: looking for synguard's programs by name\n",
+		       iface, p.dir, sg_map_names[SG_M_INFO]);
+
+	ifindex = if_nametoindex(iface);
+	if (have_info && (__u32)ifindex != info.ifindex &&
+	    sg_prog_alive(info.xdp_prog_id)) {
+		sg_err("%s: not in this network namespace, but its synguard programs still run: it is in another one; run detach there, e.g. `nsenter --net=/run/netns/NAME synguard detach %s`",
+		       iface, iface);
+		return SG_EXIT_FAIL;
+	}
+	if (!ifindex) {
+		printf("%s: interface gone: its XDP program and TC filter went with it\n",
+		       iface);
+	} else if (have_info && (__u32)ifindex != info.ifindex) {
+		printf("%s: interface recreated (ifindex %u, now %d): its XDP program and TC filter went with the old one\n",
+		       iface, info.ifindex, ifindex);
+	} else if (detach_programs(iface, ifindex, have_info ? &info : NULL)) {
+		sg_err("%s: pins kept so that detach can be run again", iface);
+		return SG_EXIT_FAIL;
+	}
+	if (detach_notrack(iface, have_info ? (int)info.ifindex : ifindex)) {
+		sg_err("%s: pins kept so that detach can be run again", iface);
+		return SG_EXIT_FAIL;
+	}
+
+	n = sg_pins_remove(iface);
+	if (n < 0)
+		return SG_EXIT_FAIL;
+	printf("%s: %d pins and %s removed\n", iface, n, p.dir);
+	return 0;
+}
+
+static int cmd_detach(int argc, char **argv)
+{
+	const char *iface;
+	int first, rc;
+
+	rc = sg_parse_opts(&sg_cmd_detach, argc, argv, NULL, NULL, &first);
+	if (rc)
+		return rc;
+	if (argc - first != 1) {
+		sg_err("detach takes one interface");
+		sg_usage_hint(&sg_cmd_detach);
+		return SG_EXIT_USAGE;
+	}
+	iface = argv[first];
+	if (sg_iface_check(iface, NULL))
+		return SG_EXIT_USAGE;
+	if (sg_require_root())
+		return SG_EXIT_FAIL;
+	if (sg_bpffs_ready(false) < 0 || sg_lock(true))
+		return SG_EXIT_FAIL;
+	return sg_detach(iface);
+}
