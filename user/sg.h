@@ -262,6 +262,53 @@ bool sg_tc_is_ours(__u32 tc_id, const struct sg_info *info);
 /* synguard's programs on ifindex although nothing is pinned? */
 bool sg_orphans(int ifindex);
 
+/* ---- output.c: what status and stats print with ---- */
+
+struct sg_counter_desc {
+	const char *name, *help;
+};
+/* The counters' names and meanings: from SG_COUNTERS, the only list. */
+extern const struct sg_counter_desc sg_counter_desc[SG_CNT_MAX];
+
+struct sg_table {
+	size_t cols, n;
+	unsigned int right; /* bit i: column i right-aligned (numbers) */
+	char **cell;
+};
+
+void sg_tbl_add(struct sg_table *t, const char *s);
+/* Prints the table in aligned columns and empties it. */
+void sg_tbl_print(struct sg_table *t, const char *indent);
+/* CLOCK_REALTIME in seconds. */
+double sg_now_real(void);
+/* "42s", "3m05s", "5h02m", "2d03h". */
+const char *sg_age_fmt(__u64 s, char *buf, size_t len);
+
+/*
+ * A minimal JSON writer: members of the innermost open object or array
+ * get their commas from it. Enough for our flat documents.
+ */
+struct sg_jw {
+	int depth;
+	bool first[8];
+};
+
+void sg_j_open(struct sg_jw *j, const char *key, char c);
+void sg_j_close(struct sg_jw *j, char c);
+void sg_j_key(struct sg_jw *j, const char *key);
+void sg_j_uint(struct sg_jw *j, const char *key, unsigned long long v);
+void sg_j_double(struct sg_jw *j, const char *key, double v);
+void sg_j_bool(struct sg_jw *j, const char *key, bool v);
+void sg_j_str(struct sg_jw *j, const char *key, const char *v);
+void sg_j_ranges(struct sg_jw *j, const char *key, const struct sg_ports *p);
+
+/*
+ * The interfaces a status or stats command covers: the one named, or all.
+ * Returns the count (0: none protected), or -1 after a message.
+ */
+int sg_pick_ifaces(int argc, char **argv, int first, const char *what,
+		   char ***names);
+
 /* ---- skel.c ---- */
 
 struct synguard;
@@ -445,7 +492,7 @@ struct sg_key_change {
 int sg_key_change(const struct sg_pins *p, const __u8 key[SG_KEY_BYTES],
 		  const char *source, bool force, struct sg_key_change *kc);
 
-/* ---- the commands (attach.c, show.c, config.c, lists.c, run.c) ---- */
+/* ---- the commands (attach.c, detach.c, status.c, stats.c, config.c, key.c, lists.c, run.c) ---- */
 
 struct sg_cmd;
 extern const struct sg_cmd sg_cmd_attach, sg_cmd_detach, sg_cmd_status,

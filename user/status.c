@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* status and stats: what synguard protects, and what it has done. */
+/* status: what synguard protects on each interface, and whether it works. */
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>
@@ -11,83 +11,6 @@
 #include "sg.h"
 
 static int cmd_status(int argc, char **argv);
-static int cmd_stats(int argc, char **argv);
-
-/* The counters' names and meanings: from SG_COUNTERS, the only list. */
-#define SG_X_DESC(name, str, help) [SG_CNT_##name] = {str, help},
-static const struct {
-	const char *name, *help;
-} counters[SG_CNT_MAX] = {SG_COUNTERS(SG_X_DESC)};
-#undef SG_X_DESC
-
-/* ---- aligned text tables ---- */
-
-struct table {
-	size_t cols, n;
-	unsigned int right; /* bit i: column i right-aligned (numbers) */
-	char **cell;
-};
-
-static void tbl_add(struct table *t, const char *s)
-{
-	char **c = realloc(t->cell, (t->n + 1) * sizeof(*c));
-
-	if (!c)
-		return;
-	t->cell = c;
-	t->cell[t->n] = strdup(s ? s : "-");
-	if (t->cell[t->n])
-		t->n++;
-}
-
-static void tbl_print(struct table *t, const char *indent)
-{
-	size_t *w = calloc(t->cols, sizeof(*w)), i, len;
-
-	for (i = 0; w && i < t->n; i++) {
-		len = strlen(t->cell[i]);
-		if (len > w[i % t->cols])
-			w[i % t->cols] = len;
-	}
-	for (i = 0; w && i < t->n; i++) {
-		size_t col = i % t->cols;
-
-		if (!col)
-			fputs(indent, stdout);
-		if (t->right >> col & 1)
-			printf("%*s", (int)w[col], t->cell[i]);
-		else if (col == t->cols - 1)
-			printf("%s", t->cell[i]);
-		else
-			printf("%-*s", (int)w[col], t->cell[i]);
-		fputs(col == t->cols - 1 ? "\n" : "  ", stdout);
-	}
-	for (i = 0; i < t->n; i++)
-		free(t->cell[i]);
-	free(w);
-	free(t->cell);
-	t->cell = NULL;
-	t->n = 0;
-}
-
-static const char *age_fmt(__u64 s, char *buf, size_t len)
-{
-	if (s < 120)
-		snprintf(buf, len, "%llus", (unsigned long long)s);
-	else if (s < 2 * 3600)
-		snprintf(buf, len, "%llum%02llus", (unsigned long long)s / 60,
-			 (unsigned long long)s % 60);
-	else if (s < 2 * 86400)
-		snprintf(buf, len, "%lluh%02llum", (unsigned long long)s / 3600,
-			 (unsigned long long)s / 60 % 60);
-	else
-		snprintf(buf, len, "%llud%02lluh",
-			 (unsigned long long)s / 86400,
-			 (unsigned long long)s / 3600 % 24);
-	return buf;
-}
-
-/* ---- status ---- */
 
 enum tc_state { TC_UNKNOWN, TC_IN_PLACE, TC_MISSING, TC_REPLACED };
 
@@ -171,7 +94,9 @@ static void host_state(struct iface_state *s)
 
 	s->wscale_prev_left = sg_wscale_prev_left(&s->cfg);
 	if (!(s->cfg.tcp_sysctl & SG_SYSCTL_SYNCOOKIES))
-		host_problem(s, "net.ipv4.tcp_syncookies is 0: the kernel refuses every handoff, so SYNs pass to it unprotected; `sysctl -w net.ipv4.tcp_syncookies=1`");
+		host_problem(
+			s,
+			"net.ipv4.tcp_syncookies is 0: the kernel refuses every handoff, so SYNs pass to it unprotected; `sysctl -w net.ipv4.tcp_syncookies=1`");
 	if (!s->present || sg_host_state(&now))
 		return;
 	s->host_read = true;
@@ -184,17 +109,10 @@ static void host_state(struct iface_state *s)
 				 now.tcp_sysctl & sg_sysctls[i].bit ? "on"
 								    : "off");
 	if (diff[0])
-		host_problem(s,
-			     "the TCP sysctls changed and the programs do not follow (%s now): `synguard run` follows them; after attach, detach and attach again",
-			     diff);
-}
-
-static double now_real(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
+		host_problem(
+			s,
+			"the TCP sysctls changed and the programs do not follow (%s now): `synguard run` follows them; after attach, detach and attach again",
+			diff);
 }
 
 /*
@@ -225,7 +143,7 @@ static void adaptive(struct iface_state *s)
 	s->change_age = st->changed_ns && st->changed_ns <= now
 				? (now - st->changed_ns) / 1e9
 				: -1;
-	s->change_unix = now_real() - s->change_age;
+	s->change_unix = sg_now_real() - s->change_age;
 	s->pending = s->cfg.cookies == SG_COOKIES_AUTO && st->engaged &&
 		     s->rate_now < s->cfg.syn_rate_off &&
 		     SG_HOLD_OVER(now, st->above_ns, s->cfg.hold_time);
@@ -264,7 +182,8 @@ static void gather_attach(const char *iface, struct iface_state *s)
 	if ((__u32)ifindex != s->info.ifindex &&
 	    sg_prog_alive(s->info.xdp_prog_id)) {
 		s->elsewhere = true;
-		problem(s, "in another network namespace (its programs run, but not on an interface of this one)");
+		problem(s,
+			"in another network namespace (its programs run, but not on an interface of this one)");
 		return;
 	}
 	if (!ifindex) {
@@ -287,7 +206,8 @@ static void gather_attach(const char *iface, struct iface_state *s)
 		problem(s, "cannot query the TC filter: %s", sg_strerr(err));
 	} else if (!err) {
 		s->tc = TC_MISSING;
-		problem(s, "TC handoff filter missing: validated ACKs reach no listener");
+		problem(s,
+			"TC handoff filter missing: validated ACKs reach no listener");
 	} else if (s->tc_prog_now != s->info.tc_prog_id) {
 		s->tc = TC_REPLACED;
 		problem(s, "TC filter runs program %u, not synguard's %u",
@@ -397,7 +317,7 @@ static const char *change_fmt(const struct iface_state *s, char *buf,
 		 s->change_age < 86400 ? "%H:%M:%S" : "%Y-%m-%d %H:%M",
 		 localtime(&t));
 	snprintf(buf, len, "%s ago (%s)",
-		 age_fmt((__u64)s->change_age, age, sizeof(age)), when);
+		 sg_age_fmt((__u64)s->change_age, age, sizeof(age)), when);
 	return buf;
 }
 
@@ -449,20 +369,20 @@ static void kind_notes(const struct iface_state *s)
 
 static void status_text(struct iface_state *st, int n)
 {
-	struct table t = {.cols = 8};
+	struct sg_table t = {.cols = 8};
 	char buf[64], ports[96], age[64];
 	const char *xdp;
 	int i, g;
 	size_t k;
 
-	tbl_add(&t, "IFACE");
-	tbl_add(&t, "MODE");
-	tbl_add(&t, "XDP");
-	tbl_add(&t, "XDP-PROG");
-	tbl_add(&t, "TC-PROG");
-	tbl_add(&t, "HANDOFF");
-	tbl_add(&t, "KEY-AGE");
-	tbl_add(&t, "PORTS");
+	sg_tbl_add(&t, "IFACE");
+	sg_tbl_add(&t, "MODE");
+	sg_tbl_add(&t, "XDP");
+	sg_tbl_add(&t, "XDP-PROG");
+	sg_tbl_add(&t, "TC-PROG");
+	sg_tbl_add(&t, "HANDOFF");
+	sg_tbl_add(&t, "KEY-AGE");
+	sg_tbl_add(&t, "PORTS");
 	for (i = 0; i < n; i++) {
 		struct iface_state *s = &st[i];
 
@@ -472,26 +392,28 @@ static void status_text(struct iface_state *st, int n)
 			xdp = "missing";
 		else
 			xdp = s->multiprog ? "multiprog" : "single";
-		tbl_add(&t, s->iface);
-		tbl_add(&t, mode_str(s));
-		tbl_add(&t, xdp);
+		sg_tbl_add(&t, s->iface);
+		sg_tbl_add(&t, mode_str(s));
+		sg_tbl_add(&t, xdp);
 		snprintf(buf, sizeof(buf), "%u", s->info.xdp_prog_id);
-		tbl_add(&t, s->have_info ? buf : NULL);
+		sg_tbl_add(&t, s->have_info ? buf : NULL);
 		snprintf(buf, sizeof(buf), "%u", s->info.tc_prog_id);
-		tbl_add(&t, s->have_info ? buf : NULL);
-		tbl_add(&t, s->present ? tc_state_name[s->tc] : NULL);
-		tbl_add(&t, s->have_info ? age_fmt(s->key_age, age, sizeof(age))
-					 : NULL);
-		tbl_add(&t, s->have_ports ? sg_ports_fmt(&s->ports, ports,
-							 sizeof(ports))
-					  : NULL);
+		sg_tbl_add(&t, s->have_info ? buf : NULL);
+		sg_tbl_add(&t, s->present ? tc_state_name[s->tc] : NULL);
+		sg_tbl_add(&t, s->have_info ? sg_age_fmt(s->key_age, age,
+							 sizeof(age))
+					    : NULL);
+		sg_tbl_add(&t, s->have_ports ? sg_ports_fmt(&s->ports, ports,
+							    sizeof(ports))
+					     : NULL);
 	}
-	tbl_print(&t, "");
+	sg_tbl_print(&t, "");
 	for (i = 0; i < n; i++) {
 		if (!st[i].have_cfg || !st[i].present)
 			continue;
 		if (st[i].cfg.nf & SG_NF_NOTRACK)
-			printf("%s: handed-off handshake ACKs skip conntrack: nftables table inet " SG_NFT_TABLE_FMT " %s\n",
+			printf("%s: handed-off handshake ACKs skip conntrack: nftables table inet " SG_NFT_TABLE_FMT
+			       " %s\n",
 			       st[i].iface, st[i].info.ifindex,
 			       notrack_str(&st[i]));
 		else
@@ -503,7 +425,7 @@ static void status_text(struct iface_state *st, int n)
 	for (g = 0; g < SG_G_MAX; g++) {
 		putchar('\n');
 		t.cols = 1;
-		tbl_add(&t, "IFACE");
+		sg_tbl_add(&t, "IFACE");
 		for (k = 0; k < sg_nparams; k++) {
 			if (!in_table(&sg_params[k], g))
 				continue;
@@ -511,95 +433,97 @@ static void status_text(struct iface_state *st, int n)
 			for (char *c = buf; *c; c++)
 				*c = *c == '_' ? '-'
 					       : toupper((unsigned char)*c);
-			tbl_add(&t, buf);
+			sg_tbl_add(&t, buf);
 			t.cols++;
 		}
 		for (i = 0; i < n; i++) {
-			tbl_add(&t, st[i].iface);
+			sg_tbl_add(&t, st[i].iface);
 			for (k = 0; k < sg_nparams; k++) {
 				if (in_table(&sg_params[k], g))
-					tbl_add(&t,
-						setting(&st[i], &sg_params[k],
-							buf, sizeof(buf)));
+					sg_tbl_add(&t,
+						   setting(&st[i],
+							   &sg_params[k], buf,
+							   sizeof(buf)));
 			}
 		}
-		tbl_print(&t, "");
+		sg_tbl_print(&t, "");
 	}
 
 	/* What cookies auto and the lists are doing now. */
 	putchar('\n');
 	t.cols = 6;
-	tbl_add(&t, "IFACE");
-	tbl_add(&t, "COOKIES");
-	tbl_add(&t, "SYN-RATE");
-	tbl_add(&t, "LAST-CHANGE");
-	tbl_add(&t, "ALLOW");
-	tbl_add(&t, "DENY");
+	sg_tbl_add(&t, "IFACE");
+	sg_tbl_add(&t, "COOKIES");
+	sg_tbl_add(&t, "SYN-RATE");
+	sg_tbl_add(&t, "LAST-CHANGE");
+	sg_tbl_add(&t, "ALLOW");
+	sg_tbl_add(&t, "DENY");
 	for (i = 0; i < n; i++) {
 		struct iface_state *s = &st[i];
 		bool known = s->have_state && s->have_cfg;
 
-		tbl_add(&t, s->iface);
+		sg_tbl_add(&t, s->iface);
 		snprintf(buf, sizeof(buf), "%s%s",
 			 s->cfg.cookies == SG_COOKIES_AUTO ? "auto: " : "",
 			 adaptive_state(s));
-		tbl_add(&t, known ? buf : NULL);
+		sg_tbl_add(&t, known ? buf : NULL);
 		snprintf(buf, sizeof(buf), "%u/s", s->rate_now);
-		tbl_add(&t, known ? buf : NULL);
-		tbl_add(&t, known ? change_fmt(s, age, sizeof(age)) : NULL);
+		sg_tbl_add(&t, known ? buf : NULL);
+		sg_tbl_add(&t, known ? change_fmt(s, age, sizeof(age)) : NULL);
 		snprintf(buf, sizeof(buf), "%d", s->lists[0]);
-		tbl_add(&t, s->lists[0] >= 0 ? buf : NULL);
+		sg_tbl_add(&t, s->lists[0] >= 0 ? buf : NULL);
 		snprintf(buf, sizeof(buf), "%d", s->lists[1]);
-		tbl_add(&t, s->lists[1] >= 0 ? buf : NULL);
+		sg_tbl_add(&t, s->lists[1] >= 0 ? buf : NULL);
 	}
-	tbl_print(&t, "");
+	sg_tbl_print(&t, "");
 
 	/* The host state the programs follow, and the window scale. */
 	putchar('\n');
 	t.cols = 1 + SG_NSYSCTLS + 2;
-	tbl_add(&t, "IFACE");
+	sg_tbl_add(&t, "IFACE");
 	for (k = 0; k < SG_NSYSCTLS; k++) {
 		snprintf(buf, sizeof(buf), "%s", sg_sysctls[k].name);
 		for (char *c = buf; *c; c++)
 			*c = *c == '_' ? '-' : toupper((unsigned char)*c);
-		tbl_add(&t, buf);
+		sg_tbl_add(&t, buf);
 	}
-	tbl_add(&t, "WSCALE");
-	tbl_add(&t, "PREV-WSCALE");
+	sg_tbl_add(&t, "WSCALE");
+	sg_tbl_add(&t, "PREV-WSCALE");
 	for (i = 0; i < n; i++) {
 		struct iface_state *s = &st[i];
 
-		tbl_add(&t, s->iface);
+		sg_tbl_add(&t, s->iface);
 		for (k = 0; k < SG_NSYSCTLS; k++)
-			tbl_add(&t, !s->have_cfg ? NULL
-				    : s->cfg.tcp_sysctl & sg_sysctls[k].bit
-					    ? "on"
-					    : "off");
+			sg_tbl_add(&t, !s->have_cfg ? NULL
+				       : s->cfg.tcp_sysctl & sg_sysctls[k].bit
+					       ? "on"
+					       : "off");
 		snprintf(buf, sizeof(buf), "%u", s->cfg.wscale);
-		tbl_add(&t, s->have_cfg ? buf : NULL);
+		sg_tbl_add(&t, s->have_cfg ? buf : NULL);
 		snprintf(buf, sizeof(buf), "%u for %s", s->cfg.wscale_prev,
-			 age_fmt((__u64)(s->wscale_prev_left + 0.999), age,
-				 sizeof(age)));
-		tbl_add(&t, s->wscale_prev_left > 0 ? buf : "none");
+			 sg_age_fmt((__u64)(s->wscale_prev_left + 0.999), age,
+				    sizeof(age)));
+		sg_tbl_add(&t, s->wscale_prev_left > 0 ? buf : "none");
 	}
-	tbl_print(&t, "");
+	sg_tbl_print(&t, "");
 
 	/* The protected ports by kind: what each gets. */
 	putchar('\n');
 	t.cols = 1 + SG_PK_MAX;
-	tbl_add(&t, "IFACE");
+	sg_tbl_add(&t, "IFACE");
 	for (k = 0; k < SG_PK_MAX; k++) {
 		snprintf(buf, sizeof(buf), "%s", sg_port_kind_names[k]);
 		for (char *c = buf; *c; c++)
 			*c = toupper((unsigned char)*c);
-		tbl_add(&t, buf);
+		sg_tbl_add(&t, buf);
 	}
 	for (i = 0; i < n; i++) {
-		tbl_add(&t, st[i].iface);
+		sg_tbl_add(&t, st[i].iface);
 		for (k = 0; k < SG_PK_MAX; k++)
-			tbl_add(&t, kind_cell(&st[i], k, ports, sizeof(ports)));
+			sg_tbl_add(&t,
+				   kind_cell(&st[i], k, ports, sizeof(ports)));
 	}
-	tbl_print(&t, "");
+	sg_tbl_print(&t, "");
 	for (i = 0; i < n; i++)
 		kind_notes(&st[i]);
 	for (i = 0; i < n; i++)
@@ -625,215 +549,136 @@ static void status_text(struct iface_state *st, int n)
 	}
 }
 
-/*
- * A minimal JSON writer: members of the innermost open object or array
- * get their commas from it. Enough for our flat documents.
- */
-struct jw {
-	int depth;
-	bool first[8];
-};
-
-static void j_open(struct jw *j, const char *key, char c)
-{
-	if (j->depth) {
-		fputs(j->first[j->depth] ? "" : ",", stdout);
-		j->first[j->depth] = false;
-	}
-	if (key) {
-		sg_json_str(stdout, key);
-		putchar(':');
-	}
-	putchar(c);
-	j->first[++j->depth] = true;
-}
-
-static void j_close(struct jw *j, char c)
-{
-	putchar(c);
-	if (!--j->depth)
-		putchar('\n');
-}
-
-static void j_key(struct jw *j, const char *key)
-{
-	fputs(j->first[j->depth] ? "" : ",", stdout);
-	j->first[j->depth] = false;
-	if (key) {
-		sg_json_str(stdout, key);
-		putchar(':');
-	}
-}
-
-static void j_uint(struct jw *j, const char *key, unsigned long long v)
-{
-	j_key(j, key);
-	printf("%llu", v);
-}
-
-static void j_double(struct jw *j, const char *key, double v)
-{
-	j_key(j, key);
-	printf("%.3f", v);
-}
-
-static void j_bool(struct jw *j, const char *key, bool v)
-{
-	j_key(j, key);
-	fputs(v ? "true" : "false", stdout);
-}
-
-static void j_str(struct jw *j, const char *key, const char *v)
-{
-	j_key(j, key);
-	sg_json_str(stdout, v);
-}
-
-/* Ranges, not ports: a list may hold all 65535. [[80,80],[8000,8100]] */
-static void j_ranges(struct jw *j, const char *key, const struct sg_ports *p)
-{
-	unsigned int port, lo;
-
-	j_open(j, key, '[');
-	for (port = 1; port <= 65535; port++) {
-		if (!sg_port_isset(p, port))
-			continue;
-		for (lo = port; port < 65535 && sg_port_isset(p, port + 1);)
-			port++;
-		j_key(j, NULL);
-		printf("[%u,%u]", lo, port);
-	}
-	j_close(j, ']');
-}
-
-static void status_json_iface(struct jw *j, const struct iface_state *s)
+static void status_json_iface(struct sg_jw *j, const struct iface_state *s)
 {
 	static char ports[65536 * 7];
 	const struct sg_info *in = &s->info;
 	char val[32];
 	size_t k;
 
-	j_open(j, NULL, '{');
-	j_str(j, "iface", s->iface);
-	j_bool(j, "present", s->present);
-	j_bool(j, "other_netns", s->elsewhere);
-	j_bool(j, "healthy", healthy(s));
+	sg_j_open(j, NULL, '{');
+	sg_j_str(j, "iface", s->iface);
+	sg_j_bool(j, "present", s->present);
+	sg_j_bool(j, "other_netns", s->elsewhere);
+	sg_j_bool(j, "healthy", healthy(s));
 	if (s->have_info) {
-		j_uint(j, "ifindex", in->ifindex);
-		j_str(j, "mode", mode_str(s));
-		j_bool(j, "multiprog",
-		       s->present ? s->multiprog : in->multiprog);
-		j_uint(j, "xdp_prog_id", in->xdp_prog_id);
-		j_bool(j, "xdp_attached", s->xdp);
-		j_uint(j, "tc_prog_id", in->tc_prog_id);
-		j_uint(j, "tc_handle", in->tc_handle);
-		j_uint(j, "tc_priority", in->tc_priority);
-		j_bool(j, "tc_hook_created", in->tc_hook_created);
-		j_bool(j, "tc_handoff", s->tc == TC_IN_PLACE);
-		j_str(j, "tc_state", tc_state_name[s->tc]);
-		j_str(j, "notrack", notrack_str(s));
-		j_uint(j, "attached_unix", in->attached_unix);
-		j_uint(j, "key_installed_unix", in->key_installed_unix);
-		j_uint(j, "key_age_s", s->key_age);
+		sg_j_uint(j, "ifindex", in->ifindex);
+		sg_j_str(j, "mode", mode_str(s));
+		sg_j_bool(j, "multiprog",
+			  s->present ? s->multiprog : in->multiprog);
+		sg_j_uint(j, "xdp_prog_id", in->xdp_prog_id);
+		sg_j_bool(j, "xdp_attached", s->xdp);
+		sg_j_uint(j, "tc_prog_id", in->tc_prog_id);
+		sg_j_uint(j, "tc_handle", in->tc_handle);
+		sg_j_uint(j, "tc_priority", in->tc_priority);
+		sg_j_bool(j, "tc_hook_created", in->tc_hook_created);
+		sg_j_bool(j, "tc_handoff", s->tc == TC_IN_PLACE);
+		sg_j_str(j, "tc_state", tc_state_name[s->tc]);
+		sg_j_str(j, "notrack", notrack_str(s));
+		sg_j_uint(j, "attached_unix", in->attached_unix);
+		sg_j_uint(j, "key_installed_unix", in->key_installed_unix);
+		sg_j_uint(j, "key_age_s", s->key_age);
 	}
 	if (s->have_keys) {
-		j_uint(j, "key_slot", s->keys.current & 1);
-		j_bool(j, "previous_key_valid",
-		       s->keys.valid[!(s->keys.current & 1)]);
+		sg_j_uint(j, "key_slot", s->keys.current & 1);
+		sg_j_bool(j, "previous_key_valid",
+			  s->keys.valid[!(s->keys.current & 1)]);
 	}
 	if (s->have_ports) {
-		j_str(j, "ports",
-		      sg_ports_fmt(&s->ports, ports, sizeof(ports)));
-		j_uint(j, "port_count", sg_ports_count(&s->ports));
-		j_ranges(j, "port_ranges", &s->ports);
+		sg_j_str(j, "ports",
+			 sg_ports_fmt(&s->ports, ports, sizeof(ports)));
+		sg_j_uint(j, "port_count", sg_ports_count(&s->ports));
+		sg_j_ranges(j, "port_ranges", &s->ports);
 	}
 	if (s->kinds_read) {
-		j_open(j, "ports_by_kind", '{');
+		sg_j_open(j, "ports_by_kind", '{');
 		for (k = 0; k < SG_PK_MAX; k++)
-			j_ranges(j, sg_port_kind_names[k], &s->kinds.kind[k]);
-		j_close(j, '}');
-		j_open(j, "port_counts_by_kind", '{');
+			sg_j_ranges(j, sg_port_kind_names[k],
+				    &s->kinds.kind[k]);
+		sg_j_close(j, '}');
+		sg_j_open(j, "port_counts_by_kind", '{');
 		for (k = 0; k < SG_PK_MAX; k++)
-			j_uint(j, sg_port_kind_names[k], s->kinds.count[k]);
-		j_close(j, '}');
-		j_str(j, "nat_rules", nat_rules_str(s));
+			sg_j_uint(j, sg_port_kind_names[k], s->kinds.count[k]);
+		sg_j_close(j, '}');
+		sg_j_str(j, "nat_rules", nat_rules_str(s));
 	}
 	if (s->have_cfg) {
-		j_open(j, "config", '{');
+		sg_j_open(j, "config", '{');
 		for (k = 0; k < sg_nparams; k++) {
 			const struct sg_param *p = &sg_params[k];
 
 			if (p->kind == SG_P_ONOFF)
-				j_bool(j, p->key, sg_param_get(p, &s->cfg));
+				sg_j_bool(j, p->key, sg_param_get(p, &s->cfg));
 			else if (p->kind == SG_P_UINT)
-				j_uint(j, p->key, sg_param_get(p, &s->cfg));
+				sg_j_uint(j, p->key, sg_param_get(p, &s->cfg));
 			else if (p->kind == SG_P_ENUM)
-				j_str(j, p->key,
-				      sg_param_fmt(p, &s->cfg, val,
-						   sizeof(val)));
+				sg_j_str(j, p->key,
+					 sg_param_fmt(p, &s->cfg, val,
+						      sizeof(val)));
 		}
-		j_close(j, '}');
+		sg_j_close(j, '}');
 	}
 	if (s->have_cfg) {
-		j_open(j, "host", '{');
+		sg_j_open(j, "host", '{');
 		for (k = 0; k < SG_NSYSCTLS; k++)
-			j_bool(j, sg_sysctls[k].name,
-			       s->cfg.tcp_sysctl & sg_sysctls[k].bit);
-		j_key(j, "tai_offset_s");
+			sg_j_bool(j, sg_sysctls[k].name,
+				  s->cfg.tcp_sysctl & sg_sysctls[k].bit);
+		sg_j_key(j, "tai_offset_s");
 		printf("%lld",
 		       (long long)(s->cfg.tai_offset_ns / 1000000000LL));
 		/* Only where status could read them: this namespace. */
 		if (s->host_read)
-			j_bool(j, "current", s->host_now == s->cfg.tcp_sysctl);
-		j_close(j, '}');
-		j_open(j, "wscale", '{');
-		j_uint(j, "current", s->cfg.wscale);
+			sg_j_bool(j, "current",
+				  s->host_now == s->cfg.tcp_sysctl);
+		sg_j_close(j, '}');
+		sg_j_open(j, "wscale", '{');
+		sg_j_uint(j, "current", s->cfg.wscale);
 		if (s->wscale_prev_left > 0) {
-			j_uint(j, "previous", s->cfg.wscale_prev);
-			j_double(j, "previous_valid_s", s->wscale_prev_left);
+			sg_j_uint(j, "previous", s->cfg.wscale_prev);
+			sg_j_double(j, "previous_valid_s", s->wscale_prev_left);
 		}
 		if (s->cfg.wscale_changed_ns)
-			j_double(j, "changed_unix",
-				 s->cfg.wscale_changed_ns / 1e9);
-		j_close(j, '}');
+			sg_j_double(j, "changed_unix",
+				    s->cfg.wscale_changed_ns / 1e9);
+		sg_j_close(j, '}');
 	}
 	if (s->have_state && s->have_cfg) {
 		bool always = s->cfg.cookies != SG_COOKIES_AUTO;
 
-		j_open(j, "adaptive", '{');
-		j_str(j, "state", adaptive_state(s));
-		j_bool(j, "engaged", always || s->state.engaged);
-		j_uint(j, "syn_rate", s->rate_now);
-		j_uint(j, "syn_rate_measured", s->state.rate);
+		sg_j_open(j, "adaptive", '{');
+		sg_j_str(j, "state", adaptive_state(s));
+		sg_j_bool(j, "engaged", always || s->state.engaged);
+		sg_j_uint(j, "syn_rate", s->rate_now);
+		sg_j_uint(j, "syn_rate_measured", s->state.rate);
 		if (s->rate_age >= 0)
-			j_double(j, "rate_measured_ago_s", s->rate_age);
+			sg_j_double(j, "rate_measured_ago_s", s->rate_age);
 		if (s->change_age >= 0) {
-			j_double(j, "last_change_ago_s", s->change_age);
-			j_double(j, "last_change_unix", s->change_unix);
+			sg_j_double(j, "last_change_ago_s", s->change_age);
+			sg_j_double(j, "last_change_unix", s->change_unix);
 		}
-		j_bool(j, "disengage_pending", s->pending);
-		j_close(j, '}');
+		sg_j_bool(j, "disengage_pending", s->pending);
+		sg_j_close(j, '}');
 	}
 	if (s->lists[0] >= 0)
-		j_uint(j, "allow_entries", s->lists[0]);
+		sg_j_uint(j, "allow_entries", s->lists[0]);
 	if (s->lists[1] >= 0)
-		j_uint(j, "deny_entries", s->lists[1]);
-	j_str(j, "problems", s->problems);
-	j_str(j, "host_problems", s->host);
-	j_close(j, '}');
+		sg_j_uint(j, "deny_entries", s->lists[1]);
+	sg_j_str(j, "problems", s->problems);
+	sg_j_str(j, "host_problems", s->host);
+	sg_j_close(j, '}');
 }
 
 static void status_json(struct iface_state *st, int n)
 {
-	struct jw j = {};
+	struct sg_jw j = {};
 	int i;
 
-	j_open(&j, NULL, '{');
-	j_open(&j, "interfaces", '[');
+	sg_j_open(&j, NULL, '{');
+	sg_j_open(&j, "interfaces", '[');
 	for (i = 0; i < n; i++)
 		status_json_iface(&j, &st[i]);
-	j_close(&j, ']');
-	j_close(&j, '}');
+	sg_j_close(&j, ']');
+	sg_j_close(&j, '}');
 }
 
 enum { SO_JSON };
@@ -865,8 +710,8 @@ static int set_flag(void *ctx, int idx, const char *arg)
  * The interfaces a status or stats command covers: the one named, or all.
  * Returns the count (0: none protected), or -1 after a message.
  */
-static int pick_ifaces(int argc, char **argv, int first, const char *what,
-		       char ***names)
+int sg_pick_ifaces(int argc, char **argv, int first, const char *what,
+		   char ***names)
 {
 	int rc, n;
 
@@ -911,7 +756,7 @@ static int cmd_status(int argc, char **argv)
 	rc = sg_parse_opts(&sg_cmd_status, argc, argv, set_flag, flags, &first);
 	if (rc)
 		return rc;
-	n = pick_ifaces(argc, argv, first, "status", &names);
+	n = sg_pick_ifaces(argc, argv, first, "status", &names);
 	if (n < 0)
 		return SG_EXIT_FAIL;
 	if (!n && !flags[SO_JSON]) {
@@ -934,320 +779,4 @@ static int cmd_status(int argc, char **argv)
 	free(st);
 	sg_free_list(names, n);
 	return rc;
-}
-
-/* ---- stats ---- */
-
-struct src {
-	const char *iface;
-	int cnt_fd, err_fd;
-	__u32 ncnt, nerr;
-	__u64 cnt[SG_CNT_MAX], prev[SG_CNT_MAX];
-	__u64 err[SG_KFUNC_ERRNO_MAX];
-};
-
-enum { TO_INTERVAL, TO_COUNT, TO_JSON, TO_PROM };
-
-static const struct sg_opt stats_opts[] = {
-	[TO_INTERVAL] = {"interval", 'i', "SEC",
-			 "print rates per second every SEC seconds"},
-	[TO_COUNT] = {"count", 'c', "N",
-		      "stop after N intervals (default: until interrupted)"},
-	[TO_JSON] = {"json", 'j', NULL, "print one JSON object per line"},
-	[TO_PROM] = {"prometheus", 'p', NULL,
-		     "print the Prometheus text exposition format"},
-	{NULL},
-};
-
-const struct sg_cmd sg_cmd_stats = {
-	.name = "stats",
-	.min_abbrev = 5,
-	.run = cmd_stats,
-	.args = "[IFACE] [--interval SEC] [--count N] [--json | --prometheus]",
-	.summary = "show the counters (summed over CPUs), or their rates",
-	.opts = stats_opts,
-	.doc = "Without IFACE: every protected interface.\n"
-	       "--prometheus: cumulative counters, one metric per counter, "
-	       "for a scrape or\nnode_exporter's textfile collector (Prometheus derives rates itself, so it\ndoes not combine with --interval):\n"
-	       "  synguard_<counter>_total{iface=\"IFACE\"}\n"
-	       "  synguard_handoff_kfunc_errors_total{iface=\"IFACE\",errno=\"ENAME\"}",
-};
-
-struct stats_args {
-	double interval;
-	unsigned long long count;
-	bool json, prom;
-};
-
-static int stats_opt(void *ctx, int idx, const char *arg)
-{
-	struct stats_args *a = ctx;
-
-	switch (idx) {
-	case TO_INTERVAL:
-		if (sg_parse_seconds(arg, &a->interval) || a->interval < 0.1 ||
-		    a->interval > 86400) {
-			sg_err("invalid --interval '%s': seconds from 0.1 to 86400",
-			       arg);
-			return -1;
-		}
-		return 0;
-	case TO_COUNT:
-		if (sg_parse_uint(arg, &a->count) || !a->count) {
-			sg_err("invalid --count '%s': a positive number", arg);
-			return -1;
-		}
-		return 0;
-	case TO_JSON:
-		a->json = true;
-		return 0;
-	default:
-		a->prom = true;
-		return 0;
-	}
-}
-
-static const char *errno_label(unsigned int k, char *buf, size_t len)
-{
-	const char *name = strerrorname_np(k);
-
-	/* The last slot collects every errno at or above it. */
-	if (k == SG_KFUNC_ERRNO_MAX - 1)
-		return "other";
-	if (name)
-		return name;
-	snprintf(buf, len, "E%u", k);
-	return buf;
-}
-
-static int sample(struct src *s)
-{
-	int err;
-
-	memcpy(s->prev, s->cnt, sizeof(s->cnt));
-	err = sg_percpu_sum(s->cnt_fd, s->ncnt, s->cnt);
-	if (!err && s->err_fd >= 0)
-		err = sg_percpu_sum(s->err_fd, s->nerr, s->err);
-	if (err)
-		sg_err("%s: cannot read the counters: %s", s->iface,
-		       sg_strerr(err));
-	return err;
-}
-
-static void print_text(struct src *s, int n, double dt)
-{
-	struct table t = {.cols = 3, .right = dt ? 6 : 2};
-	char v[32], r[32], lbl[16], when[16];
-	time_t now = time(NULL);
-	unsigned int k;
-	int i;
-
-	strftime(when, sizeof(when), "%H:%M:%S", localtime(&now));
-	for (i = 0; i < n; i++) {
-		if (dt)
-			printf("%s  %s  (%.2f s)\n", s[i].iface, when, dt);
-		else
-			printf("%s\n", s[i].iface);
-		tbl_add(&t, "COUNTER");
-		tbl_add(&t, "TOTAL");
-		tbl_add(&t, dt ? "PER-SEC" : "MEANING");
-		for (k = 0; k < SG_CNT_MAX; k++) {
-			snprintf(v, sizeof(v), "%llu",
-				 (unsigned long long)s[i].cnt[k]);
-			snprintf(r, sizeof(r), "%.1f",
-				 dt ? (s[i].cnt[k] - s[i].prev[k]) / dt : 0);
-			tbl_add(&t, counters[k].name);
-			tbl_add(&t, v);
-			tbl_add(&t, dt ? r : counters[k].help);
-		}
-		tbl_print(&t, "  ");
-		for (k = 1; k < s[i].nerr; k++)
-			if (s[i].err[k])
-				printf("  kfunc error %s: %llu\n",
-				       errno_label(k, lbl, sizeof(lbl)),
-				       (unsigned long long)s[i].err[k]);
-		if (i < n - 1)
-			putchar('\n');
-	}
-}
-
-static void print_json(struct src *s, int n, double dt)
-{
-	struct jw j = {};
-	unsigned int k;
-	char lbl[16];
-	int i;
-
-	j_open(&j, NULL, '{');
-	j_double(&j, "time", now_real());
-	if (dt)
-		j_double(&j, "interval", dt);
-	j_open(&j, "interfaces", '{');
-	for (i = 0; i < n; i++) {
-		j_open(&j, s[i].iface, '{');
-		j_open(&j, "counters", '{');
-		for (k = 0; k < SG_CNT_MAX; k++)
-			j_uint(&j, counters[k].name, s[i].cnt[k]);
-		j_close(&j, '}');
-		if (dt) {
-			j_open(&j, "rates", '{');
-			for (k = 0; k < SG_CNT_MAX; k++)
-				j_double(&j, counters[k].name,
-					 (s[i].cnt[k] - s[i].prev[k]) / dt);
-			j_close(&j, '}');
-		}
-		j_open(&j, "kfunc_errors", '{');
-		for (k = 1; k < s[i].nerr; k++)
-			if (s[i].err[k])
-				j_uint(&j, errno_label(k, lbl, sizeof(lbl)),
-				       s[i].err[k]);
-		j_close(&j, '}');
-		j_close(&j, '}');
-	}
-	j_close(&j, '}');
-	j_close(&j, '}');
-}
-
-/* Label values escape backslash, quote and newline; HELP text the rest. */
-static void prom_escape(const char *s, bool label)
-{
-	for (; *s; s++) {
-		if (*s == '\\' || (label && *s == '"'))
-			printf("\\%c", *s);
-		else if (*s == '\n')
-			printf("\\n");
-		else
-			putchar(*s);
-	}
-}
-
-static void print_prom(struct src *s, int n)
-{
-	char lbl[16];
-	unsigned int k;
-	int i;
-
-	for (k = 0; k < SG_CNT_MAX; k++) {
-		printf("# HELP synguard_%s_total ", counters[k].name);
-		prom_escape(counters[k].help, false);
-		printf("\n# TYPE synguard_%s_total counter\n",
-		       counters[k].name);
-		for (i = 0; i < n; i++) {
-			printf("synguard_%s_total{iface=\"", counters[k].name);
-			prom_escape(s[i].iface, true);
-			printf("\"} %llu\n", (unsigned long long)s[i].cnt[k]);
-		}
-	}
-	printf("# HELP synguard_handoff_kfunc_errors_total TC: bpf_sk_assign_tcp_reqsk failures by errno\n"
-	       "# TYPE synguard_handoff_kfunc_errors_total counter\n");
-	for (i = 0; i < n; i++) {
-		for (k = 1; k < s[i].nerr; k++) {
-			if (!s[i].err[k])
-				continue;
-			printf("synguard_handoff_kfunc_errors_total{iface=\"");
-			prom_escape(s[i].iface, true);
-			printf("\",errno=\"%s\"} %llu\n",
-			       errno_label(k, lbl, sizeof(lbl)),
-			       (unsigned long long)s[i].err[k]);
-		}
-	}
-}
-
-static void print_stats(const struct stats_args *a, struct src *s, int n,
-			double dt)
-{
-	if (a->prom)
-		print_prom(s, n);
-	else if (a->json)
-		print_json(s, n, dt);
-	else if (n)
-		print_text(s, n, dt);
-	else
-		printf("no interface is protected by synguard\n");
-	fflush(stdout);
-}
-
-static int cmd_stats(int argc, char **argv)
-{
-	const int need[] = {SG_M_COUNTERS};
-	struct stats_args a = {};
-	struct timespec next, t0, t1;
-	struct sg_pins *p = NULL;
-	struct src *s = NULL;
-	int first, rc, n, i, ret = SG_EXIT_FAIL;
-	unsigned long long round;
-	char **names = NULL;
-	double dt;
-
-	rc = sg_parse_opts(&sg_cmd_stats, argc, argv, stats_opt, &a, &first);
-	if (rc)
-		return rc;
-	if (a.json && a.prom) {
-		sg_err("--json and --prometheus exclude each other");
-		return SG_EXIT_USAGE;
-	}
-	if (a.prom && (a.interval || a.count)) {
-		sg_err("--prometheus prints cumulative counters (Prometheus computes rates itself): it does not combine with --interval or --count");
-		return SG_EXIT_USAGE;
-	}
-	if (a.count && !a.interval)
-		a.interval = 1;
-	n = pick_ifaces(argc, argv, first, "stats", &names);
-	if (n < 0)
-		return SG_EXIT_FAIL;
-	s = calloc(n ? n : 1, sizeof(*s));
-	p = calloc(n ? n : 1, sizeof(*p));
-	if (!s || !p)
-		goto out;
-	for (i = 0; i < n; i++) {
-		if (sg_pins_need(names[i], &p[i], need, ARRAY_SIZE(need)))
-			goto out;
-		s[i].iface = names[i];
-		s[i].cnt_fd = p[i].fd[SG_M_COUNTERS];
-		s[i].ncnt = p[i].max_entries[SG_M_COUNTERS];
-		if (s[i].ncnt > SG_CNT_MAX)
-			s[i].ncnt = SG_CNT_MAX;
-		s[i].err_fd = p[i].fd[SG_M_KFUNC_ERRORS];
-		s[i].nerr = p[i].max_entries[SG_M_KFUNC_ERRORS];
-		if (s[i].nerr > SG_KFUNC_ERRNO_MAX)
-			s[i].nerr = SG_KFUNC_ERRNO_MAX;
-		if (sample(&s[i]))
-			goto out;
-	}
-	/* The maps stay open: a long --interval run must not block attach. */
-	sg_unlock();
-	if (!a.interval) {
-		print_stats(&a, s, n, 0);
-		ret = 0;
-		goto out;
-	}
-	/* Absolute deadlines, so that the intervals do not drift. */
-	clock_gettime(CLOCK_MONOTONIC, &next);
-	t0 = next;
-	for (round = 0; !a.count || round < a.count; round++) {
-		next.tv_sec += (time_t)a.interval;
-		next.tv_nsec += (long)((a.interval - (time_t)a.interval) * 1e9);
-		if (next.tv_nsec >= 1000000000L) {
-			next.tv_sec++;
-			next.tv_nsec -= 1000000000L;
-		}
-		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next,
-				       NULL) == EINTR)
-			;
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		dt = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
-		t0 = t1;
-		for (i = 0; i < n; i++)
-			if (sample(&s[i]))
-				goto out;
-		print_stats(&a, s, n, dt);
-	}
-	ret = 0;
-out:
-	for (i = 0; p && i < n; i++)
-		sg_pins_close(&p[i]);
-	free(p);
-	free(s);
-	sg_free_list(names, n);
-	return ret;
 }

@@ -1,0 +1,328 @@
+// SPDX-License-Identifier: GPL-2.0
+/* stats: what synguard has done, as text, JSON or Prometheus. */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sg.h"
+
+static int cmd_stats(int argc, char **argv);
+
+struct src {
+	const char *iface;
+	int cnt_fd, err_fd;
+	__u32 ncnt, nerr;
+	__u64 cnt[SG_CNT_MAX], prev[SG_CNT_MAX];
+	__u64 err[SG_KFUNC_ERRNO_MAX];
+};
+
+enum { TO_INTERVAL, TO_COUNT, TO_JSON, TO_PROM };
+
+static const struct sg_opt stats_opts[] = {
+	[TO_INTERVAL] = {"interval", 'i', "SEC",
+			 "print rates per second every SEC seconds"},
+	[TO_COUNT] = {"count", 'c', "N",
+		      "stop after N intervals (default: until interrupted)"},
+	[TO_JSON] = {"json", 'j', NULL, "print one JSON object per line"},
+	[TO_PROM] = {"prometheus", 'p', NULL,
+		     "print the Prometheus text exposition format"},
+	{NULL},
+};
+
+const struct sg_cmd sg_cmd_stats = {
+	.name = "stats",
+	.min_abbrev = 5,
+	.run = cmd_stats,
+	.args = "[IFACE] [--interval SEC] [--count N] [--json | --prometheus]",
+	.summary = "show the counters (summed over CPUs), or their rates",
+	.opts = stats_opts,
+	.doc = "Without IFACE: every protected interface.\n"
+	       "--prometheus: cumulative counters, one metric per counter, "
+	       "for a scrape or\nnode_exporter's textfile collector (Prometheus derives rates itself, so it\ndoes not combine with --interval):\n"
+	       "  synguard_<counter>_total{iface=\"IFACE\"}\n"
+	       "  synguard_handoff_kfunc_errors_total{iface=\"IFACE\",errno=\"ENAME\"}",
+};
+
+struct stats_args {
+	double interval;
+	unsigned long long count;
+	bool json, prom;
+};
+
+static int stats_opt(void *ctx, int idx, const char *arg)
+{
+	struct stats_args *a = ctx;
+
+	switch (idx) {
+	case TO_INTERVAL:
+		if (sg_parse_seconds(arg, &a->interval) || a->interval < 0.1 ||
+		    a->interval > 86400) {
+			sg_err("invalid --interval '%s': seconds from 0.1 to 86400",
+			       arg);
+			return -1;
+		}
+		return 0;
+	case TO_COUNT:
+		if (sg_parse_uint(arg, &a->count) || !a->count) {
+			sg_err("invalid --count '%s': a positive number", arg);
+			return -1;
+		}
+		return 0;
+	case TO_JSON:
+		a->json = true;
+		return 0;
+	default:
+		a->prom = true;
+		return 0;
+	}
+}
+
+static const char *errno_label(unsigned int k, char *buf, size_t len)
+{
+	const char *name = strerrorname_np(k);
+
+	/* The last slot collects every errno at or above it. */
+	if (k == SG_KFUNC_ERRNO_MAX - 1)
+		return "other";
+	if (name)
+		return name;
+	snprintf(buf, len, "E%u", k);
+	return buf;
+}
+
+static int sample(struct src *s)
+{
+	int err;
+
+	memcpy(s->prev, s->cnt, sizeof(s->cnt));
+	err = sg_percpu_sum(s->cnt_fd, s->ncnt, s->cnt);
+	if (!err && s->err_fd >= 0)
+		err = sg_percpu_sum(s->err_fd, s->nerr, s->err);
+	if (err)
+		sg_err("%s: cannot read the counters: %s", s->iface,
+		       sg_strerr(err));
+	return err;
+}
+
+static void print_text(struct src *s, int n, double dt)
+{
+	struct sg_table t = {.cols = 3, .right = dt ? 6 : 2};
+	char v[32], r[32], lbl[16], when[16];
+	time_t now = time(NULL);
+	unsigned int k;
+	int i;
+
+	strftime(when, sizeof(when), "%H:%M:%S", localtime(&now));
+	for (i = 0; i < n; i++) {
+		if (dt)
+			printf("%s  %s  (%.2f s)\n", s[i].iface, when, dt);
+		else
+			printf("%s\n", s[i].iface);
+		sg_tbl_add(&t, "COUNTER");
+		sg_tbl_add(&t, "TOTAL");
+		sg_tbl_add(&t, dt ? "PER-SEC" : "MEANING");
+		for (k = 0; k < SG_CNT_MAX; k++) {
+			snprintf(v, sizeof(v), "%llu",
+				 (unsigned long long)s[i].cnt[k]);
+			snprintf(r, sizeof(r), "%.1f",
+				 dt ? (s[i].cnt[k] - s[i].prev[k]) / dt : 0);
+			sg_tbl_add(&t, sg_counter_desc[k].name);
+			sg_tbl_add(&t, v);
+			sg_tbl_add(&t, dt ? r : sg_counter_desc[k].help);
+		}
+		sg_tbl_print(&t, "  ");
+		for (k = 1; k < s[i].nerr; k++)
+			if (s[i].err[k])
+				printf("  kfunc error %s: %llu\n",
+				       errno_label(k, lbl, sizeof(lbl)),
+				       (unsigned long long)s[i].err[k]);
+		if (i < n - 1)
+			putchar('\n');
+	}
+}
+
+static void print_json(struct src *s, int n, double dt)
+{
+	struct sg_jw j = {};
+	unsigned int k;
+	char lbl[16];
+	int i;
+
+	sg_j_open(&j, NULL, '{');
+	sg_j_double(&j, "time", sg_now_real());
+	if (dt)
+		sg_j_double(&j, "interval", dt);
+	sg_j_open(&j, "interfaces", '{');
+	for (i = 0; i < n; i++) {
+		sg_j_open(&j, s[i].iface, '{');
+		sg_j_open(&j, "counters", '{');
+		for (k = 0; k < SG_CNT_MAX; k++)
+			sg_j_uint(&j, sg_counter_desc[k].name, s[i].cnt[k]);
+		sg_j_close(&j, '}');
+		if (dt) {
+			sg_j_open(&j, "rates", '{');
+			for (k = 0; k < SG_CNT_MAX; k++)
+				sg_j_double(&j, sg_counter_desc[k].name,
+					    (s[i].cnt[k] - s[i].prev[k]) / dt);
+			sg_j_close(&j, '}');
+		}
+		sg_j_open(&j, "kfunc_errors", '{');
+		for (k = 1; k < s[i].nerr; k++)
+			if (s[i].err[k])
+				sg_j_uint(&j, errno_label(k, lbl, sizeof(lbl)),
+					  s[i].err[k]);
+		sg_j_close(&j, '}');
+		sg_j_close(&j, '}');
+	}
+	sg_j_close(&j, '}');
+	sg_j_close(&j, '}');
+}
+
+/* Label values escape backslash, quote and newline; HELP text the rest. */
+static void prom_escape(const char *s, bool label)
+{
+	for (; *s; s++) {
+		if (*s == '\\' || (label && *s == '"'))
+			printf("\\%c", *s);
+		else if (*s == '\n')
+			printf("\\n");
+		else
+			putchar(*s);
+	}
+}
+
+static void print_prom(struct src *s, int n)
+{
+	char lbl[16];
+	unsigned int k;
+	int i;
+
+	for (k = 0; k < SG_CNT_MAX; k++) {
+		printf("# HELP synguard_%s_total ", sg_counter_desc[k].name);
+		prom_escape(sg_counter_desc[k].help, false);
+		printf("\n# TYPE synguard_%s_total counter\n",
+		       sg_counter_desc[k].name);
+		for (i = 0; i < n; i++) {
+			printf("synguard_%s_total{iface=\"",
+			       sg_counter_desc[k].name);
+			prom_escape(s[i].iface, true);
+			printf("\"} %llu\n", (unsigned long long)s[i].cnt[k]);
+		}
+	}
+	printf("# HELP synguard_handoff_kfunc_errors_total TC: bpf_sk_assign_tcp_reqsk failures by errno\n"
+	       "# TYPE synguard_handoff_kfunc_errors_total counter\n");
+	for (i = 0; i < n; i++) {
+		for (k = 1; k < s[i].nerr; k++) {
+			if (!s[i].err[k])
+				continue;
+			printf("synguard_handoff_kfunc_errors_total{iface=\"");
+			prom_escape(s[i].iface, true);
+			printf("\",errno=\"%s\"} %llu\n",
+			       errno_label(k, lbl, sizeof(lbl)),
+			       (unsigned long long)s[i].err[k]);
+		}
+	}
+}
+
+static void print_stats(const struct stats_args *a, struct src *s, int n,
+			double dt)
+{
+	if (a->prom)
+		print_prom(s, n);
+	else if (a->json)
+		print_json(s, n, dt);
+	else if (n)
+		print_text(s, n, dt);
+	else
+		printf("no interface is protected by synguard\n");
+	fflush(stdout);
+}
+
+static int cmd_stats(int argc, char **argv)
+{
+	const int need[] = {SG_M_COUNTERS};
+	struct stats_args a = {};
+	struct timespec next, t0, t1;
+	struct sg_pins *p = NULL;
+	struct src *s = NULL;
+	int first, rc, n, i, ret = SG_EXIT_FAIL;
+	unsigned long long round;
+	char **names = NULL;
+	double dt;
+
+	rc = sg_parse_opts(&sg_cmd_stats, argc, argv, stats_opt, &a, &first);
+	if (rc)
+		return rc;
+	if (a.json && a.prom) {
+		sg_err("--json and --prometheus exclude each other");
+		return SG_EXIT_USAGE;
+	}
+	if (a.prom && (a.interval || a.count)) {
+		sg_err("--prometheus prints cumulative counters (Prometheus computes rates itself): it does not combine with --interval or --count");
+		return SG_EXIT_USAGE;
+	}
+	if (a.count && !a.interval)
+		a.interval = 1;
+	n = sg_pick_ifaces(argc, argv, first, "stats", &names);
+	if (n < 0)
+		return SG_EXIT_FAIL;
+	s = calloc(n ? n : 1, sizeof(*s));
+	p = calloc(n ? n : 1, sizeof(*p));
+	if (!s || !p)
+		goto out;
+	for (i = 0; i < n; i++) {
+		if (sg_pins_need(names[i], &p[i], need, ARRAY_SIZE(need)))
+			goto out;
+		s[i].iface = names[i];
+		s[i].cnt_fd = p[i].fd[SG_M_COUNTERS];
+		s[i].ncnt = p[i].max_entries[SG_M_COUNTERS];
+		if (s[i].ncnt > SG_CNT_MAX)
+			s[i].ncnt = SG_CNT_MAX;
+		s[i].err_fd = p[i].fd[SG_M_KFUNC_ERRORS];
+		s[i].nerr = p[i].max_entries[SG_M_KFUNC_ERRORS];
+		if (s[i].nerr > SG_KFUNC_ERRNO_MAX)
+			s[i].nerr = SG_KFUNC_ERRNO_MAX;
+		if (sample(&s[i]))
+			goto out;
+	}
+	/* The maps stay open: a long --interval run must not block attach. */
+	sg_unlock();
+	if (!a.interval) {
+		print_stats(&a, s, n, 0);
+		ret = 0;
+		goto out;
+	}
+	/* Absolute deadlines, so that the intervals do not drift. */
+	clock_gettime(CLOCK_MONOTONIC, &next);
+	t0 = next;
+	for (round = 0; !a.count || round < a.count; round++) {
+		next.tv_sec += (time_t)a.interval;
+		next.tv_nsec += (long)((a.interval - (time_t)a.interval) * 1e9);
+		if (next.tv_nsec >= 1000000000L) {
+			next.tv_sec++;
+			next.tv_nsec -= 1000000000L;
+		}
+		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next,
+				       NULL) == EINTR)
+			;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		dt = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+		t0 = t1;
+		for (i = 0; i < n; i++)
+			if (sample(&s[i]))
+				goto out;
+		print_stats(&a, s, n, dt);
+	}
+	ret = 0;
+out:
+	for (i = 0; p && i < n; i++)
+		sg_pins_close(&p[i]);
+	free(p);
+	free(s);
+	sg_free_list(names, n);
+	return ret;
+}
