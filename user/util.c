@@ -27,9 +27,10 @@
 
 int sg_verbose;
 
-static void vmsg(const char *fmt, va_list ap)
+/* "synguard: " and the level's word ("warning: "), then the message. */
+static void vmsg(const char *level, const char *fmt, va_list ap)
 {
-	fputs("synguard: ", stderr);
+	fprintf(stderr, "synguard: %s", level);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 }
@@ -39,7 +40,7 @@ void sg_err(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vmsg(fmt, ap);
+	vmsg("", fmt, ap);
 	va_end(ap);
 }
 
@@ -48,7 +49,7 @@ void sg_note(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vmsg(fmt, ap);
+	vmsg("", fmt, ap);
 	va_end(ap);
 }
 
@@ -57,9 +58,7 @@ void sg_warn(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	fputs("synguard: warning: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	vmsg("warning: ", fmt, ap);
 	va_end(ap);
 }
 
