@@ -22,8 +22,8 @@ LIBS := -lxdp -lbpf -lelf -lz
 CLI_LIBS := $(LIBS) -ljansson
 
 BPF_HDRS := include/synguard.h $(wildcard bpf/*.h)
-TEST_SRCS := $(wildcard tests/test_*.c) tests/harness.c tests/loopback.c tests/ref.c tests/pkt.c
-TEST_HDRS := tests/harness.h tests/loopback.h tests/ref.h tests/pkt.h include/synguard.h
+TEST_SRCS := $(wildcard tests/unit/test_*.c) tests/lib/harness.c tests/lib/loopback.c tests/lib/ref.c tests/lib/pkt.c
+TEST_HDRS := tests/lib/harness.h tests/lib/loopback.h tests/lib/ref.h tests/lib/pkt.h include/synguard.h
 
 ifeq ($(V),1)
 Q :=
@@ -93,11 +93,11 @@ $(OUTPUT)/synguard: $(USER_SRCS) $(USER_HDRS) $(OUTPUT)/synguard.skel.h
 
 $(OUTPUT)/test_xdp: $(TEST_SRCS) $(TEST_HDRS) $(OUTPUT)/synguard.skel.h
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests $(TEST_SRCS) -o $@ $(LIBS)
+	$(Q)$(CC) $(CFLAGS) -Itests/lib $(TEST_SRCS) -o $@ $(LIBS)
 
-$(OUTPUT)/selftest_ref: tests/selftest_ref.c tests/ref.c tests/pkt.c $(TEST_HDRS) | $(OUTPUT)
+$(OUTPUT)/selftest_ref: tests/unit/selftest_ref.c tests/lib/ref.c tests/lib/pkt.c $(TEST_HDRS) | $(OUTPUT)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests tests/selftest_ref.c tests/ref.c tests/pkt.c -o $@
+	$(Q)$(CC) $(CFLAGS) -Itests/lib tests/unit/selftest_ref.c tests/lib/ref.c tests/lib/pkt.c -o $@
 
 unit: $(OUTPUT)/test_xdp
 	$(Q)$(OUTPUT)/test_xdp

@@ -13,7 +13,7 @@ BENCH_DEPS := gnuplot-nox iperf3 nftables jq hping3 iproute2 ethtool util-linux 
 BENCH_BPF := wrap flood xdpbench
 BENCH_TOOLS := prog_cost flood xdpctl tcpping
 BENCH_BINS := $(patsubst %,$(BENCH_OUT)/%,$(BENCH_TOOLS))
-BENCH_CFLAGS := $(CFLAGS) -I$(BENCH_OUT) -Itests -Ibench/bpf
+BENCH_CFLAGS := $(CFLAGS) -I$(BENCH_OUT) -Itests/lib -Ibench/bpf
 
 # Bench-only builds of bpf/synguard.bpf.c, each with one check compiled out
 # (the SG_BENCH_* switches there), so prog_cost can show what each check
@@ -54,15 +54,15 @@ $(BENCH_OUT)/%.skel.h: $(BENCH_OUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $* > $@
 
-$(BENCH_OUT)/prog_cost: bench/prog_cost.c tests/pkt.c tests/ref.c tests/loopback.c $(TEST_HDRS) \
+$(BENCH_OUT)/prog_cost: bench/prog_cost.c tests/lib/pkt.c tests/lib/ref.c tests/lib/loopback.c $(TEST_HDRS) \
 		$(OUTPUT)/synguard.skel.h $(BENCH_OUT)/wrap.skel.h
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(BENCH_CFLAGS) bench/prog_cost.c tests/pkt.c tests/ref.c tests/loopback.c -o $@ $(LIBS)
+	$(Q)$(CC) $(BENCH_CFLAGS) bench/prog_cost.c tests/lib/pkt.c tests/lib/ref.c tests/lib/loopback.c -o $@ $(LIBS)
 
-$(BENCH_OUT)/flood: bench/flood.c bench/bpf/bench.h tests/pkt.c tests/ref.c \
+$(BENCH_OUT)/flood: bench/flood.c bench/bpf/bench.h tests/lib/pkt.c tests/lib/ref.c \
 		$(TEST_HDRS) $(BENCH_OUT)/flood.skel.h
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(BENCH_CFLAGS) -pthread bench/flood.c tests/pkt.c tests/ref.c -o $@ $(LIBS)
+	$(Q)$(CC) $(BENCH_CFLAGS) -pthread bench/flood.c tests/lib/pkt.c tests/lib/ref.c -o $@ $(LIBS)
 
 $(BENCH_OUT)/xdpctl: bench/xdpctl.c bench/bpf/bench.h $(BENCH_OUT)/xdpbench.skel.h
 	$(call msg,CC,$@)

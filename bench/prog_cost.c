@@ -32,7 +32,7 @@
  * the difference is the check and nothing else.
  *
  * The process moves into a network namespace of its own (like
- * tests/test_xdp.c), with wildcard listeners on port 80: synguard answers a
+ * tests/unit/test_xdp.c), with wildcard listeners on port 80: synguard answers a
  * SYN only for a local listener, and the established-flow class needs a
  * real connected socket for the program's socket lookup to find. Port 443
  * is protected but has no listener (the no-listener classes).
@@ -878,7 +878,7 @@ static int variant_load(struct variant *v, const char *objdir)
 			strerror(errno));
 		return -1;
 	}
-	/* Never touch bpffs: no pins (as tests/test_xdp.c). The conntrack
+	/* Never touch bpffs: no pins (as tests/unit/test_xdp.c). The conntrack
 	 * lookup on, as attach sets it on a host with conntrack (this one):
 	 * ACKs without a socket pay for it in production. */
 	bpf_object__for_each_map (m, v->obj) {

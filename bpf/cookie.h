@@ -3,7 +3,7 @@
  * The SYN cookie: SipHash-2-4 over the connection and the client's ISN,
  * laid out as documented in include/synguard.h. BPF is little-endian here
  * like the hosts we run on, so loading packet bytes into integers yields the
- * little-endian words SipHash reads; tests/ref.c recomputes every cookie with
+ * little-endian words SipHash reads; tests/lib/ref.c recomputes every cookie with
  * a byte-oriented SipHash checked against the published test vectors.
  */
 #ifndef SG_COOKIE_H

@@ -3,7 +3,7 @@
  * Unit tests of the real XDP program: load it through its skeleton, run it
  * on crafted frames with BPF_PROG_TEST_RUN, and assert the verdict, the exact
  * output bytes and the exact change of every counter. Expected SYN-ACKs and
- * cookies come from tests/ref.c and tests/pkt.c, which share no code with
+ * cookies come from tests/lib/ref.c and tests/lib/pkt.c, which share no code with
  * bpf/.
  *
  * The process moves into a network namespace of its own, so the sockets it
