@@ -101,16 +101,65 @@ static int wscale_change(const char *iface, const struct sg_config *old,
 	return 0;
 }
 
+/*
+ * Each map is one update; a packet sees the old or the new entry, or (the
+ * kernel copies without a lock) a mix of fields each of which is valid on
+ * its own. A new wscale goes in second, so that no packet sees it without
+ * the record of the one it replaces. 0, or -errno after a message.
+ */
+static int write_settings(const struct sg_pins *p, struct sg_config *old,
+			  const struct sg_settings *cur, bool cfg_set)
+{
+	int err;
+
+	if (cur->cfg.wscale != old->wscale) {
+		old->wscale_prev = cur->cfg.wscale_prev;
+		old->wscale_changed_ns = cur->cfg.wscale_changed_ns;
+		err = sg_map_write(p, SG_M_CONFIG, old);
+		if (err)
+			return err;
+	}
+	if (cfg_set) {
+		err = sg_map_write(p, SG_M_CONFIG, &cur->cfg);
+		if (err)
+			return err;
+	}
+	return cur->ports_set ? sg_map_write(p, SG_M_PORTS, &cur->ports) : 0;
+}
+
+/* What was stored, normalised ("0080" -> 80), in the order given. */
+static void print_stored(const char *iface, int n, char **kv,
+			 const struct sg_settings *cur)
+{
+	const struct sg_param *prm;
+	char val[128], key[64];
+	const char *eq;
+	int i;
+
+	printf("%s:", iface);
+	for (i = 0; i < n; i++) {
+		eq = strchr(kv[i], '=');
+		snprintf(key, sizeof(key), "%.*s", (int)(eq - kv[i]), kv[i]);
+		prm = sg_param_find(key);
+		if (prm->kind == SG_P_PORTS)
+			printf(" ports=%s",
+			       sg_ports_fmt(&cur->ports, val, sizeof(val)));
+		else
+			printf(" %s=%s", key,
+			       sg_param_fmt(prm, &cur->cfg, val, sizeof(val)));
+	}
+	printf("\n");
+}
+
 static int cmd_config(int argc, char **argv)
 {
 	const int need[] = {SG_M_CONFIG, SG_M_PORTS};
 	struct sg_settings check, cur = {};
 	bool cfg_set = false, force = false;
 	struct sg_config old;
-	char val[128], key[64];
-	const char *iface, *eq;
+	const char *iface;
 	struct sg_pins p;
-	int first, rc, i, bad;
+	int first, rc, bad;
 
 	rc = sg_parse_opts(&sg_cmd_config, argc, argv, sg_opt_flag, &force,
 			   &first);
@@ -132,8 +181,7 @@ static int cmd_config(int argc, char **argv)
 		       bad == 1 ? "" : "s");
 		return SG_EXIT_USAGE;
 	}
-	if (sg_require_root() ||
-	    sg_pins_lock_need(iface, &p, need, ARRAY_SIZE(need)))
+	if (sg_iface_open(iface, true, need, ARRAY_SIZE(need), &p))
 		return SG_EXIT_FAIL;
 	/* Read-modify-write: keys not named keep their value. */
 	rc = sg_map_read(&p, SG_M_CONFIG, &cur.cfg);
@@ -157,40 +205,11 @@ static int cmd_config(int argc, char **argv)
 		sg_pins_close(&p);
 		return rc;
 	}
-	/*
-	 * Each map is one update; a packet sees the old or the new entry,
-	 * or (the kernel copies without a lock) a mix of fields each of
-	 * which is valid on its own. A new wscale goes in second, so that
-	 * no packet sees it without the record of the one it replaces.
-	 */
-	if (cur.cfg.wscale != old.wscale) {
-		old.wscale_prev = cur.cfg.wscale_prev;
-		old.wscale_changed_ns = cur.cfg.wscale_changed_ns;
-		if (sg_map_write(&p, SG_M_CONFIG, &old))
-			goto fail;
-	}
-	if ((cfg_set && sg_map_write(&p, SG_M_CONFIG, &cur.cfg)) ||
-	    (cur.ports_set && sg_map_write(&p, SG_M_PORTS, &cur.ports)))
-		goto fail;
+	rc = write_settings(&p, &old, &cur, cfg_set);
 	sg_pins_close(&p);
-
-	printf("%s:", iface);
-	for (i = first + 1; i < argc; i++) {
-		const struct sg_param *prm;
-
-		/* Print what was stored, normalised ("0080" -> 80). */
-		eq = strchr(argv[i], '=');
-		snprintf(key, sizeof(key), "%.*s", (int)(eq - argv[i]),
-			 argv[i]);
-		prm = sg_param_find(key);
-		if (prm->kind == SG_P_PORTS)
-			printf(" ports=%s",
-			       sg_ports_fmt(&cur.ports, val, sizeof(val)));
-		else
-			printf(" %s=%s", key,
-			       sg_param_fmt(prm, &cur.cfg, val, sizeof(val)));
-	}
-	printf("\n");
+	if (rc)
+		return SG_EXIT_FAIL;
+	print_stored(iface, argc - first - 1, argv + first + 1, &cur);
 	return 0;
 fail:
 	sg_pins_close(&p);

@@ -66,7 +66,7 @@ static int cmd_key(int argc, char **argv)
 		return SG_EXIT_FAIL;
 	if (file ? sg_key_file_read(file, key) : sg_key_random(key))
 		return SG_EXIT_FAIL;
-	if (sg_pins_lock_need(iface, &p, need, ARRAY_SIZE(need))) {
+	if (sg_iface_open(iface, true, need, ARRAY_SIZE(need), &p)) {
 		memset(key, 0, sizeof(key));
 		return SG_EXIT_FAIL;
 	}

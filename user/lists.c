@@ -249,25 +249,21 @@ static int lists_sync(const struct sg_pins *p)
 	return sg_map_write(p, SG_M_CONFIG, &cfg);
 }
 
-static int list_change(const struct sg_pins *p, enum list_kind kind,
-		       struct cidr *c, size_t n, bool add)
+/*
+ * Every CIDR checked before anything changes: on the list already (skip
+ * it), not on it for a removal, or no room. Counts what will change into
+ * *todo; returns how many CIDRs are refused, each after a message.
+ */
+static int list_check(const struct sg_pins *p, enum list_kind kind,
+		      const struct cidr *c, size_t n, bool add, const int *size,
+		      bool *skip, size_t *todo)
 {
 	enum list_kind other = kind == LIST_ALLOW ? LIST_DENY : LIST_ALLOW;
 	const char *name = list_name[kind];
-	int size[2], room[2], total, err = 0;
-	size_t i, done, todo = 0;
-	char buf[64], line[512] = "";
-	bool *skip = calloc(n ? n : 1, sizeof(*skip));
+	int room[2], bad = 0;
+	char buf[64];
+	size_t i;
 
-	if (!skip)
-		goto fail;
-	err = sg_list_count(p, list_map(kind, 4), size);
-	if (err < 0) {
-		sg_err("%s: cannot read the %s list: %s", p->iface, name,
-		       sg_strerr(err));
-		goto fail;
-	}
-	err = 0;
 	room[0] = p->max_entries[list_map(kind, 4)] - size[0];
 	room[1] = p->max_entries[list_map(kind, 6)] - size[1];
 	for (i = 0; i < n; i++) {
@@ -281,7 +277,7 @@ static int list_change(const struct sg_pins *p, enum list_kind kind,
 		if (!add && !list_has(p, kind, &c[i])) {
 			sg_err("%s: %s is not on the %s list (see `synguard %s %s list`)",
 			       p->iface, buf, name, name, p->iface);
-			err++;
+			bad++;
 			continue;
 		}
 		if (add && list_has(p, other, &c[i]))
@@ -292,14 +288,35 @@ static int list_change(const struct sg_pins *p, enum list_kind kind,
 			       p->iface, name, c[i].family,
 			       p->max_entries[list_map(kind, c[i].family)],
 			       buf);
-			err++;
+			bad++;
 		}
-		todo++;
+		(*todo)++;
 	}
-	if (err) {
+	return bad;
+}
+
+static int list_change(const struct sg_pins *p, enum list_kind kind,
+		       struct cidr *c, size_t n, bool add)
+{
+	const char *name = list_name[kind];
+	int size[2], total, err = 0;
+	size_t done, todo = 0;
+	char buf[64], line[512] = "";
+	bool *skip = calloc(n ? n : 1, sizeof(*skip));
+
+	if (!skip)
+		goto fail;
+	err = sg_list_count(p, list_map(kind, 4), size);
+	if (err < 0) {
+		sg_err("%s: cannot read the %s list: %s", p->iface, name,
+		       sg_strerr(err));
+		goto fail;
+	}
+	if (list_check(p, kind, c, n, add, size, skip, &todo)) {
 		sg_err("nothing changed");
 		goto fail;
 	}
+	err = 0;
 	for (done = 0; done < n; done++) {
 		if (skip[done])
 			continue;
@@ -397,26 +414,10 @@ static int list_cmd(const struct sg_cmd *cmd, enum list_kind kind, int argc,
 		free(c);
 		return SG_EXIT_USAGE;
 	}
+	/* Printing a list reads two of its maps; changing it needs all. */
 	rc = SG_EXIT_FAIL;
-	if (sg_require_root())
+	if (sg_iface_open(iface, !list, need, list ? 2 : ARRAY_SIZE(need), &p))
 		goto out;
-	if (list) {
-		rc = sg_bpffs_ready(false);
-		if (rc < 0 || sg_lock(false)) {
-			rc = SG_EXIT_FAIL;
-			goto out;
-		}
-		if (rc > 0) {
-			sg_not_protected(iface);
-			rc = SG_EXIT_FAIL;
-			goto out;
-		}
-		rc = SG_EXIT_FAIL;
-		if (sg_pins_need(iface, &p, need, 2))
-			goto out;
-	} else if (sg_pins_lock_need(iface, &p, need, ARRAY_SIZE(need))) {
-		goto out;
-	}
 	rc = list ? list_print(&p, kind) : list_change(&p, kind, c, n, add);
 	sg_pins_close(&p);
 out:

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * What status and stats print with: the counters' names, aligned text
- * tables, ages, and a minimal JSON writer.
+ * tables, ages, and the JSON helpers (jansson).
  */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -78,76 +78,74 @@ const char *sg_age_fmt(__u64 s, char *buf, size_t len)
 	return buf;
 }
 
-void sg_j_open(struct sg_jw *j, const char *key, char c)
+/* A member that could not be added: sg_json_print refuses the document. */
+static bool json_incomplete;
+
+void sg_jset(json_t *o, const char *key, json_t *v)
 {
-	if (j->depth) {
-		fputs(j->first[j->depth] ? "" : ",", stdout);
-		j->first[j->depth] = false;
-	}
-	if (key) {
-		sg_json_str(stdout, key);
-		putchar(':');
-	}
-	putchar(c);
-	j->first[++j->depth] = true;
+	if (json_object_set_new(o, key, v))
+		json_incomplete = true;
 }
 
-void sg_j_close(struct sg_jw *j, char c)
+void sg_jappend(json_t *a, json_t *v)
 {
-	putchar(c);
-	if (!--j->depth)
-		putchar('\n');
+	if (json_array_append_new(a, v))
+		json_incomplete = true;
 }
 
-void sg_j_key(struct sg_jw *j, const char *key)
+json_t *sg_json_str(const char *s)
 {
-	fputs(j->first[j->depth] ? "" : ",", stdout);
-	j->first[j->depth] = false;
-	if (key) {
-		sg_json_str(stdout, key);
-		putchar(':');
-	}
-}
+	json_t *v = json_string(s);
+	char *copy;
+	size_t i;
 
-void sg_j_uint(struct sg_jw *j, const char *key, unsigned long long v)
-{
-	sg_j_key(j, key);
-	printf("%llu", v);
-}
-
-void sg_j_double(struct sg_jw *j, const char *key, double v)
-{
-	sg_j_key(j, key);
-	printf("%.3f", v);
-}
-
-void sg_j_bool(struct sg_jw *j, const char *key, bool v)
-{
-	sg_j_key(j, key);
-	fputs(v ? "true" : "false", stdout);
-}
-
-void sg_j_str(struct sg_jw *j, const char *key, const char *v)
-{
-	sg_j_key(j, key);
-	sg_json_str(stdout, v);
+	/*
+	 * jansson takes only UTF-8, and an interface name may be any bytes:
+	 * show those as '?' rather than lose the member.
+	 */
+	if (v || !s || !(copy = strdup(s)))
+		return v;
+	for (i = 0; copy[i]; i++)
+		if ((unsigned char)copy[i] >= 0x80)
+			copy[i] = '?';
+	v = json_string(copy);
+	free(copy);
+	return v;
 }
 
 /* Ranges, not ports: a list may hold all 65535. [[80,80],[8000,8100]] */
-void sg_j_ranges(struct sg_jw *j, const char *key, const struct sg_ports *p)
+json_t *sg_json_ranges(const struct sg_ports *p)
 {
+	json_t *a = json_array();
 	unsigned int port, lo;
 
-	sg_j_open(j, key, '[');
-	for (port = 1; port <= 65535; port++) {
+	for (port = 1; a && port <= 65535; port++) {
 		if (!sg_port_isset(p, port))
 			continue;
 		for (lo = port; port < 65535 && sg_port_isset(p, port + 1);)
 			port++;
-		sg_j_key(j, NULL);
-		printf("[%u,%u]", lo, port);
+		sg_jappend(a, json_pack("[ii]", lo, port));
 	}
-	sg_j_close(j, ']');
+	return a;
+}
+
+int sg_json_print(json_t *doc)
+{
+	int err = 0;
+
+	/*
+	 * Never half a document. Compact, one per line: what scripts and
+	 * `jq` expect.
+	 */
+	if (!doc || json_incomplete || json_dumpf(doc, stdout, JSON_COMPACT))
+		err = -ENOMEM;
+	else
+		putchar('\n');
+	json_decref(doc);
+	json_incomplete = false;
+	if (err)
+		sg_err("cannot write the JSON output: out of memory");
+	return err;
 }
 
 double sg_now_real(void)

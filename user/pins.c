@@ -288,12 +288,15 @@ void sg_free_list(char **names, int n)
 	free(names);
 }
 
-int sg_pins_lock_need(const char *iface, struct sg_pins *p, const int *ids,
-		      size_t n)
+int sg_iface_open(const char *iface, bool change, const int *ids, size_t n,
+		  struct sg_pins *p)
 {
-	int rc = sg_bpffs_ready(false);
+	int rc;
 
-	if (rc < 0 || sg_lock(true))
+	if (sg_require_root())
+		return -1;
+	rc = sg_bpffs_ready(false);
+	if (rc < 0 || sg_lock(change))
 		return -1;
 	if (rc > 0) {
 		sg_not_protected(iface);

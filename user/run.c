@@ -73,7 +73,7 @@ static long rotate(const char *iface, const struct sg_info *ours)
 
 	if (sg_key_random(key))
 		return SG_RETRY_SEC;
-	if (sg_pins_lock_need(iface, &p, need, ARRAY_SIZE(need))) {
+	if (sg_iface_open(iface, true, need, ARRAY_SIZE(need), &p)) {
 		sg_err("%s: stopping: the protection this run attached is gone",
 		       iface);
 	} else {
@@ -119,7 +119,7 @@ static int follow_host(const char *iface, const struct sg_info *ours,
 	if (host.tcp_sysctl == seen->tcp_sysctl &&
 	    host.tai_offset_ns == seen->tai_offset_ns)
 		return 0;
-	if (sg_pins_lock_need(iface, &p, need, ARRAY_SIZE(need))) {
+	if (sg_iface_open(iface, true, need, ARRAY_SIZE(need), &p)) {
 		sg_err("%s: stopping: the protection this run attached is gone",
 		       iface);
 		sg_unlock();
@@ -169,6 +169,19 @@ out:
 	return rc;
 }
 
+/* The XDP program passes the SYNs of these ports (local+nat) untouched. */
+static void pass_ports_write(const char *iface, const struct sg_ports *pass)
+{
+	const int need[] = {SG_M_PASS_PORTS};
+	struct sg_pins p;
+
+	if (!sg_iface_open(iface, true, need, ARRAY_SIZE(need), &p)) {
+		sg_map_write(&p, SG_M_PASS_PORTS, pass);
+		sg_pins_close(&p);
+	}
+	sg_unlock();
+}
+
 /*
  * Follows what the protected ports are: a listener that starts or stops, a
  * container published or removed. One line per change of kind, the ports
@@ -176,19 +189,6 @@ out:
  * (have: it is valid); a port added to or removed from the list by `config`
  * is not a change of kind.
  */
-/* The XDP program passes the SYNs of these ports (local+nat) untouched. */
-static void pass_ports_write(const char *iface, const struct sg_ports *pass)
-{
-	const int need[] = {SG_M_PASS_PORTS};
-	struct sg_pins p;
-
-	if (!sg_pins_lock_need(iface, &p, need, ARRAY_SIZE(need))) {
-		sg_map_write(&p, SG_M_PASS_PORTS, pass);
-		sg_pins_close(&p);
-	}
-	sg_unlock();
-}
-
 static void follow_ports(const char *iface, struct sg_port_kinds *seen,
 			 bool *have, int *nat_err)
 {
@@ -267,100 +267,134 @@ static void stop_signals(sigset_t *set)
 			sigdelset(set, sig);
 }
 
+/* What the loop of a run follows, between its ticks. */
+struct run {
+	struct sg_attach_args a;
+	struct sg_info ours;	    /* what this run attached */
+	struct sg_config seen;	    /* the host state last written */
+	struct sg_port_kinds kinds; /* the ports' kinds last logged */
+	bool have_kinds;
+	int nat_err;
+	struct timespec rotate_due, kinds_due; /* CLOCK_MONOTONIC */
+};
+
+/* How long to wait for a signal: a look every second, or the rotation. */
+static struct timespec run_wait(const struct run *r)
+{
+	struct timespec left = {SG_FOLLOW_SEC, 0}, now, due;
+
+	if (!r->a.key_rotate)
+		return left;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	due.tv_sec = r->rotate_due.tv_sec - now.tv_sec;
+	due.tv_nsec = r->rotate_due.tv_nsec - now.tv_nsec;
+	if (due.tv_nsec < 0) {
+		due.tv_sec--;
+		due.tv_nsec += 1000000000L;
+	}
+	if (due.tv_sec < 0)
+		due.tv_sec = due.tv_nsec = 0;
+	return due.tv_sec < left.tv_sec ? due : left;
+}
+
+/* One tick: the host, the ports' kinds when due, the key when due. */
+static int run_tick(struct run *r)
+{
+	struct timespec now;
+	long wait;
+
+	if (follow_host(r->a.iface, &r->ours, &r->seen) < 0)
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (now.tv_sec >= r->kinds_due.tv_sec) {
+		follow_ports(r->a.iface, &r->kinds, &r->have_kinds,
+			     &r->nat_err);
+		r->kinds_due.tv_sec = now.tv_sec + SG_PORTS_SEC;
+	}
+	if (!r->a.key_rotate || now.tv_sec < r->rotate_due.tv_sec ||
+	    (now.tv_sec == r->rotate_due.tv_sec &&
+	     now.tv_nsec < r->rotate_due.tv_nsec))
+		return 0;
+	wait = rotate(r->a.iface, &r->ours);
+	if (wait < 0)
+		return -1;
+	r->rotate_due = now;
+	r->rotate_due.tv_sec += wait ? wait : (long)r->a.key_rotate;
+	return 0;
+}
+
+/* After attach: what it wrote of the host, and the first port kinds. */
+static void run_start(struct run *r)
+{
+	struct sg_pins p;
+
+	/* The lock attach took is still held. */
+	if (sg_pins_open(r->a.iface, &p) ||
+	    sg_map_read(&p, SG_M_CONFIG, &r->seen)) {
+		sg_err("%s: cannot read the settings attach wrote", r->a.iface);
+		r->seen.tcp_sysctl = ~0; /* the first look writes them again */
+	}
+	sg_pins_close(&p);
+	sg_unlock(); /* other commands work on the interface meanwhile */
+	/* What attach warned about: the changes from here are logged. */
+	follow_ports(r->a.iface, &r->kinds, &r->have_kinds, &r->nat_err);
+	if (r->a.key_rotate)
+		printf("%s: rotating the key every %llus; SIGTERM or Ctrl-C detaches\n",
+		       r->a.iface, r->a.key_rotate);
+	else
+		printf("%s: protected until SIGTERM or Ctrl-C, which detach\n",
+		       r->a.iface);
+	clock_gettime(CLOCK_MONOTONIC, &r->rotate_due);
+	r->kinds_due = r->rotate_due;
+	r->kinds_due.tv_sec += SG_PORTS_SEC;
+	r->rotate_due.tv_sec += r->a.key_rotate;
+}
+
+/* Detaches what this run attached, unless another command did already. */
+static int run_stop(const struct run *r, int sig)
+{
+	struct sg_pins p;
+	int ours;
+
+	printf("%s: SIG%s: detaching\n", r->a.iface, sigabbrev_np(sig));
+	if (sg_bpffs_ready(false) < 0 || sg_lock(true))
+		return SG_EXIT_FAIL;
+	if (sg_pins_open(r->a.iface, &p)) {
+		sg_err("%s: detached by another synguard command since this run attached it: nothing left to do",
+		       r->a.iface);
+		return SG_EXIT_FAIL;
+	}
+	ours = still_ours(&p, &r->ours);
+	sg_pins_close(&p);
+	return ours ? sg_detach(r->a.iface) : SG_EXIT_FAIL;
+}
+
 static int cmd_run(int argc, char **argv)
 {
-	static struct sg_port_kinds kinds;
-	struct timespec now, next, left, due, kinds_due;
-	struct sg_attach_args a;
-	bool have_kinds = false;
-	int nat_err = 0;
-	struct sg_config seen;
-	struct sg_info ours;
-	struct sg_pins p;
+	static struct run r;
+	struct timespec left;
 	sigset_t set;
-	long wait;
 	int rc, sig;
 
-	rc = sg_attach_parse(&sg_cmd_run, argc, argv, &a);
+	rc = sg_attach_parse(&sg_cmd_run, argc, argv, &r.a);
 	if (rc)
 		return rc;
 	/* A service manager's log gets each line as it happens. */
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	/* It blocks the stop signals: from here they wait for sigtimedwait. */
-	rc = sg_attach(&a, &ours);
+	rc = sg_attach(&r.a, &r.ours);
 	if (rc)
 		return rc;
-	/* What attach wrote of the host, for follow_host (lock still held). */
-	if (sg_pins_open(a.iface, &p) || sg_map_read(&p, SG_M_CONFIG, &seen)) {
-		sg_err("%s: cannot read the settings attach wrote", a.iface);
-		seen.tcp_sysctl = ~0; /* the first look writes them again */
-	}
-	sg_pins_close(&p);
-	sg_unlock(); /* other commands work on the interface meanwhile */
-	/* What attach warned about: the changes from here are logged. */
-	follow_ports(a.iface, &kinds, &have_kinds, &nat_err);
-	if (a.key_rotate)
-		printf("%s: rotating the key every %llus; SIGTERM or Ctrl-C detaches\n",
-		       a.iface, a.key_rotate);
-	else
-		printf("%s: protected until SIGTERM or Ctrl-C, which detach\n",
-		       a.iface);
-
+	run_start(&r);
 	stop_signals(&set);
-	clock_gettime(CLOCK_MONOTONIC, &next);
-	kinds_due = next;
-	kinds_due.tv_sec += SG_PORTS_SEC;
-	next.tv_sec += a.key_rotate;
 	for (;;) {
-		/* A look at the host every second, or the rotation if due. */
-		left.tv_sec = SG_FOLLOW_SEC;
-		left.tv_nsec = 0;
-		if (a.key_rotate) {
-			clock_gettime(CLOCK_MONOTONIC, &now);
-			due.tv_sec = next.tv_sec - now.tv_sec;
-			due.tv_nsec = next.tv_nsec - now.tv_nsec;
-			if (due.tv_nsec < 0) {
-				due.tv_sec--;
-				due.tv_nsec += 1000000000L;
-			}
-			if (due.tv_sec < 0)
-				due.tv_sec = due.tv_nsec = 0;
-			if (due.tv_sec < left.tv_sec)
-				left = due;
-		}
+		left = run_wait(&r);
 		sig = sigtimedwait(&set, NULL, &left);
 		if (sig > 0)
-			break;
+			return run_stop(&r, sig);
 		if (errno != EAGAIN)
 			continue; /* EINTR: another signal's handler */
-		if (follow_host(a.iface, &ours, &seen) < 0)
+		if (run_tick(&r) < 0)
 			return SG_EXIT_FAIL;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec >= kinds_due.tv_sec) {
-			follow_ports(a.iface, &kinds, &have_kinds, &nat_err);
-			kinds_due.tv_sec = now.tv_sec + SG_PORTS_SEC;
-		}
-		if (!a.key_rotate)
-			continue;
-		if (now.tv_sec < next.tv_sec ||
-		    (now.tv_sec == next.tv_sec && now.tv_nsec < next.tv_nsec))
-			continue;
-		wait = rotate(a.iface, &ours);
-		if (wait < 0)
-			return SG_EXIT_FAIL;
-		next = now;
-		next.tv_sec += wait ? wait : (long)a.key_rotate;
 	}
-
-	printf("%s: SIG%s: detaching\n", a.iface, sigabbrev_np(sig));
-	if (sg_bpffs_ready(false) < 0 || sg_lock(true))
-		return SG_EXIT_FAIL;
-	if (sg_pins_open(a.iface, &p)) {
-		sg_err("%s: detached by another synguard command since this run attached it: nothing left to do",
-		       a.iface);
-		return SG_EXIT_FAIL;
-	}
-	rc = still_ours(&p, &ours);
-	sg_pins_close(&p);
-	return rc ? sg_detach(a.iface) : SG_EXIT_FAIL;
 }

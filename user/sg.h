@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <net/if.h>
+#include <jansson.h>
 #include <linux/types.h>
 
 #include "synguard.h"
@@ -75,7 +76,6 @@ int sg_bpffs_ready(bool mount);
 int sg_parse_uint(const char *s, unsigned long long *out);
 int sg_parse_seconds(const char *s, double *out);
 
-void sg_json_str(FILE *f, const char *s);
 /*
  * What the programs need to know of the host, into the fields of cfg that
  * are not settings: the TCP sysctls of this network namespace
@@ -217,6 +217,11 @@ struct sg_port_kinds {
 	unsigned int count[SG_PK_MAX];
 };
 
+/*
+ * Ports that NAT rules of this namespace's nftables ruleset translate: 0,
+ * -ENOENT without nft, or another -errno.
+ */
+int sg_nat_ports(struct sg_ports *out);
 /* Reads the listeners and the NAT rules: 0, or -errno (no listeners read). */
 int sg_port_scan(struct sg_port_scan *scan);
 /* The protected ports prot by kind. */
@@ -285,22 +290,24 @@ double sg_now_real(void);
 const char *sg_age_fmt(__u64 s, char *buf, size_t len);
 
 /*
- * A minimal JSON writer: members of the innermost open object or array
- * get their commas from it. Enough for our flat documents.
+ * JSON goes through jansson. A string member, valid UTF-8 even where the
+ * bytes (an interface name) are not.
  */
-struct sg_jw {
-	int depth;
-	bool first[8];
-};
-
-void sg_j_open(struct sg_jw *j, const char *key, char c);
-void sg_j_close(struct sg_jw *j, char c);
-void sg_j_key(struct sg_jw *j, const char *key);
-void sg_j_uint(struct sg_jw *j, const char *key, unsigned long long v);
-void sg_j_double(struct sg_jw *j, const char *key, double v);
-void sg_j_bool(struct sg_jw *j, const char *key, bool v);
-void sg_j_str(struct sg_jw *j, const char *key, const char *v);
-void sg_j_ranges(struct sg_jw *j, const char *key, const struct sg_ports *p);
+json_t *sg_json_str(const char *s);
+/*
+ * json_object_set_new and json_array_append_new that remember a failure
+ * (out of memory, a NULL v or o), so that sg_json_print refuses the
+ * document instead of printing it with members missing.
+ */
+void sg_jset(json_t *o, const char *key, json_t *v);
+void sg_jappend(json_t *a, json_t *v);
+/* A port list as ranges: [[80,80],[8000,8100]]. */
+json_t *sg_json_ranges(const struct sg_ports *p);
+/*
+ * Prints doc on one line and frees it: 0, or -ENOMEM after a message
+ * (also for a doc that sg_jset or sg_jappend could not complete).
+ */
+int sg_json_print(json_t *doc);
 
 /*
  * The interfaces a status or stats command covers: the one named, or all.
@@ -371,12 +378,14 @@ void sg_not_protected(const char *iface);
 int sg_pins_need(const char *iface, struct sg_pins *p, const int *ids,
 		 size_t n);
 /*
- * What changing a protected interface takes: bpffs mounted (not mounting
- * it), the exclusive lock, and the pins in ids. -1 after saying what is
- * missing.
+ * Opens a protected interface for a command, the one preamble they share:
+ * root, bpffs mounted (never mounting it: nothing is protected without
+ * it), the lock (exclusive to change the interface, shared to read it),
+ * and its pins, with the maps in ids present. 0, or -1 after a message
+ * that names the fix.
  */
-int sg_pins_lock_need(const char *iface, struct sg_pins *p, const int *ids,
-		      size_t n);
+int sg_iface_open(const char *iface, bool change, const int *ids, size_t n,
+		  struct sg_pins *p);
 int sg_map_read(const struct sg_pins *p, enum sg_map_id id, void *val);
 int sg_map_write(const struct sg_pins *p, enum sg_map_id id, const void *val);
 /* Entries in a hash-like map (an LPM trie): >= 0, or -errno. */
@@ -492,7 +501,8 @@ struct sg_key_change {
 int sg_key_change(const struct sg_pins *p, const __u8 key[SG_KEY_BYTES],
 		  const char *source, bool force, struct sg_key_change *kc);
 
-/* ---- the commands (attach.c, detach.c, status.c, stats.c, config.c, key.c, lists.c, run.c) ---- */
+/* ---- the commands (attach.c, detach.c, status.c, stats.c, config.c, key.c,
+ * lists.c, run.c) ---- */
 
 struct sg_cmd;
 extern const struct sg_cmd sg_cmd_attach, sg_cmd_detach, sg_cmd_status,

@@ -145,41 +145,48 @@ static void print_text(struct src *s, int n, double dt)
 	}
 }
 
-static void print_json(struct src *s, int n, double dt)
+/* A member per counter: the totals, or with prev the rates over dt. */
+static json_t *counters_json(const __u64 *cnt, const __u64 *prev, double dt)
 {
-	struct sg_jw j = {};
+	json_t *o = json_object();
+	unsigned int k;
+
+	for (k = 0; o && k < SG_CNT_MAX; k++)
+		sg_jset(o, sg_counter_desc[k].name,
+			prev ? json_real((cnt[k] - prev[k]) / dt)
+			     : json_integer(cnt[k]));
+	return o;
+}
+
+static json_t *iface_json(const struct src *s, double dt)
+{
+	json_t *o = json_object(), *errs = json_object();
 	unsigned int k;
 	char lbl[16];
+
+	sg_jset(o, "counters", counters_json(s->cnt, NULL, 0));
+	if (dt)
+		sg_jset(o, "rates", counters_json(s->cnt, s->prev, dt));
+	for (k = 1; errs && k < s->nerr; k++)
+		if (s->err[k])
+			sg_jset(errs, errno_label(k, lbl, sizeof(lbl)),
+				json_integer(s->err[k]));
+	sg_jset(o, "kfunc_errors", errs);
+	return o;
+}
+
+static void print_json(struct src *s, int n, double dt)
+{
+	json_t *doc = json_object(), *ifs = json_object();
 	int i;
 
-	sg_j_open(&j, NULL, '{');
-	sg_j_double(&j, "time", sg_now_real());
+	sg_jset(doc, "time", json_real(sg_now_real()));
 	if (dt)
-		sg_j_double(&j, "interval", dt);
-	sg_j_open(&j, "interfaces", '{');
-	for (i = 0; i < n; i++) {
-		sg_j_open(&j, s[i].iface, '{');
-		sg_j_open(&j, "counters", '{');
-		for (k = 0; k < SG_CNT_MAX; k++)
-			sg_j_uint(&j, sg_counter_desc[k].name, s[i].cnt[k]);
-		sg_j_close(&j, '}');
-		if (dt) {
-			sg_j_open(&j, "rates", '{');
-			for (k = 0; k < SG_CNT_MAX; k++)
-				sg_j_double(&j, sg_counter_desc[k].name,
-					    (s[i].cnt[k] - s[i].prev[k]) / dt);
-			sg_j_close(&j, '}');
-		}
-		sg_j_open(&j, "kfunc_errors", '{');
-		for (k = 1; k < s[i].nerr; k++)
-			if (s[i].err[k])
-				sg_j_uint(&j, errno_label(k, lbl, sizeof(lbl)),
-					  s[i].err[k]);
-		sg_j_close(&j, '}');
-		sg_j_close(&j, '}');
-	}
-	sg_j_close(&j, '}');
-	sg_j_close(&j, '}');
+		sg_jset(doc, "interval", json_real(dt));
+	for (i = 0; i < n; i++)
+		sg_jset(ifs, s[i].iface, iface_json(&s[i], dt));
+	sg_jset(doc, "interfaces", ifs);
+	sg_json_print(doc);
 }
 
 /* Label values escape backslash, quote and newline; HELP text the rest. */
@@ -242,17 +249,64 @@ static void print_stats(const struct stats_args *a, struct src *s, int n,
 	fflush(stdout);
 }
 
-static int cmd_stats(int argc, char **argv)
+/* The counters of one interface: opened and read once. */
+static int src_open(const char *iface, struct sg_pins *p, struct src *s)
 {
 	const int need[] = {SG_M_COUNTERS};
-	struct stats_args a = {};
+
+	if (sg_pins_need(iface, p, need, ARRAY_SIZE(need)))
+		return -1;
+	s->iface = iface;
+	s->cnt_fd = p->fd[SG_M_COUNTERS];
+	s->ncnt = p->max_entries[SG_M_COUNTERS];
+	if (s->ncnt > SG_CNT_MAX)
+		s->ncnt = SG_CNT_MAX;
+	s->err_fd = p->fd[SG_M_KFUNC_ERRORS];
+	s->nerr = p->max_entries[SG_M_KFUNC_ERRORS];
+	if (s->nerr > SG_KFUNC_ERRNO_MAX)
+		s->nerr = SG_KFUNC_ERRNO_MAX;
+	return sample(s);
+}
+
+/* --interval: rates every interval, on absolute deadlines (no drift). */
+static int print_every(const struct stats_args *a, struct src *s, int n)
+{
 	struct timespec next, t0, t1;
+	unsigned long long round;
+	double dt;
+	int i;
+
+	clock_gettime(CLOCK_MONOTONIC, &next);
+	t0 = next;
+	for (round = 0; !a->count || round < a->count; round++) {
+		next.tv_sec += (time_t)a->interval;
+		next.tv_nsec +=
+			(long)((a->interval - (time_t)a->interval) * 1e9);
+		if (next.tv_nsec >= 1000000000L) {
+			next.tv_sec++;
+			next.tv_nsec -= 1000000000L;
+		}
+		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next,
+				       NULL) == EINTR)
+			;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		dt = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+		t0 = t1;
+		for (i = 0; i < n; i++)
+			if (sample(&s[i]))
+				return -1;
+		print_stats(a, s, n, dt);
+	}
+	return 0;
+}
+
+static int cmd_stats(int argc, char **argv)
+{
+	struct stats_args a = {};
 	struct sg_pins *p = NULL;
 	struct src *s = NULL;
 	int first, rc, n, i, ret = SG_EXIT_FAIL;
-	unsigned long long round;
 	char **names = NULL;
-	double dt;
 
 	rc = sg_parse_opts(&sg_cmd_stats, argc, argv, stats_opt, &a, &first);
 	if (rc)
@@ -274,21 +328,9 @@ static int cmd_stats(int argc, char **argv)
 	p = calloc(n ? n : 1, sizeof(*p));
 	if (!s || !p)
 		goto out;
-	for (i = 0; i < n; i++) {
-		if (sg_pins_need(names[i], &p[i], need, ARRAY_SIZE(need)))
+	for (i = 0; i < n; i++)
+		if (src_open(names[i], &p[i], &s[i]))
 			goto out;
-		s[i].iface = names[i];
-		s[i].cnt_fd = p[i].fd[SG_M_COUNTERS];
-		s[i].ncnt = p[i].max_entries[SG_M_COUNTERS];
-		if (s[i].ncnt > SG_CNT_MAX)
-			s[i].ncnt = SG_CNT_MAX;
-		s[i].err_fd = p[i].fd[SG_M_KFUNC_ERRORS];
-		s[i].nerr = p[i].max_entries[SG_M_KFUNC_ERRORS];
-		if (s[i].nerr > SG_KFUNC_ERRNO_MAX)
-			s[i].nerr = SG_KFUNC_ERRNO_MAX;
-		if (sample(&s[i]))
-			goto out;
-	}
 	/* The maps stay open: a long --interval run must not block attach. */
 	sg_unlock();
 	if (!a.interval) {
@@ -296,27 +338,8 @@ static int cmd_stats(int argc, char **argv)
 		ret = 0;
 		goto out;
 	}
-	/* Absolute deadlines, so that the intervals do not drift. */
-	clock_gettime(CLOCK_MONOTONIC, &next);
-	t0 = next;
-	for (round = 0; !a.count || round < a.count; round++) {
-		next.tv_sec += (time_t)a.interval;
-		next.tv_nsec += (long)((a.interval - (time_t)a.interval) * 1e9);
-		if (next.tv_nsec >= 1000000000L) {
-			next.tv_sec++;
-			next.tv_nsec -= 1000000000L;
-		}
-		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next,
-				       NULL) == EINTR)
-			;
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		dt = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
-		t0 = t1;
-		for (i = 0; i < n; i++)
-			if (sample(&s[i]))
-				goto out;
-		print_stats(&a, s, n, dt);
-	}
+	if (print_every(&a, s, n))
+		goto out;
 	ret = 0;
 out:
 	for (i = 0; p && i < n; i++)

@@ -305,22 +305,6 @@ int sg_parse_seconds(const char *s, double *out)
 	return 0;
 }
 
-void sg_json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = *s;
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
-
 /* One integer sysctl of this process's network namespace, or -errno. */
 static int sysctl_int(const char *name, int *out)
 {

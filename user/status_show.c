@@ -1,0 +1,518 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * status, rendered: the text tables and the JSON document, both from the
+ * struct iface_state that status.c gathered.
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sg.h"
+#include "status.h"
+
+const char *const sg_tc_state_name[] = {
+	[TC_UNKNOWN] = "unknown",
+	[TC_IN_PLACE] = "in place",
+	[TC_MISSING] = "missing",
+	[TC_REPLACED] = "replaced",
+};
+
+static const char *mode_str(const struct iface_state *s)
+{
+	if (!s->have_info)
+		return "-";
+	return s->info.xdp_mode == SG_MODE_SKB ? "skb" : "native";
+}
+
+/* What keeps conntrack off handed-off ACKs, for status. */
+static const char *notrack_str(const struct iface_state *s)
+{
+	if (!s->have_cfg || !s->present)
+		return "-";
+	if (!(s->cfg.nf & SG_NF_NOTRACK))
+		return "not-needed";
+	return s->notrack > 0 ? "installed"
+	       : s->notrack   ? "unknown"
+			      : "missing";
+}
+
+static bool in_table(const struct sg_param *p, int group)
+{
+	return p->kind != SG_P_PORTS && (int)p->group == group;
+}
+
+/* A setting as status shows it: config syntax and the unit, "-" if unread. */
+static const char *setting(const struct iface_state *s,
+			   const struct sg_param *p, char *buf, size_t len)
+{
+	if (!s->have_cfg)
+		return NULL;
+	sg_param_fmt(p, &s->cfg, buf, len);
+	if (p->unit && isdigit((unsigned char)buf[0]))
+		strncat(buf, p->unit, len - strlen(buf) - 1);
+	return buf;
+}
+
+/* always, or in auto mode the program's state. */
+static const char *adaptive_state(const struct iface_state *s)
+{
+	if (s->cfg.cookies != SG_COOKIES_AUTO)
+		return "always";
+	return s->state.engaged ? "engaged" : "disengaged";
+}
+
+/* "12s ago (14:02:11)", or "never" (since attach). */
+static const char *change_fmt(const struct iface_state *s, char *buf,
+			      size_t len)
+{
+	char age[32], when[32];
+	time_t t;
+
+	if (s->change_age < 0)
+		return "never";
+	t = (time_t)s->change_unix;
+	strftime(when, sizeof(when),
+		 s->change_age < 86400 ? "%H:%M:%S" : "%Y-%m-%d %H:%M",
+		 localtime(&t));
+	snprintf(buf, len, "%s ago (%s)",
+		 sg_age_fmt((__u64)s->change_age, age, sizeof(age)), when);
+	return buf;
+}
+
+/* The NAT side of the port kinds, for status. */
+static const char *nat_rules_str(const struct iface_state *s)
+{
+	static char buf[224];
+
+	if (!s->nat_err)
+		return "read";
+	if (s->nat_err == -ENOENT)
+		return "nft not installed";
+	snprintf(buf, sizeof(buf), "unreadable: %s", sg_strerr(s->nat_err));
+	return buf;
+}
+
+/* One cell of the ports-by-kind table: the list, with the count if cut. */
+static const char *kind_cell(const struct iface_state *s, int k, char *buf,
+			     size_t len)
+{
+	char list[48];
+
+	if (!s->kinds_read || !s->kinds.count[k])
+		return NULL;
+	sg_ports_fmt(&s->kinds.kind[k], list, sizeof(list));
+	if (strstr(list, "..."))
+		snprintf(buf, len, "%u: %s", s->kinds.count[k], list);
+	else
+		snprintf(buf, len, "%s", list);
+	return buf;
+}
+
+/* What the kinds of an interface's ports mean, where it needs saying. */
+static void kind_notes(const struct iface_state *s)
+{
+	char list[160];
+
+	if (!s->kinds_read)
+		return;
+	if (s->nat_err)
+		printf("%s: NAT rules not read (%s): ports translated by NAT show as NOTHING\n",
+		       s->iface, nat_rules_str(s));
+	if (s->kinds.count[SG_PK_LOCAL_NAT])
+		printf("%s: %s: a local listener AND a DNAT rule: their SYNs pass to the kernel untouched (syn_local_nat_pass), not protected\n",
+		       s->iface,
+		       sg_port_list_fmt(&s->kinds.kind[SG_PK_LOCAL_NAT], list,
+					sizeof(list)));
+}
+
+/* A column title from a setting's name: tcp_sack -> TCP-SACK. */
+static const char *title(const char *name, char *buf, size_t len)
+{
+	char *c;
+
+	snprintf(buf, len, "%s", name);
+	for (c = buf; *c; c++)
+		*c = *c == '_' ? '-' : toupper((unsigned char)*c);
+	return buf;
+}
+
+/* What is attached, as queried now. */
+static void text_attach(struct sg_table *t, struct iface_state *st, int n)
+{
+	static const char *const cols[] = {"IFACE",    "MODE",	  "XDP",
+					   "XDP-PROG", "TC-PROG", "HANDOFF",
+					   "KEY-AGE",  "PORTS"};
+	char buf[64], ports[96], age[64];
+	const char *xdp;
+	size_t k;
+	int i;
+
+	t->cols = sizeof(cols) / sizeof(cols[0]);
+	for (k = 0; k < t->cols; k++)
+		sg_tbl_add(t, cols[k]);
+	for (i = 0; i < n; i++) {
+		struct iface_state *s = &st[i];
+
+		if (!s->present)
+			xdp = "-";
+		else if (!s->xdp)
+			xdp = "missing";
+		else
+			xdp = s->multiprog ? "multiprog" : "single";
+		sg_tbl_add(t, s->iface);
+		sg_tbl_add(t, mode_str(s));
+		sg_tbl_add(t, xdp);
+		snprintf(buf, sizeof(buf), "%u", s->info.xdp_prog_id);
+		sg_tbl_add(t, s->have_info ? buf : NULL);
+		snprintf(buf, sizeof(buf), "%u", s->info.tc_prog_id);
+		sg_tbl_add(t, s->have_info ? buf : NULL);
+		sg_tbl_add(t, s->present ? sg_tc_state_name[s->tc] : NULL);
+		sg_tbl_add(t, s->have_info
+				      ? sg_age_fmt(s->key_age, age, sizeof(age))
+				      : NULL);
+		sg_tbl_add(t, s->have_ports ? sg_ports_fmt(&s->ports, ports,
+							   sizeof(ports))
+					    : NULL);
+	}
+	sg_tbl_print(t, "");
+	for (i = 0; i < n; i++) {
+		if (!st[i].have_cfg || !st[i].present)
+			continue;
+		if (st[i].cfg.nf & SG_NF_NOTRACK)
+			printf("%s: handed-off handshake ACKs skip conntrack: nftables table inet " SG_NFT_TABLE_FMT
+			       " %s\n",
+			       st[i].iface, st[i].info.ifindex,
+			       notrack_str(&st[i]));
+		else
+			printf("%s: no conntrack in this kernel at attach: no nftables table needed\n",
+			       st[i].iface);
+	}
+}
+
+/* The settings: a table per group, a column per parameter. */
+static void text_settings(struct sg_table *t, struct iface_state *st, int n)
+{
+	char buf[64];
+	size_t k;
+	int i, g;
+
+	for (g = 0; g < SG_G_MAX; g++) {
+		putchar('\n');
+		t->cols = 1;
+		sg_tbl_add(t, "IFACE");
+		for (k = 0; k < sg_nparams; k++) {
+			if (!in_table(&sg_params[k], g))
+				continue;
+			sg_tbl_add(t,
+				   title(sg_params[k].key, buf, sizeof(buf)));
+			t->cols++;
+		}
+		for (i = 0; i < n; i++) {
+			sg_tbl_add(t, st[i].iface);
+			for (k = 0; k < sg_nparams; k++)
+				if (in_table(&sg_params[k], g))
+					sg_tbl_add(t,
+						   setting(&st[i],
+							   &sg_params[k], buf,
+							   sizeof(buf)));
+		}
+		sg_tbl_print(t, "");
+	}
+}
+
+/* What cookies auto and the lists are doing now. */
+static void text_adaptive(struct sg_table *t, struct iface_state *st, int n)
+{
+	char buf[64], age[64];
+	int i;
+
+	putchar('\n');
+	t->cols = 6;
+	sg_tbl_add(t, "IFACE");
+	sg_tbl_add(t, "COOKIES");
+	sg_tbl_add(t, "SYN-RATE");
+	sg_tbl_add(t, "LAST-CHANGE");
+	sg_tbl_add(t, "ALLOW");
+	sg_tbl_add(t, "DENY");
+	for (i = 0; i < n; i++) {
+		struct iface_state *s = &st[i];
+		bool known = s->have_state && s->have_cfg;
+
+		sg_tbl_add(t, s->iface);
+		snprintf(buf, sizeof(buf), "%s%s",
+			 s->cfg.cookies == SG_COOKIES_AUTO ? "auto: " : "",
+			 adaptive_state(s));
+		sg_tbl_add(t, known ? buf : NULL);
+		snprintf(buf, sizeof(buf), "%u/s", s->rate_now);
+		sg_tbl_add(t, known ? buf : NULL);
+		sg_tbl_add(t, known ? change_fmt(s, age, sizeof(age)) : NULL);
+		snprintf(buf, sizeof(buf), "%d", s->lists[0]);
+		sg_tbl_add(t, s->lists[0] >= 0 ? buf : NULL);
+		snprintf(buf, sizeof(buf), "%d", s->lists[1]);
+		sg_tbl_add(t, s->lists[1] >= 0 ? buf : NULL);
+	}
+	sg_tbl_print(t, "");
+}
+
+/* The host state the programs follow, and the window scale. */
+static void text_host(struct sg_table *t, struct iface_state *st, int n)
+{
+	char buf[64], age[64];
+	size_t k;
+	int i;
+
+	putchar('\n');
+	t->cols = 1 + SG_NSYSCTLS + 2;
+	sg_tbl_add(t, "IFACE");
+	for (k = 0; k < SG_NSYSCTLS; k++)
+		sg_tbl_add(t, title(sg_sysctls[k].name, buf, sizeof(buf)));
+	sg_tbl_add(t, "WSCALE");
+	sg_tbl_add(t, "PREV-WSCALE");
+	for (i = 0; i < n; i++) {
+		struct iface_state *s = &st[i];
+
+		sg_tbl_add(t, s->iface);
+		for (k = 0; k < SG_NSYSCTLS; k++)
+			sg_tbl_add(t, !s->have_cfg ? NULL
+				      : s->cfg.tcp_sysctl & sg_sysctls[k].bit
+					      ? "on"
+					      : "off");
+		snprintf(buf, sizeof(buf), "%u", s->cfg.wscale);
+		sg_tbl_add(t, s->have_cfg ? buf : NULL);
+		snprintf(buf, sizeof(buf), "%u for %s", s->cfg.wscale_prev,
+			 sg_age_fmt((__u64)(s->wscale_prev_left + 0.999), age,
+				    sizeof(age)));
+		sg_tbl_add(t, s->wscale_prev_left > 0 ? buf : "none");
+	}
+	sg_tbl_print(t, "");
+}
+
+/* The protected ports by kind: what each gets. */
+static void text_kinds(struct sg_table *t, struct iface_state *st, int n)
+{
+	char buf[64], ports[96];
+	size_t k;
+	int i;
+
+	putchar('\n');
+	t->cols = 1 + SG_PK_MAX;
+	sg_tbl_add(t, "IFACE");
+	for (k = 0; k < SG_PK_MAX; k++)
+		sg_tbl_add(t, title(sg_port_kind_names[k], buf, sizeof(buf)));
+	for (i = 0; i < n; i++) {
+		sg_tbl_add(t, st[i].iface);
+		for (k = 0; k < SG_PK_MAX; k++)
+			sg_tbl_add(t,
+				   kind_cell(&st[i], k, ports, sizeof(ports)));
+	}
+	sg_tbl_print(t, "");
+	for (i = 0; i < n; i++)
+		kind_notes(&st[i]);
+}
+
+/* What needs saying below the tables: pending changes and problems. */
+static void text_notes(const struct iface_state *st, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (st[i].host[0])
+			printf("\n%s: %s\n", st[i].iface, st[i].host);
+	for (i = 0; i < n; i++)
+		if (st[i].pending)
+			printf("\n%s: the SYN rate stayed below syn_rate_off for hold_time: cookies disengage at the next SYN to a protected port (the state moves only when SYNs arrive)\n",
+			       st[i].iface);
+	for (i = 0; i < n; i++) {
+		if (!st[i].problems[0])
+			continue;
+		if (st[i].elsewhere)
+			printf("\n%s: %s: run synguard there, e.g. `nsenter --net=/run/netns/NAME synguard status %s`\n",
+			       st[i].iface, st[i].problems, st[i].iface);
+		else if (st[i].present || !st[i].have_info)
+			printf("\n%s: %s: `synguard detach %s` and attach again to repair\n",
+			       st[i].iface, st[i].problems, st[i].iface);
+		else
+			printf("\n%s: %s: if it was deleted, `synguard detach %s` removes its pins\n",
+			       st[i].iface, st[i].problems, st[i].iface);
+	}
+}
+
+void sg_status_text(struct iface_state *st, int n)
+{
+	struct sg_table t = {};
+
+	text_attach(&t, st, n);
+	text_settings(&t, st, n);
+	text_adaptive(&t, st, n);
+	text_host(&t, st, n);
+	text_kinds(&t, st, n);
+	text_notes(st, n);
+}
+
+static void json_attach(json_t *o, const struct iface_state *s)
+{
+	const struct sg_info *in = &s->info;
+
+	if (!s->have_info)
+		return;
+	sg_jset(o, "ifindex", json_integer(in->ifindex));
+	sg_jset(o, "mode", json_string(mode_str(s)));
+	sg_jset(o, "multiprog",
+		json_boolean(s->present ? s->multiprog : in->multiprog));
+	sg_jset(o, "xdp_prog_id", json_integer(in->xdp_prog_id));
+	sg_jset(o, "xdp_attached", json_boolean(s->xdp));
+	sg_jset(o, "tc_prog_id", json_integer(in->tc_prog_id));
+	sg_jset(o, "tc_handle", json_integer(in->tc_handle));
+	sg_jset(o, "tc_priority", json_integer(in->tc_priority));
+	sg_jset(o, "tc_hook_created", json_boolean(in->tc_hook_created));
+	sg_jset(o, "tc_handoff", json_boolean(s->tc == TC_IN_PLACE));
+	sg_jset(o, "tc_state", json_string(sg_tc_state_name[s->tc]));
+	sg_jset(o, "notrack", json_string(notrack_str(s)));
+	sg_jset(o, "attached_unix", json_integer(in->attached_unix));
+	sg_jset(o, "key_installed_unix", json_integer(in->key_installed_unix));
+	sg_jset(o, "key_age_s", json_integer(s->key_age));
+}
+
+static void json_ports(json_t *o, const struct iface_state *s)
+{
+	static char ports[65536 * 7];
+	json_t *kinds, *counts;
+	size_t k;
+
+	if (s->have_ports) {
+		sg_jset(o, "ports",
+			json_string(
+				sg_ports_fmt(&s->ports, ports, sizeof(ports))));
+		sg_jset(o, "port_count",
+			json_integer(sg_ports_count(&s->ports)));
+		sg_jset(o, "port_ranges", sg_json_ranges(&s->ports));
+	}
+	if (!s->kinds_read)
+		return;
+	kinds = json_object();
+	counts = json_object();
+	for (k = 0; k < SG_PK_MAX; k++) {
+		sg_jset(kinds, sg_port_kind_names[k],
+			sg_json_ranges(&s->kinds.kind[k]));
+		sg_jset(counts, sg_port_kind_names[k],
+			json_integer(s->kinds.count[k]));
+	}
+	sg_jset(o, "ports_by_kind", kinds);
+	sg_jset(o, "port_counts_by_kind", counts);
+	sg_jset(o, "nat_rules", json_string(nat_rules_str(s)));
+}
+
+/* The settings as config takes them: numbers, booleans, names. */
+static json_t *json_config(const struct iface_state *s)
+{
+	json_t *o = json_object();
+	char val[32];
+	size_t k;
+
+	for (k = 0; o && k < sg_nparams; k++) {
+		const struct sg_param *p = &sg_params[k];
+
+		if (p->kind == SG_P_ONOFF)
+			sg_jset(o, p->key,
+				json_boolean(sg_param_get(p, &s->cfg)));
+		else if (p->kind == SG_P_UINT)
+			sg_jset(o, p->key,
+				json_integer(sg_param_get(p, &s->cfg)));
+		else if (p->kind == SG_P_ENUM)
+			sg_jset(o, p->key,
+				json_string(sg_param_fmt(p, &s->cfg, val,
+							 sizeof(val))));
+	}
+	return o;
+}
+
+static void json_host(json_t *o, const struct iface_state *s)
+{
+	json_t *host = json_object(), *ws = json_object();
+	size_t k;
+
+	for (k = 0; host && k < SG_NSYSCTLS; k++)
+		sg_jset(host, sg_sysctls[k].name,
+			json_boolean(s->cfg.tcp_sysctl & sg_sysctls[k].bit));
+	sg_jset(host, "tai_offset_s",
+		json_integer(s->cfg.tai_offset_ns / 1000000000LL));
+	/* Only where status could read them: this namespace. */
+	if (s->host_read)
+		sg_jset(host, "current",
+			json_boolean(s->host_now == s->cfg.tcp_sysctl));
+	sg_jset(o, "host", host);
+	sg_jset(ws, "current", json_integer(s->cfg.wscale));
+	if (s->wscale_prev_left > 0) {
+		sg_jset(ws, "previous", json_integer(s->cfg.wscale_prev));
+		sg_jset(ws, "previous_valid_s", json_real(s->wscale_prev_left));
+	}
+	if (s->cfg.wscale_changed_ns)
+		sg_jset(ws, "changed_unix",
+			json_real(s->cfg.wscale_changed_ns / 1e9));
+	sg_jset(o, "wscale", ws);
+}
+
+static json_t *json_adaptive(const struct iface_state *s)
+{
+	bool always = s->cfg.cookies != SG_COOKIES_AUTO;
+	json_t *o = json_object();
+
+	sg_jset(o, "state", json_string(adaptive_state(s)));
+	sg_jset(o, "engaged", json_boolean(always || s->state.engaged));
+	sg_jset(o, "syn_rate", json_integer(s->rate_now));
+	sg_jset(o, "syn_rate_measured", json_integer(s->state.rate));
+	if (s->rate_age >= 0)
+		sg_jset(o, "rate_measured_ago_s", json_real(s->rate_age));
+	if (s->change_age >= 0) {
+		sg_jset(o, "last_change_ago_s", json_real(s->change_age));
+		sg_jset(o, "last_change_unix", json_real(s->change_unix));
+	}
+	sg_jset(o, "disengage_pending", json_boolean(s->pending));
+	return o;
+}
+
+static json_t *json_iface(const struct iface_state *s)
+{
+	json_t *o = json_object();
+
+	if (!o)
+		return NULL;
+	sg_jset(o, "iface", sg_json_str(s->iface));
+	sg_jset(o, "present", json_boolean(s->present));
+	sg_jset(o, "other_netns", json_boolean(s->elsewhere));
+	sg_jset(o, "healthy", json_boolean(sg_status_healthy(s)));
+	json_attach(o, s);
+	if (s->have_keys) {
+		sg_jset(o, "key_slot", json_integer(s->keys.current & 1));
+		sg_jset(o, "previous_key_valid",
+			json_boolean(s->keys.valid[!(s->keys.current & 1)]));
+	}
+	json_ports(o, s);
+	if (s->have_cfg) {
+		sg_jset(o, "config", json_config(s));
+		json_host(o, s);
+	}
+	if (s->have_state && s->have_cfg)
+		sg_jset(o, "adaptive", json_adaptive(s));
+	if (s->lists[0] >= 0)
+		sg_jset(o, "allow_entries", json_integer(s->lists[0]));
+	if (s->lists[1] >= 0)
+		sg_jset(o, "deny_entries", json_integer(s->lists[1]));
+	sg_jset(o, "problems", sg_json_str(s->problems));
+	sg_jset(o, "host_problems", sg_json_str(s->host));
+	return o;
+}
+
+int sg_status_json(const struct iface_state *st, int n)
+{
+	json_t *doc = json_object(), *ifs = json_array();
+	int i;
+
+	for (i = 0; i < n; i++)
+		sg_jappend(ifs, json_iface(&st[i]));
+	sg_jset(doc, "interfaces", ifs);
+	return sg_json_print(doc);
+}
