@@ -190,6 +190,22 @@ server_start() {
 	topo_fail "tcp_echo did not start: $(cat "$TMP/server.err")"
 }
 
+# scapy_python: PY, the interpreter for the Python peers, one that has
+# scapy if any has (a pyenv python3 first on PATH may lack Debian's
+# python3-scapy); SCAPY=1 if it has.
+scapy_python() {
+	local p
+	PY=python3
+	SCAPY=0
+	for p in python3 /usr/bin/python3; do
+		if "$p" -c 'import scapy.all' >/dev/null 2>&1; then
+			PY=$p
+			SCAPY=1
+			return
+		fi
+	done
+}
+
 # Number of TCP_INFO lines the server printed so far.
 server_conns() { grep -c '"role":"server"' "$TMP/server.log"; }
 

@@ -28,17 +28,7 @@ N=10
 P_PY=443 # protected (SG_PORTS), free of tcp_echo: the Python servers' port
 TW_SPORT=40000
 
-# The interpreter for parity.py: one that has scapy if any has (a pyenv
-# python3 first on PATH may lack Debian's python3-scapy).
-PY=python3
-SCAPY=0
-for p in python3 /usr/bin/python3; do
-	if "$p" -c 'import scapy.all' >/dev/null 2>&1; then
-		PY=$p
-		SCAPY=1
-		break
-	fi
-done
+scapy_python
 # A parity.py client in the client namespace.
 peer() { in_c "$PY" "$HERE/parity.py" "$@"; }
 

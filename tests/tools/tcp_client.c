@@ -3,13 +3,15 @@
  * tcp_client: the client of the integration tests, against tcp_echo.
  *
  *	tcp_client [-m rr|bulk] [-n COUNT] [-s BYTES] [-d SECONDS]
- *		   [-t TIMEOUT_MS] [-w WAIT_MS] [-i] ADDR PORT
+ *		   [-r BYTES_PER_SEC] [-t TIMEOUT_MS] [-w WAIT_MS] [-i] ADDR PORT
  *
  * rr    COUNT sequential connections, each: connect, send 1 byte, read the
  *       echoed byte, close. Latency is from connect() to the reply.
  * bulk  COUNT sequential connections, each sending BYTES (default 1 MiB) of
  *       a pseudo-random pattern, or sending for SECONDS when -d is given,
  *       while reading the echo back and checking every byte.
+ * -r    bulk: send at most this fast (SO_MAX_PACING_RATE), a transfer that
+ *       runs alongside other traffic instead of filling the link.
  * -t    a connect, or any wait for progress, longer than this fails the
  *       connection (default 10000 ms: a SYN retransmitted twice).
  * -w    wait this long between connections: a client at a paced rate.
@@ -41,6 +43,7 @@ struct opts {
 	long count;
 	unsigned long long bytes;
 	unsigned int seconds;
+	unsigned int rate; /* bytes/s, 0: unpaced */
 	int timeout_ms;
 	int wait_ms;
 	int info;
@@ -52,7 +55,8 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: tcp_client [-m rr|bulk] [-n COUNT] [-s BYTES] "
-		"[-d SECONDS] [-t TIMEOUT_MS] [-w WAIT_MS] [-i] ADDR PORT\n");
+		"[-d SECONDS] [-r BYTES_PER_SEC] [-t TIMEOUT_MS] [-w WAIT_MS] "
+		"[-i] ADDR PORT\n");
 	exit(2);
 }
 
@@ -100,6 +104,12 @@ static int do_connect(const struct opts *o, char *err)
 	if (fd < 0) {
 		snprintf(err, ERR_MAX, "socket: %s", strerror(errno));
 		return -1;
+	}
+	if (o->rate && setsockopt(fd, SOL_SOCKET, SO_MAX_PACING_RATE,
+				  &o->rate, sizeof(o->rate))) {
+		snprintf(err, ERR_MAX, "SO_MAX_PACING_RATE: %s",
+			 strerror(errno));
+		goto fail;
 	}
 	if (connect(fd, (const struct sockaddr *)&o->dst, o->dst_len) &&
 	    errno != EINPROGRESS) {
@@ -277,7 +287,7 @@ int main(int argc, char **argv)
 	uint64_t *lat, t0;
 	int c, r;
 
-	while ((c = getopt(argc, argv, "m:n:s:d:t:w:i")) != -1) {
+	while ((c = getopt(argc, argv, "m:n:s:d:r:t:w:i")) != -1) {
 		switch (c) {
 		case 'm':
 			if (!strcmp(optarg, "rr"))
@@ -295,6 +305,9 @@ int main(int argc, char **argv)
 			break;
 		case 'd':
 			o.seconds = atoi(optarg);
+			break;
+		case 'r':
+			o.rate = strtoul(optarg, NULL, 0);
 			break;
 		case 't':
 			o.timeout_ms = atoi(optarg);

@@ -1,0 +1,323 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Nothing lost while the operator works, in the namespaces of lib.sh: two
+# long transfers (IPv4 and IPv6, every byte checked) and two streams of new
+# handshakes (one per 20 ms each) run through every change an operator
+# makes. No connection may fail, reset, or wait more than STALL_MS for
+# progress (tcp_client -t), and every echoed byte must match.
+#
+#   attach_detach_attach   the load runs across attach, detach, attach
+#   config_changes         ... across config of ports, limits, cookies
+#                          mode and wscale
+#   key_rotations          ... across three key rotations in a row, each
+#                          with handshakes split across it (the SYN-ACK
+#                          under the old key, the ACK after the rotation,
+#                          with and without timestamps, IPv4 and IPv6)
+#   key_two_rotations_refuse  the control: a handshake split across two
+#                          rotations (its key gone) gets no connection
+#   flood_engage_disengage ... across a SYN flood that engages cookies
+#                          auto and their disengaging after it
+#   sigkill_*              the CLI killed (SIGKILL) at random points of
+#                          attach, detach, config and key rotate: status
+#                          says exactly what is attached, detach always
+#                          returns the interface to clean, attach works
+#
+# Floods are bounded by `timeout` and a count; the handshakes split in two
+# are sent with scapy (tests/integration/split.py).
+set -u
+# shellcheck source-path=SCRIPTDIR
+. "$(dirname "$0")/lib.sh"
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+STALL_MS=1000 # the longest wait for progress any connection may see
+RR_GAP_MS=20  # one new handshake per this, per family
+# The transfers are paced: at full speed they fill veth's XDP_TX ring
+# (rx_queue_0_xdp_tx_errors), and a SYN-ACK lost there costs its client the
+# 1 s SYN retransmission whatever synguard does.
+BULK_RATE=20000000
+SPOOF=203.0.113.20
+KILLS=${KILLS:-6} # SIGKILL rounds per command
+
+# load_start NAME SECONDS: the transfers and handshake streams, in
+# LOAD_PIDS; their summaries in $TMP/NAME.*.
+load_start() {
+	local name=$1 secs=$2 fam addr n
+	n=$((secs * 1000 / (RR_GAP_MS + 5)))
+	LOAD_PIDS=()
+	for fam in 4 6; do
+		[ $fam = 4 ] && addr=$S4 || addr=$S6
+		ip netns exec "$CNS" "$BUILD/tcp_client" -m bulk -d "$secs" -r "$BULK_RATE" -t "$STALL_MS" \
+			"$addr" "$P_PROT" >"$TMP/$name.bulk$fam" 2>&1 &
+		LOAD_PIDS+=($!)
+		ip netns exec "$CNS" "$BUILD/tcp_client" -m rr -n "$n" -w "$RR_GAP_MS" \
+			-t "$STALL_MS" "$addr" "$P_PROT" >"$TMP/$name.rr$fam" 2>&1 &
+		LOAD_PIDS+=($!)
+	done
+	BG_PIDS+=("${LOAD_PIDS[@]}")
+}
+
+# veth_tx_errors: SYN-ACKs veth could not queue (XDP_TX errors) so far.
+veth_tx_errors() {
+	ip netns exec "$SNS" ethtool -S "$SIF" 2>/dev/null |
+		awk '/xdp_tx_errors/ { n += $2 } END { print n + 0 }'
+}
+
+# load_check NAME: waits for the load; a reason for each client that saw a
+# failure, a stall or a wrong byte, or moved no data.
+load_check() {
+	local name=$1 p f last n=${#REASONS[@]}
+	for p in "${LOAD_PIDS[@]}"; do
+		wait "$p" 2>/dev/null
+	done
+	for f in "$TMP/$name".bulk4 "$TMP/$name".bulk6 "$TMP/$name".rr4 "$TMP/$name".rr6; do
+		last=$(tail -n 1 "$f")
+		if [ "$(json_get "$last" fail)" != 0 ] || [ "$(json_get "$last" ok)" -lt 1 ] 2>/dev/null ||
+			[ -z "$(json_get "$last" ok)" ]; then
+			REASONS+=("${f##*/}: $last")
+		fi
+	done
+	want "bytes moved by the IPv4 transfer" "$(json_get "$(tail -n 1 "$TMP/$name.bulk4")" bytes)" -gt 0
+	want "bytes moved by the IPv6 transfer" "$(json_get "$(tail -n 1 "$TMP/$name.bulk6")" bytes)" -gt 0
+	# Where a loss was, for whoever reads the failure.
+	[ ${#REASONS[@]} = "$n" ] || REASONS+=("(veth XDP_TX errors so far: $(veth_tx_errors))")
+}
+
+# do_sg WHAT ARGS...: a synguard command that must succeed.
+do_sg() {
+	local what=$1 out
+	shift
+	out=$(sg "$@" 2>&1) || REASONS+=("$what: synguard $*: $out")
+}
+
+topo_setup
+server_start
+scapy_python
+
+# ---- attach, detach, attach under load ----
+load_start ada 8
+sleep 1.5
+sg_attach || REASONS+=("first attach failed")
+sleep 1.5
+sg_detach || REASONS+=("detach failed")
+sleep 1.5
+sg_attach || REASONS+=("second attach failed")
+load_check ada
+check attach_detach_attach
+
+if [ "$SG_ATTACHED" != 1 ] && ! sg_attach; then
+	fail attach "synguard attach failed (output above): the other cases need it"
+	finish
+fi
+
+# ---- config changes under load ----
+load_start cfg 10
+sleep 1
+for kv in ports=80,443,8080 ports=80,443 "src_syn_rate=10000 src_ack_rate=10000" \
+	"src_syn_rate=0 src_ack_rate=0" cookies=auto cookies=always wscale=9 wscale=7; do
+	# shellcheck disable=SC2086 # two settings at once where given so
+	do_sg "config $kv" config "$SIF" $kv
+	sleep 0.8
+done
+load_check cfg
+check config_changes
+
+# ---- key rotations under load, with handshakes split across each ----
+mac_c=$(ip -n "$CNS" -br link show dev "$CIF" | awk '{print $3}')
+mac_s=$(ip -n "$SNS" -br link show dev "$SIF" | awk '{print $3}')
+# The client kernel knows nothing of the split handshakes: no RST from it.
+if ! ip netns exec "$CNS" nft -f - <<-EOF; then
+	table inet sgsplit {
+		chain out {
+			type filter hook output priority 0;
+			tcp sport 41000-43999 tcp flags rst drop
+		}
+	}
+EOF
+	REASONS+=("cannot install the client's RST filter")
+fi
+
+# split_start NAME SRC DST SPORT ts|nots: one split handshake, in SPLIT_PIDS.
+split_start() {
+	ip netns exec "$CNS" "$PY" "$HERE/split.py" "$CIF" "$mac_c" "$mac_s" \
+		"$2" "$3" "$P_PROT" "$4" "$5" "$TMP/go.$1" >"$TMP/split.$1" 2>&1 &
+	SPLIT_PIDS+=($!)
+	BG_PIDS+=($!)
+}
+
+# split_synacks NAME...: waits until each has its SYN-ACK (5 s at most).
+split_synacks() {
+	local n t
+	for t in $(seq 50); do
+		n=0
+		for t in "$@"; do
+			grep -q '"synack": 1' "$TMP/split.$t" 2>/dev/null && n=$((n + 1))
+		done
+		[ $n = $# ] && return 0
+		sleep 0.1
+	done
+	REASONS+=("split handshakes without a SYN-ACK: $(cd "$TMP" && tail -q -n 1 $(printf 'split.%s ' "$@") 2>&1)")
+	return 1
+}
+
+# split_finish WANT NAME...: lets them send their ACKs; each must echo (1)
+# or must not (0).
+split_finish() {
+	local want=$1 t p
+	shift
+	for t in "$@"; do
+		touch "$TMP/go.$t"
+	done
+	for p in "${SPLIT_PIDS[@]}"; do
+		wait "$p" 2>/dev/null
+	done
+	SPLIT_PIDS=()
+	for t in "$@"; do
+		grep -q "\"echo\": $want" "$TMP/split.$t" ||
+			REASONS+=("split $t: wanted echo $want: $(tail -n 1 "$TMP/split.$t")")
+	done
+}
+
+if [ "$SCAPY" = 0 ]; then
+	skip key_rotations "python3-scapy is not installed (make deps installs it): the split handshakes need it"
+	skip key_two_rotations_refuse "python3-scapy is not installed"
+else
+	SPLIT_PIDS=()
+	load_start key 10
+	sleep 1
+	for i in 1 2 3; do
+		split_start "v4_$i" "$C4" "$S4" $((41000 + i)) nots
+		split_start "v6_$i" "$C6" "$S6" $((42000 + i)) ts
+		split_synacks "v4_$i" "v6_$i"
+		# --force: the refusal protects handshakes two rotations old,
+		# and every one in flight here is one rotation old.
+		do_sg "key rotate $i" key "$SIF" rotate --force
+		split_finish 1 "v4_$i" "v6_$i"
+		sleep 1
+	done
+	load_check key
+	check key_rotations
+
+	stats_snap "$TMP/k0"
+	split_start gone "$C4" "$S4" 43000 nots
+	split_synacks gone
+	do_sg "key rotate (control 1)" key "$SIF" rotate --force
+	do_sg "key rotate (control 2)" key "$SIF" rotate --force
+	split_finish 0 gone
+	stats_snap "$TMP/k1"
+	want "cookie_bad delta (the control's ACK)" "$(stat_delta "$TMP/k0" "$TMP/k1" cookie_bad)" -eq 1
+	want "handoff_ok delta (the control)" "$(stat_delta "$TMP/k0" "$TMP/k1" handoff_ok)" -eq 0
+	check key_two_rotations_refuse
+fi
+
+# ---- a SYN flood engages cookies auto, and they disengage after it ----
+HOLD=2
+do_sg "config for the flood" config "$SIF" cookies=auto syn_rate_on=1500 syn_rate_off=600 hold_time=$HOLD
+stats_snap "$TMP/f0"
+load_start flood 12
+sleep 1
+# 5000 SYNs/s from a spoofed source for 3 s: above syn_rate_on, far below
+# what would starve the legit clients of CPU here.
+ip netns exec "$CNS" timeout 4 hping3 -q -S -i u200 -c 15000 -p "$P_PROT" -a "$SPOOF" "$S4" \
+	>/dev/null 2>&1 &
+FLOOD_PID=$!
+BG_PIDS+=("$FLOOD_PID")
+wait "$FLOOD_PID" 2>/dev/null
+load_check flood
+stats_snap "$TMP/f1"
+want "cookies_engaged delta" "$(stat_delta "$TMP/f0" "$TMP/f1" cookies_engaged)" -ge 1
+want "cookies_disengaged delta" "$(stat_delta "$TMP/f0" "$TMP/f1" cookies_disengaged)" -ge 1
+want "synack_sent delta (the flood was answered)" "$(stat_delta "$TMP/f0" "$TMP/f1" synack_sent)" -gt 1000
+check flood_engage_disengage
+do_sg "config back" config "$SIF" cookies=always
+
+# ---- SIGKILL at random points of the CLI ----
+ifindex=$(ip netns exec "$SNS" cat "/sys/class/net/$SIF/ifindex")
+
+# What is attached to the interface now, as the kernel says: "xdp:ID" and
+# "tc:ID" words, "nft" for synguard's table, "pins" for its pin directory.
+attached_now() {
+	local id
+	id=$(ip -n "$SNS" -d -j link show dev "$SIF" | python3 -c '
+import json, sys
+l = json.load(sys.stdin)[0]
+x = l.get("xdp", {})
+ids = [p["prog"]["id"] for p in x.get("attached", []) if "prog" in p]
+if "prog" in x: ids.append(x["prog"]["id"])
+print(" ".join("xdp:%d" % i for i in ids))')
+	echo -n "$id"
+	ip netns exec "$SNS" tc filter show dev "$SIF" ingress 2>/dev/null |
+		grep -o ' id [0-9]*' | sed 's/ id / tc:/' | tr -d '\n'
+	ip netns exec "$SNS" nft list table inet "synguard_if$ifindex" >/dev/null 2>&1 && echo -n " nft"
+	[ -e "$SG_BPFFS/$SIF" ] && echo -n " pins"
+	echo
+}
+
+# status_tells: status agrees with the kernel on what is attached; a status
+# that calls the interface protected and healthy has its programs in place.
+status_tells() {
+	local what=$1 out rc now
+	# stdout alone: waiting for the lock (another command) goes to stderr.
+	out=$(sg status "$SIF" --json 2>"$TMP/status.err")
+	rc=$?
+	now=$(attached_now)
+	if [[ $out != '{'* ]]; then
+		# Not protected, by status: then nothing of synguard's may remain.
+		[[ $now == *xdp:* || $now == *tc:* || $now == *nft* ]] &&
+			REASONS+=("$what: status says '$out$(cat "$TMP/status.err")' (exit $rc) but the kernel has: $now")
+		return
+	fi
+	python3 - "$out" "$rc" "$now" <<-'EOF' || REASONS+=("$what: status disagrees with the kernel ($now): $out")
+		import json, sys
+		i = json.loads(sys.argv[1])["interfaces"][0]
+		rc, now = int(sys.argv[2]), sys.argv[3].split()
+		ok = rc == (0 if i.get("healthy") else 1)
+		if i.get("xdp_attached"):
+		    ok &= "xdp:%d" % i["xdp_prog_id"] in now or i.get("multiprog", False)
+		else:
+		    ok &= not i.get("healthy")
+		if i.get("tc_handoff"):
+		    ok &= "tc:%d" % i["tc_prog_id"] in now
+		sys.exit(0 if ok else 1)
+	EOF
+}
+
+# clean_after_detach WHAT: detach returns the interface to clean.
+clean_after_detach() {
+	local out now
+	out=$(sg detach "$SIF" 2>&1)
+	SG_ATTACHED=0
+	now=$(attached_now)
+	[ -z "$now" ] || REASONS+=("$1: after detach ($out) still: $now")
+}
+
+# kill_at CMD...: starts synguard CMD, SIGKILLs it 0-59 ms later.
+kill_at() {
+	local pid ms=$((RANDOM % 60))
+	nsenter --net="/var/run/netns/$SNS" "$SYNGUARD" "$@" >/dev/null 2>&1 &
+	pid=$!
+	sleep "$(printf '0.%03d' "$ms")"
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+}
+
+for cmd in attach detach config key; do
+	for r in $(seq "$KILLS"); do
+		case $cmd in
+		attach)
+			clean_after_detach "round $r, before"
+			kill_at attach "$SIF" --ports "$SG_PORTS" --mode native --cookies always
+			;;
+		detach) kill_at detach "$SIF" ;;
+		config) kill_at config "$SIF" ports=80,443,8080 "wscale=$((7 + r % 2))" --force ;;
+		key) kill_at key "$SIF" rotate --force ;;
+		esac
+		SG_ATTACHED=1 # whatever it left, cleanup detaches
+		status_tells "$cmd round $r"
+		clean_after_detach "$cmd round $r"
+		sg_attach || REASONS+=("$cmd round $r: attach after detach failed")
+		out=$(sg status "$SIF" 2>&1) || REASONS+=("$cmd round $r: status after attach: $out")
+	done
+	check "sigkill_$cmd"
+done
+
+finish
