@@ -9,7 +9,7 @@ CC ?= gcc
 VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
 
 # Debian 12 packages the build and the tests need (make deps).
-DEPS := clang llvm libbpf-dev libxdp-dev libelf-dev zlib1g-dev libjansson-dev bpftool nftables conntrack \
+DEPS := clang llvm libbpf-dev libxdp-dev libelf-dev zlib1g-dev libjansson-dev libmicrohttpd-dev curl bpftool nftables conntrack \
 	linux-libc-dev pkg-config iproute2 ethtool hping3 xdp-tools \
 	python3 python3-yaml python3-scapy systemd tcpdump \
 	qemu-system-x86 busybox-static kmod xz-utils
@@ -18,8 +18,9 @@ CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Iinclude -I$(OUTPUT)
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Wextra -Werror \
 	-Wno-unused-parameter -Iinclude -Ibpf -I$(OUTPUT)
 LIBS := -lxdp -lbpf -lelf -lz
-# The CLI reads nft's JSON with jansson, which nftables itself links.
-CLI_LIBS := $(LIBS) -ljansson
+# The CLI reads nft's JSON with jansson, which nftables itself links, and
+# serves `run --metrics` with libmicrohttpd.
+CLI_LIBS := $(LIBS) -ljansson -lmicrohttpd -lpthread
 
 BPF_HDRS := include/synguard.h $(wildcard bpf/*.h)
 TEST_SRCS := $(wildcard tests/unit/test_*.c) tests/lib/harness.c tests/lib/loopback.c tests/lib/ref.c tests/lib/pkt.c

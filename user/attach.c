@@ -68,7 +68,16 @@ int sg_kfunc_check(void)
 
 static int cmd_attach(int argc, char **argv);
 
-enum { AO_MODE, AO_KEY_FILE, AO_KEY_ROTATE };
+enum {
+	AO_MODE,
+	AO_KEY_FILE,
+	/* run only, from here: */
+	AO_KEY_ROTATE,
+	AO_METRICS,
+	AO_LOG_FORMAT,
+	AO_ON_EVENT,
+	AO_ACK_FLOOD,
+};
 
 /* Shared with `run`, which takes attach's options and one more. */
 const struct sg_opt sg_attach_opts[] = {
@@ -79,6 +88,14 @@ const struct sg_opt sg_attach_opts[] = {
 	[AO_KEY_ROTATE] = {"key-rotate", 0, "SEC",
 			   "`synguard run` only: rotate to a random key every SEC seconds, at least the cookie lifetime + "
 			   SG_XSTR(SG_PERIOD_SEC_LIT) " s (attach exits at once: nothing would rotate)"},
+	[AO_METRICS] = {"metrics", 0, "[ADDR:]PORT",
+			"`synguard run` only: serve Prometheus metrics on http://ADDR:PORT/metrics (ADDR defaults to 127.0.0.1; [::1]:PORT for IPv6)"},
+	[AO_LOG_FORMAT] = {"log-format", 0, "text|json",
+			   "`synguard run` only: events (cookies engaging, limits dropping, ACK floods, key rotations) as text lines (default) or one JSON object a line"},
+	[AO_ON_EVENT] = {"on-event", 0, "CMD",
+			 "`synguard run` only: run CMD (sh -c) at each event, with SYNGUARD_EVENT, SYNGUARD_IFACE and the event's figures in its environment; one at a time, killed after 10 s"},
+	[AO_ACK_FLOOD] = {"ack-flood-rate", 0, "N",
+			  "`synguard run` only: ACKs/s without a valid cookie that make an ack_flood_start event (default " SG_XSTR(SG_DEFAULT_ACK_FLOOD) ")"},
 	{NULL},
 };
 
@@ -108,6 +125,15 @@ static int attach_opt(void *ctx, int idx, const char *arg)
 			 sg_param_opt(p, opt, sizeof(opt)));
 		return sg_param_set(p, arg, label, &a->s);
 	}
+	if (idx >= AO_KEY_ROTATE && a->cmd == &sg_cmd_attach) {
+		sg_err("attach does not take --%s: it exits at once, so nothing would %s; use `synguard run IFACE --ports LIST ... --%s`, which attaches, stays in the foreground and detaches when stopped",
+		       sg_attach_opts[idx].name,
+		       idx == AO_KEY_ROTATE ? "rotate the key"
+		       : idx == AO_METRICS  ? "serve them (`synguard stats --prometheus` prints them for node_exporter's textfile collector)"
+					    : "report events",
+		       sg_attach_opts[idx].name);
+		return -1;
+	}
 	switch (idx) {
 	case AO_MODE:
 		if (!strcmp(arg, "native")) {
@@ -123,11 +149,37 @@ static int attach_opt(void *ctx, int idx, const char *arg)
 	case AO_KEY_FILE:
 		a->key_file = arg;
 		return 0;
-	default:
-		if (a->cmd == &sg_cmd_attach) {
-			sg_err("attach does not take --key-rotate: it exits at once, so nothing would rotate the key; use `synguard run IFACE --ports LIST ... --key-rotate SEC`, which attaches, rotates and detaches when stopped");
+	case AO_METRICS:
+		if (sg_metrics_addr(arg, &a->metrics)) {
+			sg_err("invalid --metrics '%s': [ADDR:]PORT, e.g. 9469, 127.0.0.1:9469 or [::1]:9469", arg);
 			return -1;
 		}
+		a->want_metrics = true;
+		return 0;
+	case AO_LOG_FORMAT:
+		if (strcmp(arg, "text") && strcmp(arg, "json")) {
+			sg_err("invalid --log-format '%s': must be text or json",
+			       arg);
+			return -1;
+		}
+		a->ev.json = !strcmp(arg, "json");
+		return 0;
+	case AO_ON_EVENT:
+		if (!*arg) {
+			sg_err("invalid --on-event '': a shell command");
+			return -1;
+		}
+		a->ev.on_event = arg;
+		return 0;
+	case AO_ACK_FLOOD:
+		if (sg_parse_uint(arg, &a->ev.ack_flood_rate) ||
+		    !a->ev.ack_flood_rate || a->ev.ack_flood_rate > 1000000000) {
+			sg_err("invalid --ack-flood-rate '%s': ACKs per second, from 1 to 1000000000",
+			       arg);
+			return -1;
+		}
+		return 0;
+	default:
 		if (sg_parse_uint(arg, &a->key_rotate) || !a->key_rotate ||
 		    a->key_rotate > SG_KEY_ROTATE_MAX) {
 			sg_err("invalid --key-rotate '%s': seconds, from the cookie lifetime + %u to %llu",
@@ -147,6 +199,7 @@ int sg_attach_parse(const struct sg_cmd *cmd, int argc, char **argv,
 	memset(a, 0, sizeof(*a));
 	a->cmd = cmd;
 	a->mode = SG_MODE_NATIVE;
+	a->ev.ack_flood_rate = SG_DEFAULT_ACK_FLOOD;
 	sg_settings_default(&a->s);
 	rc = sg_parse_opts(cmd, argc, argv, attach_opt, a, &first);
 	if (rc)

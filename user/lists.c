@@ -236,7 +236,8 @@ static int lists_sync(const struct sg_pins *p)
 	int n;
 
 	for (i = 0; i < ARRAY_SIZE(tries); i++) {
-		n = sg_map_count(p->fd[tries[i].map]);
+		n = sg_map_count(p->fd[tries[i].map],
+				 p->max_entries[tries[i].map]);
 		/* Unknown: keep looking the trie up rather than skip it. */
 		if (n != 0)
 			bits |= tries[i].bit;

@@ -159,19 +159,23 @@ int sg_map_write(const struct sg_pins *p, enum sg_map_id id, const void *val)
 	return 0;
 }
 
-int sg_map_count(int fd)
+int sg_map_count(int fd, __u32 max)
 {
 	/* Large enough for every key of ours (LPM: 4 + 16 bytes). */
 	__u8 key[64], next[64];
-	int n = 0;
+	__u32 n = 0;
 
 	if (bpf_map_get_next_key(fd, NULL, next))
 		return errno == ENOENT ? 0 : -errno;
+	/*
+	 * An entry deleted under the walk (an LRU eviction in a flood)
+	 * restarts it from the first key: the bound keeps that finite.
+	 */
 	do {
 		memcpy(key, next, sizeof(key));
 		n++;
-	} while (!bpf_map_get_next_key(fd, key, next));
-	return errno == ENOENT ? n : -errno;
+	} while (n < max && !bpf_map_get_next_key(fd, key, next));
+	return n == max || errno == ENOENT ? (int)n : -errno;
 }
 
 int sg_list_count(const struct sg_pins *p, int first, int per_family[2])
@@ -180,7 +184,8 @@ int sg_list_count(const struct sg_pins *p, int first, int per_family[2])
 
 	for (fam = 0; fam < 2; fam++) {
 		n = p->fd[first + fam] < 0 ? -ENOENT
-					   : sg_map_count(p->fd[first + fam]);
+					   : sg_map_count(p->fd[first + fam],
+						 p->max_entries[first + fam]);
 		if (n < 0)
 			return n;
 		if (per_family)

@@ -276,7 +276,26 @@ struct run {
 	bool have_kinds;
 	int nat_err;
 	struct timespec rotate_due, kinds_due; /* CLOCK_MONOTONIC */
+	struct sg_metrics *metrics;	       /* with --metrics */
+	struct sg_pins p;		       /* the counters, for events */
+	struct sg_sample s;
+	struct timespec sampled;
 };
+
+/* The events of the last second: from a fresh sample of the counters. */
+static void run_events(struct run *r)
+{
+	struct timespec now;
+	double dt;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	dt = (now.tv_sec - r->sampled.tv_sec) +
+	     (now.tv_nsec - r->sampled.tv_nsec) / 1e9;
+	if (r->s.iface && !sg_sample_read(&r->s)) {
+		sg_events_tick(&r->a.ev, r->a.iface, &r->s, dt);
+		r->sampled = now;
+	}
+}
 
 /* How long to wait for a signal: a look every second, or the rotation. */
 static struct timespec run_wait(const struct run *r)
@@ -305,6 +324,7 @@ static int run_tick(struct run *r)
 
 	if (follow_host(r->a.iface, &r->ours, &r->seen) < 0)
 		return -1;
+	run_events(r);
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	if (now.tv_sec >= r->kinds_due.tv_sec) {
 		follow_ports(r->a.iface, &r->kinds, &r->have_kinds,
@@ -318,6 +338,8 @@ static int run_tick(struct run *r)
 	wait = rotate(r->a.iface, &r->ours);
 	if (wait < 0)
 		return -1;
+	if (!wait)
+		sg_event(&r->a.ev, r->a.iface, "key_rotated", NULL);
 	r->rotate_due = now;
 	r->rotate_due.tv_sec += wait ? wait : (long)r->a.key_rotate;
 	return 0;
@@ -344,19 +366,28 @@ static void run_start(struct run *r)
 	else
 		printf("%s: protected until SIGTERM or Ctrl-C, which detach\n",
 		       r->a.iface);
+	/* The counters stay open: each tick samples them for the events. */
+	r->s.no_src = true; /* a walk of up to 65536 entries: not each second */
+	if (sg_sample_open(r->a.iface, &r->p, &r->s))
+		r->s.iface = NULL; /* said why; run goes on without events */
 	clock_gettime(CLOCK_MONOTONIC, &r->rotate_due);
+	r->sampled = r->rotate_due;
 	r->kinds_due = r->rotate_due;
 	r->kinds_due.tv_sec += SG_PORTS_SEC;
 	r->rotate_due.tv_sec += r->a.key_rotate;
 }
 
 /* Detaches what this run attached, unless another command did already. */
-static int run_stop(const struct run *r, int sig)
+static int run_stop(struct run *r, int sig)
 {
 	struct sg_pins p;
 	int ours;
 
 	printf("%s: SIG%s: detaching\n", r->a.iface, sigabbrev_np(sig));
+	sg_metrics_stop(r->metrics);
+	sg_events_stop(&r->a.ev);
+	if (r->s.iface)
+		sg_pins_close(&r->p);
 	if (sg_bpffs_ready(false) < 0 || sg_lock(true))
 		return SG_EXIT_FAIL;
 	if (sg_pins_open(r->a.iface, &p)) {
@@ -386,6 +417,14 @@ static int cmd_run(int argc, char **argv)
 	if (rc)
 		return rc;
 	run_start(&r);
+	/* After attach, since it serves the pins; a failure undoes attach. */
+	if (r.a.want_metrics &&
+	    sg_metrics_start(r.a.iface, &r.a.metrics, &r.metrics)) {
+		sg_bpffs_ready(false);
+		sg_lock(true);
+		sg_detach(r.a.iface);
+		return SG_EXIT_FAIL;
+	}
 	stop_signals(&set);
 	for (;;) {
 		left = run_wait(&r);

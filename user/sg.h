@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <net/if.h>
+#include <sys/socket.h>
 #include <jansson.h>
 #include <linux/types.h>
 
@@ -309,6 +310,72 @@ json_t *sg_json_ranges(const struct sg_ports *p);
  */
 int sg_json_print(json_t *doc);
 
+/* ---- sample.c ---- */
+
+/* What stats prints and the metrics endpoint serves of an interface. */
+struct sg_sample {
+	const char *iface;
+	const struct sg_pins *p;
+	int cnt_fd, err_fd;
+	__u32 ncnt, nerr;
+	__u64 cnt[SG_CNT_MAX], prev[SG_CNT_MAX];
+	__u64 err[SG_KFUNC_ERRNO_MAX];
+	/* The gauges: engaged and syn_rate valid where have_state. */
+	bool have_state, engaged;
+	__u32 syn_rate;
+	long long key_age; /* seconds; -1 unknown */
+	bool no_src;	   /* skip counting the per-source table (a walk) */
+	int src_entries;   /* per-source table: entries now, -1 unknown */
+	__u32 src_size;	   /* ... and its size */
+};
+
+/* Opens the counters of iface (pins into p) and reads them: 0 or -1. */
+int sg_sample_open(const char *iface, struct sg_pins *p, struct sg_sample *s);
+/* A new sample (the last one into prev): 0, or -errno after a message. */
+int sg_sample_read(struct sg_sample *s);
+/* The Prometheus text exposition of n samples. */
+void sg_prom_write(FILE *f, const struct sg_sample *s, int n);
+/* "ENOENT" for slot k of the kfunc errno counters; "other" for the last. */
+const char *sg_errno_label(unsigned int k, char *buf, size_t len);
+/*
+ * The SYN rate the program measured, if it measured it in the last
+ * window (now: CLOCK_MONOTONIC ns); else 0, since no SYN came.
+ */
+__u32 sg_syn_rate_now(const struct sg_state *st, __u64 now);
+
+/* ---- events.c ---- */
+
+#define SG_DEFAULT_ACK_FLOOD 10000 /* bad cookie ACKs/s: an ACK flood */
+
+struct sg_events {
+	bool json;		       /* --log-format json */
+	const char *on_event;	       /* --on-event CMD, or NULL */
+	unsigned long long ack_flood_rate; /* --ack-flood-rate */
+	/* What the last tick saw: */
+	bool have, engaged, limiting, ack_flood;
+	pid_t hook; /* the --on-event command running, or 0 */
+	struct timespec hook_started;
+};
+
+/* One event: a line (text or JSON) and the hook; takes fields (or NULL). */
+void sg_event(struct sg_events *ev, const char *iface, const char *type,
+	      json_t *fields);
+/* The events between the sample before (s->prev) and s, dt seconds apart. */
+void sg_events_tick(struct sg_events *ev, const char *iface,
+		    const struct sg_sample *s, double dt);
+/* Waits for a hook still running (its time at most), then kills it. */
+void sg_events_stop(struct sg_events *ev);
+
+/* ---- metrics.c ---- */
+
+struct sg_metrics;
+/* [ADDR:]PORT (ADDR: IPv4, or IPv6 in brackets; 127.0.0.1 if none). */
+int sg_metrics_addr(const char *spec, struct sockaddr_storage *ss);
+/* Serves iface's /metrics on ss from a thread: 0, or -errno after a message. */
+int sg_metrics_start(const char *iface, const struct sockaddr_storage *ss,
+		     struct sg_metrics **out);
+void sg_metrics_stop(struct sg_metrics *m);
+
 /*
  * The interfaces a status or stats command covers: the one named, or all.
  * Returns the count (0: none protected), or -1 after a message.
@@ -345,7 +412,8 @@ int sg_skel_map(const char *name, struct bpf_map_info *want);
 	X(ALLOW6, sg_allow6)                                                   \
 	X(DENY4, sg_deny4)                                                     \
 	X(DENY6, sg_deny6)                                                     \
-	X(PASS_PORTS, sg_pass_ports)
+	X(PASS_PORTS, sg_pass_ports)                                           \
+	X(SRC, sg_src)
 
 enum sg_map_id {
 #define SG_MAP_ID(id, name) SG_M_##id,
@@ -388,8 +456,8 @@ int sg_iface_open(const char *iface, bool change, const int *ids, size_t n,
 		  struct sg_pins *p);
 int sg_map_read(const struct sg_pins *p, enum sg_map_id id, void *val);
 int sg_map_write(const struct sg_pins *p, enum sg_map_id id, const void *val);
-/* Entries in a hash-like map (an LPM trie): >= 0, or -errno. */
-int sg_map_count(int fd);
+/* Entries in a hash-like map (an LPM trie), up to max: >= 0, or -errno. */
+int sg_map_count(int fd, __u32 max);
 /*
  * Entries of a list (first: SG_M_ALLOW4 or SG_M_DENY4), IPv4 and IPv6 into
  * per_family if not NULL: the total, or -errno.
@@ -413,6 +481,9 @@ struct sg_attach_args {
 	enum sg_xdp_mode mode;
 	const char *key_file;
 	unsigned long long key_rotate; /* seconds; 0: never (run only) */
+	bool want_metrics;		   /* run only: serve them on ... */
+	struct sockaddr_storage metrics;
+	struct sg_events ev; /* run only: --log-format, --on-event */
 };
 
 /*

@@ -12,14 +12,6 @@
 
 static int cmd_stats(int argc, char **argv);
 
-struct src {
-	const char *iface;
-	int cnt_fd, err_fd;
-	__u32 ncnt, nerr;
-	__u64 cnt[SG_CNT_MAX], prev[SG_CNT_MAX];
-	__u64 err[SG_KFUNC_ERRNO_MAX];
-};
-
 enum { TO_INTERVAL, TO_COUNT, TO_JSON, TO_PROM };
 
 static const struct sg_opt stats_opts[] = {
@@ -81,34 +73,7 @@ static int stats_opt(void *ctx, int idx, const char *arg)
 	}
 }
 
-static const char *errno_label(unsigned int k, char *buf, size_t len)
-{
-	const char *name = strerrorname_np(k);
-
-	/* The last slot collects every errno at or above it. */
-	if (k == SG_KFUNC_ERRNO_MAX - 1)
-		return "other";
-	if (name)
-		return name;
-	snprintf(buf, len, "E%u", k);
-	return buf;
-}
-
-static int sample(struct src *s)
-{
-	int err;
-
-	memcpy(s->prev, s->cnt, sizeof(s->cnt));
-	err = sg_percpu_sum(s->cnt_fd, s->ncnt, s->cnt);
-	if (!err && s->err_fd >= 0)
-		err = sg_percpu_sum(s->err_fd, s->nerr, s->err);
-	if (err)
-		sg_err("%s: cannot read the counters: %s", s->iface,
-		       sg_strerr(err));
-	return err;
-}
-
-static void print_text(struct src *s, int n, double dt)
+static void print_text(struct sg_sample *s, int n, double dt)
 {
 	struct sg_table t = {.cols = 3, .right = dt ? 6 : 2};
 	char v[32], r[32], lbl[16], when[16];
@@ -138,7 +103,7 @@ static void print_text(struct src *s, int n, double dt)
 		for (k = 1; k < s[i].nerr; k++)
 			if (s[i].err[k])
 				printf("  kfunc error %s: %llu\n",
-				       errno_label(k, lbl, sizeof(lbl)),
+				       sg_errno_label(k, lbl, sizeof(lbl)),
 				       (unsigned long long)s[i].err[k]);
 		if (i < n - 1)
 			putchar('\n');
@@ -158,7 +123,7 @@ static json_t *counters_json(const __u64 *cnt, const __u64 *prev, double dt)
 	return o;
 }
 
-static json_t *iface_json(const struct src *s, double dt)
+static json_t *iface_json(const struct sg_sample *s, double dt)
 {
 	json_t *o = json_object(), *errs = json_object();
 	unsigned int k;
@@ -169,13 +134,13 @@ static json_t *iface_json(const struct src *s, double dt)
 		sg_jset(o, "rates", counters_json(s->cnt, s->prev, dt));
 	for (k = 1; errs && k < s->nerr; k++)
 		if (s->err[k])
-			sg_jset(errs, errno_label(k, lbl, sizeof(lbl)),
+			sg_jset(errs, sg_errno_label(k, lbl, sizeof(lbl)),
 				json_integer(s->err[k]));
 	sg_jset(o, "kfunc_errors", errs);
 	return o;
 }
 
-static void print_json(struct src *s, int n, double dt)
+static void print_json(struct sg_sample *s, int n, double dt)
 {
 	json_t *doc = json_object(), *ifs = json_object();
 	int i;
@@ -189,57 +154,11 @@ static void print_json(struct src *s, int n, double dt)
 	sg_json_print(doc);
 }
 
-/* Label values escape backslash, quote and newline; HELP text the rest. */
-static void prom_escape(const char *s, bool label)
-{
-	for (; *s; s++) {
-		if (*s == '\\' || (label && *s == '"'))
-			printf("\\%c", *s);
-		else if (*s == '\n')
-			printf("\\n");
-		else
-			putchar(*s);
-	}
-}
-
-static void print_prom(struct src *s, int n)
-{
-	char lbl[16];
-	unsigned int k;
-	int i;
-
-	for (k = 0; k < SG_CNT_MAX; k++) {
-		printf("# HELP synguard_%s_total ", sg_counter_desc[k].name);
-		prom_escape(sg_counter_desc[k].help, false);
-		printf("\n# TYPE synguard_%s_total counter\n",
-		       sg_counter_desc[k].name);
-		for (i = 0; i < n; i++) {
-			printf("synguard_%s_total{iface=\"",
-			       sg_counter_desc[k].name);
-			prom_escape(s[i].iface, true);
-			printf("\"} %llu\n", (unsigned long long)s[i].cnt[k]);
-		}
-	}
-	printf("# HELP synguard_handoff_kfunc_errors_total TC: bpf_sk_assign_tcp_reqsk failures by errno\n"
-	       "# TYPE synguard_handoff_kfunc_errors_total counter\n");
-	for (i = 0; i < n; i++) {
-		for (k = 1; k < s[i].nerr; k++) {
-			if (!s[i].err[k])
-				continue;
-			printf("synguard_handoff_kfunc_errors_total{iface=\"");
-			prom_escape(s[i].iface, true);
-			printf("\",errno=\"%s\"} %llu\n",
-			       errno_label(k, lbl, sizeof(lbl)),
-			       (unsigned long long)s[i].err[k]);
-		}
-	}
-}
-
-static void print_stats(const struct stats_args *a, struct src *s, int n,
+static void print_stats(const struct stats_args *a, struct sg_sample *s, int n,
 			double dt)
 {
 	if (a->prom)
-		print_prom(s, n);
+		sg_prom_write(stdout, s, n);
 	else if (a->json)
 		print_json(s, n, dt);
 	else if (n)
@@ -249,27 +168,8 @@ static void print_stats(const struct stats_args *a, struct src *s, int n,
 	fflush(stdout);
 }
 
-/* The counters of one interface: opened and read once. */
-static int src_open(const char *iface, struct sg_pins *p, struct src *s)
-{
-	const int need[] = {SG_M_COUNTERS};
-
-	if (sg_pins_need(iface, p, need, ARRAY_SIZE(need)))
-		return -1;
-	s->iface = iface;
-	s->cnt_fd = p->fd[SG_M_COUNTERS];
-	s->ncnt = p->max_entries[SG_M_COUNTERS];
-	if (s->ncnt > SG_CNT_MAX)
-		s->ncnt = SG_CNT_MAX;
-	s->err_fd = p->fd[SG_M_KFUNC_ERRORS];
-	s->nerr = p->max_entries[SG_M_KFUNC_ERRORS];
-	if (s->nerr > SG_KFUNC_ERRNO_MAX)
-		s->nerr = SG_KFUNC_ERRNO_MAX;
-	return sample(s);
-}
-
 /* --interval: rates every interval, on absolute deadlines (no drift). */
-static int print_every(const struct stats_args *a, struct src *s, int n)
+static int print_every(const struct stats_args *a, struct sg_sample *s, int n)
 {
 	struct timespec next, t0, t1;
 	unsigned long long round;
@@ -293,7 +193,7 @@ static int print_every(const struct stats_args *a, struct src *s, int n)
 		dt = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
 		t0 = t1;
 		for (i = 0; i < n; i++)
-			if (sample(&s[i]))
+			if (sg_sample_read(&s[i]))
 				return -1;
 		print_stats(a, s, n, dt);
 	}
@@ -304,7 +204,7 @@ static int cmd_stats(int argc, char **argv)
 {
 	struct stats_args a = {};
 	struct sg_pins *p = NULL;
-	struct src *s = NULL;
+	struct sg_sample *s = NULL;
 	int first, rc, n, i, ret = SG_EXIT_FAIL;
 	char **names = NULL;
 
@@ -329,7 +229,7 @@ static int cmd_stats(int argc, char **argv)
 	if (!s || !p)
 		goto out;
 	for (i = 0; i < n; i++)
-		if (src_open(names[i], &p[i], &s[i]))
+		if (sg_sample_open(names[i], &p[i], &s[i]))
 			goto out;
 	/* The maps stay open: a long --interval run must not block attach. */
 	sg_unlock();

@@ -76,11 +76,9 @@ static void host_state(struct iface_state *s)
 
 /*
  * What the state of cookies auto means now. Its times are the program's
- * bpf_ktime_get_ns(), CLOCK_MONOTONIC here as there. The program measures
- * the rate, and moves the state, only when a SYN to a protected port
- * arrives: a measurement older than a full window means no SYN came in the
- * last one (rate 0), and an engaged state that hold_time has run out for
- * changes at the next SYN.
+ * bpf_ktime_get_ns(), CLOCK_MONOTONIC here as there. The program moves the
+ * state only when a SYN to a protected port arrives: an engaged state that
+ * hold_time has run out for changes at the next SYN.
  */
 static void adaptive(struct iface_state *s)
 {
@@ -90,15 +88,10 @@ static void adaptive(struct iface_state *s)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	now = (__u64)ts.tv_sec * SG_NSEC_PER_SEC + ts.tv_nsec;
-	s->rate_now = 0;
+	s->rate_now = sg_syn_rate_now(st, now);
 	s->rate_age = -1;
-	if (st->measured_ns && st->measured_ns <= now) {
+	if (st->measured_ns && st->measured_ns <= now)
 		s->rate_age = (now - st->measured_ns) / 1e9;
-		if ((now >> SG_RATE_SHIFT) -
-			    (st->measured_ns >> SG_RATE_SHIFT) <=
-		    1)
-			s->rate_now = st->rate;
-	}
 	s->change_age = st->changed_ns && st->changed_ns <= now
 				? (now - st->changed_ns) / 1e9
 				: -1;
@@ -131,6 +124,10 @@ static void gather_attach(const char *iface, struct iface_state *s)
 		adaptive(s);
 	s->lists[0] = sg_list_count(&s->p, SG_M_ALLOW4, NULL);
 	s->lists[1] = sg_list_count(&s->p, SG_M_DENY4, NULL);
+	s->src_entries = s->p.fd[SG_M_SRC] < 0
+				 ? -1
+				 : sg_map_count(s->p.fd[SG_M_SRC],
+						s->p.max_entries[SG_M_SRC]);
 	if (s->have_info && s->info.key_installed_unix <= (__u64)now)
 		s->key_age = now - s->info.key_installed_unix;
 	if (!s->have_info) {
@@ -232,7 +229,7 @@ const struct sg_cmd sg_cmd_status = {
 	.args = "[IFACE] [--json]",
 	.summary = "show the protected interfaces and their settings",
 	.opts = status_opts,
-	.doc = "XDP and HANDOFF show what is attached now (queried, not remembered):\nXDP single = synguard's program alone, multiprog = through libxdp's dispatcher.\nTCP-SACK..TCP-SYNCOOKIES: the net.ipv4 sysctls the programs follow (what attach\nread, kept current by `synguard run`); PREV-WSCALE: the scale before the last\nwscale change, still valid for cookies in flight, and for how long.\nWith IFACE, the exit code is 1 unless IFACE is fully protected (for probes),\nwhich includes tcp_syncookies on and the sysctls followed.\nLOCAL, NAT, NOTHING, LOCAL+NAT: the protected ports by kind, found now in this\nnetwork namespace (a TCP listener here, a DNAT rule in nftables, neither, or\n"
+	.doc = "XDP and HANDOFF show what is attached now (queried, not remembered):\nXDP single = synguard's program alone, multiprog = through libxdp's dispatcher.\nTCP-SACK..TCP-SYNCOOKIES: the net.ipv4 sysctls the programs follow (what attach\nread, kept current by `synguard run`); PREV-WSCALE: the scale before the last\nwscale change, still valid for cookies in flight, and for how long.\nSOURCES: sources in the per-source limits table, and its size (LRU: when full,\nthe least recently seen make room).\nWith IFACE, the exit code is 1 unless IFACE is fully protected (for probes),\nwhich includes tcp_syncookies on and the sysctls followed.\nLOCAL, NAT, NOTHING, LOCAL+NAT: the protected ports by kind, found now in this\nnetwork namespace (a TCP listener here, a DNAT rule in nftables, neither, or\n"
 	       "both, whose SYNs the program passes).",
 };
 

@@ -28,6 +28,7 @@ struct iface_state {
 	double change_unix; /* ... as wall-clock time */
 	bool pending;	    /* disengages at the next SYN to a protected port */
 	int lists[2];	    /* allow, deny entries; -1 unknown */
+	int src_entries;    /* per-source table entries; -1 unknown */
 	bool present;	    /* the interface attach saw is still there */
 	bool elsewhere;	    /* ... in another network namespace */
 	bool xdp;	    /* our XDP program is attached */

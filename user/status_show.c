@@ -230,13 +230,14 @@ static void text_adaptive(struct sg_table *t, struct iface_state *st, int n)
 	int i;
 
 	putchar('\n');
-	t->cols = 6;
+	t->cols = 7;
 	sg_tbl_add(t, "IFACE");
 	sg_tbl_add(t, "COOKIES");
 	sg_tbl_add(t, "SYN-RATE");
 	sg_tbl_add(t, "LAST-CHANGE");
 	sg_tbl_add(t, "ALLOW");
 	sg_tbl_add(t, "DENY");
+	sg_tbl_add(t, "SOURCES");
 	for (i = 0; i < n; i++) {
 		struct iface_state *s = &st[i];
 		bool known = s->have_state && s->have_cfg;
@@ -253,6 +254,9 @@ static void text_adaptive(struct sg_table *t, struct iface_state *st, int n)
 		sg_tbl_add(t, s->lists[0] >= 0 ? buf : NULL);
 		snprintf(buf, sizeof(buf), "%d", s->lists[1]);
 		sg_tbl_add(t, s->lists[1] >= 0 ? buf : NULL);
+		snprintf(buf, sizeof(buf), "%d/%u", s->src_entries,
+			 s->p.max_entries[SG_M_SRC]);
+		sg_tbl_add(t, s->src_entries >= 0 ? buf : NULL);
 	}
 	sg_tbl_print(t, "");
 }
@@ -501,6 +505,10 @@ static json_t *json_iface(const struct iface_state *s)
 		sg_jset(o, "allow_entries", json_integer(s->lists[0]));
 	if (s->lists[1] >= 0)
 		sg_jset(o, "deny_entries", json_integer(s->lists[1]));
+	if (s->src_entries >= 0)
+		sg_jset(o, "src_table",
+			json_pack("{s:i,s:i}", "entries", s->src_entries,
+				  "size", (int)s->p.max_entries[SG_M_SRC]));
 	sg_jset(o, "problems", sg_json_str(s->problems));
 	sg_jset(o, "host_problems", sg_json_str(s->host));
 	return o;

@@ -509,6 +509,7 @@ run sg status $A --json
 
 run sg status --json
 pyjson "status --json" "[i for i in d['interfaces'] if i['iface'] == '$A' and i['mode'] == 'native'
+	and i['src_table'] == {'entries': 0, 'size': 65536}
 	and i['multiprog'] is False and i['xdp_attached'] and i['xdp_prog_id'] == int('${XDP_ID:-0}')
 	and i['tc_handoff'] and i['tc_state'] == 'in place' and i['healthy']
 	and i['ports'] == '80,443,8000-8100' and i['port_count'] == 103
@@ -715,7 +716,7 @@ fi
 run sg status $A --json
 pyjson "lists: sizes in status --json" "d['interfaces'][0]['allow_entries'] == 3 and d['interfaces'][0]['deny_entries'] == 2" "$STDOUT"
 run sg status $A
-echo "$OUT" | grep -A1 '^IFACE .*ALLOW  *DENY' | grep -qE "^$A +auto: disengaged +0/s +never +3 +2$" &&
+echo "$OUT" | grep -A1 '^IFACE .*ALLOW  *DENY  *SOURCES' | grep -qE "^$A +auto: disengaged +0/s +never +3 +2 +0/65536$" &&
 	ok "lists: sizes in status (text)" || fail "lists: sizes in status (text)" "$OUT"
 # CIDR@message: IPv6 has colons.
 for bad in "192.0.2.1/24@host bits set after the first 24; did you mean the network 192.0.2.0/24, or 192.0.2.1/32" \
@@ -870,6 +871,64 @@ grep -q "pins and /sys/fs/bpf/synguard/$A removed" "$TMP/run.out" || why+="no de
 why+=$(leftovers $A)
 [ -z "$why" ] && ok "run: SIGTERM detaches, exit 0, nothing left" ||
 	fail "run: SIGTERM detaches, exit 0, nothing left" "$why $(cat "$TMP/run.out")"
+
+# run --metrics: Prometheus text on /metrics (libmicrohttpd), on 127.0.0.1
+# unless told otherwise, the same metrics `stats --prometheus` prints.
+MPORT=9469
+ip -n $NS link set lo up # where the metrics bind by default
+start_run "$TMP/run.out" $A --ports 80 --metrics $MPORT
+if wait_status $A "i['healthy']" 10; then
+	code=$(ip netns exec $NS curl -s -o "$TMP/metrics" -w '%{http_code} %{content_type}' \
+		http://127.0.0.1:$MPORT/metrics)
+	why=""
+	[ "$code" = "200 text/plain; version=0.0.4; charset=utf-8" ] || why+="answer '$code'; "
+	for m in "synguard_syn_received_total{iface=\"$A\"} " "synguard_cookies_engaged{iface=\"$A\"} 0" \
+		"synguard_syn_rate{iface=\"$A\"} 0" "synguard_key_age_seconds{iface=\"$A\"} " \
+		"synguard_src_table_entries{iface=\"$A\"} 0" "synguard_src_table_size{iface=\"$A\"} 65536" \
+		"# TYPE synguard_cookies_engaged gauge"; do
+		grep -qF "$m" "$TMP/metrics" || why+="no '$m'; "
+	done
+	# The same names as stats --prometheus, from the same sample code.
+	sg stats $A --prometheus | grep -v '^#' | sed 's/ [0-9]*$//' | sort >"$TMP/names.stats"
+	grep -v '^#' "$TMP/metrics" | sed 's/ [0-9]*$//' | sort >"$TMP/names.http"
+	cmp -s "$TMP/names.stats" "$TMP/names.http" ||
+		why+="names differ from stats --prometheus: $(diff "$TMP/names.stats" "$TMP/names.http" | head -5 | tr '\n' ' '); "
+	[ -z "$why" ] && ok "run --metrics: /metrics serves every counter and the gauges" ||
+		fail "run --metrics: /metrics serves every counter and the gauges" "$why"
+	code=$(ip netns exec $NS curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$MPORT/)
+	[ "$code" = 404 ] && ok "run --metrics: other paths are 404" || fail "run --metrics: other paths are 404" "got $code"
+	code=$(ip netns exec $NS curl -s -o /dev/null -w '%{http_code}' -X POST http://127.0.0.1:$MPORT/metrics)
+	[ "$code" = 405 ] && ok "run --metrics: POST is 405" || fail "run --metrics: POST is 405" "got $code"
+	listen=$(ip netns exec $NS ss -Hltn "sport = :$MPORT" | awk '{print $4}')
+	[ "$listen" = "127.0.0.1:$MPORT" ] && ok "run --metrics: binds to 127.0.0.1 by default" ||
+		fail "run --metrics: binds to 127.0.0.1 by default" "listening on '$listen'"
+else
+	fail "run --metrics: attaches" "$(cat "$TMP/run.out")"
+fi
+stop_run
+why=$(leftovers $A)
+ip netns exec $NS ss -Hltn "sport = :$MPORT" | grep -q . && why+="port $MPORT still open; "
+[ "$RC" = 0 ] && [ -z "$why" ] && ok "run --metrics: SIGTERM stops serving, detaches, nothing left" ||
+	fail "run --metrics: SIGTERM stops serving, detaches, nothing left" "exit $RC; $why $(cat "$TMP/run.out")"
+# A port another process holds: run says so and leaves nothing attached.
+ip netns exec $NS python3 -c 'import socket, time
+s = socket.socket(); s.bind(("127.0.0.1", '$MPORT')); s.listen(1); print("ready", flush=True); time.sleep(120)' \
+	>"$TMP/holder" 2>&1 &
+HOLDER=$!
+BG+=("$HOLDER")
+for _ in $(seq 200); do grep -q ready "$TMP/holder" && break; sleep 0.1; done
+if grep -q ready "$TMP/holder"; then
+	# timeout: a run that got the port anyway would serve until stopped.
+	CLEAN=$A expect "run --metrics: a port in use fails, attach undone" 1 "cannot serve metrics on 127.0.0.1 port $MPORT" \
+		timeout 60 nsenter --net=/var/run/netns/$NS "$BIN" run $A --ports 80 --metrics $MPORT
+else
+	fail "run --metrics: a port in use fails, attach undone" "the port holder did not start in 20 s: $(cat "$TMP/holder")"
+fi
+kill $HOLDER 2>/dev/null
+wait $HOLDER 2>/dev/null
+expect "run --metrics: a bad address is refused" 2 "invalid --metrics '70000'" sg run $A --ports 80 --metrics 70000
+expect "run --metrics: not an address" 2 "invalid --metrics 'localhost:9469'" sg run $A --ports 80 --metrics localhost:9469
+expect "attach --metrics: refused, names run" 2 "attach does not take --metrics" sg attach $A --ports 80 --metrics 9469
 
 # run follows the TCP sysctls of the namespace: the config bit
 # the XDP program reads changes within seconds, a line says so, and the

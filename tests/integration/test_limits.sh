@@ -211,6 +211,8 @@ want "syn_src_limited delta" "$limited" -ge $((secs * 2000))
 want "SYNs answered (legit + the flooder's allowance)" "$passed" -le \
 	$((LEGIT + 2 * (SRC_BURST + SRC_RATE * secs)))
 want "SYNs answered (at least the legit ones)" "$passed" -ge $LEGIT
+# The two sources have their buckets in the table status shows.
+want "status: per-source table entries" "$(st "i['src_table']['entries']")" -eq 2
 check source_over_limit_dropped_other_connects
 
 # ---- 5. no SYN after a flood: status says it disengages at the next ----

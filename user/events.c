@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Attack events of `synguard run`: cookies engaging and disengaging, the
+ * per-source limits starting and stopping to drop, an ACK flood crossing
+ * its threshold, and key rotations. Each is one line on stdout (the
+ * journal, under systemd), text or one JSON object, and with --on-event
+ * the command runs with the event in its environment: at most one at a
+ * time, killed after SG_HOOK_SEC, like FastNetMon's notify script.
+ *
+ * The events come from the counters and the state map, sampled once a
+ * second by run's loop: a change within a second shows at the next tick.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sg.h"
+
+#define SG_HOOK_SEC 10 /* an --on-event command runs this long at most */
+
+/* SYNs answered and handshakes handed off per second, over the last tick. */
+static double per_sec(const struct sg_sample *s, enum sg_counter c, double dt)
+{
+	return dt > 0 ? (s->cnt[c] - s->prev[c]) / dt : 0;
+}
+
+/* ACKs that carried no valid cookie: what an ACK flood moves. */
+static double bad_acks(const struct sg_sample *s, double dt)
+{
+	return per_sec(s, SG_CNT_COOKIE_BAD, dt) +
+	       per_sec(s, SG_CNT_COOKIE_EXPIRED, dt) +
+	       per_sec(s, SG_CNT_COOKIE_NONE_ISSUED, dt);
+}
+
+/* Reaps the hook if it ended, kills it when its time is up. */
+static void hook_reap(struct sg_events *ev)
+{
+	struct timespec now;
+	int status;
+
+	if (!ev->hook)
+		return;
+	if (waitpid(ev->hook, &status, WNOHANG) == ev->hook) {
+		ev->hook = 0;
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (now.tv_sec - ev->hook_started.tv_sec < SG_HOOK_SEC)
+		return;
+	sg_warn("--on-event command still running after %d s: killed",
+		SG_HOOK_SEC);
+	kill(ev->hook, SIGKILL);
+	waitpid(ev->hook, &status, 0);
+	ev->hook = 0;
+}
+
+/* Runs --on-event with the event's members as SYNGUARD_* variables. */
+static void hook_run(struct sg_events *ev, json_t *e)
+{
+	const char *key;
+	json_t *v;
+	char name[64], *val;
+	sigset_t none;
+	pid_t pid;
+
+	hook_reap(ev);
+	if (ev->hook) {
+		sg_warn("--on-event command still running: not run for event %s",
+			json_string_value(json_object_get(e, "event")));
+		return;
+	}
+	pid = fork();
+	if (pid < 0) {
+		sg_warn("--on-event: cannot fork: %s", strerror(errno));
+		return;
+	}
+	if (pid) {
+		ev->hook = pid;
+		clock_gettime(CLOCK_MONOTONIC, &ev->hook_started);
+		return;
+	}
+	json_object_foreach(e, key, v) {
+		size_t i;
+
+		snprintf(name, sizeof(name), "SYNGUARD_%s", key);
+		for (i = 0; name[i]; i++)
+			name[i] = name[i] >= 'a' && name[i] <= 'z'
+					  ? name[i] - 'a' + 'A'
+					  : name[i];
+		val = json_is_string(v) ? strdup(json_string_value(v))
+					: json_dumps(v, JSON_ENCODE_ANY);
+		if (val)
+			setenv(name, val, 1);
+		free(val);
+	}
+	/* run blocks the stop signals; the command must not inherit that. */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	execl("/bin/sh", "sh", "-c", ev->on_event, (char *)NULL);
+	_exit(127);
+}
+
+void sg_event(struct sg_events *ev, const char *iface, const char *type,
+	      json_t *fields)
+{
+	json_t *e = fields ? fields : json_object();
+	const char *key;
+	char *line;
+	json_t *v;
+
+	sg_jset(e, "iface", sg_json_str(iface));
+	sg_jset(e, "event", json_string(type));
+	sg_jset(e, "time", json_real(sg_now_real()));
+	if (ev->json) {
+		line = json_dumps(e, JSON_COMPACT | JSON_SORT_KEYS);
+		if (line)
+			printf("%s\n", line);
+		free(line);
+	} else {
+		printf("%s: event %s", iface, type);
+		json_object_foreach(e, key, v) {
+			if (!strcmp(key, "iface") || !strcmp(key, "event") ||
+			    !strcmp(key, "time"))
+				continue;
+			line = json_is_string(v)
+				       ? strdup(json_string_value(v))
+				       : json_dumps(v, JSON_ENCODE_ANY);
+			printf(" %s=%s", key, line ? line : "?");
+			free(line);
+		}
+		putchar('\n');
+	}
+	fflush(stdout);
+	if (ev->on_event)
+		hook_run(ev, e);
+	json_decref(e);
+}
+
+/* What every attack event carries: the rates of the last tick. */
+static json_t *rates(const struct sg_sample *s, double dt)
+{
+	return json_pack("{s:i,s:i,s:i,s:i,s:i}", "syn_rate", (int)s->syn_rate,
+			 "answered_per_s",
+			 (int)per_sec(s, SG_CNT_SYNACK_SENT, dt), "handoffs_per_s",
+			 (int)per_sec(s, SG_CNT_HANDOFF_OK, dt), "bad_acks_per_s",
+			 (int)bad_acks(s, dt), "src_limited_per_s",
+			 (int)(per_sec(s, SG_CNT_SYN_SRC_LIMITED, dt) +
+			       per_sec(s, SG_CNT_ACK_SRC_LIMITED, dt)));
+}
+
+void sg_events_tick(struct sg_events *ev, const char *iface,
+		    const struct sg_sample *s, double dt)
+{
+	bool limiting = per_sec(s, SG_CNT_SYN_SRC_LIMITED, dt) +
+				per_sec(s, SG_CNT_ACK_SRC_LIMITED, dt) >
+			0;
+	bool ack_flood = bad_acks(s, dt) >= ev->ack_flood_rate;
+
+	hook_reap(ev);
+	if (!ev->have) {
+		/* The state at start is not an event. */
+		ev->have = true;
+		ev->engaged = s->engaged;
+		return;
+	}
+	if (s->have_state && s->engaged != ev->engaged)
+		sg_event(ev, iface,
+			 s->engaged ? "cookies_engaged" : "cookies_disengaged",
+			 rates(s, dt));
+	if (limiting != ev->limiting)
+		sg_event(ev, iface,
+			 limiting ? "src_limit_start" : "src_limit_stop",
+			 rates(s, dt));
+	if (ack_flood != ev->ack_flood)
+		sg_event(ev, iface,
+			 ack_flood ? "ack_flood_start" : "ack_flood_stop",
+			 rates(s, dt));
+	if (s->have_state)
+		ev->engaged = s->engaged;
+	ev->limiting = limiting;
+	ev->ack_flood = ack_flood;
+}
+
+void sg_events_stop(struct sg_events *ev)
+{
+	int status;
+
+	if (!ev->hook)
+		return;
+	/* Let a hook of the last event finish, within its time. */
+	for (int i = 0; i < SG_HOOK_SEC * 10 && ev->hook; i++) {
+		if (waitpid(ev->hook, &status, WNOHANG) == ev->hook)
+			ev->hook = 0;
+		else
+			usleep(100000);
+	}
+	if (ev->hook) {
+		kill(ev->hook, SIGKILL);
+		waitpid(ev->hook, &status, 0);
+		ev->hook = 0;
+	}
+}
