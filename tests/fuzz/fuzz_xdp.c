@@ -78,6 +78,9 @@ static const int fz_ports[] = {80, 443, FZ_PORT_PASS, FZ_PORT_NONE,
 #define FZ_SHORT_LIFETIME (1u << 3)
 #define FZ_NO_RECENT_COOKIE (1u << 4) /* no SYN-ACK sent lately */
 #define FZ_FOLLOW (1u << 5) /* a data segment follows the handshake's ACK */
+/* With FZ_SHORT_LIFETIME: the handshake's ACK carries the cookie of four
+ * periods ago, which must be refused. */
+#define FZ_OLD_COOKIE (1u << 6)
 
 /*
  * The lists, when in use: the seeds' sources 192.0.2.1 and 2001:db8::1 are
@@ -89,6 +92,21 @@ static const int fz_ports[] = {80, 443, FZ_PORT_PASS, FZ_PORT_NONE,
 #define FZ_DENY6 "2001:db8::", 126
 
 static int tc_fd, trace;
+
+/*
+ * libFuzzer sees the coverage of this harness only, not of the BPF
+ * program. What the program did goes into its extra counters instead, so
+ * an input that reaches a new counter, or one under a new configuration
+ * or family, is kept and mutated further (FZ_COV_* are the regions).
+ */
+#define FZ_COV_CNT 0	   /* counter moved, by family: 2 x 64 */
+#define FZ_COV_CNT_CFG 128 /* verdict counter x config byte 0: 64 x 256 */
+#define FZ_COV_SYNACK (FZ_COV_CNT_CFG + 64 * 256) /* options answered */
+#define FZ_COV_SIZE (FZ_COV_SYNACK + 64)
+_Static_assert(SG_CNT_MAX <= 64, "FZ_COV_* regions hold 64 counters");
+__attribute__((section("__libfuzzer_extra_counters"),
+	       used)) static uint8_t fz_cov[FZ_COV_SIZE];
+
 static unsigned int cur_sel = ~0u;
 static uint8_t in[OUT_CAP], ack_in[PKT_BUF_SIZE];
 static const uint8_t *fz_input;
@@ -347,33 +365,42 @@ static const char *not_answerable(const uint8_t *f, size_t len,
 	return NULL;
 }
 
-/* The cookie: one the reference makes for this SYN with the current key,
- * at the time counter of the run's start or end. */
-static int cookie_ok(const uint8_t *syn, const struct pkt_offs *so,
-		     uint32_t cookie, const struct fz_opts *cli,
-		     const struct fz_opts *ours, int ece, const struct run *r)
+/*
+ * The cookie the reference makes for this SYN with the current key at a
+ * time counter, given the options our SYN-ACK agreed to.
+ */
+static uint32_t ref_cookie_of(const uint8_t *syn, const struct pkt_offs *so,
+			      const struct fz_opts *cli,
+			      const struct fz_opts *ours, int ece,
+			      uint32_t counter)
 {
 	const uint8_t *ip = syn + so->l3_off, *th = syn + so->l4_off;
 	const uint8_t *sa = ip + (so->family == 4 ? 12 : 8);
 	const uint8_t *da = ip + (so->family == 4 ? 16 : 24);
 	unsigned int slot = keys.current & 1;
-	uint32_t counters[2] = {ref_counter(r->tai_before),
-				ref_counter(r->tai_after)};
 	uint16_t sport_be, dport_be;
 	uint8_t key[16], data;
-	int i;
 
 	memcpy(&sport_be, th, 2);
 	memcpy(&dport_be, th + 2, 2);
 	key_bytes(key, slot);
 	data = ref_cookie_data(so->family, cli->have_mss, cli->mss, ours->sack,
 			       ece, ours->have_ws, cli->ws);
-	for (i = 0; i < 2; i++)
-		if (ref_cookie(so->family, sa, da, sport_be, dport_be,
-			       pkt_be32(th + 4), counters[i], slot, key, data,
-			       ref_cookie_ours(data, cfg.wscale)) == cookie)
-			return 1;
-	return 0;
+	return ref_cookie(so->family, sa, da, sport_be, dport_be,
+			  pkt_be32(th + 4), counter, slot, key, data,
+			  ref_cookie_ours(data, cfg.wscale));
+}
+
+/* Is it the reference's cookie at the time counter of the run's start or
+ * end (the run may straddle a period)? */
+static int cookie_ok(const uint8_t *syn, const struct pkt_offs *so,
+		     uint32_t cookie, const struct fz_opts *cli,
+		     const struct fz_opts *ours, int ece, const struct run *r)
+{
+	return ref_cookie_of(syn, so, cli, ours, ece,
+			     ref_counter(r->tai_before)) == cookie ||
+	       ref_cookie_of(syn, so, cli, ours, ece,
+			     ref_counter(r->tai_after)) == cookie;
 }
 
 static void check_tx(const uint8_t *f, size_t len, const struct run *r)
@@ -479,6 +506,9 @@ static void check_tx(const uint8_t *f, size_t len, const struct run *r)
 			 ours.have_ws, cli.have_ws);
 	if (ours.have_ws && ours.ws != cfg.wscale)
 		violated("tx", "window scale %u, want %u", ours.ws, cfg.wscale);
+	fz_cov[FZ_COV_SYNACK +
+	       (ours.sack | ours.have_ts << 1 | ours.have_ws << 2 | ece << 3 |
+		(so.family == 6) << 4 | (so.nvlan > 0) << 5)] = 1;
 	if (!cookie_ok(f, &so, pkt_be32(oth + 4), &cli, &ours, ece, r))
 		violated(
 			"tx",
@@ -522,6 +552,37 @@ static void follow_segment(struct pkt_spec *s)
 			r.verdict);
 	if (r.out_len != (__u32)len || memcmp(r.out, ack_in, len))
 		violated("intact", "the first-flight segment was changed");
+}
+
+/*
+ * The handshake's ACK (spec s) with the cookie the SYN would have got four
+ * periods ago, beyond the short lifetime: dropped, as expired or (should
+ * the format not tell) as bad.
+ */
+static void old_cookie(struct pkt_spec *s, const uint8_t *syn,
+		       const struct pkt_offs *so, const struct fz_opts *cli,
+		       const struct fz_opts *ours, int ece)
+{
+	struct run r;
+	int len, k;
+
+	s->ack = ref_cookie_of(syn, so, cli, ours, ece,
+			       ref_counter(ref_tai_ns()) - 4) +
+		 1;
+	len = pkt_build(s, ack_in, sizeof(ack_in));
+	if (len < 0)
+		violated("harness", "cannot build the ACK with an old cookie");
+	run_prog(ack_in, len, &r);
+	harness_ok("BPF_PROG_TEST_RUN of the ACK with an old cookie");
+	for (k = 0; k < SG_CNT_MAX; k++)
+		if (r.delta[k])
+			cnt_seen[k]++;
+	if (r.verdict != XDP_DROP || (r.delta[SG_CNT_COOKIE_EXPIRED] != 1 &&
+				      r.delta[SG_CNT_COOKIE_BAD] != 1))
+		violated(
+			"cookie",
+			"the ACK with a cookie of four periods ago got verdict %d, not a drop as expired",
+			r.verdict);
 }
 
 /*
@@ -569,6 +630,11 @@ static void complete_handshake(const struct run *sar, const uint8_t *syn,
 		pkt_opt_nop(s.tcp_opts, &s.tcp_opts_len);
 		pkt_opt_ts(s.tcp_opts, &s.tcp_opts_len, cli.tsval + 1,
 			   ours.tsval);
+	}
+	if ((fz_input[1] & (FZ_OLD_COOKIE | FZ_SHORT_LIFETIME)) ==
+	    (FZ_OLD_COOKIE | FZ_SHORT_LIFETIME)) {
+		old_cookie(&s, syn, &so, &cli, &ours, !!(th[13] & PKT_TCP_ECE));
+		return;
 	}
 	len = pkt_build(&s, ack_in, sizeof(ack_in));
 	if (len < 0)
@@ -649,6 +715,8 @@ static void check_xdp(const uint8_t *f, size_t len, const struct run *r)
 		if (!r->delta[k])
 			continue;
 		cnt_seen[k]++;
+		fz_cov[FZ_COV_CNT + (k & 63) * 2 +
+		       (len > 12 && f[12] == 0x86)] = 1;
 		if (SG_CNT_IS_XDP_VERDICT(k)) {
 			moved += r->delta[k];
 			which = k;
@@ -671,6 +739,7 @@ static void check_xdp(const uint8_t *f, size_t len, const struct run *r)
 		violated("verdict", "%d verdict counters moved, want exactly 1",
 			 moved);
 	}
+	fz_cov[FZ_COV_CNT_CFG + which * 256 + fz_input[0]] = 1;
 	if (trace)
 		printf("fuzz: config %02x %02x, %zu bytes: verdict %d, %s\n",
 		       fz_input[0], fz_input[1], len, r->verdict,
@@ -793,6 +862,7 @@ static void write_seeds(uint16_t loop_port)
 		(FZ_NO_REFLECTION_DROP | FZ_WSCALE_CHANGED) << 8,
 		(FZ_NO_RECENT_COOKIE | FZ_SHORT_LIFETIME) << 8,
 		FZ_FOLLOW << 8,
+		(FZ_OLD_COOKIE | FZ_SHORT_LIFETIME) << 8,
 	};
 	static const uint8_t unknown[] = {0xaa, 0xbb};
 	static const uint8_t bad_len[] = {2, 1, 0x05};
