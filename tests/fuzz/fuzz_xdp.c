@@ -13,9 +13,12 @@
  *   verdict  exactly one XDP verdict counter moves per frame, no TC one;
  *            no XDP_ABORTED or XDP_REDIRECT
  *   tc       the TC program hands off nothing XDP did not mark: on a frame
- *            without metadata it returns TC_ACT_UNSPEC and moves no counter
+ *            without metadata it returns TC_ACT_UNSPEC and moves no counter;
+ *            run live behind XDP (check_live), it moves a TC verdict counter
+ *            only for a frame XDP validated, and then exactly one
  *   cookie   the ACK completing a handshake the program answered is passed
- *            with metadata that says what the SYN offered
+ *            with metadata that says what the SYN offered; a data segment
+ *            behind it passes as first flight; an old cookie is dropped
  *
  * The first two bytes of an input choose the configuration (fz_config), the
  * rest is the frame. A violated invariant prints its name and aborts, so
@@ -42,6 +45,7 @@
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
+#include <net/if.h>
 
 #include "harness.h"
 
@@ -81,6 +85,7 @@ static const int fz_ports[] = {80, 443, FZ_PORT_PASS, FZ_PORT_NONE,
 /* With FZ_SHORT_LIFETIME: the handshake's ACK carries the cookie of four
  * periods ago, which must be refused. */
 #define FZ_OLD_COOKIE (1u << 6)
+#define FZ_ACK_LIMIT (1u << 7) /* one valid ACK a second per source */
 
 /*
  * The lists, when in use: the seeds' sources 192.0.2.1 and 2001:db8::1 are
@@ -102,7 +107,8 @@ static int tc_fd, trace;
 #define FZ_COV_CNT 0	   /* counter moved, by family: 2 x 64 */
 #define FZ_COV_CNT_CFG 128 /* verdict counter x config byte 0: 64 x 256 */
 #define FZ_COV_SYNACK (FZ_COV_CNT_CFG + 64 * 256) /* options answered */
-#define FZ_COV_SIZE (FZ_COV_SYNACK + 64)
+#define FZ_COV_TC (FZ_COV_SYNACK + 64)		  /* TC verdict counter moved */
+#define FZ_COV_SIZE (FZ_COV_TC + 64)
 _Static_assert(SG_CNT_MAX <= 64, "FZ_COV_* regions hold 64 counters");
 __attribute__((section("__libfuzzer_extra_counters"),
 	       used)) static uint8_t fz_cov[FZ_COV_SIZE];
@@ -117,6 +123,7 @@ static unsigned long long execs, handshakes;
 static unsigned long long cnt_seen[SG_CNT_MAX];
 static unsigned long long xdp_seen[XDP_REDIRECT + 1];
 static unsigned long long tc_unspec, tc_other, tc_refused;
+static unsigned long long live_runs, tc_handoffs;
 static struct timespec t_start;
 
 static void hexdump_err(const char *label, const uint8_t *b, size_t n)
@@ -212,6 +219,10 @@ static void fz_config(unsigned int sel)
 	if (b1 & FZ_WSCALE_CHANGED) {
 		cfg.wscale_prev = 3;
 		cfg.wscale_changed_ns = ref_tai_ns();
+	}
+	if (b1 & FZ_ACK_LIMIT) {
+		cfg.src_ack_rate = 1;
+		cfg.src_ack_burst = 1;
 	}
 	if (b1 & FZ_SHORT_LIFETIME)
 		cfg.cookie_lifetime = SG_LIFETIME_MIN;
@@ -309,6 +320,31 @@ static int in_prefix(const uint8_t *a, const char *pfx, int plen, int family)
 	return 1;
 }
 
+/*
+ * An IPv6 fragment header with offset 0 and no more fragments (an atomic
+ * fragment, RFC 6946) makes no fragment: the kernel takes what follows as
+ * a whole packet (ipv6_frag_rcv), so a SYN behind one is answered. pkt.c
+ * counts any fragment header as a fragment: look at its fields here.
+ */
+static int v6_atomic_fragment(const uint8_t *f, size_t len,
+			      const struct pkt_offs *o)
+{
+	size_t pos = o->l3_off + 40;
+	uint8_t nh = f[o->l3_off + 6];
+	int n;
+
+	for (n = 0; n < o->nv6_ext && pos + 8 <= len; n++) {
+		uint8_t next = f[pos];
+
+		/* IP6_OFFSET | IP6_MF, as ipv6_frag_rcv tests them. */
+		if (nh == 44)
+			return !(pkt_be16(f + pos + 2) & 0xfff9);
+		pos += nh == 51 ? (f[pos + 1] + 2u) * 4 : (f[pos + 1] + 1u) * 8;
+		nh = next;
+	}
+	return 0;
+}
+
 /* Why the input is not a SYN synguard may answer, or NULL if it is one. */
 static const char *not_answerable(const uint8_t *f, size_t len,
 				  const struct pkt_offs *o)
@@ -322,7 +358,7 @@ static const char *not_answerable(const uint8_t *f, size_t len,
 		return "not IP";
 	if (o->l4_off < 0 || o->l4proto != 6)
 		return "not TCP";
-	if (o->is_frag)
+	if (o->is_frag && !(o->family == 6 && v6_atomic_fragment(f, len, o)))
 		return "a fragment";
 	if (o->nvlan > 1)
 		return "more than one VLAN tag";
@@ -519,6 +555,8 @@ static void check_tx(const uint8_t *f, size_t len, const struct run *r)
 /* ---- invariant: cookie (the handshake's ACK) ---- */
 
 static void check_tc(const uint8_t *f, size_t len, const char *what);
+static void check_live(const uint8_t *f, size_t len, const char *what,
+		       int marked);
 
 /*
  * A data segment right behind the handshake's ACK (spec s), as a client's
@@ -698,6 +736,7 @@ static void complete_handshake(const struct run *sar, const uint8_t *syn,
 				 want);
 	}
 	check_tc(ack_in, len, "the handshake's ACK");
+	check_live(ack_in, len, "the handshake's ACK", 1);
 	if (fz_input[1] & FZ_FOLLOW)
 		follow_segment(&s);
 }
@@ -803,6 +842,135 @@ static void check_tc(const uint8_t *f, size_t len, const char *what)
 			 (int)opts.retval, what);
 }
 
+/* ---- a connection of the kernel's ---- */
+
+/*
+ * One TCP connection in the namespace, between addresses the fuzzer's
+ * frames use too (on lo, but not loopback addresses: XDP never answers
+ * those): its frames are the kernel's, SYNs (syn_socket_pass) and ACKs
+ * (ack_established_pass) alike.
+ */
+#define FZ_CONN_CLIENT "192.0.2.99"
+#define FZ_CONN_SERVER "198.51.100.1"
+#define FZ_CONN_PORT 40001
+
+static int fz_connection(void)
+{
+	struct sockaddr_in c = {.sin_family = AF_INET,
+				.sin_port = htons(FZ_CONN_PORT)};
+	struct sockaddr_in srv = {.sin_family = AF_INET, .sin_port = htons(80)};
+	int fd, one = 1;
+
+	if (system("ip addr add " FZ_CONN_CLIENT "/32 dev lo && "
+		   "ip addr add " FZ_CONN_SERVER "/32 dev lo")) {
+		errno = EINVAL;
+		return -1;
+	}
+	inet_pton(AF_INET, FZ_CONN_CLIENT, &c.sin_addr);
+	inet_pton(AF_INET, FZ_CONN_SERVER, &srv.sin_addr);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* Left open for the life of the process, as the listeners are. */
+	if (bind(fd, (void *)&c, sizeof(c)) ||
+	    connect(fd, (void *)&srv, sizeof(srv)))
+		return -1;
+	return 0;
+}
+
+static void conn_spec(struct pkt_spec *s, uint16_t flags)
+{
+	pkt_spec_init(s, 4);
+	inet_pton(AF_INET, FZ_CONN_CLIENT, s->saddr);
+	inet_pton(AF_INET, FZ_CONN_SERVER, s->daddr);
+	s->sport = FZ_CONN_PORT;
+	s->dport = 80;
+	s->tcp_flags = flags;
+	s->seq = 1;
+	s->ack = 0x12345; /* not a cookie */
+}
+
+/* ---- invariant: tc, with the metadata XDP really wrote ---- */
+
+/*
+ * A test run of TC takes no metadata, so the marked path is run live: the
+ * XDP program runs on the frame again with BPF_F_TEST_XDP_LIVE_FRAMES on
+ * lo, a frame it passes goes up the stack as on a NIC, with the metadata
+ * it wrote, and meets the TC program on lo's ingress. The frames are not
+ * addressed to lo's MAC, so the stack drops them right after TC.
+ */
+static int lo_ifindex;
+
+static void live_setup(void)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = tc_fd);
+	int err;
+
+	lo_ifindex = if_nametoindex("lo");
+	hook.ifindex = lo_ifindex;
+	err = bpf_tc_hook_create(&hook);
+	if (err && err != -EEXIST) {
+		fprintf(stderr,
+			"fuzz: cannot create the clsact hook on lo: %s\n",
+			strerror(-err));
+		exit(1);
+	}
+	if (bpf_tc_attach(&hook, &opts)) {
+		fprintf(stderr,
+			"fuzz: cannot attach the TC program to lo: %s\n",
+			strerror(errno));
+		exit(1);
+	}
+}
+
+/*
+ * marked: the frame is the ACK of a handshake the program answered, which
+ * XDP marks (unless the ACK limit drops it) and TC must then take, with
+ * exactly one TC verdict counter. Any other frame: TC must take it only if
+ * this run of XDP validated a cookie in it.
+ */
+static void check_live(const uint8_t *f, size_t len, const char *what,
+		       int marked)
+{
+	__u64 before[SG_CNT_MAX], after[SG_CNT_MAX];
+	struct xdp_md ctx = {.data_end = len, .ingress_ifindex = lo_ifindex};
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = f, .data_size_in = len,
+		    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx),
+		    .flags = BPF_F_TEST_XDP_LIVE_FRAMES, .repeat = 1);
+	unsigned long long tc = 0, ok;
+	int k, which = -1;
+
+	read_counters(before);
+	if (bpf_prog_test_run_opts(prog_fd, &opts))
+		violated("harness", "live BPF_PROG_TEST_RUN of XDP on %s: %s",
+			 what, strerror(errno));
+	read_counters(after);
+	harness_ok("counter read");
+	live_runs++;
+	for (k = SG_CNT_TC_VERDICT_FIRST; k <= SG_CNT_TC_VERDICT_LAST; k++) {
+		if (after[k] == before[k])
+			continue;
+		tc += after[k] - before[k];
+		which = k;
+		cnt_seen[k]++;
+		fz_cov[FZ_COV_TC + k - SG_CNT_TC_VERDICT_FIRST] = 1;
+	}
+	ok = after[SG_CNT_COOKIE_OK] - before[SG_CNT_COOKIE_OK];
+	if (tc > ok)
+		violated("tc", "TC moved %s on %s, which XDP did not mark",
+			 counter_names[which], what);
+	if (ok && tc != ok)
+		violated("tc", "XDP marked %s, TC moved %llu verdict counters",
+			 what, tc);
+	if (marked && !ok &&
+	    after[SG_CNT_ACK_SRC_LIMITED] == before[SG_CNT_ACK_SRC_LIMITED])
+		violated("cookie", "the live run did not validate %s", what);
+	if (which == SG_CNT_HANDOFF_OK)
+		tc_handoffs++;
+}
+
 /* ---- seeds ---- */
 
 static int seed_n;
@@ -848,7 +1016,7 @@ static void linux_opts(struct pkt_spec *s)
  * The kinds of frames the unit tests send (tests/unit/test_xdp.c,
  * test_parity.c), each under a few configurations.
  */
-static void write_seeds(uint16_t loop_port)
+static void write_seeds(void)
 {
 	static const unsigned int sels[] = {
 		0x0000,
@@ -863,6 +1031,7 @@ static void write_seeds(uint16_t loop_port)
 		(FZ_NO_RECENT_COOKIE | FZ_SHORT_LIFETIME) << 8,
 		FZ_FOLLOW << 8,
 		(FZ_OLD_COOKIE | FZ_SHORT_LIFETIME) << 8,
+		FZ_ACK_LIMIT << 8,
 	};
 	static const uint8_t unknown[] = {0xaa, 0xbb};
 	static const uint8_t bad_len[] = {2, 1, 0x05};
@@ -959,11 +1128,13 @@ static void write_seeds(uint16_t loop_port)
 			pkt_spec_init(&s, fam);
 			s.l4proto = 17;
 			seed(sel, &s);
-			/* The loopback connection: a socket owns it. */
-			loopback_spec(&s, fam, loop_port);
-			seed(sel, &s);
-			s.tcp_flags = PKT_TCP_SYN;
-			seed(sel, &s);
+			/* The connection: a socket owns it. */
+			if (fam == 4) {
+				conn_spec(&s, PKT_TCP_ACK);
+				seed(sel, &s);
+				conn_spec(&s, PKT_TCP_SYN);
+				seed(sel, &s);
+			}
 		}
 		pkt_spec_init(&s, 0); /* ARP */
 		seed(sels[c], &s);
@@ -1007,9 +1178,14 @@ static void report(void)
 	total = SG_CNT_TC_VERDICT_LAST - SG_CNT_TC_VERDICT_FIRST + 1;
 	for (k = SG_CNT_TC_VERDICT_FIRST; k <= SG_CNT_TC_VERDICT_LAST; k++)
 		n += !!cnt_seen[k];
-	printf("fuzz: TC runs %llu (TC_ACT_UNSPEC %llu, other %llu, refused by the test run %llu); TC verdict counters reached %d of %d (test runs carry no XDP metadata)\n",
+	printf("fuzz: TC test runs %llu (TC_ACT_UNSPEC %llu, other %llu, refused by the test run %llu); live XDP runs into TC %llu, handoffs %llu\n",
 	       tc_unspec + tc_other + tc_refused, tc_unspec, tc_other,
-	       tc_refused, n, total);
+	       tc_refused, live_runs, tc_handoffs);
+	printf("fuzz: TC verdict counters reached %d of %d; never:", n, total);
+	for (k = SG_CNT_TC_VERDICT_FIRST; k <= SG_CNT_TC_VERDICT_LAST; k++)
+		if (!cnt_seen[k])
+			printf(" %s", counter_names[k]);
+	printf("\n");
 	printf("fuzz: other counters reached:");
 	for (k = 0; k < SG_CNT_MAX; k++)
 		if (!SG_CNT_IS_XDP_VERDICT(k) && !SG_CNT_IS_TC_VERDICT(k))
@@ -1021,8 +1197,7 @@ static void report(void)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	int lfd, cfd, afd, i, fd;
-	uint16_t cport;
+	int i, fd;
 	struct stat st;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -1032,6 +1207,20 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	tc_fd = bpf_program__fd(skel->progs.synguard_tc);
 	/* SG_FUZZ_TRACE=1: a line per frame, to follow a reproducer. */
 	trace = getenv("SG_FUZZ_TRACE") != NULL;
+	live_setup();
+	/*
+	 * SACK off in the namespace, while the default configuration says the
+	 * host takes it (as in the moment before `run` sees a sysctl change):
+	 * the kernel refuses the handoff of a client that was promised SACK
+	 * (handoff_kfunc_error); FZ_SYSCTL_FEW is the configuration that
+	 * agrees with the host.
+	 */
+	if (write_sysctl("/proc/sys/net/ipv4/tcp_sack", "0")) {
+		fprintf(stderr,
+			"fuzz: cannot set net.ipv4.tcp_sack in the namespace: %s\n",
+			strerror(errno));
+		exit(1);
+	}
 	put_ports(fz_ports, sizeof(fz_ports) / sizeof(fz_ports[0]));
 	{
 		const int pass[] = {FZ_PORT_PASS};
@@ -1054,8 +1243,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 			close(fd);
 	}
 	/* A connection on port 80: frames of it belong to its socket. */
-	if (sock_pair(4, 80, &lfd, &cfd, &afd, &cport)) {
-		fprintf(stderr, "fuzz: cannot make a loopback connection: %s\n",
+	if (fz_connection()) {
+		fprintf(stderr,
+			"fuzz: cannot make the connection %s:%d -> %s:80: %s\n",
+			FZ_CONN_CLIENT, FZ_CONN_PORT, FZ_CONN_SERVER,
 			strerror(errno));
 		exit(1);
 	}
@@ -1071,7 +1262,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 			continue;
 		if (!stat(a, &st) && S_ISDIR(st.st_mode)) {
 			seed_dir = a;
-			write_seeds(cport);
+			write_seeds();
 		}
 		break;
 	}
@@ -1098,6 +1289,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	harness_ok("BPF_PROG_TEST_RUN of XDP");
 	check_xdp(in, len, &r);
 	check_tc(in, len, "the frame");
+	if (r.verdict == XDP_PASS)
+		check_live(in, len, "the frame", 0);
 	if (r.verdict == XDP_TX)
 		complete_handshake(&r, in, len);
 	return 0;

@@ -10,9 +10,12 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/suite.sh
 
 secs=${FUZZ_TEST_SECONDS:-60}
-# The seeds alone reach 20 of the XDP verdict counters and complete
-# handshakes; a run that reaches fewer did not fuzz what it should.
-min_counters=20
+# The seeds alone reach 23 of the XDP verdict counters and 3 of the TC
+# ones, and complete handshakes that TC hands off; a run that reaches less
+# did not fuzz what it should (one counter of slack: rate limits and the
+# clock decide a few).
+min_counters=22
+min_tc_counters=2
 
 if [ "$(id -u)" != 0 ]; then
 	skip "fuzz" "loads BPF programs into a network namespace of its own: needs root"
@@ -49,10 +52,14 @@ execs=$(sed -n 's/^fuzz: \([0-9]*\) executions.*/\1/p' "$log")
 hs=$(sed -n 's/.* \([0-9]*\) handshakes completed.*/\1/p' "$log")
 reached=$(sed -n 's/^fuzz: XDP verdict counters reached \([0-9]*\) of.*/\1/p' "$log")
 tx=$(grep -c '^fuzz: XDP verdicts reached.* XDP_TX ' "$log")
+tc_reached=$(sed -n 's/^fuzz: TC verdict counters reached \([0-9]*\) of.*/\1/p' "$log")
+handoffs=$(sed -n 's/.* handoffs \([0-9]*\)$/\1/p' "$log")
 want "executions" "$execs" -gt 0
 want "handshakes completed" "$hs" -gt 0
 want "runs with XDP_TX reported" "$tx" -eq 1
 want "XDP verdict counters reached" "$reached" -ge "$min_counters"
-check "fuzz: reached XDP_TX, completed handshakes and at least $min_counters verdict counters"
+want "TC verdict counters reached" "$tc_reached" -ge "$min_tc_counters"
+want "handoffs by TC" "$handoffs" -gt 0
+check "fuzz: reached XDP_TX, handoffs, at least $min_counters XDP and $min_tc_counters TC verdict counters"
 
 summary
