@@ -552,6 +552,63 @@ static void check_tx(const uint8_t *f, size_t len, const struct run *r)
 			pkt_be32(oth + 4));
 }
 
+/* ---- invariant: verdict ---- */
+
+/*
+ * Exactly one XDP verdict counter moved, by one, and no TC counter; the
+ * verdict is one of synguard's, and XDP_TX comes with synack_sent. Returns
+ * the verdict counter, after noting what was reached.
+ */
+static int one_verdict(const uint8_t *f, size_t len, const struct run *r,
+		       const char *what)
+{
+	int k, moved = 0, which = -1;
+
+	if (r->verdict < 0 || r->verdict > XDP_REDIRECT)
+		violated("verdict", "XDP returned %d on %s", r->verdict, what);
+	xdp_seen[r->verdict]++;
+	for (k = 0; k < SG_CNT_MAX; k++) {
+		if (!r->delta[k])
+			continue;
+		cnt_seen[k]++;
+		fz_cov[FZ_COV_CNT + k * 2 + (len > 12 && f[12] == 0x86)] = 1;
+		if (SG_CNT_IS_XDP_VERDICT(k)) {
+			moved += r->delta[k];
+			which = k;
+		} else if (SG_CNT_IS_TC_VERDICT(k)) {
+			violated("verdict", "XDP moved the TC counter %s on %s",
+				 counter_names[k], what);
+		} else if (r->delta[k] != 1) {
+			violated("verdict", "counter %s moved by %llu on %s",
+				 counter_names[k],
+				 (unsigned long long)r->delta[k], what);
+		}
+	}
+	if (moved != 1) {
+		for (k = SG_CNT_XDP_VERDICT_FIRST; k <= SG_CNT_XDP_VERDICT_LAST;
+		     k++)
+			if (r->delta[k])
+				fprintf(stderr, "  %s +%llu\n",
+					counter_names[k],
+					(unsigned long long)r->delta[k]);
+		violated("verdict",
+			 "%d verdict counters moved on %s, want exactly 1",
+			 moved, what);
+	}
+	fz_cov[FZ_COV_CNT_CFG + which * 256 + fz_input[0]] = 1;
+	if (trace)
+		printf("fuzz: config %02x %02x, %s, %zu bytes: verdict %d, %s\n",
+		       fz_input[0], fz_input[1], what, len, r->verdict,
+		       counter_names[which]);
+	if (r->verdict == XDP_ABORTED || r->verdict == XDP_REDIRECT)
+		violated("verdict", "XDP returned %d on %s (counted as %s)",
+			 r->verdict, what, counter_names[which]);
+	if ((r->verdict == XDP_TX) != (which == SG_CNT_SYNACK_SENT))
+		violated("verdict", "verdict %d on %s counted as %s",
+			 r->verdict, what, counter_names[which]);
+	return which;
+}
+
 /* ---- invariant: cookie (the handshake's ACK) ---- */
 
 static void check_tc(const uint8_t *f, size_t len, const char *what);
@@ -566,7 +623,7 @@ static void follow_segment(struct pkt_spec *s)
 {
 	static const uint8_t byte = 'x';
 	struct run r;
-	int len, k;
+	int len, which;
 
 	s->seq += 1;
 	s->tcp_flags |= PKT_TCP_PSH;
@@ -577,13 +634,11 @@ static void follow_segment(struct pkt_spec *s)
 		violated("harness", "cannot build the first-flight segment");
 	run_prog(ack_in, len, &r);
 	harness_ok("BPF_PROG_TEST_RUN of the first-flight segment");
-	for (k = 0; k < SG_CNT_MAX; k++)
-		if (r.delta[k])
-			cnt_seen[k]++;
+	which = one_verdict(ack_in, len, &r, "the first-flight segment");
 	/* 2^-20: its own bits happen to make a valid cookie. */
-	if (r.delta[SG_CNT_COOKIE_OK] == 1)
+	if (which == SG_CNT_COOKIE_OK)
 		return;
-	if (r.verdict != XDP_PASS || r.delta[SG_CNT_ACK_FIRST_FLIGHT_PASS] != 1)
+	if (r.verdict != XDP_PASS || which != SG_CNT_ACK_FIRST_FLIGHT_PASS)
 		violated(
 			"cookie",
 			"the segment after the handshake's ACK got verdict %d without ack_first_flight_pass",
@@ -602,7 +657,7 @@ static void old_cookie(struct pkt_spec *s, const uint8_t *syn,
 		       const struct fz_opts *ours, int ece)
 {
 	struct run r;
-	int len, k;
+	int len, which;
 
 	s->ack = ref_cookie_of(syn, so, cli, ours, ece,
 			       ref_counter(ref_tai_ns()) - 4) +
@@ -612,11 +667,9 @@ static void old_cookie(struct pkt_spec *s, const uint8_t *syn,
 		violated("harness", "cannot build the ACK with an old cookie");
 	run_prog(ack_in, len, &r);
 	harness_ok("BPF_PROG_TEST_RUN of the ACK with an old cookie");
-	for (k = 0; k < SG_CNT_MAX; k++)
-		if (r.delta[k])
-			cnt_seen[k]++;
-	if (r.verdict != XDP_DROP || (r.delta[SG_CNT_COOKIE_EXPIRED] != 1 &&
-				      r.delta[SG_CNT_COOKIE_BAD] != 1))
+	which = one_verdict(ack_in, len, &r, "the ACK with an old cookie");
+	if (r.verdict != XDP_DROP ||
+	    (which != SG_CNT_COOKIE_EXPIRED && which != SG_CNT_COOKIE_BAD))
 		violated(
 			"cookie",
 			"the ACK with a cookie of four periods ago got verdict %d, not a drop as expired",
@@ -637,7 +690,7 @@ static void complete_handshake(const struct run *sar, const uint8_t *syn,
 	struct sg_meta m;
 	struct run r;
 	size_t alen, aoff;
-	int len, i, limited = 0;
+	int len, i, which, limited;
 
 	pkt_offsets(sa, sar->out_len, &o);
 	pkt_offsets(syn, synlen, &so);
@@ -680,14 +733,10 @@ static void complete_handshake(const struct run *sar, const uint8_t *syn,
 	handshakes++;
 	run_prog(ack_in, len, &r);
 	harness_ok("BPF_PROG_TEST_RUN of the handshake's ACK");
-	for (i = 0; i < SG_CNT_MAX; i++)
-		if (r.delta[i])
-			cnt_seen[i]++;
-	if (cfg.src_ack_rate && r.verdict == XDP_DROP &&
-	    r.delta[SG_CNT_ACK_SRC_LIMITED] == 1)
-		limited = 1;
-	if (!limited &&
-	    (r.verdict != XDP_PASS || r.delta[SG_CNT_COOKIE_OK] != 1))
+	which = one_verdict(ack_in, len, &r, "the handshake's ACK");
+	limited = cfg.src_ack_rate && r.verdict == XDP_DROP &&
+		  which == SG_CNT_ACK_SRC_LIMITED;
+	if (!limited && (r.verdict != XDP_PASS || which != SG_CNT_COOKIE_OK))
 		violated(
 			"cookie",
 			"the ACK of our SYN-ACK got verdict %d without cookie_ok",
@@ -741,54 +790,12 @@ static void complete_handshake(const struct run *sar, const uint8_t *syn,
 		follow_segment(&s);
 }
 
-/* ---- invariants: intact, verdict ---- */
+/* ---- invariant: intact ---- */
 
 static void check_xdp(const uint8_t *f, size_t len, const struct run *r)
 {
-	int k, moved = 0, which = -1;
+	int which = one_verdict(f, len, r, "the frame");
 
-	if (r->verdict < 0 || r->verdict > XDP_REDIRECT)
-		violated("verdict", "XDP returned %d", r->verdict);
-	xdp_seen[r->verdict]++;
-	for (k = 0; k < SG_CNT_MAX; k++) {
-		if (!r->delta[k])
-			continue;
-		cnt_seen[k]++;
-		fz_cov[FZ_COV_CNT + (k & 63) * 2 +
-		       (len > 12 && f[12] == 0x86)] = 1;
-		if (SG_CNT_IS_XDP_VERDICT(k)) {
-			moved += r->delta[k];
-			which = k;
-		} else if (SG_CNT_IS_TC_VERDICT(k)) {
-			violated("verdict", "XDP moved the TC counter %s",
-				 counter_names[k]);
-		} else if (r->delta[k] != 1) {
-			violated("verdict", "counter %s moved by %llu",
-				 counter_names[k],
-				 (unsigned long long)r->delta[k]);
-		}
-	}
-	if (moved != 1) {
-		for (k = SG_CNT_XDP_VERDICT_FIRST; k <= SG_CNT_XDP_VERDICT_LAST;
-		     k++)
-			if (r->delta[k])
-				fprintf(stderr, "  %s +%llu\n",
-					counter_names[k],
-					(unsigned long long)r->delta[k]);
-		violated("verdict", "%d verdict counters moved, want exactly 1",
-			 moved);
-	}
-	fz_cov[FZ_COV_CNT_CFG + which * 256 + fz_input[0]] = 1;
-	if (trace)
-		printf("fuzz: config %02x %02x, %zu bytes: verdict %d, %s\n",
-		       fz_input[0], fz_input[1], len, r->verdict,
-		       counter_names[which]);
-	if (r->verdict == XDP_ABORTED || r->verdict == XDP_REDIRECT)
-		violated("verdict", "XDP returned %d (counted as %s)",
-			 r->verdict, counter_names[which]);
-	if ((r->verdict == XDP_TX) != (which == SG_CNT_SYNACK_SENT))
-		violated("verdict", "verdict %d counted as %s", r->verdict,
-			 counter_names[which]);
 	if (r->verdict == XDP_TX) {
 		check_tx(f, len, r);
 		return;
