@@ -11,7 +11,7 @@ VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
 # Debian 12 packages the build and the tests need (make deps).
 DEPS := clang llvm libbpf-dev libxdp-dev libelf-dev zlib1g-dev libjansson-dev libmicrohttpd-dev curl bpftool nftables conntrack \
 	linux-libc-dev pkg-config iproute2 ethtool hping3 xdp-tools \
-	python3 python3-yaml python3-scapy systemd tcpdump \
+	python3 python3-yaml python3-scapy systemd tcpdump libfuzzer-14-dev \
 	qemu-system-x86 busybox-static kmod xz-utils
 
 CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Iinclude -I$(OUTPUT)
@@ -136,6 +136,7 @@ install: $(OUTPUT)/synguard
 
 # Parts owned by their folders: extra targets for tests/ and bench/.
 -include tests/tests.mk
+-include tests/fuzz/fuzz.mk
 -include bench/bench.mk
 
 clean:

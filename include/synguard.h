@@ -28,12 +28,13 @@
 
 /*
  * Counters: one per-CPU array slot each. Every packet the XDP program sees
- * increments exactly one of syn_received..other_pass, except that
+ * increments exactly one verdict counter (SG_CNT_IS_XDP_VERDICT below);
  * syn_received counts SYNs to a protected port on top of their outcome.
  * cookies_engaged/disengaged count state changes, not packets. The
  * handoff_* counters belong to the TC program and count only frames that
- * carry metadata; cookie_ok minus all handoff_* is the number of validated
- * ACKs whose metadata never reached TC (a driver that drops XDP metadata).
+ * carry metadata, exactly one each (SG_CNT_IS_TC_VERDICT); cookie_ok minus
+ * all handoff_* is the number of validated ACKs whose metadata never
+ * reached TC (a driver that drops XDP metadata).
  * X(enum suffix, printed name, meaning)
  */
 #define SG_COUNTERS(X)                                                         \
@@ -121,6 +122,22 @@
 #define SG_X_ENUM(name, str, help) SG_CNT_##name,
 enum sg_counter { SG_COUNTERS(SG_X_ENUM) SG_CNT_MAX };
 #undef SG_X_ENUM
+
+/*
+ * Which counters are verdicts, by their place in SG_COUNTERS: the XDP
+ * verdicts run from synack_sent to other_pass, the TC ones from handoff_ok
+ * to handoff_meta_bad. A new counter goes inside the range of its kind (or
+ * outside both if it counts no outcome); tests/fuzz checks per frame that
+ * exactly one counter of each range moves.
+ */
+#define SG_CNT_XDP_VERDICT_FIRST SG_CNT_SYNACK_SENT
+#define SG_CNT_XDP_VERDICT_LAST SG_CNT_OTHER_PASS
+#define SG_CNT_TC_VERDICT_FIRST SG_CNT_HANDOFF_OK
+#define SG_CNT_TC_VERDICT_LAST SG_CNT_HANDOFF_META_BAD
+#define SG_CNT_IS_XDP_VERDICT(c)                                               \
+	((c) >= SG_CNT_XDP_VERDICT_FIRST && (c) <= SG_CNT_XDP_VERDICT_LAST)
+#define SG_CNT_IS_TC_VERDICT(c)                                                \
+	((c) >= SG_CNT_TC_VERDICT_FIRST && (c) <= SG_CNT_TC_VERDICT_LAST)
 
 /* Run-time configuration: one entry of the sg_config array. */
 struct sg_config {

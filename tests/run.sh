@@ -57,6 +57,7 @@ else
 fi
 # Script suites: each prints its own "N passed, M failed" last.
 for t in tests/cli/test_*.sh tests/deploy/test_*.sh tests/integration/test_*.sh \
+	tests/fuzz/test_*.sh \
 	tests/kernels/matrix.sh; do
 	[ -e "$t" ] || continue
 	case "$(basename "$t")" in *"$filter"*) ;; *) continue ;; esac
