@@ -14,6 +14,9 @@ DEPS := clang llvm libbpf-dev libxdp-dev libelf-dev zlib1g-dev libjansson-dev bp
 	python3 python3-yaml python3-scapy systemd tcpdump \
 	qemu-system-x86 busybox-static kmod xz-utils
 
+# The one definition of the version: `synguard --version` prints it.
+VERSION := $(shell cat VERSION)
+
 CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Iinclude -I$(OUTPUT)
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Wextra -Werror \
 	-Wno-unused-parameter -Iinclude -Ibpf -I$(OUTPUT)
@@ -87,9 +90,9 @@ $(OUTPUT)/synguard.skel.h: $(OUTPUT)/synguard.bpf.o
 USER_SRCS := $(wildcard user/*.c)
 USER_HDRS := $(wildcard user/*.h) include/synguard.h
 
-$(OUTPUT)/synguard: $(USER_SRCS) $(USER_HDRS) $(OUTPUT)/synguard.skel.h
+$(OUTPUT)/synguard: $(USER_SRCS) $(USER_HDRS) $(OUTPUT)/synguard.skel.h VERSION
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Iuser $(USER_SRCS) -o $@ $(CLI_LIBS)
+	$(Q)$(CC) $(CFLAGS) -DSG_VERSION='"$(VERSION)"' -Iuser $(USER_SRCS) -o $@ $(CLI_LIBS)
 
 $(OUTPUT)/test_xdp: $(TEST_SRCS) $(TEST_HDRS) $(OUTPUT)/synguard.skel.h
 	$(call msg,CC,$@)
