@@ -45,6 +45,7 @@ SBINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 DOCDIR ?= $(PREFIX)/share/doc/synguard
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
 
 all: $(OUTPUT)/synguard $(OUTPUT)/test_xdp $(OUTPUT)/selftest_ref
 
@@ -135,6 +136,8 @@ install: $(OUTPUT)/synguard
 		$(DESTDIR)$(DOCDIR)/example.conf
 	$(Q)install -D -m 0644 deploy/kubernetes/synguard.yaml \
 		$(DESTDIR)$(DOCDIR)/kubernetes/synguard.yaml
+	$(Q)install -D -m 0644 deploy/bash-completion/synguard \
+		$(DESTDIR)$(COMPLETIONDIR)/synguard
 
 # Parts owned by their folders: extra targets for tests/ and bench/.
 -include tests/tests.mk
