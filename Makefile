@@ -8,13 +8,19 @@ BPFTOOL ?= bpftool
 CC ?= gcc
 VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
 
-# Debian 12 packages the build and the tests need (make deps).
-DEPS := clang llvm libbpf-dev libxdp-dev libelf-dev zlib1g-dev libjansson-dev bpftool nftables conntrack \
-	linux-libc-dev pkg-config iproute2 ethtool hping3 xdp-tools \
+# Debian 12 packages the build needs (also debian/control's Build-Depends,
+# which tests/deploy/test_deb.sh checks against this list) and those the
+# tests need on top (make deps installs both).
+BUILD_DEPS := clang llvm libbpf-dev libxdp-dev libelf-dev zlib1g-dev libjansson-dev bpftool \
+	linux-libc-dev pkg-config
+DEPS := $(BUILD_DEPS) nftables conntrack iproute2 ethtool hping3 xdp-tools \
 	python3 python3-yaml python3-scapy systemd tcpdump \
 	qemu-system-x86 busybox-static kmod xz-utils
+# What `make deb` needs on top of the build's packages.
+DEB_DEPS := debhelper dpkg-dev build-essential
 
-# The one definition of the version: `synguard --version` prints it.
+# The one definition of the version: `synguard --version` prints it, and
+# debian/changelog must carry the same (make deb refuses otherwise).
 VERSION := $(shell cat VERSION)
 
 CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Iinclude -I$(OUTPUT)
@@ -37,7 +43,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all clean deps test unit check-tools install demo matrix
+.PHONY: all clean deps deb-deps deb test unit check-tools install demo matrix
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -138,6 +144,24 @@ install: $(OUTPUT)/synguard
 		$(DESTDIR)$(DOCDIR)/kubernetes/synguard.yaml
 	$(Q)install -D -m 0644 deploy/bash-completion/synguard \
 		$(DESTDIR)$(COMPLETIONDIR)/synguard
+
+deb-deps:
+	$(call install_missing,$(BUILD_DEPS) $(DEB_DEPS),deb-deps)
+
+# build/synguard_VERSION_ARCH.deb, built by dpkg-buildpackage from a copy of
+# the tree in build/deb/: it writes its results next to the tree it builds,
+# and nothing it makes lands in the repository outside build/.
+DEB_TREE := $(OUTPUT)/deb/synguard-$(VERSION)
+deb: deb-deps
+	$(Q)test "$$(dpkg-parsechangelog -S Version -l debian/changelog)" = "$(VERSION)" || \
+		{ echo "debian/changelog is at $$(dpkg-parsechangelog -S Version -l debian/changelog), VERSION at $(VERSION): add a changelog entry (dch -v $(VERSION))"; exit 1; }
+	$(call msg,DEB,$(OUTPUT)/synguard_$(VERSION)_*.deb)
+	$(Q)rm -rf $(OUTPUT)/deb $(OUTPUT)/synguard_*.deb
+	$(Q)mkdir -p $(DEB_TREE)
+	$(Q)tar -c --exclude=./$(OUTPUT) --exclude=./.git . | tar -x -C $(DEB_TREE)
+	$(Q)cd $(DEB_TREE) && dpkg-buildpackage -us -uc -b > ../build.log 2>&1 || \
+		{ tail -n 30 ../build.log; echo "dpkg-buildpackage failed: see $(OUTPUT)/deb/build.log"; exit 1; }
+	$(Q)cp $(OUTPUT)/deb/synguard_$(VERSION)_*.deb $(OUTPUT)/
 
 # Parts owned by their folders: extra targets for tests/ and bench/.
 -include tests/tests.mk
