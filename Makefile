@@ -29,6 +29,10 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Wextra -Werror \
 LIBS := -lxdp -lbpf -lelf -lz
 # The CLI reads nft's JSON with jansson, which nftables itself links.
 CLI_LIBS := $(LIBS) -ljansson
+# More flags for the CLI from outside: debian/rules passes Debian's
+# hardening flags (dpkg-buildflags) here.
+EXTRA_CFLAGS ?=
+EXTRA_LDFLAGS ?=
 
 BPF_HDRS := include/synguard.h $(wildcard bpf/*.h)
 TEST_SRCS := $(wildcard tests/unit/test_*.c) tests/lib/harness.c tests/lib/loopback.c tests/lib/ref.c tests/lib/pkt.c
@@ -99,7 +103,8 @@ USER_HDRS := $(wildcard user/*.h) include/synguard.h
 
 $(OUTPUT)/synguard: $(USER_SRCS) $(USER_HDRS) $(OUTPUT)/synguard.skel.h VERSION
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -DSG_VERSION='"$(VERSION)"' -Iuser $(USER_SRCS) -o $@ $(CLI_LIBS)
+	$(Q)$(CC) $(CFLAGS) $(EXTRA_CFLAGS) -DSG_VERSION='"$(VERSION)"' -Iuser $(USER_SRCS) -o $@ \
+		$(EXTRA_LDFLAGS) $(CLI_LIBS)
 
 $(OUTPUT)/test_xdp: $(TEST_SRCS) $(TEST_HDRS) $(OUTPUT)/synguard.skel.h
 	$(call msg,CC,$@)

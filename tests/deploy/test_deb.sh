@@ -165,6 +165,15 @@ for p in /usr/sbin/synguard /usr/share/man/man8/synguard.8.gz \
 done
 grep -q '^/etc' "$tmp/files" && REASONS+=("ships files in /etc: $(grep '^/etc' "$tmp/files" | tr '\n' ' ')")
 check "the package: version $version, Depends on nftables and its libraries, binary, man page, unit, completion, docs, nothing in /etc"
+# Debian's hardening flags reached the binary; the Makefile's own build
+# gives none of these.
+mkdir -p "$tmp/x" && dpkg-deb -x "$deb" "$tmp/x"
+REASONS=()
+bin=$tmp/x/usr/sbin/synguard
+readelf -d "$bin" | grep -q 'BIND_NOW' || REASONS+=("no BIND_NOW")
+readelf --dyn-syms -W "$bin" | grep -q '__[a-z]*printf_chk' || REASONS+=("no fortified printf (_FORTIFY_SOURCE)")
+readelf --dyn-syms -W "$bin" | grep -q '__stack_chk_fail' || REASONS+=("no stack protector")
+check "the packaged binary has Debian's hardening: bind now, _FORTIFY_SOURCE, stack protector"
 git status --porcelain --ignored=matching >"$tmp/git.after" 2>&1
 if out=$(diff "$tmp/git.before" "$tmp/git.after"); then
 	ok "make deb writes nothing in the tree outside build/"
