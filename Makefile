@@ -8,11 +8,20 @@ BPFTOOL ?= bpftool
 CC ?= gcc
 VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
 
-# Debian 12 packages the build and the tests need (make deps).
-DEPS := clang llvm libbpf-dev libxdp-dev libelf-dev zlib1g-dev libjansson-dev libmicrohttpd-dev curl bpftool nftables conntrack \
-	linux-libc-dev pkg-config iproute2 ethtool hping3 xdp-tools \
-	python3 python3-yaml python3-scapy systemd tcpdump libfuzzer-14-dev \
+# Debian 12 packages the build needs (also debian/control's Build-Depends,
+# which tests/deploy/test_deb.sh checks against this list) and those the
+# tests need on top (make deps installs both).
+BUILD_DEPS := clang llvm libbpf-dev libxdp-dev libelf-dev zlib1g-dev libjansson-dev libmicrohttpd-dev bpftool \
+	linux-libc-dev pkg-config
+DEPS := $(BUILD_DEPS) nftables conntrack iproute2 ethtool hping3 xdp-tools \
+	python3 python3-yaml python3-scapy systemd tcpdump libfuzzer-14-dev curl \
 	qemu-system-x86 busybox-static kmod xz-utils
+# What `make deb` needs on top of the build's packages.
+DEB_DEPS := debhelper dpkg-dev build-essential
+
+# The one definition of the version: `synguard --version` prints it, and
+# debian/changelog must carry the same (make deb refuses otherwise).
+VERSION := $(shell cat VERSION)
 
 CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Iinclude -I$(OUTPUT)
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Wextra -Werror \
@@ -21,6 +30,10 @@ LIBS := -lxdp -lbpf -lelf -lz
 # The CLI reads nft's JSON with jansson, which nftables itself links, and
 # serves `run --metrics` with libmicrohttpd.
 CLI_LIBS := $(LIBS) -ljansson -lmicrohttpd -lpthread
+# More flags for the CLI from outside: debian/rules passes Debian's
+# hardening flags (dpkg-buildflags) here.
+EXTRA_CFLAGS ?=
+EXTRA_LDFLAGS ?=
 
 BPF_HDRS := include/synguard.h $(wildcard bpf/*.h)
 TEST_SRCS := $(wildcard tests/unit/test_*.c) tests/lib/harness.c tests/lib/loopback.c tests/lib/ref.c tests/lib/pkt.c
@@ -35,7 +48,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all clean deps test unit check-tools install demo matrix
+.PHONY: all clean deps deb-deps deb test unit check-tools install demo matrix
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -43,6 +56,7 @@ SBINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 DOCDIR ?= $(PREFIX)/share/doc/synguard
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
 
 all: $(OUTPUT)/synguard $(OUTPUT)/test_xdp $(OUTPUT)/selftest_ref
 
@@ -88,9 +102,10 @@ $(OUTPUT)/synguard.skel.h: $(OUTPUT)/synguard.bpf.o
 USER_SRCS := $(wildcard user/*.c)
 USER_HDRS := $(wildcard user/*.h) include/synguard.h
 
-$(OUTPUT)/synguard: $(USER_SRCS) $(USER_HDRS) $(OUTPUT)/synguard.skel.h
+$(OUTPUT)/synguard: $(USER_SRCS) $(USER_HDRS) $(OUTPUT)/synguard.skel.h VERSION
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Iuser $(USER_SRCS) -o $@ $(CLI_LIBS)
+	$(Q)$(CC) $(CFLAGS) $(EXTRA_CFLAGS) -DSG_VERSION='"$(VERSION)"' -Iuser $(USER_SRCS) -o $@ \
+		$(EXTRA_LDFLAGS) $(CLI_LIBS)
 
 $(OUTPUT)/test_xdp: $(TEST_SRCS) $(TEST_HDRS) $(OUTPUT)/synguard.skel.h
 	$(call msg,CC,$@)
@@ -133,6 +148,28 @@ install: $(OUTPUT)/synguard
 		$(DESTDIR)$(DOCDIR)/example.conf
 	$(Q)install -D -m 0644 deploy/kubernetes/synguard.yaml \
 		$(DESTDIR)$(DOCDIR)/kubernetes/synguard.yaml
+	$(Q)install -D -m 0644 deploy/bash-completion/synguard \
+		$(DESTDIR)$(COMPLETIONDIR)/synguard
+	$(Q)install -D -m 0644 deploy/prometheus/alerts.yml \
+		$(DESTDIR)$(DOCDIR)/prometheus/alerts.yml
+
+deb-deps:
+	$(call install_missing,$(BUILD_DEPS) $(DEB_DEPS),deb-deps)
+
+# build/synguard_VERSION_ARCH.deb, built by dpkg-buildpackage from a copy of
+# the tree in build/deb/: it writes its results next to the tree it builds,
+# and nothing it makes lands in the repository outside build/.
+DEB_TREE := $(OUTPUT)/deb/synguard-$(VERSION)
+deb: deb-deps
+	$(Q)test "$$(dpkg-parsechangelog -S Version -l debian/changelog)" = "$(VERSION)" || \
+		{ echo "debian/changelog is at $$(dpkg-parsechangelog -S Version -l debian/changelog), VERSION at $(VERSION): add a changelog entry (dch -v $(VERSION))"; exit 1; }
+	$(call msg,DEB,$(OUTPUT)/synguard_$(VERSION)_*.deb)
+	$(Q)rm -rf $(OUTPUT)/deb $(OUTPUT)/synguard_*.deb
+	$(Q)mkdir -p $(DEB_TREE)
+	$(Q)tar -c --exclude=./$(OUTPUT) --exclude=./.git . | tar -x -C $(DEB_TREE)
+	$(Q)cd $(DEB_TREE) && dpkg-buildpackage -us -uc -b > ../build.log 2>&1 || \
+		{ tail -n 30 ../build.log; echo "dpkg-buildpackage failed: see $(OUTPUT)/deb/build.log"; exit 1; }
+	$(Q)cp $(OUTPUT)/deb/synguard_$(VERSION)_*.deb $(OUTPUT)/
 
 # Parts owned by their folders: extra targets for tests/ and bench/.
 -include tests/tests.mk

@@ -12,7 +12,13 @@
 
 #include "sg.h"
 
+/* The Makefile passes it from VERSION, its one definition. */
+#ifndef SG_VERSION
+#error "SG_VERSION undefined: build with make (it comes from VERSION)"
+#endif
+
 static int cmd_help(int argc, char **argv);
+static int cmd_version(int argc, char **argv);
 
 static const struct sg_cmd sg_cmd_help = {
 	.name = "help",
@@ -22,10 +28,18 @@ static const struct sg_cmd sg_cmd_help = {
 	.opts = (const struct sg_opt[]){{NULL}},
 };
 
+static const struct sg_cmd sg_cmd_version = {
+	.name = "version",
+	.run = cmd_version,
+	.args = "",
+	.summary = "print the version (also --version)",
+	.opts = (const struct sg_opt[]){{NULL}},
+};
+
 static const struct sg_cmd *const cmds[] = {
-	&sg_cmd_attach, &sg_cmd_detach, &sg_cmd_run,   &sg_cmd_status,
-	&sg_cmd_stats,	&sg_cmd_config, &sg_cmd_allow, &sg_cmd_deny,
-	&sg_cmd_key,	&sg_cmd_help,
+	&sg_cmd_attach, &sg_cmd_detach, &sg_cmd_run,	 &sg_cmd_status,
+	&sg_cmd_stats,	&sg_cmd_config, &sg_cmd_allow,	 &sg_cmd_deny,
+	&sg_cmd_key,	&sg_cmd_help,	&sg_cmd_version,
 };
 
 static void print_main_help(FILE *f)
@@ -34,6 +48,7 @@ static void print_main_help(FILE *f)
 
 	fprintf(f,
 		"Usage: synguard [-v] COMMAND [ARGS] [options]\n"
+		"       synguard --version\n"
 		"\n"
 		"XDP SYN-cookie defense: answers SYNs to protected ports with cookie SYN-ACKs\nin the driver and hands validated clients to the kernel's TCP stack.\n"
 		"\n"
@@ -293,6 +308,22 @@ static int cmd_help(int argc, char **argv)
 	return 0;
 }
 
+static int cmd_version(int argc, char **argv)
+{
+	int first, rc;
+
+	rc = sg_parse_opts(&sg_cmd_version, argc, argv, NULL, NULL, &first);
+	if (rc)
+		return rc;
+	if (first < argc) {
+		sg_err("version takes no arguments");
+		sg_usage_hint(&sg_cmd_version);
+		return SG_EXIT_USAGE;
+	}
+	printf("synguard %s\n", SG_VERSION);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const struct sg_cmd *cmd;
@@ -312,6 +343,8 @@ int main(int argc, char **argv)
 		print_main_help(stdout);
 		return 0;
 	}
+	if (!strcmp(argv[1], "--version"))
+		return cmd_version(1, argv);
 	cmd = find_cmd(argv[1]);
 	if (!cmd)
 		return SG_EXIT_USAGE;
