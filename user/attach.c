@@ -93,7 +93,7 @@ const struct sg_opt sg_attach_opts[] = {
 	[AO_LOG_FORMAT] = {"log-format", 0, "text|json",
 			   "`synguard run` only: events (cookies engaging, limits dropping, ACK floods, key rotations) as text lines (default) or one JSON object a line"},
 	[AO_ON_EVENT] = {"on-event", 0, "CMD",
-			 "`synguard run` only: run CMD (sh -c) at each event, with SYNGUARD_EVENT, SYNGUARD_IFACE and the event's figures in its environment; one at a time, killed after 10 s"},
+			 "`synguard run` only: run CMD (sh -c) at each event, with SYNGUARD_EVENT, SYNGUARD_IFACE and the event's figures in its environment; one at a time, in order, each killed after 10 s"},
 	[AO_ACK_FLOOD] = {"ack-flood-rate", 0, "N",
 			  "`synguard run` only: ACKs/s without a valid cookie that make an ack_flood_start event (default " SG_XSTR(SG_DEFAULT_ACK_FLOOD) ")"},
 	{NULL},

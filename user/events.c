@@ -4,8 +4,8 @@
  * per-source limits starting and stopping to drop, an ACK flood crossing
  * its threshold, and key rotations. Each is one line on stdout (the
  * journal, under systemd), text or one JSON object, and with --on-event
- * the command runs with the event in its environment: at most one at a
- * time, killed after SG_HOOK_SEC, like FastNetMon's notify script.
+ * the command runs with the event in its environment: one at a time, in
+ * order, each killed after SG_HOOK_SEC, like FastNetMon's notify script.
  *
  * The events come from the counters and the state map, sampled once a
  * second by run's loop: a change within a second shows at the next tick.
@@ -37,30 +37,57 @@ static double bad_acks(const struct sg_sample *s, double dt)
 	       per_sec(s, SG_CNT_COOKIE_NONE_ISSUED, dt);
 }
 
-/* Reaps the hook if it ended, kills it when its time is up. */
+static void hook_start(struct sg_events *ev, json_t *e);
+
+/*
+ * Reaps the hook if it ended, kills it when its time is up, and starts the
+ * next queued event's once it is gone.
+ */
 static void hook_reap(struct sg_events *ev)
 {
 	struct timespec now;
+	json_t *next;
 	int status;
 
-	if (!ev->hook)
-		return;
-	if (waitpid(ev->hook, &status, WNOHANG) == ev->hook) {
+	if (ev->hook && waitpid(ev->hook, &status, WNOHANG) == ev->hook)
 		ev->hook = 0;
+	if (ev->hook) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - ev->hook_started.tv_sec < SG_HOOK_SEC)
+			return;
+		sg_warn("--on-event command still running after %d s: killed",
+			SG_HOOK_SEC);
+		kill(ev->hook, SIGKILL);
+		waitpid(ev->hook, &status, 0);
+		ev->hook = 0;
+	}
+	if (!ev->queued)
+		return;
+	next = ev->queue[0];
+	memmove(ev->queue, ev->queue + 1, --ev->queued * sizeof(ev->queue[0]));
+	hook_start(ev, next);
+	json_decref(next);
+}
+
+/*
+ * Queues an event for the hook: one command at a time, in order. A queue
+ * that is full drops the event with a warning rather than fork without
+ * bound while an attack flaps.
+ */
+static void hook_run(struct sg_events *ev, json_t *e)
+{
+	if (ev->queued == SG_HOOK_QUEUE) {
+		sg_warn("--on-event: %d events wait for the command already: not run for event %s",
+			SG_HOOK_QUEUE,
+			json_string_value(json_object_get(e, "event")));
 		return;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (now.tv_sec - ev->hook_started.tv_sec < SG_HOOK_SEC)
-		return;
-	sg_warn("--on-event command still running after %d s: killed",
-		SG_HOOK_SEC);
-	kill(ev->hook, SIGKILL);
-	waitpid(ev->hook, &status, 0);
-	ev->hook = 0;
+	ev->queue[ev->queued++] = json_incref(e);
+	hook_reap(ev);
 }
 
 /* Runs --on-event with the event's members as SYNGUARD_* variables. */
-static void hook_run(struct sg_events *ev, json_t *e)
+static void hook_start(struct sg_events *ev, json_t *e)
 {
 	const char *key;
 	json_t *v;
@@ -68,12 +95,6 @@ static void hook_run(struct sg_events *ev, json_t *e)
 	sigset_t none;
 	pid_t pid;
 
-	hook_reap(ev);
-	if (ev->hook) {
-		sg_warn("--on-event command still running: not run for event %s",
-			json_string_value(json_object_get(e, "event")));
-		return;
-	}
 	pid = fork();
 	if (pid < 0) {
 		sg_warn("--on-event: cannot fork: %s", strerror(errno));
@@ -160,18 +181,24 @@ void sg_events_tick(struct sg_events *ev, const char *iface,
 				per_sec(s, SG_CNT_ACK_SRC_LIMITED, dt) >
 			0;
 	bool ack_flood = bad_acks(s, dt) >= ev->ack_flood_rate;
+	bool on = s->cnt[SG_CNT_COOKIES_ENGAGED] > s->prev[SG_CNT_COOKIES_ENGAGED];
+	bool off = s->cnt[SG_CNT_COOKIES_DISENGAGED] >
+		   s->prev[SG_CNT_COOKIES_DISENGAGED];
 
+	/* The sample run took at start is the first before: nothing is lost. */
 	hook_reap(ev);
-	if (!ev->have) {
-		/* The state at start is not an event. */
-		ev->have = true;
-		ev->engaged = s->engaged;
-		return;
-	}
-	if (s->have_state && s->engaged != ev->engaged)
-		sg_event(ev, iface,
-			 s->engaged ? "cookies_engaged" : "cookies_disengaged",
-			 rates(s, dt));
+	/*
+	 * From the program's transition counters, not from its state: a tick
+	 * late (run waits for the lock of another command) must not hide an
+	 * engage and disengage between two samples. Both in one tick come in
+	 * the order that ends in the state now.
+	 */
+	if (off && (!on || s->engaged))
+		sg_event(ev, iface, "cookies_disengaged", rates(s, dt));
+	if (on)
+		sg_event(ev, iface, "cookies_engaged", rates(s, dt));
+	if (off && on && !s->engaged)
+		sg_event(ev, iface, "cookies_disengaged", rates(s, dt));
 	if (limiting != ev->limiting)
 		sg_event(ev, iface,
 			 limiting ? "src_limit_start" : "src_limit_stop",
@@ -180,28 +207,19 @@ void sg_events_tick(struct sg_events *ev, const char *iface,
 		sg_event(ev, iface,
 			 ack_flood ? "ack_flood_start" : "ack_flood_stop",
 			 rates(s, dt));
-	if (s->have_state)
-		ev->engaged = s->engaged;
 	ev->limiting = limiting;
 	ev->ack_flood = ack_flood;
 }
 
 void sg_events_stop(struct sg_events *ev)
 {
-	int status;
+	int i;
 
-	if (!ev->hook)
-		return;
-	/* Let a hook of the last event finish, within its time. */
-	for (int i = 0; i < SG_HOOK_SEC * 10 && ev->hook; i++) {
-		if (waitpid(ev->hook, &status, WNOHANG) == ev->hook)
-			ev->hook = 0;
-		else
-			usleep(100000);
-	}
-	if (ev->hook) {
-		kill(ev->hook, SIGKILL);
-		waitpid(ev->hook, &status, 0);
-		ev->hook = 0;
+	/* The queued events' commands, each within its time. */
+	for (i = 0; i < (SG_HOOK_QUEUE + 1) * SG_HOOK_SEC * 10; i++) {
+		hook_reap(ev);
+		if (!ev->hook && !ev->queued)
+			return;
+		usleep(100000);
 	}
 }

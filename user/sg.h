@@ -346,15 +346,18 @@ __u32 sg_syn_rate_now(const struct sg_state *st, __u64 now);
 /* ---- events.c ---- */
 
 #define SG_DEFAULT_ACK_FLOOD 10000 /* bad cookie ACKs/s: an ACK flood */
+#define SG_HOOK_QUEUE 8		   /* events waiting for --on-event */
 
 struct sg_events {
 	bool json;		       /* --log-format json */
 	const char *on_event;	       /* --on-event CMD, or NULL */
 	unsigned long long ack_flood_rate; /* --ack-flood-rate */
 	/* What the last tick saw: */
-	bool have, engaged, limiting, ack_flood;
+	bool limiting, ack_flood;
 	pid_t hook; /* the --on-event command running, or 0 */
 	struct timespec hook_started;
+	json_t *queue[SG_HOOK_QUEUE]; /* events waiting for it */
+	int queued;
 };
 
 /* One event: a line (text or JSON) and the hook; takes fields (or NULL). */
@@ -363,7 +366,7 @@ void sg_event(struct sg_events *ev, const char *iface, const char *type,
 /* The events between the sample before (s->prev) and s, dt seconds apart. */
 void sg_events_tick(struct sg_events *ev, const char *iface,
 		    const struct sg_sample *s, double dt);
-/* Waits for a hook still running (its time at most), then kills it. */
+/* Runs the queued hooks (each within its time), then returns. */
 void sg_events_stop(struct sg_events *ev);
 
 /* ---- metrics.c ---- */
