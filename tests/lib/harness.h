@@ -83,5 +83,6 @@ int setup(void);
 /* Test groups in other files. */
 void test_limits(void);
 void test_parity(void);
+void test_forgery(void);
 
 #endif /* SG_TESTS_HARNESS_H */

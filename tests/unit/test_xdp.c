@@ -1557,6 +1557,7 @@ static const struct {
 	{"cookie_gate", test_cookie_gate, true},
 	{"limits", test_limits, true},
 	{"parity", test_parity, true},
+	{"forgery", test_forgery, true},
 };
 
 int main(int argc, char **argv)
