@@ -107,12 +107,6 @@ static __always_inline __u64 sg_now(const struct sg_config *cfg)
 	return bpf_ktime_get_tai_ns() - cfg->tai_offset_ns;
 }
 
-/* Time counter of cookies, from the SG clock. */
-static __always_inline __u32 sg_counter_now(__u64 now)
-{
-	return now >> SG_PERIOD_SHIFT;
-}
-
 /* The connection's addresses and ports; -1 if the frame is too short. */
 static __always_inline int sg_flow_fill(struct sg_flow *f, void *data,
 					void *data_end, const struct sg_pkt *p,

@@ -73,34 +73,32 @@ struct sg_flow {
 };
 
 /*
- * The 20 MAC bits for a flow, a time counter, the 8 data bits and the
- * window scale we offered (SG_COOKIE_WS_NONE if none), with the key of
- * keys' slot. The message is 21 bytes for IPv4 and 45 for IPv6 (see
- * include/synguard.h).
+ * SipHash-2-4 of the MAC message of a flow (include/synguard.h): the
+ * addresses, ports and ISN, then word (le32) and last (1 byte), with the
+ * key of keys' slot. 21 bytes for IPv4, 45 for IPv6.
  *
- * meta holds them as the last bytes of the message (sg_cookie_mac below).
  * A global function, verified once on its own: inlined, its thousand
  * instructions were walked again on every path to each of its call sites,
  * past the verifier's 1M-instruction limit. A global function must accept
- * NULL pointers; the answer then is no MAC at all (bits above the 20).
+ * NULL pointers; callers never pass one, and get 0 if they did.
  */
-__noinline __u32 sg_cookie_mac_meta(const struct sg_flow *f,
-				    const struct sg_keys *keys, __u32 slot,
-				    __u64 meta)
+__noinline __u64 sg_cookie_hash(const struct sg_flow *f,
+				const struct sg_keys *keys, __u32 slot,
+				__u32 word, __u32 last)
 {
 	const __u64 *key;
-	__u64 ports = (__u64)f->sport | (__u64)f->dport << 16 |
-		      (__u64)f->isn << 32;
-	__u64 h;
+	__u64 ports, tail;
 
 	if (!f || !keys)
-		return ~0u;
+		return 0;
+	ports = (__u64)f->sport | (__u64)f->dport << 16 | (__u64)f->isn << 32;
+	tail = (__u64)word | (__u64)(last & 0xff) << 32;
 	key = keys->key[slot & 1];
 	if (f->family == 4) {
 		__u64 w[2] = { (__u64)f->saddr[0] | (__u64)f->daddr[0] << 32,
 			       ports };
 
-		h = sg_siphash(key, w, 2, 21ULL << 56 | meta);
+		return sg_siphash(key, w, 2, 21ULL << 56 | tail);
 	} else {
 		__u64 w[5] = {
 			(__u64)f->saddr[0] | (__u64)f->saddr[1] << 32,
@@ -110,33 +108,74 @@ __noinline __u32 sg_cookie_mac_meta(const struct sg_flow *f,
 			ports,
 		};
 
-		h = sg_siphash(key, w, 5, 45ULL << 56 | meta);
+		return sg_siphash(key, w, 5, 45ULL << 56 | tail);
 	}
-	return (h >> (64 - SG_COOKIE_MAC_BITS)) & ((1u << SG_COOKIE_MAC_BITS) - 1);
 }
 
-/* The trailing bytes of the message: counter, data bits, our wscale. */
-static __always_inline __u32 sg_cookie_mac(const struct sg_flow *f,
-					   const struct sg_keys *keys,
-					   __u32 slot, __u32 counter,
-					   __u32 data, __u32 ours)
+/*
+ * The 25 MAC bits of a cookie without timestamps; word: the time counter
+ * above the 7 data bits (its low 25 bits stay).
+ */
+static __always_inline __u32 sg_mac_nots(const struct sg_flow *f,
+					 const struct sg_keys *keys,
+					 __u32 slot, __u32 word, __u32 ours)
 {
-	return sg_cookie_mac_meta(f, keys, slot,
-				  ((counter & SG_COUNTER_MASK) << 8) |
-					  (data & 0xff) |
-					  (__u64)(ours & 0xff) << 32);
+	return sg_cookie_hash(f, keys, slot, word, ours) >>
+	       (64 - SG_COOKIE_MAC_BITS);
 }
 
+/* The cookie of a timestamp client: 32 MAC bits over the TSval we send. */
+static __always_inline __u32 sg_mac_ts(const struct sg_flow *f,
+				       const struct sg_keys *keys, __u32 tsval,
+				       __u32 ours)
+{
+	return sg_cookie_hash(f, keys, tsval >> SG_TS_KEY_SHIFT, tsval,
+			      ours | SG_MAC_TS_FLAG) >>
+	       32;
+}
+
+/* The ws code of a cookie without timestamps: the table entry not above
+ * the client's scale (include/synguard.h), 0 if it offered none. */
+static __always_inline __u32 sg_ws_code(__u32 have_ws, __u32 ws)
+{
+	if (!have_ws)
+		return 0;
+	if (ws >= SG_WS_TABLE_3)
+		return 3;
+	return ws >= SG_WS_TABLE_2 ? 2 : 1;
+}
+
+static __always_inline __u32 sg_ws_of_code(__u32 code)
+{
+	return code == 3 ? SG_WS_TABLE_3 :
+	       code == 2 ? SG_WS_TABLE_2 : SG_WS_TABLE_1;
+}
+
+/*
+ * A cookie without timestamps made now (SG clock ns) with keys' slot;
+ * data: the mss, sack and ws bits.
+ */
 static __always_inline __u32 sg_cookie_make(const struct sg_flow *f,
 					    const struct sg_keys *keys,
-					    __u32 slot, __u32 counter,
-					    __u32 data, __u32 ours)
+					    __u32 slot, __u64 now, __u32 data,
+					    __u32 ours)
 {
-	return sg_cookie_mac(f, keys, slot, counter, data, ours)
+	__u32 counter = now >> SG_PERIOD_SHIFT;
+
+	data = (data & ((1u << SG_COOKIE_PAR_SHIFT) - 1)) |
+	       (counter & 1) << SG_COOKIE_PAR_SHIFT |
+	       (slot & 1) << SG_COOKIE_KEY_SHIFT;
+	return sg_mac_nots(f, keys, slot, counter << SG_COOKIE_MAC_SHIFT | data,
+			   ours)
 		       << SG_COOKIE_MAC_SHIFT |
-	       (slot & 1) << SG_COOKIE_KEY_SHIFT |
-	       (counter & SG_COOKIE_TIME_MASK) << SG_COOKIE_TIME_SHIFT |
-	       (data & SG_COOKIE_DATA_MASK);
+	       data;
+}
+
+/* The TSval our SYN-ACK sends a timestamp client: time and options. */
+static __always_inline __u32 sg_tsval_make(__u64 now, __u32 slot, __u32 opts)
+{
+	return (__u32)(now >> SG_TS_UNIT_SHIFT) << SG_TS_TIME_SHIFT |
+	       (slot & 1) << SG_TS_KEY_SHIFT | (opts & 0xff);
 }
 
 enum sg_cookie_result {
@@ -146,48 +185,101 @@ enum sg_cookie_result {
 	SG_COOKIE_NONE_ISSUED, /* no cookie went out that could still be valid */
 };
 
-/* The window scale a cookie's SYN-ACK offered, given ours then. */
-static __always_inline __u32 sg_cookie_ours(__u32 cookie, __u32 wscale)
+/* What a valid cookie says about the client's SYN. */
+struct sg_cookie_opts {
+	__u8 mss_idx;
+	__u8 sack;
+	__u8 ecn;
+	__u8 snd_ws; /* the client's window scale, SG_COOKIE_WS_NONE if none */
+};
+
+/*
+ * The MAC of a cookie with ours = *ws, else with ws_prev (if not
+ * SG_COOKIE_WS_NONE: a change made within a cookie lifetime), a second hash
+ * paid only in that window. On success *ws is the one the client was told.
+ * none: the client offered no scale, so ours was SG_COOKIE_WS_NONE.
+ */
+static __always_inline int sg_cookie_mac_ok(const struct sg_flow *f,
+					    const struct sg_keys *keys,
+					    __u32 cookie, int ts, __u32 slot,
+					    __u32 word, int none, __u32 *ws,
+					    __u32 ws_prev)
 {
-	return ((cookie >> SG_COOKIE_WS_SHIFT) & SG_COOKIE_WS_MASK) ==
-			       SG_COOKIE_WS_NONE ?
-		       SG_COOKIE_WS_NONE :
-		       wscale;
+	__u32 ours = none ? SG_COOKIE_WS_NONE : *ws;
+
+	if (ts ? sg_mac_ts(f, keys, word, ours) == cookie :
+		 sg_mac_nots(f, keys, slot, word, ours) ==
+			 cookie >> SG_COOKIE_MAC_SHIFT)
+		return 1;
+	if (none || ws_prev == SG_COOKIE_WS_NONE)
+		return 0;
+	if (ts ? sg_mac_ts(f, keys, word, ws_prev) != cookie :
+		 sg_mac_nots(f, keys, slot, word, ws_prev) !=
+			 cookie >> SG_COOKIE_MAC_SHIFT)
+		return 0;
+	*ws = ws_prev;
+	return 1;
 }
 
 /*
- * Check a cookie against the clock and keys. max_age is the number of whole
- * periods a cookie may be old (lifetime >> period); an age of 7 (mod 8)
- * means one period in the future: a fleet peer whose clock is just ahead.
- * The MAC covers the window scale we offered: *ws holds ours now, and
- * ws_prev, if not SG_COOKIE_WS_NONE, the one before a change made within a
- * cookie lifetime; on success *ws is the one the client was told.
+ * Check a cookie against the clock (now, SG clock ns), the lifetime (s)
+ * and the keys. ts: the ACK carries a timestamp option, whose TSecr is
+ * tsecr: the cookie is then checked as a TS cookie, else as one without.
+ * *ws holds our window scale now, ws_prev the one before a change made
+ * within a cookie lifetime (or SG_COOKIE_WS_NONE); on success *ws is the
+ * one the client was told and *o what its SYN offered.
  */
 static __always_inline enum sg_cookie_result
 sg_cookie_check(const struct sg_flow *f, const struct sg_keys *keys,
-		__u32 cookie, __u32 now, __u32 max_age, __u32 *ws,
-		__u32 ws_prev)
+		__u32 cookie, int ts, __u32 tsecr, __u64 now, __u32 lifetime,
+		__u32 *ws, __u32 ws_prev, struct sg_cookie_opts *o)
 {
-	__u32 slot = (cookie >> SG_COOKIE_KEY_SHIFT) & 1;
-	__u32 age = (now - (cookie >> SG_COOKIE_TIME_SHIFT)) &
-		    SG_COOKIE_TIME_MASK;
-	__u32 counter = age == SG_COOKIE_TIME_MASK ? now + 1 : now - age;
-	__u32 data = cookie & SG_COOKIE_DATA_MASK, mac, ours;
+	__u64 life_ns = (__u64)lifetime * SG_NSEC_PER_SEC;
+	__u32 slot, word, none, age;
+	int old;
 
+	if (ts) {
+		slot = (tsecr >> SG_TS_KEY_SHIFT) & 1;
+		word = tsecr;
+		none = (tsecr & SG_TS_WS_MASK) == SG_COOKIE_WS_NONE;
+		/* Age in units; a TSval from the future wraps to a large
+		 * age, accepted up to the skew (and a unit of rounding). */
+		age = ((__u32)(now >> SG_TS_UNIT_SHIFT) -
+		       (tsecr >> SG_TS_TIME_SHIFT)) &
+		      SG_TS_TIME_MASK;
+		old = age > (life_ns >> SG_TS_UNIT_SHIFT) + 1 &&
+		      ((0u - age) & SG_TS_TIME_MASK) >
+			      (1u << (SG_SKEW_SHIFT - SG_TS_UNIT_SHIFT)) + 1;
+		o->mss_idx = (tsecr >> SG_TS_MSS_SHIFT) & SG_COOKIE_MSS_MASK;
+		o->sack = !!(tsecr & SG_TS_SACK);
+		o->ecn = !!(tsecr & SG_TS_ECN);
+		o->snd_ws = tsecr & SG_TS_WS_MASK;
+	} else {
+		/* The periods overlapping [now - lifetime, now + skew]: at
+		 * most two, told apart by the parity bit. Of the other
+		 * parity, the one before: a genuine cookie there is too old. */
+		__u32 hi = (now + (1ULL << SG_SKEW_SHIFT)) >> SG_PERIOD_SHIFT;
+		__u32 lo = (now - life_ns) >> SG_PERIOD_SHIFT;
+		__u32 counter = hi - ((hi ^ (cookie >> SG_COOKIE_PAR_SHIFT)) & 1);
+
+		slot = (cookie >> SG_COOKIE_KEY_SHIFT) & 1;
+		word = counter << SG_COOKIE_MAC_SHIFT |
+		       (cookie & SG_COOKIE_DATA_MASK);
+		none = !((cookie >> SG_COOKIE_WS_SHIFT) & SG_COOKIE_WS_MASK);
+		old = (__s32)(counter - lo) < 0;
+		o->mss_idx = cookie & SG_COOKIE_MSS_MASK;
+		o->sack = !!(cookie & SG_COOKIE_SACK);
+		o->ecn = 0;
+		o->snd_ws = none ? SG_COOKIE_WS_NONE :
+				   sg_ws_of_code((cookie >> SG_COOKIE_WS_SHIFT) &
+						 SG_COOKIE_WS_MASK);
+	}
 	if (!keys->valid[slot])
 		return SG_COOKIE_INVALID;
-	mac = cookie >> SG_COOKIE_MAC_SHIFT;
-	ours = sg_cookie_ours(cookie, *ws);
-	if (sg_cookie_mac(f, keys, slot, counter, data, ours) != mac) {
-		/* A second hash only in the lifetime after a change. */
-		if (ours == SG_COOKIE_WS_NONE || ws_prev == SG_COOKIE_WS_NONE ||
-		    sg_cookie_mac(f, keys, slot, counter, data, ws_prev) != mac)
-			return SG_COOKIE_INVALID;
-		*ws = ws_prev;
-	}
-	if (age != SG_COOKIE_TIME_MASK && age > max_age)
-		return SG_COOKIE_TOO_OLD;
-	return SG_COOKIE_VALID;
+	if (!sg_cookie_mac_ok(f, keys, cookie, ts, slot, word, none, ws,
+			      ws_prev))
+		return SG_COOKIE_INVALID;
+	return old ? SG_COOKIE_TOO_OLD : SG_COOKIE_VALID;
 }
 
 #endif /* SG_COOKIE_H */

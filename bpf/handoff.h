@@ -50,21 +50,23 @@ extern int bpf_sk_assign_tcp_reqsk(struct __sk_buff *skb, struct sock *sk,
 				   struct bpf_tcp_req_attrs *attrs,
 				   int attrs__sz) __ksym;
 
-/* Metadata for the TC handoff of a validated ACK; its verdict. */
+/*
+ * Metadata for the TC handoff of a validated ACK; its verdict. opt: the
+ * ACK's options; o: what the cookie says the SYN offered; ws: the window
+ * scale our SYN-ACK offered.
+ */
 static __always_inline int sg_write_meta(struct xdp_md *ctx,
-					 const struct sg_pkt *p,
 					 const struct sg_config *cfg,
-					 __u32 cookie, __u32 ws)
+					 const struct sg_tcpopt *opt,
+					 const struct sg_cookie_opts *o,
+					 __u32 family, __u32 ws)
 {
-	struct sg_tcpopt opt = {};
-	__u32 data_bits = cookie & SG_COOKIE_DATA_MASK;
 	void *data;
 	struct sg_meta *m;
+	/* Options whose sysctl went off since the SYN-ACK are dropped: the
+	 * kfunc would refuse the handoff for them. */
+	int ts = opt->have_ts && (cfg->tcp_sysctl & SG_SYSCTL_TS);
 
-	if (sg_load_opts(ctx, p, &opt)) {
-		sg_count(SG_CNT_MALFORMED); /* not reached: parse checked */
-		return XDP_PASS;
-	}
 	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(struct sg_meta))) {
 		sg_count(SG_CNT_COOKIE_META_ERROR);
 		return XDP_PASS;
@@ -75,28 +77,21 @@ static __always_inline int sg_write_meta(struct xdp_md *ctx,
 		sg_count(SG_CNT_COOKIE_META_ERROR);
 		return XDP_PASS;
 	}
-	/* Options whose sysctl went off since the SYN-ACK are dropped: the
-	 * kfunc would refuse the handoff for them. */
-	if (!(cfg->tcp_sysctl & SG_SYSCTL_TS))
-		opt.have_ts = 0;
 	m->magic = SG_META_MAGIC;
-	m->rcv_tsval = opt.have_ts ? opt.tsval : 0;
-	m->rcv_tsecr = opt.have_ts ? opt.tsecr : 0;
-	m->mss = sg_mss_table(p->family, data_bits & SG_COOKIE_MSS_MASK);
-	m->flags = (opt.have_ts ? SG_META_F_TSTAMP : 0) |
-		   ((data_bits & SG_COOKIE_SACK) &&
-				    (cfg->tcp_sysctl & SG_SYSCTL_SACK)
+	m->rcv_tsval = ts ? opt->tsval : 0;
+	m->rcv_tsecr = ts ? opt->tsecr : 0;
+	m->mss = sg_mss_table(family, o->mss_idx);
+	m->flags = (ts ? SG_META_F_TSTAMP : 0) |
+		   (o->sack && (cfg->tcp_sysctl & SG_SYSCTL_SACK)
 			    ? SG_META_F_SACK
 			    : 0) |
-		   (data_bits & SG_COOKIE_ECN ? SG_META_F_ECN : 0);
+		   (o->ecn ? SG_META_F_ECN : 0);
 	m->rcv_wscale = 0;
 	m->snd_wscale = 0;
-	if (((data_bits >> SG_COOKIE_WS_SHIFT) & SG_COOKIE_WS_MASK) !=
-		    SG_COOKIE_WS_NONE &&
+	if (o->snd_ws != SG_COOKIE_WS_NONE &&
 	    (cfg->tcp_sysctl & SG_SYSCTL_WS)) {
 		m->flags |= SG_META_F_WSCALE;
-		m->snd_wscale =
-			(data_bits >> SG_COOKIE_WS_SHIFT) & SG_COOKIE_WS_MASK;
+		m->snd_wscale = o->snd_ws;
 		/* The one our SYN-ACK offered, as the MAC proved. */
 		m->rcv_wscale = ws;
 	}

@@ -106,8 +106,11 @@ static __always_inline __u8 sg_ip_ecn(void *data, void *data_end,
  * What our SYN-ACK offers: the client's options as far as this
  * namespace's TCP takes them (the handoff refuses an option whose sysctl is
  * off), and ECN as tcp_ecn_create_request grants it: only to a SYN that is
- * not itself ECT-marked, unless it sets a reserved bit. Returns the
- * cookie's data bits; *ece says whether to answer with ECE.
+ * not itself ECT-marked, unless it sets a reserved bit. Only to a client
+ * with timestamps: the cookie without them has no room for it, as with the
+ * kernel's own cookies. Returns the options as the cookie carries them: the
+ * low 8 bits of our TSval for a timestamp client, the cookie's data bits
+ * for another (include/synguard.h); *ece says whether to answer with ECE.
  */
 static __always_inline __u32 sg_syn_offer(void *data, void *data_end,
 					  const struct sg_pkt *p,
@@ -136,12 +139,17 @@ static __always_inline __u32 sg_syn_offer(void *data, void *data_end,
 	}
 	if (opt->wscale > SG_WSCALE_MAX)
 		opt->wscale = SG_WSCALE_MAX;
-	*ece = cfg->ecn && (cfg->tcp_sysctl & SG_SYSCTL_ECN) && in->ece &&
-	       in->cwr && (!sg_ip_ecn(data, data_end, p) || in->res1);
-	return mss_idx | (opt->sack_ok ? SG_COOKIE_SACK : 0) |
-	       (*ece ? SG_COOKIE_ECN : 0) |
-	       (opt->have_ws ? opt->wscale : SG_COOKIE_WS_NONE)
-		       << SG_COOKIE_WS_SHIFT;
+	*ece = opt->have_ts && cfg->ecn && (cfg->tcp_sysctl & SG_SYSCTL_ECN) &&
+	       in->ece && in->cwr &&
+	       (!sg_ip_ecn(data, data_end, p) || in->res1);
+	if (opt->have_ts)
+		return mss_idx << SG_TS_MSS_SHIFT |
+		       (opt->sack_ok ? SG_TS_SACK : 0) |
+		       (*ece ? SG_TS_ECN : 0) |
+		       (opt->have_ws ? opt->wscale : SG_COOKIE_WS_NONE);
+	return mss_idx << SG_COOKIE_MSS_SHIFT |
+	       (opt->sack_ok ? SG_COOKIE_SACK : 0) |
+	       sg_ws_code(opt->have_ws, opt->wscale) << SG_COOKIE_WS_SHIFT;
 }
 
 /*
@@ -165,7 +173,7 @@ static __always_inline int sg_synack(struct xdp_md *ctx, struct sg_pkt *p,
 	} r = {};
 	struct sg_synack_tcp *t;
 	struct sg_state *st;
-	__u32 zero = 0, data_bits, cookie, tcp_len, ip_len, ours;
+	__u32 zero = 0, data_bits, cookie, tcp_len, ip_len, ours, tsval = 0;
 	__u32 optlen, *dst;
 	int nwords;
 	__u64 now, pseudo;
@@ -190,16 +198,24 @@ static __always_inline int sg_synack(struct xdp_md *ctx, struct sg_pkt *p,
 		st->synack_ns = now;
 	/* The caller's flow: its isn is ours to set (the stack is tight). */
 	flow->isn = bpf_ntohl(in.seq);
-	cookie = sg_cookie_make(flow, keys, keys->current & 1,
-				sg_counter_now(now), data_bits, ours);
+	/*
+	 * A timestamp client's cookie is a MAC over the TSval it will echo,
+	 * which carries the time and the options. As a number that TSval is
+	 * about the SG clock in 2^20 ns units; any rate works: the kernel's
+	 * socket continues from the TSval it is told (rcv_tsecr).
+	 */
+	if (opt.have_ts) {
+		tsval = sg_tsval_make(now, keys->current, data_bits);
+		cookie = sg_mac_ts(flow, keys, tsval, ours);
+	} else {
+		cookie = sg_cookie_make(flow, keys, keys->current, now,
+					data_bits, ours);
+	}
 
-	/* TSval: the SG clock in units of 2^20 ns (about 1 ms): a shift, not
-	 * a division. Any rate works: the kernel's socket continues from the
-	 * TSval it is told (rcv_tsecr) with its own clock. */
 	if (p->family == 4) {
 		t = &r.v4.t;
 		optlen = sg_synack_opts(t->opts, cfg->mss4, &opt, cfg->wscale,
-					now >> 20);
+					tsval);
 		tcp_len = sizeof(struct tcphdr) + optlen;
 		ip_len = sizeof(struct iphdr);
 		r.v4.ip.version = 4;
@@ -215,7 +231,7 @@ static __always_inline int sg_synack(struct xdp_md *ctx, struct sg_pkt *p,
 	} else {
 		t = &r.v6.t;
 		optlen = sg_synack_opts(t->opts, cfg->mss6, &opt, cfg->wscale,
-					now >> 20);
+					tsval);
 		tcp_len = sizeof(struct tcphdr) + optlen;
 		ip_len = sizeof(struct ipv6hdr);
 		r.v6.ip6.version = 6;

@@ -118,16 +118,19 @@ static __always_inline __u32 sg_wscale_prev(const struct sg_config *cfg,
 
 /*
  * Does the ACK carry a cookie of ours? A random ACK matches some cookie
- * with probability 2^-20, and a match becomes a real kernel connection.
+ * with probability 2^-25 at most (2^-24 just after a wscale change;
+ * include/synguard.h), and a match becomes a real kernel connection.
  * Unless this host sent a cookie that could still be valid (lifetime, one
- * period of age rounding, one of skew, and the second to which synack_ns
- * is kept), no ACK can carry one: refuse without hashing. An ACK flood on
- * its own then gets nothing through, and costs less. *ws: the window scale
- * the cookie was made with.
+ * period of age rounding, the skew, and the second to which synack_ns is
+ * kept), no ACK can carry one: refuse without hashing. An ACK flood on its
+ * own then gets nothing through, and costs less. opt: the ACK's options
+ * (a timestamp option makes it a TS cookie); *ws: the window scale the
+ * cookie was made with; *o: what the client's SYN offered.
  */
 static __always_inline enum sg_cookie_result
 sg_ack_cookie(const struct sg_flow *flow, const struct sg_config *cfg,
-	      __u32 cookie, __u64 now, __u32 *ws)
+	      __u32 cookie, const struct sg_tcpopt *opt, __u64 now, __u32 *ws,
+	      struct sg_cookie_opts *o)
 {
 	const struct sg_keys *keys;
 	struct sg_state *st;
@@ -142,11 +145,9 @@ sg_ack_cookie(const struct sg_flow *flow, const struct sg_config *cfg,
 		return SG_COOKIE_NONE_ISSUED;
 	if (!keys)
 		return SG_COOKIE_INVALID;
-	return sg_cookie_check(
-		flow, keys, cookie, sg_counter_now(now),
-		((__u64)cfg->cookie_lifetime * SG_NSEC_PER_SEC) >>
-			SG_PERIOD_SHIFT,
-		ws, sg_wscale_prev(cfg, now));
+	return sg_cookie_check(flow, keys, cookie, opt->have_ts, opt->tsecr,
+			       now, cfg->cookie_lifetime, ws,
+			       sg_wscale_prev(cfg, now), o);
 }
 
 /*
@@ -203,7 +204,15 @@ __noinline int sg_handle_ack(struct xdp_md *ctx, struct sg_pkt *p,
 			     struct sg_flow *flow, const struct sg_config *cfg)
 {
 	void *data, *data_end;
-	struct bpf_sock_tuple tup = {};
+	/* The tuple is done with before the options are read: one slot for
+	 * both keeps the call chain within the verifier's 512-byte stack. */
+	union {
+		struct bpf_sock_tuple tup;
+		struct {
+			struct sg_tcpopt opt;
+			struct sg_cookie_opts o;
+		};
+	} u = {};
 	enum sg_cookie_result res;
 	__u32 tlen, cookie, ws;
 	struct bpf_sock *sk;
@@ -221,8 +230,8 @@ __noinline int sg_handle_ack(struct xdp_md *ctx, struct sg_pkt *p,
 	flow->isn = bpf_ntohl(th->seq) - 1;
 	cookie = bpf_ntohl(th->ack_seq) - 1;
 
-	tlen = sg_tuple_fill(&tup, flow);
-	sk = bpf_skc_lookup_tcp(ctx, &tup, tlen, BPF_F_CURRENT_NETNS, 0);
+	tlen = sg_tuple_fill(&u.tup, flow);
+	sk = bpf_skc_lookup_tcp(ctx, &u.tup, tlen, BPF_F_CURRENT_NETNS, 0);
 	/* A listener matches any 4-tuple: only a socket of this connection
 	 * (established, request or time-wait) means the kernel owns it. */
 	if (sk && sk->state != BPF_TCP_LISTEN) {
@@ -243,7 +252,7 @@ __noinline int sg_handle_ack(struct xdp_md *ctx, struct sg_pkt *p,
 	 * and no SYN to such a port went anywhere but to us.
 	 */
 	if ((!sk || sg_port_in(&sg_pass_ports, bpf_ntohs(flow->dport))) &&
-	    sg_ct_known(ctx, &tup, tlen)) {
+	    sg_ct_known(ctx, &u.tup, tlen)) {
 		if (sk)
 			bpf_sk_release(sk);
 		sg_count(SG_CNT_ACK_CONNTRACK_PASS);
@@ -252,7 +261,15 @@ __noinline int sg_handle_ack(struct xdp_md *ctx, struct sg_pkt *p,
 
 	now = sg_now(cfg);
 	ws = cfg->wscale;
-	res = sg_ack_cookie(flow, cfg, cookie, now, &ws);
+	/* The timestamp option says which cookie variant to check. */
+	__builtin_memset(&u, 0, sizeof(u));
+	if (sg_load_opts(ctx, p, &u.opt)) {
+		if (sk)
+			bpf_sk_release(sk);
+		sg_count(SG_CNT_MALFORMED); /* not reached: parse checked */
+		return XDP_PASS;
+	}
+	res = sg_ack_cookie(flow, cfg, cookie, &u.opt, now, &ws, &u.o);
 	if (sk) {
 		int kernel = res != SG_COOKIE_VALID &&
 			     sg_ack_kernel_cookie(sk, data, data_end, p, th);
@@ -273,7 +290,7 @@ __noinline int sg_handle_ack(struct xdp_md *ctx, struct sg_pkt *p,
 		return XDP_DROP;
 	}
 	sg_first_flight_add(flow, th, now);
-	return sg_write_meta(ctx, p, cfg, cookie, ws);
+	return sg_write_meta(ctx, cfg, &u.opt, &u.o, p->family, ws);
 }
 
 /* What is not a complete TCP header: counted, and passed unless it could

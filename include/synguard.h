@@ -224,7 +224,7 @@ enum sg_cookies_mode {
 #define SG_DEFAULT_WSCALE 7
 #define SG_DEFAULT_TTL 64
 #define SG_DEFAULT_ECN 1
-#define SG_DEFAULT_LIFETIME 120
+#define SG_DEFAULT_LIFETIME 60
 #define SG_DEFAULT_COOKIES SG_COOKIES_AUTO
 #define SG_DEFAULT_SYN_RATE_ON 5000
 #define SG_DEFAULT_SYN_RATE_OFF 1000
@@ -339,78 +339,129 @@ struct sg_ports {
 };
 
 /*
- * The cookie (sequence number of our SYN-ACK), bit 0 = least significant:
+ * The cookie (sequence number of our SYN-ACK) comes in two variants. Which
+ * one an ACK is checked as depends on whether the ACK carries a timestamp
+ * option: a client echoes timestamps exactly when our SYN-ACK sent one, and
+ * our SYN-ACK sent one exactly when the cookie was made as a TS cookie. The
+ * last byte of the MAC message says which variant made it, so a cookie of
+ * one variant never checks as the other (doc/design.md, "The cookie").
  *
- *   31                    12 11  10   8 7      4  3   2  1   0
- *  +------------------------+---+------+--------+---+---+------+
- *  |   MAC (20 bits)        |key| time | wscale |ecn|sak| mss  |
- *  +------------------------+---+------+--------+---+---+------+
+ * Without timestamps (bit 0 = least significant):
  *
- *  mss    index into the MSS table of the family (largest entry not above
- *         the client's MSS option, or the protocol default if it sent none)
- *  sak    client offered SACK-permitted
- *  ecn    client asked for ECN (ECE|CWR) and we answered with ECE
- *  wscale the client's window scale (0..14), 15 = it offered none
- *  time   low 3 bits of the time counter: SG clock (REALTIME) ns >> 34 (periods
- *         of about 17.18 s), a clock that hosts sharing a key agree on
- *  key    which of the two key slots made the cookie
- *  MAC    bits 63..44 of SipHash-2-4(key, message), message =
- *         saddr daddr sport dport (network order, client's view: saddr is
- *         the client) || client ISN (le32) || (counter << 8 | bits 0..7)
- *         (le32) || ours (1 byte), counter being the full 24-bit time
- *         counter and ours the window scale our SYN-ACK offered
- *         (SG_COOKIE_WS_NONE if it offered none): 21 bytes for IPv4, 45
- *         for IPv6.
+ *   31                           7  6   5   4 3   2   1 0
+ *  +------------------------------+---+---+----+---+-----+
+ *  |        MAC (25 bits)         |key|par| ws |sak| mss |
+ *  +------------------------------+---+---+----+---+-----+
  *
- * The validator reconstructs the full counter from its own clock and the 3
- * time bits (age = (now - time) mod 8; age 7 means one period in the future,
- * which tolerates clock skew between hosts of a fleet), recomputes the MAC
- * with the key of the slot named by the key bit, and accepts age <=
- * lifetime / period. So a cookie is valid for at least lifetime - 17.2 s and
- * less than lifetime + 17.2 s, plus one period of skew.
+ *  mss  index into the MSS table of the family (largest entry not above the
+ *       client's MSS option, or the protocol default if it sent none)
+ *  sak  client offered SACK-permitted
+ *  ws   0: the client offered no window scale; 1..3: it did, and its scale
+ *       rounded down to SG_WS_TABLE (0, 7, 8): a smaller scale makes us
+ *       read the client's window as smaller than it is, which is safe
+ *  par  parity of the time counter (SG clock ns >> SG_PERIOD_SHIFT)
+ *  key  which of the two key slots made the cookie
+ *  MAC  bits 63..39 of SipHash-2-4(key, saddr daddr sport dport (network
+ *       order, client's view) || client ISN (le32) || (counter << 7 |
+ *       bits 0..6) (le32, counter's low 25 bits) || ours (1 byte)), ours
+ *       being the window scale our SYN-ACK offered, SG_COOKIE_WS_NONE if
+ *       none: 21 bytes for IPv4, 45 for IPv6.
  *
- * Probability that a random ACK (random ack number, any tuple) is accepted:
- * the MAC must match (2^-20) and the time bits must fall in the accepted
- * window (at most 8 of 8 values), so at most 2^-20, about 9.5e-7: an ACK
- * flood of 1M random ACKs/s gets about one ACK a second through to the
- * kernel, which then finds no handshake to complete beyond what the cookie
- * says (the same order as the kernel's own cookies, 2^-24 per counter).
- * Every ACK costs one SipHash (the key bit selects the key), two during a
- * cookie lifetime after a change of wscale, when the previous scale is
- * tried too: the bound then doubles, 2^-19, for that time.
+ * No room for ECN: a client without timestamps gets no ECE, as with the
+ * kernel's own cookies.
+ *
+ * The validator accepts the periods that overlap [now - lifetime, now +
+ * skew]. SG_LIFETIME_MAX + skew fits in one period, so those are at most
+ * two consecutive periods, which the parity tells apart: one hash. A
+ * cookie is accepted for at least the lifetime and less than lifetime +
+ * one period (+ skew for a fleet peer whose clock is ahead).
+ *
+ * With timestamps, the TSval of our SYN-ACK carries the options and the
+ * time, and the client echoes it in its ACK's TSecr:
+ *
+ *   31                                  9   8   7 6  5   4  3    0
+ *  +-------------------------------------+---+----+---+---+------+
+ *  |  SG clock ns >> 29 (23 bits)        |key|mss |ecn|sak|  ws  |
+ *  +-------------------------------------+---+----+---+---+------+
+ *
+ *  ws   the client's window scale (0..14), 15 = it offered none
+ *  ecn  client asked for ECN (ECE|CWR) and we answered with ECE
+ *  the others as above; the time unit is 2^29 ns, about 0.54 s. As a
+ *  number the TSval is close to the SG clock in units of 2^20 ns (about
+ *  1 ms), the low 9 bits replaced.
+ *
+ * and the cookie is 32 MAC bits: bits 63..32 of SipHash-2-4(key, saddr
+ * daddr sport dport || client ISN (le32) || TSecr (le32) || ours | 0x80).
+ * The time is exact to a unit, so the age is checked against the lifetime
+ * itself (plus one unit), and the skew allowance likewise.
+ *
+ * Probability that a random ACK is accepted, the attacker choosing the
+ * variant, the key bit and every time field (doc/design.md has the
+ * arithmetic): without timestamps, 2 periods x 2 keys x 2^5 data values
+ * out of 2^32: 2^-25; with timestamps 2^-32 per hash. After a change of
+ * wscale, for SG_WSCALE_PREV_NS, a cookie that fails with the current
+ * scale is tried with the previous one: twice that, 2^-24 at most. The
+ * kernel's own cookies: about 2^-29.
  */
 #define SG_COOKIE_MSS_SHIFT 0
 #define SG_COOKIE_MSS_MASK 0x3
 #define SG_COOKIE_SACK (1u << 2)
-#define SG_COOKIE_ECN (1u << 3)
-#define SG_COOKIE_WS_SHIFT 4
-#define SG_COOKIE_WS_MASK 0xf
-#define SG_COOKIE_WS_NONE 0xf
-#define SG_COOKIE_TIME_SHIFT 8
-#define SG_COOKIE_TIME_MASK 0x7
-#define SG_COOKIE_KEY_SHIFT 11
-#define SG_COOKIE_MAC_SHIFT 12
-#define SG_COOKIE_MAC_BITS 20
-#define SG_COOKIE_DATA_MASK 0xff /* bits covered by the MAC as data */
+#define SG_COOKIE_WS_SHIFT 3
+#define SG_COOKIE_WS_MASK 0x3
+#define SG_COOKIE_PAR_SHIFT 5
+#define SG_COOKIE_KEY_SHIFT 6
+#define SG_COOKIE_MAC_SHIFT 7
+#define SG_COOKIE_MAC_BITS 25
+#define SG_COOKIE_DATA_MASK 0x7f /* bits covered by the MAC as data */
+#define SG_COOKIE_WS_NONE 0xf /* "ours": our SYN-ACK offered no scale */
+/* Window scales of ws codes 1..3 (code 0: none offered), ascending. */
+#define SG_WS_TABLE_1 0
+#define SG_WS_TABLE_2 7
+#define SG_WS_TABLE_3 8
+/* The last byte of the MAC message of a TS cookie: ours | this. */
+#define SG_MAC_TS_FLAG 0x80
 
-#define SG_PERIOD_SHIFT 34 /* time counter = SG clock ns >> 34 */
-/* Seconds in one cookie time period (2^SG_PERIOD_SHIFT ns), rounded up. */
-#define SG_PERIOD_SEC                                                          \
-	((unsigned int)(((1ULL << SG_PERIOD_SHIFT) + SG_NSEC_PER_SEC - 1) /    \
-			SG_NSEC_PER_SEC))
-#define SG_COUNTER_MASK 0xffffff /* counter bits in the MAC message */
-/* Lifetime bounds, seconds: at least one period, at most 6 (age 7 = skew). */
-#define SG_LIFETIME_MIN 18
-#define SG_LIFETIME_MAX 120
+#define SG_TS_WS_MASK 0xf
+#define SG_TS_SACK (1u << 4)
+#define SG_TS_ECN (1u << 5)
+#define SG_TS_MSS_SHIFT 6
+#define SG_TS_KEY_SHIFT 8
+#define SG_TS_TIME_SHIFT 9
+#define SG_TS_TIME_MASK 0x7fffff
+#define SG_TS_UNIT_SHIFT 29 /* TSval time = SG clock ns >> 29 */
+
+#define SG_PERIOD_SHIFT 36 /* time counter = SG clock ns >> 36 (68.7 s) */
 /*
- * The longest a cookie can still validate after its SYN-ACK left, ns: the
- * lifetime, one period of age rounding and one of skew (see above). The
+ * How far ahead a fleet peer's clock may be: its cookies still validate.
+ * NTP keeps hosts within milliseconds; 2^33 ns is about 8.6 s.
+ */
+#define SG_SKEW_SHIFT 33
+/* Lifetime bounds, seconds. The maximum plus the skew must fit in one
+ * period (checked below); the minimum outlasts a lost ACK's retransmitted
+ * first data segments (1 + 2 + 4 + 8 s). */
+#define SG_LIFETIME_MIN 18
+#define SG_LIFETIME_MAX 60
+_Static_assert((__u64)SG_LIFETIME_MAX * SG_NSEC_PER_SEC +
+			       (1ULL << SG_SKEW_SHIFT) <=
+		       1ULL << SG_PERIOD_SHIFT,
+	       "lifetime + skew must fit in one period");
+/*
+ * What a cookie may outlive its lifetime by: one period of age rounding
+ * and the skew (see above); in seconds rounded up, for messages.
+ */
+#define SG_COOKIE_MARGIN_NS ((1ULL << SG_PERIOD_SHIFT) + (1ULL << SG_SKEW_SHIFT))
+#define SG_COOKIE_MARGIN_SEC                                                   \
+	((unsigned int)((SG_COOKIE_MARGIN_NS + SG_NSEC_PER_SEC - 1) /          \
+			SG_NSEC_PER_SEC))
+/*
+ * The longest a cookie can still validate after its SYN-ACK left, ns. The
  * XDP program refuses every ACK unhashed once no SYN-ACK was sent for this
  * long, and tries the window scale before a change (wscale_prev) for this
- * long after it; `config` and `status` reckon that window with it too.
+ * long after it; `config`, `key` and `status` reckon that window with it
+ * too.
  */
 #define SG_COOKIE_MAX_AGE_NS(lifetime)                                         \
-	((__u64)(lifetime) * SG_NSEC_PER_SEC + (2ULL << SG_PERIOD_SHIFT))
+	((__u64)(lifetime) * SG_NSEC_PER_SEC + SG_COOKIE_MARGIN_NS)
 #define SG_WSCALE_PREV_NS(lifetime) SG_COOKIE_MAX_AGE_NS(lifetime)
 
 /* MSS tables (the kernel's), indexed by the cookie's mss bits. */

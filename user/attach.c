@@ -87,7 +87,7 @@ const struct sg_opt sg_attach_opts[] = {
 			 "cookie key: 32 hex digits, mode 600 (default: random); share it across hosts behind one address"},
 	[AO_KEY_ROTATE] = {"key-rotate", 0, "SEC",
 			   "`synguard run` only: rotate to a random key every SEC seconds, at least the cookie lifetime + "
-			   SG_XSTR(SG_PERIOD_SEC_LIT) " s (attach exits at once: nothing would rotate)"},
+			   SG_XSTR(SG_COOKIE_MARGIN_SEC_LIT) " s (attach exits at once: nothing would rotate)"},
 	[AO_METRICS] = {"metrics", 0, "[ADDR:]PORT",
 			"`synguard run` only: serve Prometheus metrics on http://ADDR:PORT/metrics (ADDR defaults to 127.0.0.1; [::1]:PORT for IPv6)"},
 	[AO_LOG_FORMAT] = {"log-format", 0, "text|json",
@@ -183,7 +183,7 @@ static int attach_opt(void *ctx, int idx, const char *arg)
 		if (sg_parse_uint(arg, &a->key_rotate) || !a->key_rotate ||
 		    a->key_rotate > SG_KEY_ROTATE_MAX) {
 			sg_err("invalid --key-rotate '%s': seconds, from the cookie lifetime + %u to %llu",
-			       arg, SG_PERIOD_SEC, SG_KEY_ROTATE_MAX);
+			       arg, SG_COOKIE_MARGIN_SEC, SG_KEY_ROTATE_MAX);
 			return -1;
 		}
 		return 0;
@@ -224,9 +224,9 @@ int sg_attach_parse(const struct sg_cmd *cmd, int argc, char **argv,
 	/* The rule `key rotate` enforces, known here before attaching. */
 	min = sg_key_min_interval(&a->s.cfg);
 	if (a->key_rotate < min) {
-		sg_err("invalid --key-rotate %llu: at least %u s (the cookie lifetime %u s plus one %u s time period); a faster rotation would drop the previous key while handshakes made with it are in flight",
+		sg_err("invalid --key-rotate %llu: at least %u s (the cookie lifetime %u s plus %u s of time period and clock skew); a faster rotation would drop the previous key while handshakes made with it are in flight",
 		       a->key_rotate, min, a->s.cfg.cookie_lifetime,
-		       SG_PERIOD_SEC);
+		       SG_COOKIE_MARGIN_SEC);
 		return SG_EXIT_USAGE;
 	}
 	if (a->key_file) {

@@ -25,7 +25,7 @@ const struct sg_cmd sg_cmd_config = {
 	.summary = "change the settings of a protected interface in place",
 	.opts = config_opts,
 	.with_keys = true,
-	.doc = "Every KEY=VALUE is checked before anything is written; the programs keep\nrunning (no reload, no packet lost). ports= replaces the whole port list.\nA wscale change keeps the previous scale valid for cookies already sent, for\nthe cookie lifetime plus two " SG_XSTR(SG_PERIOD_SEC_LIT) " s time periods; a second change within that\ntime, to a third value, is refused without --force.",
+	.doc = "Every KEY=VALUE is checked before anything is written; the programs keep\nrunning (no reload, no packet lost). ports= replaces the whole port list.\nA wscale change keeps the previous scale valid for cookies already sent, for\nthe cookie lifetime plus " SG_XSTR(SG_COOKIE_MARGIN_SEC_LIT) " s (time period and clock skew); a second change within that\ntime, to a third value, is refused without --force.",
 };
 
 /*

@@ -24,8 +24,8 @@ const struct sg_cmd sg_cmd_key = {
 	.args = "IFACE rotate | load FILE [--force]",
 	.summary = "install a new cookie key: random (rotate) or from a file",
 	.opts = key_opts,
-	.doc = "The new key goes into the slot of the previous key and becomes current; the key\nit replaces as current stays valid, so handshakes in flight complete. A second\nchange within the cookie lifetime (plus one " SG_XSTR(
-		       SG_PERIOD_SEC_LIT) " s time period) of the last\n"
+	.doc = "The new key goes into the slot of the previous key and becomes current; the key\nit replaces as current stays valid, so handshakes in flight complete. A second\nchange within the cookie lifetime (plus " SG_XSTR(
+		       SG_COOKIE_MARGIN_SEC_LIT) " s of time period and clock skew) of the last\n"
 					  "one would drop the key those "
 					  "handshakes need: refused without --force.\n"
 					  "FILE: 32 hex digits, mode 600, e.g. "
@@ -74,7 +74,7 @@ static int cmd_key(int argc, char **argv)
 	memset(key, 0, sizeof(key));
 	sg_pins_close(&p);
 	if (rc == 1)
-		sg_err("refusing to replace the key of %s: the last key change was %llus ago, and the key it replaced stays in use for handshakes in flight for the cookie lifetime (%us) plus one time period (%us); changing keys now would make those handshakes fail. Wait %llus, or use --force",
-		       iface, kc.age, kc.lifetime, SG_PERIOD_SEC, kc.wait);
+		sg_err("refusing to replace the key of %s: the last key change was %llus ago, and the key it replaced stays in use for handshakes in flight for the cookie lifetime (%us) plus %us of time period and clock skew; changing keys now would make those handshakes fail. Wait %llus, or use --force",
+		       iface, kc.age, kc.lifetime, SG_COOKIE_MARGIN_SEC, kc.wait);
 	return rc ? SG_EXIT_FAIL : 0;
 }

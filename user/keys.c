@@ -120,7 +120,7 @@ void sg_key_words(const __u8 key[SG_KEY_BYTES], __u64 out[2])
 
 unsigned int sg_key_min_interval(const struct sg_config *cfg)
 {
-	return cfg->cookie_lifetime + SG_PERIOD_SEC;
+	return cfg->cookie_lifetime + SG_COOKIE_MARGIN_SEC;
 }
 
 int sg_key_change(const struct sg_pins *p, const __u8 key[SG_KEY_BYTES],

@@ -85,8 +85,8 @@ static long rotate(const char *iface, const struct sg_info *ours)
 	memset(key, 0, sizeof(key));
 	if (rc == 1) {
 		/* `key rotate` by hand, or a longer cookie_lifetime, since. */
-		sg_note("%s: key rotation postponed by %llus: the last key change was %llus ago, and the key it replaced stays in use for the cookie lifetime (%us) plus one time period (%us)",
-			iface, kc.wait, kc.age, kc.lifetime, SG_PERIOD_SEC);
+		sg_note("%s: key rotation postponed by %llus: the last key change was %llus ago, and the key it replaced stays in use for the cookie lifetime (%us) plus %us of time period and clock skew",
+			iface, kc.wait, kc.age, kc.lifetime, SG_COOKIE_MARGIN_SEC);
 		return kc.wait;
 	}
 	if (rc == -1) {

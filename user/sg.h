@@ -30,12 +30,12 @@
 #define SG_TC_PRIORITY 0x5347
 
 /*
- * SG_PERIOD_SEC as a literal, for help texts that are string constants;
- * the compiler checks that it is the same number.
+ * SG_COOKIE_MARGIN_SEC as a literal, for help texts that are string
+ * constants; the compiler checks that it is the same number.
  */
-#define SG_PERIOD_SEC_LIT 18
-_Static_assert(SG_PERIOD_SEC_LIT == SG_PERIOD_SEC,
-	       "SG_PERIOD_SEC_LIT must be SG_PERIOD_SEC");
+#define SG_COOKIE_MARGIN_SEC_LIT 78
+_Static_assert(SG_COOKIE_MARGIN_SEC_LIT == SG_COOKIE_MARGIN_SEC,
+	       "SG_COOKIE_MARGIN_SEC_LIT must be SG_COOKIE_MARGIN_SEC");
 #define SG_XSTR(x) SG_STR(x)
 #define SG_STR(x) #x
 

@@ -602,8 +602,8 @@ expect "config at the bounds" 0 "mss4=536 mss6=9216 wscale=14 ttl=255 window=1 c
 sg config $A cookie_lifetime=$LMAX >/dev/null
 # A wscale change keeps the previous scale valid for cookies in flight
 # config records it and when (the SG clock: REALTIME ns), for
-# the window SG_WSCALE_PREV_NS gives (lifetime + two periods).
-WPREV=$(python3 -c "print($LMAX + 2 * 2**$(header_define SG_PERIOD_SHIFT) / 1e9)")
+# the window SG_WSCALE_PREV_NS gives (lifetime + one period + the skew).
+WPREV=$(python3 -c "print($LMAX + (2**$(header_define SG_PERIOD_SHIFT) + 2**$(header_define SG_SKEW_SHIFT)) / 1e9)")
 run sg status $A --json
 pyjson "config wscale: status shows the previous scale and its window" "d['interfaces'][0]['wscale']['current'] == 14
 	and d['interfaces'][0]['wscale']['previous'] == 7
@@ -798,10 +798,10 @@ why+=$(leftovers $A)
 # ---------------------------------------------------------------- run
 
 CLEAN=$A
-expect "run --key-rotate below the lifetime + 18 s" 2 "invalid --key-rotate 137: at least 138 s (the cookie lifetime 120 s" \
+expect "run --key-rotate below the lifetime + 78 s" 2 "invalid --key-rotate 137: at least 138 s (the cookie lifetime 60 s plus 78 s" \
 	sg run $A --ports 80 --key-rotate 137
-expect "run --key-rotate, lifetime 18: 35 s refused" 2 "at least 36 s" \
-	sg run $A --ports 80 --cookie-lifetime 18 --key-rotate 35
+expect "run --key-rotate, lifetime 18: 95 s refused" 2 "at least 96 s" \
+	sg run $A --ports 80 --cookie-lifetime 18 --key-rotate 95
 expect "run --key-rotate not a number" 2 "invalid --key-rotate '1m'" sg run $A --ports 80 --key-rotate 1m
 expect "run --key-rotate with a shared --key-file" 2 "rotate a shared key with \`synguard key IFACE load FILE\`" \
 	sg run $A --ports 80 --key-rotate 200 --key-file "$K/good"
@@ -843,8 +843,9 @@ stop_run() {
 	RC=$?
 }
 
-# The shortest schedule a lifetime of 18 s allows: 18 + 18 s.
-start_run "$TMP/run.out" $A --ports 80 --cookie-lifetime 18 --key-rotate 36
+# The shortest schedule a lifetime of 18 s allows: 18 + 78 s (one period
+# of 68.7 s and 8.6 s of skew, rounded up).
+start_run "$TMP/run.out" $A --ports 80 --cookie-lifetime 18 --key-rotate 96
 if wait_status $A "i['healthy'] and i['key_slot'] == 0 and i['config']['cookie_lifetime'] == 18" 10; then
 	ok "run: attaches"
 else
@@ -852,8 +853,8 @@ else
 fi
 expect "run: other commands work meanwhile" 0 "$A: ttl=9" sg config $A ttl=9
 expect "run: allow works meanwhile" 0 "added to the allow list" sg allow $A add 192.0.2.0/24
-# A rotation after 36 s; generous: the first check at 30 s sees none yet.
-sleep 30
+# A rotation after 96 s; generous: the first check at 90 s sees none yet.
+sleep 90
 run sg status $A --json
 pyjson "run: no rotation before the period" "d['interfaces'][0]['key_slot'] == 0" "$STDOUT"
 if wait_status $A "i['key_slot'] == 1 and i['previous_key_valid'] and i['key_age_s'] < 10" 30; then

@@ -402,12 +402,13 @@ static const char *not_answerable(const uint8_t *f, size_t len,
 }
 
 /*
- * The cookie the reference makes for this SYN with the current key at a
- * time counter, given the options our SYN-ACK agreed to.
+ * The cookie the reference makes for this SYN with the current key, given
+ * the options our SYN-ACK agreed to: for a timestamp client from our TSval
+ * tsval (which carries the time), else at a time counter.
  */
 static uint32_t ref_cookie_of(const uint8_t *syn, const struct pkt_offs *so,
 			      const struct fz_opts *cli,
-			      const struct fz_opts *ours, int ece,
+			      const struct fz_opts *ours, uint32_t tsval,
 			      uint32_t counter)
 {
 	const uint8_t *ip = syn + so->l3_off, *th = syn + so->l4_off;
@@ -420,8 +421,12 @@ static uint32_t ref_cookie_of(const uint8_t *syn, const struct pkt_offs *so,
 	memcpy(&sport_be, th, 2);
 	memcpy(&dport_be, th + 2, 2);
 	key_bytes(key, slot);
+	if (ours->have_ts)
+		return ref_cookie_ts(so->family, sa, da, sport_be, dport_be,
+				     pkt_be32(th + 4), tsval, key,
+				     ref_ts_ours(tsval & 0xff, cfg.wscale));
 	data = ref_cookie_data(so->family, cli->have_mss, cli->mss, ours->sack,
-			       ece, ours->have_ws, cli->ws);
+			       ours->have_ws, cli->ws);
 	return ref_cookie(so->family, sa, da, sport_be, dport_be,
 			  pkt_be32(th + 4), counter, slot, key, data,
 			  ref_cookie_ours(data, cfg.wscale));
@@ -433,9 +438,10 @@ static int cookie_ok(const uint8_t *syn, const struct pkt_offs *so,
 		     uint32_t cookie, const struct fz_opts *cli,
 		     const struct fz_opts *ours, int ece, const struct run *r)
 {
-	return ref_cookie_of(syn, so, cli, ours, ece,
+	(void)ece; /* the cookie does not carry ECN: the TSval does */
+	return ref_cookie_of(syn, so, cli, ours, ours->tsval,
 			     ref_counter(r->tai_before)) == cookie ||
-	       ref_cookie_of(syn, so, cli, ours, ece,
+	       ref_cookie_of(syn, so, cli, ours, ours->tsval,
 			     ref_counter(r->tai_after)) == cookie;
 }
 
@@ -659,7 +665,19 @@ static void old_cookie(struct pkt_spec *s, const uint8_t *syn,
 	struct run r;
 	int len, which;
 
-	s->ack = ref_cookie_of(syn, so, cli, ours, ece,
+	/* Four periods ago, or for a timestamp client a TSval 200 s old. */
+	uint32_t old_ts = ref_tsval(ref_tai_ns() - 200ULL * 1000000000ULL,
+				    keys.current, ours->tsval & 0xff);
+
+	(void)ece;
+	if (ours->have_ts) {
+		s->tcp_opts_len = 0;
+		pkt_opt_nop(s->tcp_opts, &s->tcp_opts_len);
+		pkt_opt_nop(s->tcp_opts, &s->tcp_opts_len);
+		pkt_opt_ts(s->tcp_opts, &s->tcp_opts_len, cli->tsval + 1,
+			   old_ts);
+	}
+	s->ack = ref_cookie_of(syn, so, cli, ours, old_ts,
 			       ref_counter(ref_tai_ns()) - 4) +
 		 1;
 	len = pkt_build(s, ack_in, sizeof(ack_in));
@@ -688,6 +706,7 @@ static void complete_handshake(const struct run *sar, const uint8_t *syn,
 	struct fz_opts cli, ours;
 	struct pkt_spec s;
 	struct sg_meta m;
+	unsigned int snd_ws;
 	struct run r;
 	size_t alen, aoff;
 	int len, i, which, limited;
@@ -759,9 +778,19 @@ static void complete_handshake(const struct run *sar, const uint8_t *syn,
 		violated("cookie",
 			 "metadata flags %#x disagree with the SYN-ACK",
 			 m.flags);
+	/*
+	 * A timestamp client's scale rides exactly in our TSval; without
+	 * timestamps the cookie codes it as none, 0, 7 or 8, rounded down.
+	 */
+	snd_ws = cli.ws > SG_WSCALE_MAX ? SG_WSCALE_MAX : cli.ws;
+	if (!ours.have_ts)
+		snd_ws = ref_ws_of_code(
+			(ref_cookie_data(o.family, cli.have_mss, cli.mss,
+					 ours.sack, ours.have_ws, cli.ws) >>
+			 3) &
+			3);
 	if (ours.have_ws &&
-	    (m.rcv_wscale != cfg.wscale ||
-	     m.snd_wscale != (cli.ws > SG_WSCALE_MAX ? SG_WSCALE_MAX : cli.ws)))
+	    (m.rcv_wscale != cfg.wscale || m.snd_wscale != snd_ws))
 		violated("cookie", "metadata window scales %u/%u", m.rcv_wscale,
 			 m.snd_wscale);
 	if (ours.have_ts &&

@@ -165,10 +165,11 @@ def craft(case, iface, smac, dmac, sport):
         pkt = eth / ip4 / TCP(sport=sport, dport=dport, flags="S", seq=seq,
                               window=64240, dataofs=7) / Raw(opts)
     elif case in ("ecn_ect0", "ecn_notect"):
+        # Timestamps: a cookie keeps ECN only in our TSval.
         tos = 0x02 if case == "ecn_ect0" else 0
         pkt = eth / IP(src=C4, dst=S4, tos=tos) / TCP(
             sport=sport, dport=dport, flags="SEC", seq=seq, window=64240,
-            options=[("MSS", 1460)])
+            options=[("MSS", 1460), ("Timestamp", (12345, 0))])
     else:
         say(error="unknown case " + case)
         return 2

@@ -88,7 +88,7 @@ s=$(st "i['adaptive']['state'], i['config']['cookies']")
 check idle_kernel_answers
 
 # ---- 1b. an ACK flood while no cookie is out gets nothing through ----
-# Random ACKs match some cookie with probability 2^-20, and a match would
+# Random ACKs match some cookie with probability 2^-25, and a match would
 # become a real connection; with no cookie SYN-ACK sent within the cookie
 # lifetime, synguard refuses them all without hashing.
 stats_snap "$TMP/a0"

@@ -5,7 +5,10 @@
 # IPv4 and IPv6, the server-side socket that synguard handed to the kernel
 # negotiated exactly what the client offered (ECN: granted when synguard's
 # ecn setting is on, the default), both ends agree on it, and the server's
-# MSS is the cookie table's entry at or below the client's MSS.
+# MSS is the cookie table's entry at or below the client's MSS. Without
+# timestamps the cookie has no room for ECN (not granted) and keeps the
+# client's window scale rounded down to its table (SG_WS_TABLE_* in
+# include/synguard.h): the server reads the client's window as smaller.
 #
 # What each side negotiated comes from TCP_INFO (tcp_echo -i on the server,
 # tcp_client -i on the client). The client's MSS is set per destination with
@@ -72,13 +75,22 @@ compare() {
 		    seen = side[who].get(f)
 		    if v.startswith("@"):
 		        w, g = v[1:].split(".")
-		        want, v = side[w].get(g), "%s (%s)" % (side[w].get(g), v[1:])
+		        # "@side.field/0,7,8": that field rounded down to the table
+		        g, _, tab = g.partition("/")
+		        want = side[w].get(g)
+		        if tab and want is not None:
+		            want = max(t for t in map(int, tab.split(",")) if t <= want)
+		        want, v = want, "%s (%s)" % (want, v[1:])
 		    else:
 		        want = None if v == "null" else int(v)
 		    if seen != want:
 		        print("%s seen %s wanted %s" % (k, seen, v))
 	EOF
 }
+
+# The window scales a cookie without timestamps can carry.
+WS_TABLE=$(awk '$1 == "#define" && $2 ~ /^SG_WS_TABLE_[0-9]$/ { printf "%s%s", s, $3; s = "," }' "$SG_ROOT/include/synguard.h")
+echo "# window scale table without timestamps: $WS_TABLE"
 
 stats_snap "$TMP/s0"
 n=0
@@ -117,10 +129,12 @@ for fam in 4 6; do
 		peer=$entry
 		[ $((pmtu - hdr)) -le "$entry" ] && peer=null
 		exp="client.ts=$ts server.ts=$ts client.sack=$sack server.sack=$sack"
-		exp="$exp client.wscale=$ws server.wscale=$ws client.ecn=$((ecn & SG_ECN)) server.ecn=$((ecn & SG_ECN))"
+		exp="$exp client.wscale=$ws server.wscale=$ws client.ecn=$((ecn & SG_ECN & ts)) server.ecn=$((ecn & SG_ECN & ts))"
 		exp="$exp client.advmss=$((adv - ts * 12)) server.snd_mss=$((mss - ts * 12)) server.peer_mss=$peer"
-		if [ $ws = 1 ]; then
+		if [ $ws = 1 ] && [ $ts = 1 ]; then
 			exp="$exp server.snd_wscale=@client.rcv_wscale server.rcv_wscale=@client.snd_wscale"
+		elif [ $ws = 1 ]; then
+			exp="$exp server.snd_wscale=@client.rcv_wscale/$WS_TABLE server.rcv_wscale=@client.snd_wscale"
 		else
 			exp="$exp server.snd_wscale=0 server.rcv_wscale=0 client.snd_wscale=0"
 		fi

@@ -201,7 +201,8 @@ else
 	want "ECE in the SYN-ACK to an ECT-marked SYN" "$(json_get "$r" ece)" -eq 0
 	deltas_eq "$TMP/k0" "$TMP/k1" 1 synack_sent
 	check crafted_ecn_ect_marked
-	# The control: the same ECN setup, not ECT-marked, gets ECE.
+	# The control: the same ECN setup, not ECT-marked, gets ECE (both
+	# offer timestamps: without them a cookie has no room for ECN).
 	r=$(craft ecn_notect "$MAC_S")
 	want "SYN-ACKs" "$(json_get "$r" synacks)" -eq 1
 	want "ECE in the SYN-ACK" "$(json_get "$r" ece)" -eq 1

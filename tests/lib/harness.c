@@ -279,9 +279,9 @@ void expect_syn_untouched(const char *name, const struct pkt_spec *s,
 	spec_untouched2(name, s, XDP_PASS, SG_CNT_SYN_RECEIVED, counter);
 }
 
-/* Runs an ACK frame expecting a drop counted under one reason. */
-void check_ack_dropped(const char *name, const struct pkt_spec *ack,
-		       int counter)
+/* Runs an ACK frame expecting a verdict counted under one reason. */
+void check_ack(const char *name, const struct pkt_spec *ack, int verdict,
+	       int counter)
 {
 	uint8_t in[PKT_BUF_SIZE];
 	struct run r;
@@ -290,10 +290,16 @@ void check_ack_dropped(const char *name, const struct pkt_spec *ack,
 	begin(name);
 	len = pkt_build(ack, in, sizeof(in));
 	if (len > 0 && !run_prog(in, len, &r)) {
-		expect_verdict(&r, XDP_DROP);
+		expect_verdict(&r, verdict);
 		expect_counters(&r, counter, CNT_END);
 	}
 	end();
+}
+
+void check_ack_dropped(const char *name, const struct pkt_spec *ack,
+		       int counter)
+{
+	check_ack(name, ack, XDP_DROP, counter);
 }
 
 /* An ACK whose cookie the reference built for chosen counter/key/data. */
@@ -307,6 +313,36 @@ void forged_ack(int family, struct pkt_spec *ack, uint32_t counter,
 			      htons(ack->dport), ack->seq - 1, counter, slot,
 			      key, data, ref_cookie_ours(data, cfg.wscale)) +
 		   1;
+}
+
+/* The same for a timestamp client: its ACK echoes our TSval for sg_ns. */
+void forged_ack_ts(int family, struct pkt_spec *ack, uint64_t sg_ns,
+		   unsigned int slot, const uint8_t key[16], uint8_t opts)
+{
+	uint32_t tsval = ref_tsval(sg_ns, slot, opts);
+
+	pkt_spec_init(ack, family);
+	ack->tcp_flags = PKT_TCP_ACK;
+	ack->seq = 0x55550001;
+	ack->tcp_opts_len = 0;
+	pkt_opt_nop(ack->tcp_opts, &ack->tcp_opts_len);
+	pkt_opt_nop(ack->tcp_opts, &ack->tcp_opts_len);
+	pkt_opt_ts(ack->tcp_opts, &ack->tcp_opts_len, 0x01020305, tsval);
+	ack->ack = ref_cookie_ts(family, ack->saddr, ack->daddr,
+				 htons(ack->sport), htons(ack->dport),
+				 ack->seq - 1, tsval, key,
+				 ref_ts_ours(opts, cfg.wscale)) +
+		   1;
+}
+
+uint64_t sg_clock_at(uint64_t in_period)
+{
+	uint64_t tai = ref_tai_ns(),
+		 sg = (tai >> SG_PERIOD_SHIFT << SG_PERIOD_SHIFT) + in_period;
+
+	cfg.tai_offset_ns = (int64_t)(tai - sg);
+	put_config();
+	return sg;
 }
 
 int write_sysctl(const char *path, const char *val)
@@ -346,6 +382,7 @@ void config_defaults(void)
 	cfg.src_prefix6 = SG_DEFAULT_SRC_PREFIX6;
 	cfg.tcp_sysctl = SG_SYSCTL_ALL;
 	cfg.wscale_prev = SG_DEFAULT_WSCALE;
+	cfg.tai_offset_ns = 0;
 	/* Most cases are about the cookie path: cookies for every SYN. The
 	 * auto mode has cases of its own. */
 	cfg.cookies = SG_COOKIES_ALWAYS;

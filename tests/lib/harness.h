@@ -63,15 +63,26 @@ void expect_spec_untouched(const char *name, const struct pkt_spec *s,
 			   int verdict, int counter);
 void expect_syn_untouched(const char *name, const struct pkt_spec *s,
 			  int counter);
+void check_ack(const char *name, const struct pkt_spec *ack, int verdict,
+	       int counter);
 void check_ack_dropped(const char *name, const struct pkt_spec *ack,
 		       int counter);
 void forged_ack(int family, struct pkt_spec *ack, uint32_t counter,
 		unsigned int slot, const uint8_t key[16], uint8_t data);
+void forged_ack_ts(int family, struct pkt_spec *ack, uint64_t sg_ns,
+		   unsigned int slot, const uint8_t key[16], uint8_t opts);
+/*
+ * Moves the SG clock (cfg.tai_offset_ns, written) so that it now stands
+ * in_period ns into the current time period; returns it. A test of ages
+ * then does not depend on where in a period the wall clock is.
+ */
+uint64_t sg_clock_at(uint64_t in_period);
 int write_sysctl(const char *path, const char *val);
 int setup(void);
 
 /* Test groups in other files. */
 void test_limits(void);
 void test_parity(void);
+void test_forgery(void);
 
 #endif /* SG_TESTS_HARNESS_H */

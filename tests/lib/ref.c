@@ -198,10 +198,15 @@ static size_t addr_len(int family)
 	return family == 6 ? 16 : 4;
 }
 
-uint32_t ref_cookie_mac(int family, const uint8_t *saddr, const uint8_t *daddr,
-			uint16_t sport_be, uint16_t dport_be,
-			uint32_t client_isn, uint32_t counter,
-			const uint8_t key[16], uint8_t data, uint8_t ours)
+/*
+ * SipHash-2-4 of the MAC message (include/synguard.h): client and server
+ * address, ports as stored in the packet, the client's ISN and word as
+ * little-endian 32-bit numbers, then one last byte.
+ */
+static uint64_t mac_hash(int family, const uint8_t *saddr,
+			 const uint8_t *daddr, uint16_t sport_be,
+			 uint16_t dport_be, uint32_t client_isn, uint32_t word,
+			 uint8_t last, const uint8_t key[16])
 {
 	uint8_t msg[16 + 16 + 2 + 2 + 4 + 4 + 1];
 	size_t alen = addr_len(family), n = 0;
@@ -217,12 +222,24 @@ uint32_t ref_cookie_mac(int family, const uint8_t *saddr, const uint8_t *daddr,
 	n += 2;
 	put_le32(msg + n, client_isn);
 	n += 4;
-	put_le32(msg + n, ((counter & SG_COUNTER_MASK) << 8) | data);
+	put_le32(msg + n, word);
 	n += 4;
-	msg[n++] = ours;
+	msg[n++] = last;
+	return ref_siphash24(key, msg, n);
+}
 
-	return (uint32_t)(ref_siphash24(key, msg, n) >> 44) &
-	       ((1u << SG_COOKIE_MAC_BITS) - 1);
+uint32_t ref_cookie_mac(int family, const uint8_t *saddr, const uint8_t *daddr,
+			uint16_t sport_be, uint16_t dport_be,
+			uint32_t client_isn, uint32_t counter,
+			const uint8_t key[16], uint8_t data, uint8_t ours)
+{
+	/* The counter's low 25 bits above the 7 data bits. */
+	uint32_t word = (uint32_t)(counter * 128u) | (data & 0x7fu);
+
+	/* The top 25 of the 64 hash bits. */
+	return (uint32_t)(mac_hash(family, saddr, daddr, sport_be, dport_be,
+				   client_isn, word, ours, key) /
+			  (1ULL << (64 - SG_COOKIE_MAC_BITS)));
 }
 
 uint32_t ref_cookie(int family, const uint8_t *saddr, const uint8_t *daddr,
@@ -230,17 +247,45 @@ uint32_t ref_cookie(int family, const uint8_t *saddr, const uint8_t *daddr,
 		    uint32_t counter, unsigned int key_slot,
 		    const uint8_t key[16], uint8_t data, uint8_t ours)
 {
+	uint8_t d = (uint8_t)((data & 0x1f) | (counter & 1) << 5 |
+			      (key_slot & 1) << 6);
 	uint32_t mac = ref_cookie_mac(family, saddr, daddr, sport_be, dport_be,
-				      client_isn, counter, key, data, ours);
+				      client_isn, counter, key, d, ours);
 
-	return mac << SG_COOKIE_MAC_SHIFT |
-	       (key_slot & 1) << SG_COOKIE_KEY_SHIFT |
-	       (counter & SG_COOKIE_TIME_MASK) << SG_COOKIE_TIME_SHIFT | data;
+	return mac << 7 | d;
+}
+
+uint32_t ref_cookie_ts(int family, const uint8_t *saddr, const uint8_t *daddr,
+		       uint16_t sport_be, uint16_t dport_be,
+		       uint32_t client_isn, uint32_t tsval,
+		       const uint8_t key[16], uint8_t ours)
+{
+	/* The top 32 hash bits; the last byte flags the variant. */
+	return (uint32_t)(mac_hash(family, saddr, daddr, sport_be, dport_be,
+				   client_isn, tsval, (uint8_t)(ours | 0x80),
+				   key) >>
+			  32);
+}
+
+uint32_t ref_tsval(uint64_t sg_ns, unsigned int key_slot, uint8_t opts)
+{
+	/* 23 bits of time in 2^29 ns units, the key slot, the options. */
+	uint32_t t = (uint32_t)(sg_ns >> SG_TS_UNIT_SHIFT) & 0x7fffff;
+
+	return t << 9 | (key_slot & 1u) << 8 | opts;
 }
 
 uint8_t ref_cookie_ours(uint8_t data, uint8_t wscale)
 {
-	if ((data >> SG_COOKIE_WS_SHIFT & SG_COOKIE_WS_MASK) == SG_COOKIE_WS_NONE)
+	/* ws code 0: the client offered no scale, so neither did we. */
+	if (((data >> 3) & 3) == 0)
+		return SG_COOKIE_WS_NONE;
+	return wscale;
+}
+
+uint8_t ref_ts_ours(uint8_t opts, uint8_t wscale)
+{
+	if ((opts & 0xf) == 15)
 		return SG_COOKIE_WS_NONE;
 	return wscale;
 }
@@ -250,7 +295,7 @@ static const uint16_t mss6_table[] = SG_MSS6_TABLE;
 
 uint16_t ref_cookie_mss(int family, unsigned int idx)
 {
-	if (idx > SG_COOKIE_MSS_MASK)
+	if (idx > 3)
 		return 0;
 	if (family == 4)
 		return mss4_table[idx];
@@ -259,31 +304,59 @@ uint16_t ref_cookie_mss(int family, unsigned int idx)
 	return 0;
 }
 
-uint8_t ref_cookie_data(int family, int have_mss, uint16_t client_mss,
-			int sack, int ecn, int have_ws, uint8_t client_ws)
+static unsigned int mss_index(int family, int have_mss, uint16_t client_mss)
 {
 	const uint16_t *tab = family == 6 ? mss6_table : mss4_table;
-	unsigned int idx = 0, i, ws;
+	unsigned int idx = 0, i;
 
 	/*
 	 * No option means the protocol default, which is entry 0 of both
 	 * tables; an MSS below entry 0 also gets entry 0, as the kernel does.
 	 */
 	if (have_mss) {
-		for (i = 0; i <= SG_COOKIE_MSS_MASK; i++) {
+		for (i = 0; i < 4; i++) {
 			if (tab[i] <= client_mss)
 				idx = i;
 		}
 	}
+	return idx;
+}
+
+static const uint8_t ws_table[4] = { 0, SG_WS_TABLE_1, SG_WS_TABLE_2,
+				     SG_WS_TABLE_3 };
+
+uint8_t ref_ws_of_code(unsigned int code)
+{
+	return code >= 1 && code <= 3 ? ws_table[code] : 0;
+}
+
+uint8_t ref_cookie_data(int family, int have_mss, uint16_t client_mss,
+			int sack, int have_ws, uint8_t client_ws)
+{
+	unsigned int code = 0, c;
+
+	/* The largest table scale not above the client's (rounding down). */
+	if (have_ws) {
+		for (c = 1; c <= 3; c++) {
+			if (ws_table[c] <= client_ws)
+				code = c;
+		}
+	}
+	return (uint8_t)(mss_index(family, have_mss, client_mss) |
+			 (sack ? 4 : 0) | code << 3);
+}
+
+uint8_t ref_ts_opts(int family, int have_mss, uint16_t client_mss, int sack,
+		    int ecn, int have_ws, uint8_t client_ws)
+{
+	unsigned int ws;
+
 	if (!have_ws)
-		ws = SG_COOKIE_WS_NONE;
+		ws = 15;
 	else
 		ws = client_ws > SG_WSCALE_MAX ? SG_WSCALE_MAX : client_ws;
-
-	return (uint8_t)(idx << SG_COOKIE_MSS_SHIFT |
-			 (sack ? SG_COOKIE_SACK : 0) |
-			 (ecn ? SG_COOKIE_ECN : 0) |
-			 ws << SG_COOKIE_WS_SHIFT);
+	return (uint8_t)(ws | (sack ? 0x10 : 0) | (ecn ? 0x20 : 0) |
+			 mss_index(family, have_mss, client_mss) << 6);
 }
 
 uint64_t ref_tai_ns(void)

@@ -30,44 +30,66 @@ int ref_siphash_selftest(void);
 /* ---- Cookies (layout: include/synguard.h) ---- */
 
 /*
- * family: 4 or 6. saddr/daddr: 4 or 16 bytes, network order, client's view
- * (saddr = client, daddr = server). sport_be/dport_be: as in the packet
- * (network order). client_isn: host-order sequence number of the SYN.
- * counter: full time counter (ref_counter()); only its low 24 bits enter the
- * MAC and its low 3 bits the cookie. key_slot: 0 or 1. data: bits 0..7.
- * ours: the window scale our SYN-ACK offered, SG_COOKIE_WS_NONE if it
- * offered none (data's wscale field is SG_COOKIE_WS_NONE).
+ * Common arguments. family: 4 or 6. saddr/daddr: 4 or 16 bytes, network
+ * order, client's view (saddr = client, daddr = server). sport_be/dport_be:
+ * as in the packet (network order). client_isn: host-order sequence number
+ * of the SYN. ours: the window scale our SYN-ACK offered,
+ * SG_COOKIE_WS_NONE if it offered none.
+ */
+
+/*
+ * The cookie of a client without timestamps. counter: full time counter
+ * (ref_counter()); its parity goes into the cookie, its low 25 bits into the
+ * MAC. key_slot: 0 or 1. data: bits 0..4 (ref_cookie_data()).
  */
 uint32_t ref_cookie(int family, const uint8_t *saddr, const uint8_t *daddr,
 		    uint16_t sport_be, uint16_t dport_be, uint32_t client_isn,
 		    uint32_t counter, unsigned int key_slot,
 		    const uint8_t key[16], uint8_t data, uint8_t ours);
 
-/* The 20-bit MAC of a cookie, exposed so tests can report which part broke. */
+/* The 25-bit MAC of such a cookie, data being its bits 0..6. */
 uint32_t ref_cookie_mac(int family, const uint8_t *saddr, const uint8_t *daddr,
 			uint16_t sport_be, uint16_t dport_be,
 			uint32_t client_isn, uint32_t counter,
 			const uint8_t key[16], uint8_t data, uint8_t ours);
 
+/* The cookie of a timestamp client: tsval is the TSval of our SYN-ACK,
+ * which the client echoes (ref_tsval()). */
+uint32_t ref_cookie_ts(int family, const uint8_t *saddr, const uint8_t *daddr,
+		       uint16_t sport_be, uint16_t dport_be,
+		       uint32_t client_isn, uint32_t tsval,
+		       const uint8_t key[16], uint8_t ours);
+
+/* Our TSval for a timestamp client: SG clock ns, key slot, ref_ts_opts(). */
+uint32_t ref_tsval(uint64_t sg_ns, unsigned int key_slot, uint8_t opts);
+
 /*
- * Bits 0..7 of a cookie from what the client's SYN offered. client_mss and
- * client_ws are ignored unless have_mss / have_ws; ecn means the SYN asked
- * for ECN and we answer it (the caller applies sg_config.ecn).
+ * Bits 0..4 of a cookie without timestamps from what the client's SYN
+ * offered. client_mss and client_ws are ignored unless have_mss / have_ws.
  */
 uint8_t ref_cookie_data(int family, int have_mss, uint16_t client_mss,
-			int sack, int ecn, int have_ws, uint8_t client_ws);
+			int sack, int have_ws, uint8_t client_ws);
 
-/* The window scale a SYN-ACK with these data bits offered, ours being
- * wscale: SG_COOKIE_WS_NONE when the client offered none. */
+/* The low 8 bits of our TSval for a timestamp client; ecn means the SYN
+ * asked for ECN and we answer it (the caller applies sg_config.ecn). */
+uint8_t ref_ts_opts(int family, int have_mss, uint16_t client_mss, int sack,
+		    int ecn, int have_ws, uint8_t client_ws);
+
+/* The window scale a SYN-ACK offered, ours being wscale, from a cookie's
+ * data bits (no timestamps) or from our TSval's options. */
 uint8_t ref_cookie_ours(uint8_t data, uint8_t wscale);
+uint8_t ref_ts_ours(uint8_t opts, uint8_t wscale);
 
 /* MSS that a cookie's mss index stands for (0 for a bad family). */
 uint16_t ref_cookie_mss(int family, unsigned int idx);
 
+/* The client's window scale a ws code (1..3) of a cookie stands for. */
+uint8_t ref_ws_of_code(unsigned int code);
+
 /* CLOCK_TAI now, in nanoseconds: the clock synguard.h bases cookies on. */
 uint64_t ref_tai_ns(void);
 
-/* Full time counter, tai_ns >> SG_PERIOD_SHIFT; callers mask as needed. */
+/* Full time counter of cookies without timestamps, tai_ns >> SG_PERIOD_SHIFT. */
 uint32_t ref_counter(uint64_t tai_ns);
 
 /* ---- Internet checksum (RFC 1071) ---- */

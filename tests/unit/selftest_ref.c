@@ -443,50 +443,81 @@ static void test_cookie(void)
 {
 	static const uint8_t c4[4] = { 192, 0, 2, 1 }, s4[4] = { 198, 51, 100, 1 };
 	uint8_t key[16], msg[21];
-	uint32_t cookie, counter = 0x0abcdef5, mac;
+	uint32_t cookie, counter = 0x0abcdef5, mac, tsval;
 	uint16_t sport_be, dport_be;
-	uint64_t tai;
+	uint64_t tai, ns;
 
 	/* ports as stored in a packet: 40000 = 9c 40, 80 = 00 50 */
 	memcpy(&sport_be, "\x9c\x40", 2);
 	memcpy(&dport_be, "\x00\x50", 2);
 	ref_siphash_key(key, 0x0123456789abcdefULL, 0xfedcba9876543210ULL);
 
-	/* The message of synguard.h, spelt out byte by byte. */
+	/* Without timestamps: the message of synguard.h, byte by byte. */
 	memcpy(msg, c4, 4);
 	memcpy(msg + 4, s4, 4);
 	memcpy(msg + 8, "\x9c\x40\x00\x50", 4);
 	memcpy(msg + 12, "\x78\x56\x34\x12", 4); /* ISN 0x12345678 */
-	memcpy(msg + 16, "\x37\xf5\xde\xbc", 4); /* bc def5 << 8 | 0x37 */
+	/* counter 0abcdef5: low 25 bits << 7 | key 1, parity 1, data 0x17 */
+	memcpy(msg + 16, "\xf7\x7a\x6f\x5e", 4);
 	msg[20] = 7; /* the window scale we offered */
-	mac = (uint32_t)(ref_siphash24(key, msg, 21) >> 44);
+	mac = (uint32_t)(ref_siphash24(key, msg, 21) >> 39);
 
 	cookie = ref_cookie(4, c4, s4, sport_be, dport_be, 0x12345678, counter,
-			    1, key, 0x37, 7);
+			    1, key, 0x17, 7);
 	CHECK(cookie >> SG_COOKIE_MAC_SHIFT == mac);
 	CHECK((cookie >> SG_COOKIE_KEY_SHIFT & 1) == 1);
-	CHECK((cookie >> SG_COOKIE_TIME_SHIFT & SG_COOKIE_TIME_MASK) == 5);
-	CHECK((cookie & SG_COOKIE_DATA_MASK) == 0x37);
+	CHECK((cookie >> SG_COOKIE_PAR_SHIFT & 1) == 1);
+	CHECK((cookie & 0x1f) == 0x17);
 	CHECK(ref_cookie_mac(4, c4, s4, sport_be, dport_be, 0x12345678,
-			     counter, key, 0x37, 7) == mac);
+			     counter, key, 0x77, 7) == mac);
 	/* Our window scale is in the MAC. */
 	CHECK(ref_cookie_mac(4, c4, s4, sport_be, dport_be, 0x12345678,
-			     counter, key, 0x37, 6) != mac);
-	/* Counter bits above 24 stay out of the MAC. */
+			     counter, key, 0x77, 6) != mac);
+	/* Counter bits above 25 stay out of the MAC. */
 	CHECK(ref_cookie(4, c4, s4, sport_be, dport_be, 0x12345678,
-			 counter & SG_COUNTER_MASK, 1, key, 0x37, 7) == cookie);
-	CHECK(ref_cookie(4, c4, s4, sport_be, dport_be, 0x12345678, counter, 0,
-			 key, 0x37, 7) == (cookie & ~(1u << SG_COOKIE_KEY_SHIFT)));
+			 counter & 0x1ffffff, 1, key, 0x17, 7) == cookie);
+	/* The key slot and the parity are in the MAC too. */
+	CHECK((ref_cookie(4, c4, s4, sport_be, dport_be, 0x12345678, counter,
+			  0, key, 0x17, 7) ^
+	       cookie) >> SG_COOKIE_MAC_SHIFT);
+	CHECK((ref_cookie(4, c4, s4, sport_be, dport_be, 0x12345678,
+			  counter + 1, 1, key, 0x17, 7) &
+	       SG_COOKIE_DATA_MASK) == 0x57);
 	CHECK(ref_cookie(4, c4, s4, sport_be, dport_be, 0x12345679, counter, 1,
-			 key, 0x37, 7) != cookie);
+			 key, 0x17, 7) != cookie);
 
-	CHECK(ref_cookie_data(4, 1, 1460, 0, 0, 1, 7) == (3 | 7 << 4));
-	CHECK(ref_cookie_data(4, 1, 1459, 1, 0, 1, 7) == (2 | 4 | 7 << 4));
-	CHECK(ref_cookie_data(4, 1, 100, 0, 1, 1, 20) == (0 | 8 | 14 << 4));
-	CHECK(ref_cookie_data(4, 0, 9000, 1, 1, 0, 3) == (0 | 4 | 8 | 15 << 4));
-	CHECK(ref_cookie_data(6, 1, 9000, 0, 0, 1, 0) == 3);
-	CHECK(ref_cookie_data(6, 1, 1420, 0, 0, 1, 14) == (1 | 14 << 4));
-	CHECK(ref_cookie_data(6, 1, 1219, 0, 0, 0, 0) == (0 | 15 << 4));
+	/* With timestamps: our TSval, and the 32-bit MAC over it. */
+	ns = (0x123456ULL << SG_TS_UNIT_SHIFT) + 12345;
+	tsval = ref_tsval(ns, 1, 0xd7);
+	CHECK(tsval == 0x2468add7);
+	CHECK(ref_tsval(ns | 1ULL << 52, 0, 0x0f) == 0x2468ac0f);
+	memcpy(msg + 16, "\xd7\xad\x68\x24", 4);
+	msg[20] = 0x80 | 7; /* the TS flag, and the scale we offered */
+	CHECK(ref_cookie_ts(4, c4, s4, sport_be, dport_be, 0x12345678, tsval,
+			    key, 7) ==
+	      (uint32_t)(ref_siphash24(key, msg, 21) >> 32));
+	CHECK(ref_cookie_ts(4, c4, s4, sport_be, dport_be, 0x12345678,
+			    tsval ^ 1u << 9, key, 7) !=
+	      ref_cookie_ts(4, c4, s4, sport_be, dport_be, 0x12345678, tsval,
+			    key, 7));
+
+	/* The data bits: MSS index, SACK, ws code (0 none; 0, 7, 8). */
+	CHECK(ref_cookie_data(4, 1, 1460, 0, 1, 7) == (3 | 2 << 3));
+	CHECK(ref_cookie_data(4, 1, 1459, 1, 1, 6) == (2 | 4 | 1 << 3));
+	CHECK(ref_cookie_data(4, 1, 100, 0, 1, 20) == (0 | 3 << 3));
+	CHECK(ref_cookie_data(4, 0, 9000, 1, 0, 3) == (0 | 4));
+	CHECK(ref_cookie_data(6, 1, 9000, 0, 1, 0) == (3 | 1 << 3));
+	CHECK(ref_cookie_data(6, 1, 1420, 0, 1, 8) == (1 | 3 << 3));
+	CHECK(ref_cookie_data(6, 1, 1219, 0, 0, 0) == 0);
+	CHECK(ref_cookie_ours(0x07, 7) == SG_COOKIE_WS_NONE &&
+	      ref_cookie_ours(0x08, 9) == 9);
+	CHECK(ref_ws_of_code(1) == 0 && ref_ws_of_code(2) == 7 &&
+	      ref_ws_of_code(3) == 8);
+	/* The TSval's options: ws (15 none), SACK, ECN, MSS index. */
+	CHECK(ref_ts_opts(4, 1, 1460, 1, 0, 1, 7) == (7 | 0x10 | 3 << 6));
+	CHECK(ref_ts_opts(4, 1, 1300, 0, 1, 1, 20) == (14 | 0x20 | 1 << 6));
+	CHECK(ref_ts_opts(6, 0, 0, 0, 0, 0, 0) == 15);
+	CHECK(ref_ts_ours(15, 7) == SG_COOKIE_WS_NONE && ref_ts_ours(0, 7) == 7);
 	CHECK(ref_cookie_mss(4, 3) == 1460 && ref_cookie_mss(6, 0) == 1220 &&
 	      ref_cookie_mss(6, 4) == 0);
 

@@ -269,7 +269,7 @@ static void test_src_limits(void)
 	/* Validated ACKs per source. */
 	{
 		uint8_t key[16];
-		uint8_t d = ref_cookie_data(4, 1, 1460, 0, 0, 0, 0);
+		uint8_t d = ref_cookie_data(4, 1, 1460, 0, 0, 0);
 		uint32_t now = ref_counter(ref_tai_ns());
 		uint8_t in[PKT_BUF_SIZE];
 		struct pkt_spec ack;
@@ -496,7 +496,7 @@ static void test_cookies_auto(void)
 	/* Cookie ACKs still validate while disengaged. */
 	{
 		uint8_t key[16];
-		uint8_t d = ref_cookie_data(4, 1, 1460, 0, 0, 0, 0);
+		uint8_t d = ref_cookie_data(4, 1, 1460, 0, 0, 0);
 		uint8_t in[PKT_BUF_SIZE];
 		struct pkt_spec ack;
 		struct run r;

@@ -199,8 +199,18 @@ static void test_ecn(void)
 	struct run r;
 	int len;
 
+	/* ECN needs timestamps: only our TSval has room to remember it. */
 	pkt_spec_init(&s, 4);
 	s.tcp_flags |= PKT_TCP_ECE | PKT_TCP_CWR;
+	len = build(&s, buf);
+	if (expect_answer("ECN setup SYN without timestamps -> no ECE", buf,
+			  len, &r)) {
+		if ((th = tcp_of(&r, &tl)) && (th[13] & PKT_TCP_ECE))
+			fail("ECE set");
+		end();
+	}
+	pkt_opt_ts(s.tcp_opts, &s.tcp_opts_len, 1000, 0);
+	pkt_opt_pad(s.tcp_opts, &s.tcp_opts_len);
 	len = build(&s, buf);
 	if (expect_answer("ECN setup SYN -> SYN-ACK with ECE", buf, len, &r)) {
 		if ((th = tcp_of(&r, &tl)) && !(th[13] & PKT_TCP_ECE))
@@ -217,6 +227,8 @@ static void test_ecn(void)
 	}
 	pkt_spec_init(&s, 6);
 	s.tcp_flags |= PKT_TCP_ECE | PKT_TCP_CWR;
+	pkt_opt_ts(s.tcp_opts, &s.tcp_opts_len, 1000, 0);
+	pkt_opt_pad(s.tcp_opts, &s.tcp_opts_len);
 	s.tos = 0x01; /* ECT(1) in the traffic class */
 	len = build(&s, buf);
 	if (expect_answer("IPv6 ECT-marked ECN setup SYN -> no ECE", buf, len,
@@ -277,14 +289,29 @@ static void test_sysctls(void)
 			fail("option %u offered", c[i].kind);
 		if (th && !c[i].kind && (th[13] & PKT_TCP_ECE))
 			fail("ECE set");
-		/* The cookie says so too: no SACK/WS bits for the handoff. */
-		if (th && c[i].off == SG_SYSCTL_SACK &&
-		    (pkt_be32(th + 4) & SG_COOKIE_SACK))
-			fail("cookie has the SACK bit");
-		if (th && c[i].off == SG_SYSCTL_WS &&
-		    (pkt_be32(th + 4) >> SG_COOKIE_WS_SHIFT &
-		     SG_COOKIE_WS_MASK) != SG_COOKIE_WS_NONE)
-			fail("cookie has a window scale");
+		/*
+		 * The cookie says so too: no SACK/WS bits for the handoff,
+		 * in our TSval (which the client echoes) or, without
+		 * timestamps, in the cookie itself.
+		 */
+		if (th && pkt_tcpopt_find(th, tl, PKT_TCPOPT_TS, &d, &dl) >= 0 &&
+		    dl == 8) {
+			uint32_t tsv = pkt_be32(d);
+
+			if (c[i].off == SG_SYSCTL_SACK && (tsv & SG_TS_SACK))
+				fail("TSval has the SACK bit");
+			if (c[i].off == SG_SYSCTL_WS &&
+			    (tsv & SG_TS_WS_MASK) != SG_COOKIE_WS_NONE)
+				fail("TSval has a window scale");
+		} else if (th) {
+			uint32_t ck = pkt_be32(th + 4);
+
+			if (c[i].off != SG_SYSCTL_TS)
+				fail("no timestamp option");
+			if (!(ck & SG_COOKIE_SACK) ||
+			    !(ck >> SG_COOKIE_WS_SHIFT & SG_COOKIE_WS_MASK))
+				fail("cookie lost SACK or the window scale");
+		}
 		end();
 	}
 	cfg.tcp_sysctl = SG_SYSCTL_ALL & ~SG_SYSCTL_SYNCOOKIES;
@@ -405,10 +432,10 @@ static int handshake(struct pkt_spec *ack, uint32_t *cookie)
 {
 	uint8_t buf[PKT_BUF_SIZE];
 	struct pkt_spec s;
-	const uint8_t *th;
+	const uint8_t *th, *ts;
 	struct run r;
 	size_t tl;
-	int len;
+	int len, dl;
 
 	full_syn(&s, 4);
 	s.sport = 40000 + (rand() & 0x3fff);
@@ -422,6 +449,13 @@ static int handshake(struct pkt_spec *ack, uint32_t *cookie)
 	ack->tcp_flags = PKT_TCP_ACK;
 	ack->seq = s.seq + 1;
 	ack->ack = *cookie + 1;
+	/* As a client does: it echoes our TSval, which the cookie needs. */
+	ack->tcp_opts_len = 0;
+	if (pkt_tcpopt_find(th, tl, PKT_TCPOPT_TS, &ts, &dl) < 0 || dl != 8)
+		return -1;
+	pkt_opt_nop(ack->tcp_opts, &ack->tcp_opts_len);
+	pkt_opt_nop(ack->tcp_opts, &ack->tcp_opts_len);
+	pkt_opt_ts(ack->tcp_opts, &ack->tcp_opts_len, 1001, pkt_be32(ts));
 	return 0;
 }
 
@@ -518,30 +552,33 @@ static void test_clock(void)
 	struct pkt_spec ack;
 	struct run r;
 	uint8_t buf[PKT_BUF_SIZE], key[16];
+	const uint8_t opts = ref_ts_opts(4, 1, 1460, 1, 0, 1, 7);
 	int len;
 
 	/*
 	 * A kernel whose TAI offset is 37 s: cookies still follow REALTIME,
-	 * so a cookie the reference made from REALTIME validates.
+	 * so a cookie the reference made from REALTIME validates. With
+	 * timestamps, whose TSval dates the cookie to half a second.
 	 */
 	cfg.tai_offset_ns = 37LL * 1000000000LL;
 	put_config();
 	begin("TAI offset 37 s: a cookie made on REALTIME validates");
 	key_bytes(key, keys.current & 1);
-	forged_ack(4, &ack,
-		   ref_counter(ref_tai_ns() - 37ULL * 1000000000ULL),
-		   keys.current & 1, key, 0x37);
+	forged_ack_ts(4, &ack, ref_tai_ns() - 37ULL * 1000000000ULL,
+		      keys.current & 1, key, opts);
 	len = build(&ack, buf);
 	if (len > 0 && !run_prog(buf, len, &r))
 		expect_counters(&r, SG_CNT_COOKIE_OK, CNT_END);
 	end();
-	/* ... and one made on the kernel's TAI is 37 s (two periods) off. */
+	/* ... and one made on the kernel's TAI is 37 s ahead: beyond the
+	 * skew a fleet peer may have. */
 	begin("TAI offset 37 s: a cookie made on TAI is refused");
-	forged_ack(4, &ack, ref_counter(ref_tai_ns() + 37ULL * 1000000000ULL),
-		   keys.current & 1, key, 0x37);
+	forged_ack_ts(4, &ack, ref_tai_ns(), keys.current & 1, key, opts);
 	len = build(&ack, buf);
-	if (len > 0 && !run_prog(buf, len, &r))
+	if (len > 0 && !run_prog(buf, len, &r)) {
 		expect_verdict(&r, XDP_DROP);
+		expect_counters(&r, SG_CNT_COOKIE_EXPIRED, CNT_END);
+	}
 	end();
 	config_defaults();
 }

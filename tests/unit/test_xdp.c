@@ -101,8 +101,9 @@ static void expected_synack(const struct pkt_spec *syn, const struct offer *o,
 	sa->dport = syn->sport;
 	sa->seq = cookie;
 	sa->ack = syn->seq + 1;
+	/* ECN only with timestamps: only our TSval has room for it. */
 	sa->tcp_flags = PKT_TCP_SYN | PKT_TCP_ACK |
-			(o->ecn && cfg.ecn ? PKT_TCP_ECE : 0);
+			(o->ecn && cfg.ecn && o->have_ts ? PKT_TCP_ECE : 0);
 	sa->window = cfg.window;
 	sa->tcp_opts_len = 0;
 	pkt_opt_mss(sa->tcp_opts, &sa->tcp_opts_len,
@@ -148,12 +149,15 @@ struct synack_result {
 	int ok;
 	uint32_t cookie;
 	uint32_t our_tsval;
-	uint8_t data;
+	uint8_t data; /* without timestamps: the cookie's bits 0..4 */
+	uint8_t opts; /* with: our TSval's low 8 bits */
 };
 
 /*
  * Sends the SYN, checks the SYN-ACK byte for byte. Retries once if the run
- * straddled a change of the time counter (every 17 s).
+ * straddled a change of the time counter (every 69 s). A timestamp client's
+ * cookie is the MAC over our TSval, whose time is taken from the frame
+ * (bounded by the run's clock readings) and whose other bits must be exact.
  */
 static struct synack_result check_syn(const char *name,
 				      const struct pkt_spec *syn,
@@ -176,6 +180,8 @@ static struct synack_result check_syn(const char *name,
 		return res;
 	}
 	data = ref_cookie_data(syn->family, o->have_mss, o->mss, o->sack,
+			       o->have_ws, o->ws);
+	res.opts = ref_ts_opts(syn->family, o->have_mss, o->mss, o->sack,
 			       o->ecn && cfg.ecn, o->have_ws, o->ws);
 	for (attempt = 0; attempt < 2; attempt++) {
 		if (run_prog(in, len, &r))
@@ -196,10 +202,11 @@ static struct synack_result check_syn(const char *name,
 				    keys.current & 1, data);
 	res.data = data;
 	if (o->have_ts) {
-		/* Our TSval is TAI >> 20: take it from the frame, bounded. */
 		const uint8_t *ts;
 		int dlen;
-		uint32_t lo = r.tai_before >> 20, hi = r.tai_after >> 20;
+		uint8_t key[16];
+		uint32_t lo = ref_tsval(r.tai_before, keys.current, res.opts),
+			 hi = ref_tsval(r.tai_after, keys.current, res.opts);
 
 		if (pkt_offsets(r.out, r.out_len, &off) ||
 		    pkt_tcpopt_find(r.out + off.l4_off, r.out_len - off.l4_off,
@@ -208,9 +215,18 @@ static struct synack_result check_syn(const char *name,
 			fail("no timestamp option in the SYN-ACK");
 		} else {
 			tsval = pkt_be32(ts);
-			if (tsval - lo > hi - lo)
-				fail("TSval %u outside [%u, %u]", tsval, lo, hi);
+			if ((tsval & 0x1ff) != (lo & 0x1ff))
+				fail("TSval %#x: key and options, want %#x",
+				     tsval, lo & 0x1ff);
+			else if (tsval - lo > hi - lo)
+				fail("TSval %#x outside [%#x, %#x]", tsval, lo,
+				     hi);
 		}
+		key_bytes(key, keys.current & 1);
+		res.cookie = ref_cookie_ts(syn->family, syn->saddr, syn->daddr,
+					   htons(syn->sport), htons(syn->dport),
+					   syn->seq, tsval, key,
+					   ref_ts_ours(res.opts, cfg.wscale));
 	}
 	res.our_tsval = tsval;
 	expected_synack(syn, o, res.cookie, tsval, &sa);
@@ -255,7 +271,11 @@ static void check_meta(const struct sg_meta *m, const struct pkt_spec *syn,
 		       const struct offer *o, const struct synack_result *sa)
 {
 	uint8_t want_flags = 0;
-	unsigned int ws = (sa->data >> SG_COOKIE_WS_SHIFT) & SG_COOKIE_WS_MASK;
+	/* What the cookie keeps of the offer: exact with timestamps; the
+	 * scale rounded down to the table without. */
+	unsigned int idx = o->have_ts ? sa->opts >> 6 : sa->data & 3;
+	unsigned int ws = o->have_ts ? (o->ws > 14 ? 14 : o->ws) :
+				       ref_ws_of_code(sa->data >> 3 & 3);
 
 	if (m->magic != SG_META_MAGIC)
 		fail("meta magic %#x", m->magic);
@@ -264,9 +284,9 @@ static void check_meta(const struct sg_meta *m, const struct pkt_spec *syn,
 		fail("meta secret %#x %#x, want the load's %#x %#x",
 		     m->secret[0], m->secret[1], TEST_META_SECRET0,
 		     TEST_META_SECRET1);
-	if (m->mss != ref_cookie_mss(syn->family, sa->data & 3))
+	if (m->mss != ref_cookie_mss(syn->family, idx))
 		fail("meta mss %u, want %u", m->mss,
-		     ref_cookie_mss(syn->family, sa->data & 3));
+		     ref_cookie_mss(syn->family, idx));
 	if (o->have_ts) {
 		want_flags |= SG_META_F_TSTAMP;
 		if (m->rcv_tsval != o->tsval + 1 ||
@@ -278,14 +298,13 @@ static void check_meta(const struct sg_meta *m, const struct pkt_spec *syn,
 	}
 	if (o->sack)
 		want_flags |= SG_META_F_SACK;
-	if (o->ecn && cfg.ecn)
+	if (o->ecn && cfg.ecn && o->have_ts)
 		want_flags |= SG_META_F_ECN;
 	if (o->have_ws) {
 		want_flags |= SG_META_F_WSCALE;
-		if (m->snd_wscale != (o->ws > 14 ? 14 : o->ws) ||
-		    m->rcv_wscale != cfg.wscale || ws != m->snd_wscale)
-			fail("meta wscale snd %u rcv %u", m->snd_wscale,
-			     m->rcv_wscale);
+		if (m->snd_wscale != ws || m->rcv_wscale != cfg.wscale)
+			fail("meta wscale snd %u rcv %u, want %u %u",
+			     m->snd_wscale, m->rcv_wscale, ws, cfg.wscale);
 	} else if (m->snd_wscale || m->rcv_wscale) {
 		fail("meta wscale set without the option");
 	}
@@ -571,13 +590,13 @@ static void test_syn_headers(void)
 }
 
 
+static void test_ack_ages(void);
+
 static void test_ack_rejects(void)
 {
 	const struct offer o = { .have_mss = 1, .mss = 1460 };
-	uint8_t key[16], other[16];
 	struct synack_result sa;
 	struct pkt_spec syn, ack;
-	uint32_t now;
 	int family;
 	char name[128];
 
@@ -642,74 +661,147 @@ static void test_ack_rejects(void)
 		check_ack_dropped(name, &ack, SG_CNT_COOKIE_BAD);
 	}
 
-	/*
-	 * Time: with a 60 s lifetime, max age is 3 periods. Cookies of age 4
-	 * to 6 are genuine but expired; age 7 aliases one period ahead
-	 * (skew) and so fails the MAC. Skip the last second of a period so
-	 * the counter does not move between building and checking.
-	 */
-	cfg.cookie_lifetime = 60;
-	put_config();
-	while ((ref_tai_ns() >> 30) % 16 == 15)
-		usleep(100000);
-	now = ref_counter(ref_tai_ns());
+	test_ack_ages();
+}
+
+/*
+ * Time. Without timestamps a cookie is good in the periods (2^36 ns) that
+ * overlap [now - lifetime, now + skew]; the parity bit picks one of them,
+ * and a genuine cookie of the period before is expired. With timestamps
+ * the echoed TSval dates it to 2^29 ns. The SG clock is moved to a chosen
+ * point of its period, so the cases do not depend on the wall clock.
+ */
+static void test_ack_ages(void)
+{
+	const uint64_t sec = 1000000000ULL, period = 1ULL << SG_PERIOD_SHIFT;
+	/* Where in the period, the lifetime, cookie counters relative to
+	 * now's, and the counter expected from them. */
+	static const struct {
+		uint64_t at_sec;
+		unsigned int lifetime;
+		int age;
+		int want; /* counter */
+		const char *why;
+	} c[] = {
+		{ 30, 60, 0, SG_CNT_COOKIE_OK, "this period" },
+		{ 30, 60, 1, SG_CNT_COOKIE_OK, "the period before, within 60 s" },
+		{ 30, 60, 2, SG_CNT_COOKIE_BAD, "two periods old: wrong parity" },
+		{ 30, 60, -1, SG_CNT_COOKIE_BAD, "next period, skew not reached" },
+		{ 65, 60, 0, SG_CNT_COOKIE_OK, "this period, 65 s in" },
+		{ 65, 60, -1, SG_CNT_COOKIE_OK, "next period within the skew" },
+		{ 65, 60, 1, SG_CNT_COOKIE_BAD, "the period before, parity of next" },
+		{ 30, 18, 0, SG_CNT_COOKIE_OK, "lifetime 18 s: this period" },
+		{ 30, 18, 1, SG_CNT_COOKIE_EXPIRED,
+		  "lifetime 18 s: the period before ended 30 s ago" },
+		{ 10, 18, 1, SG_CNT_COOKIE_OK,
+		  "lifetime 18 s: the period before ended 10 s ago" },
+		{ 30, 18, 2, SG_CNT_COOKIE_BAD,
+		  "lifetime 18 s: two periods old, checked as this one" },
+		{ 30, 18, 3, SG_CNT_COOKIE_BAD,
+		  "lifetime 18 s: three periods old, checked as the last" },
+	};
+	/* TSval ages in seconds (negative: ahead) and the expected counter. */
+	static const struct {
+		int age_sec;
+		int want;
+	} t[] = {
+		{ 0, SG_CNT_COOKIE_OK },       { 59, SG_CNT_COOKIE_OK },
+		{ 62, SG_CNT_COOKIE_EXPIRED }, { 3600, SG_CNT_COOKIE_EXPIRED },
+		{ -8, SG_CNT_COOKIE_OK },      { -10, SG_CNT_COOKIE_EXPIRED },
+	};
+	uint8_t key[16], other[16];
+	struct pkt_spec ack;
+	char name[160];
+	unsigned int i;
+	uint64_t now;
+	uint32_t n;
+	int family;
+
 	key_bytes(key, keys.current);
 	for (family = 4; family <= 6; family += 2) {
-		const uint8_t d = ref_cookie_data(family, 1, 1460, 0, 0, 0, 0);
-		int age;
+		const uint8_t d = ref_cookie_data(family, 1, 1460, 0, 0, 0);
+		const uint8_t to = ref_ts_opts(family, 1, 1460, 1, 0, 1, 7);
 
-		for (age = 4; age <= 6; age++) {
-			forged_ack(family, &ack, now - age, keys.current, key, d);
+		for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+			cfg.cookie_lifetime = c[i].lifetime;
+			now = sg_clock_at(c[i].at_sec * sec);
+			n = (uint32_t)(now / period);
+			forged_ack(family, &ack, n - c[i].age, keys.current,
+				   key, d);
 			snprintf(name, sizeof(name),
-				 "ACK IPv%d cookie %d periods old, lifetime 60 s"
-				 " -> expired",
-				 family, age);
-			check_ack_dropped(name, &ack, SG_CNT_COOKIE_EXPIRED);
+				 "ACK IPv%d no TS, %llu s into the period, "
+				 "%s -> %s",
+				 family, (unsigned long long)c[i].at_sec,
+				 c[i].why, counter_names[c[i].want]);
+			check_ack(name, &ack,
+				  c[i].want == SG_CNT_COOKIE_OK ? XDP_PASS
+								: XDP_DROP,
+				  c[i].want);
 		}
-		forged_ack(family, &ack, now - 7, keys.current, key, d);
-		snprintf(name, sizeof(name),
-			 "ACK IPv%d cookie 7 periods old -> bad", family);
-		check_ack_dropped(name, &ack, SG_CNT_COOKIE_BAD);
-		forged_ack(family, &ack, now + 2, keys.current, key, d);
-		snprintf(name, sizeof(name),
-			 "ACK IPv%d cookie 2 periods ahead -> bad", family);
-		check_ack_dropped(name, &ack, SG_CNT_COOKIE_BAD);
-
-		for (age = -1; age <= 3; age++) {
-			struct run r;
-			uint8_t in[PKT_BUF_SIZE];
-			int len;
-
-			forged_ack(family, &ack, now - age, keys.current, key,
-				   d);
+		cfg.cookie_lifetime = 60;
+		now = sg_clock_at(30 * sec);
+		for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+			forged_ack_ts(family, &ack,
+				      now - (int64_t)t[i].age_sec * (int64_t)sec,
+				      keys.current, key, to);
 			snprintf(name, sizeof(name),
-				 "ACK IPv%d cookie %d periods old, lifetime 60 s"
-				 " -> valid",
-				 family, age);
-			begin(name);
-			len = pkt_build(&ack, in, sizeof(in));
-			if (!run_prog(in, len, &r)) {
-				expect_verdict(&r, XDP_PASS);
-				expect_counters(&r, SG_CNT_COOKIE_OK, CNT_END);
-			}
-			end();
+				 "ACK IPv%d TS, TSecr %d s old, lifetime 60 s "
+				 "-> %s",
+				 family, t[i].age_sec, counter_names[t[i].want]);
+			check_ack(name, &ack,
+				  t[i].want == SG_CNT_COOKIE_OK ? XDP_PASS
+								: XDP_DROP,
+				  t[i].want);
 		}
+
+		/* A TS cookie ACK with its timestamp option stripped, and a
+		 * cookie without timestamps given one: never the other. */
+		forged_ack_ts(family, &ack, now, keys.current, key, to);
+		ack.tcp_opts_len = 0;
+		snprintf(name, sizeof(name),
+			 "ACK IPv%d TS cookie without its timestamp -> bad",
+			 family);
+		check_ack_dropped(name, &ack, SG_CNT_COOKIE_BAD);
+		forged_ack(family, &ack, (uint32_t)(now / period), keys.current,
+			   key, d);
+		pkt_opt_nop(ack.tcp_opts, &ack.tcp_opts_len);
+		pkt_opt_nop(ack.tcp_opts, &ack.tcp_opts_len);
+		pkt_opt_ts(ack.tcp_opts, &ack.tcp_opts_len, 1, ack.ack - 1);
+		snprintf(name, sizeof(name),
+			 "ACK IPv%d cookie without TS given a timestamp -> bad",
+			 family);
+		check_ack_dropped(name, &ack, SG_CNT_COOKIE_BAD);
+		/* The options echoed in TSecr are in the MAC. */
+		forged_ack_ts(family, &ack, now, keys.current, key, to);
+		ack.tcp_opts[2 + 2 + 4 + 3] ^= 0x10; /* TSecr's SACK bit */
+		snprintf(name, sizeof(name),
+			 "ACK IPv%d TSecr options changed -> bad", family);
+		check_ack_dropped(name, &ack, SG_CNT_COOKIE_BAD);
 
 		/* A key that is neither current nor previous. */
 		if (getrandom(other, 16, 0) != 16)
 			fail("getrandom");
-		forged_ack(family, &ack, now, keys.current, other, d);
+		forged_ack(family, &ack, (uint32_t)(now / period), keys.current,
+			   other, d);
 		snprintf(name, sizeof(name), "ACK IPv%d cookie of an unknown key",
 			 family);
 		check_ack_dropped(name, &ack, SG_CNT_COOKIE_BAD);
+		forged_ack_ts(family, &ack, now, keys.current, other, to);
+		snprintf(name, sizeof(name),
+			 "ACK IPv%d TS cookie of an unknown key", family);
+		check_ack_dropped(name, &ack, SG_CNT_COOKIE_BAD);
 		/* The other slot holds no key. */
-		forged_ack(family, &ack, now, !keys.current, key, d);
+		forged_ack(family, &ack, (uint32_t)(now / period),
+			   !keys.current, key, d);
 		snprintf(name, sizeof(name),
 			 "ACK IPv%d cookie naming an empty key slot", family);
 		check_ack_dropped(name, &ack, SG_CNT_COOKIE_BAD);
+		forged_ack_ts(family, &ack, now, !keys.current, key, to);
+		snprintf(name, sizeof(name),
+			 "ACK IPv%d TSecr naming an empty key slot", family);
+		check_ack_dropped(name, &ack, SG_CNT_COOKIE_BAD);
 	}
-	cfg.cookie_lifetime = SG_DEFAULT_LIFETIME;
-	put_config();
+	config_defaults();
 }
 
 static void test_key_rotation(void)
@@ -1328,7 +1420,7 @@ static void set_synack_ns(uint64_t tai)
 static void expect_forged(const char *name, int verdict, int counter)
 {
 	uint8_t key[16], in[PKT_BUF_SIZE];
-	uint8_t d = ref_cookie_data(4, 1, 1460, 0, 0, 0, 0);
+	uint8_t d = ref_cookie_data(4, 1, 1460, 0, 0, 0);
 	struct pkt_spec ack;
 	struct run r;
 	int len;
@@ -1346,9 +1438,11 @@ static void expect_forged(const char *name, int verdict, int counter)
 
 static void test_cookie_gate(void)
 {
-	/* What the program allows: lifetime, two periods, one second. */
+	/* What the program allows: lifetime, one period, the skew, one
+	 * second. */
 	const uint64_t gate = cfg.cookie_lifetime * 1000000000ULL +
-			      (2ULL << SG_PERIOD_SHIFT) + 1000000000ULL;
+			      (1ULL << SG_PERIOD_SHIFT) +
+			      (1ULL << SG_SKEW_SHIFT) + 1000000000ULL;
 	struct pkt_spec s, ack;
 	uint8_t in[PKT_BUF_SIZE];
 	struct sg_state st;
@@ -1463,6 +1557,7 @@ static const struct {
 	{"cookie_gate", test_cookie_gate, true},
 	{"limits", test_limits, true},
 	{"parity", test_parity, true},
+	{"forgery", test_forgery, true},
 };
 
 int main(int argc, char **argv)
