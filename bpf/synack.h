@@ -107,13 +107,15 @@ static __always_inline __u8 sg_ip_ecn(void *data, void *data_end,
  * namespace's TCP takes them (the handoff refuses an option whose sysctl is
  * off), and ECN as tcp_ecn_create_request grants it: only to a SYN that is
  * not itself ECT-marked, unless it sets a reserved bit. Returns the
- * cookie's data bits; *ece says whether to answer with ECE.
+ * cookie's data bits; *ece says whether to answer with ECE. kernel: for
+ * the kernel engine's cookie (a constant: each engine gets its own code).
  */
 static __always_inline __u32 sg_syn_offer(void *data, void *data_end,
 					  const struct sg_pkt *p,
 					  const struct tcphdr *in,
 					  const struct sg_config *cfg,
-					  struct sg_tcpopt *opt, int *ece)
+					  struct sg_tcpopt *opt, int *ece,
+					  int kernel)
 {
 	__u16 client_mss;
 	__u32 mss_idx = 0;
@@ -125,6 +127,10 @@ static __always_inline __u32 sg_syn_offer(void *data, void *data_end,
 		opt->have_ts = 0;
 	if (!(cfg->tcp_sysctl & SG_SYSCTL_WS))
 		opt->have_ws = 0;
+	/* Kernel engine: options the kernel cannot decode are not offered
+	 * (include/synguard.h, SG_SYSCTL_TS_RAW). */
+	if (kernel && !(cfg->tcp_sysctl & SG_SYSCTL_TS_RAW))
+		opt->have_ts = 0;
 	client_mss = opt->have_mss ? opt->mss
 				   : (p->family == 4 ? SG_MSS4_DEFAULT
 						     : SG_MSS6_DEFAULT);
@@ -138,6 +144,13 @@ static __always_inline __u32 sg_syn_offer(void *data, void *data_end,
 		opt->wscale = SG_WSCALE_MAX;
 	*ece = cfg->ecn && (cfg->tcp_sysctl & SG_SYSCTL_ECN) && in->ece &&
 	       in->cwr && (!sg_ip_ecn(data, data_end, p) || in->res1);
+	/* A kernel cookie keeps options only in the timestamp: without one,
+	 * none, as the kernel's own cookies give. */
+	if (kernel && !opt->have_ts) {
+		opt->have_ws = 0;
+		opt->sack_ok = 0;
+		*ece = 0;
+	}
 	return mss_idx | (opt->sack_ok ? SG_COOKIE_SACK : 0) |
 	       (*ece ? SG_COOKIE_ECN : 0) |
 	       (opt->have_ws ? opt->wscale : SG_COOKIE_WS_NONE)
@@ -149,11 +162,15 @@ static __always_inline __u32 sg_syn_offer(void *data, void *data_end,
  * on the stack before the frame is resized, so the IPv4 options, IPv6
  * extension headers and any payload of the SYN are simply not copied: the
  * reply is Ethernet (+ the same VLAN tags) + IP + TCP + our options.
+ * The kernel engine passes kernel = 1 (a constant, so that clang builds
+ * each engine's code without the other's) and the kernel's cookie in
+ * kcookie; keys is then unused.
  */
 static __always_inline int sg_synack(struct xdp_md *ctx, struct sg_pkt *p,
 				     struct sg_flow *flow,
 				     const struct sg_config *cfg,
-				     const struct sg_keys *keys)
+				     const struct sg_keys *keys, __u32 kcookie,
+				     int kernel)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -166,7 +183,7 @@ static __always_inline int sg_synack(struct xdp_md *ctx, struct sg_pkt *p,
 	struct sg_synack_tcp *t;
 	struct sg_state *st;
 	__u32 zero = 0, data_bits, cookie, tcp_len, ip_len, ours;
-	__u32 optlen, *dst;
+	__u32 optlen, *dst, tsval;
 	int nwords;
 	__u64 now, pseudo;
 	struct ethhdr *eth;
@@ -179,7 +196,8 @@ static __always_inline int sg_synack(struct xdp_md *ctx, struct sg_pkt *p,
 		return XDP_PASS;
 	}
 	in = *th;
-	data_bits = sg_syn_offer(data, data_end, p, &in, cfg, &opt, &ece);
+	data_bits = sg_syn_offer(data, data_end, p, &in, cfg, &opt, &ece,
+				 kernel);
 	ours = opt.have_ws ? cfg->wscale : SG_COOKIE_WS_NONE;
 
 	now = sg_now(cfg);
@@ -190,16 +208,22 @@ static __always_inline int sg_synack(struct xdp_md *ctx, struct sg_pkt *p,
 		st->synack_ns = now;
 	/* The caller's flow: its isn is ours to set (the stack is tight). */
 	flow->isn = bpf_ntohl(in.seq);
-	cookie = sg_cookie_make(flow, keys, keys->current & 1,
-				sg_counter_now(now), data_bits, ours);
-
 	/* TSval: the SG clock in units of 2^20 ns (about 1 ms): a shift, not
 	 * a division. Any rate works: the kernel's socket continues from the
 	 * TSval it is told (rcv_tsecr) with its own clock. */
+	tsval = now >> 20;
+	if (kernel) {
+		cookie = kcookie;
+		tsval = sg_kernel_tsval(&opt, ece);
+	} else {
+		cookie = sg_cookie_make(flow, keys, keys->current & 1,
+					sg_counter_now(now), data_bits, ours);
+	}
+
 	if (p->family == 4) {
 		t = &r.v4.t;
 		optlen = sg_synack_opts(t->opts, cfg->mss4, &opt, cfg->wscale,
-					now >> 20);
+					tsval);
 		tcp_len = sizeof(struct tcphdr) + optlen;
 		ip_len = sizeof(struct iphdr);
 		r.v4.ip.version = 4;
@@ -215,7 +239,7 @@ static __always_inline int sg_synack(struct xdp_md *ctx, struct sg_pkt *p,
 	} else {
 		t = &r.v6.t;
 		optlen = sg_synack_opts(t->opts, cfg->mss6, &opt, cfg->wscale,
-					now >> 20);
+					tsval);
 		tcp_len = sizeof(struct tcphdr) + optlen;
 		ip_len = sizeof(struct ipv6hdr);
 		r.v6.ip6.version = 6;
@@ -270,7 +294,7 @@ static __always_inline int sg_synack(struct xdp_md *ctx, struct sg_pkt *p,
 	__builtin_memcpy(mac, eth->h_source, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, eth->h_dest, ETH_ALEN);
 	__builtin_memcpy(eth->h_dest, mac, ETH_ALEN);
-	sg_count(SG_CNT_SYNACK_SENT);
+	sg_count(kernel ? SG_CNT_SYN_KERNEL_COOKIE : SG_CNT_SYNACK_SENT);
 	return XDP_TX;
 }
 

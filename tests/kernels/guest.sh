@@ -57,16 +57,14 @@ else
 fi
 ip netns del sgm
 
-if [ $kfunc = 1 ]; then
-	# The unit tests load the conntrack lookup as attach does on a host
-	# with conntrack; attach above loaded the module if it is one.
-	grep -qw bpf_xdp_ct_lookup /proc/kallsyms ||
-		fail "conntrack loaded by attach" "no bpf_xdp_ct_lookup in kallsyms"
-	out=$(build/test_xdp 2>&1)
-	rc=$?
-	echo "$out" | grep -v '^ok '
-	add_summary build/test_xdp "$out" $rc
-fi
+# The unit tests load the conntrack lookup as attach does on a host
+# with conntrack; attach above loaded the module if it is one.
+grep -qw bpf_xdp_ct_lookup /proc/kallsyms ||
+	fail "conntrack loaded by attach" "no bpf_xdp_ct_lookup in kallsyms"
+out=$(build/test_xdp 2>&1)
+rc=$?
+echo "$out" | grep -v '^ok '
+add_summary build/test_xdp "$out" $rc
 # suite SCRIPT: a namespace suite of tests/integration/, counted here.
 suite() {
 	local out rc
