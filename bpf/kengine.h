@@ -14,8 +14,7 @@
  * the options in its low bits, as cookie_init_timestamp() makes it
  * (include/synguard.h, SG_KTS_*). o and ece are what the SYN-ACK offers.
  */
-static __always_inline __u32 sg_kernel_tsval(const struct sg_tcpopt *o,
-					     int ece)
+static __always_inline __u32 sg_kernel_tsval(const struct sg_tcpopt *o, int ece)
 {
 	/* tcp_ns_to_ts(): the TCP clock is CLOCK_MONOTONIC, in ms. */
 	__u64 now = bpf_ktime_get_ns() / 1000000, ts;

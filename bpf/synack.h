@@ -196,8 +196,8 @@ static __always_inline int sg_synack(struct xdp_md *ctx, struct sg_pkt *p,
 		return XDP_PASS;
 	}
 	in = *th;
-	data_bits = sg_syn_offer(data, data_end, p, &in, cfg, &opt, &ece,
-				 kernel);
+	data_bits =
+		sg_syn_offer(data, data_end, p, &in, cfg, &opt, &ece, kernel);
 	ours = opt.have_ws ? cfg->wscale : SG_COOKIE_WS_NONE;
 
 	now = sg_now(cfg);

@@ -26,7 +26,7 @@ struct ke_case {
 	const char *name;
 	int family;
 	int mss, ws, sack, ts, ecn; /* the SYN's options; ws < 0: none */
-	__u8 sysctl; /* cfg.tcp_sysctl for the case */
+	__u8 sysctl;		    /* cfg.tcp_sysctl for the case */
 };
 
 struct ke_synack {
@@ -81,7 +81,8 @@ static int ke_check_syn(const struct ke_case *c, struct ke_synack *sa)
 	struct run r;
 	char name[160];
 
-	snprintf(name, sizeof(name), "kernel engine: %s: SYN -> kernel-cookie SYN-ACK", c->name);
+	snprintf(name, sizeof(name),
+		 "kernel engine: %s: SYN -> kernel-cookie SYN-ACK", c->name);
 	begin(name);
 	cfg.tcp_sysctl = c->sysctl;
 	put_config();
@@ -103,8 +104,8 @@ static int ke_check_syn(const struct ke_case *c, struct ke_synack *sa)
 		return -1;
 	}
 	th = r.out + off.l4_off;
-	if (memcmp(r.out + off.l3_off + (c->family == 4 ? 12 : 8),
-		   syn.daddr, alen) ||
+	if (memcmp(r.out + off.l3_off + (c->family == 4 ? 12 : 8), syn.daddr,
+		   alen) ||
 	    memcmp(r.out + off.l3_off + (c->family == 4 ? 12 : 8) + alen,
 		   syn.saddr, alen))
 		fail("addresses not swapped");
@@ -112,8 +113,8 @@ static int ke_check_syn(const struct ke_case *c, struct ke_synack *sa)
 		fail("ports not swapped");
 	if (pkt_be32(th + 8) != syn.seq + 1)
 		fail("ack %#x, want %#x", pkt_be32(th + 8), syn.seq + 1);
-	if ((th[13] & 0xff) != ((want_ecn ? PKT_TCP_ECE : 0) | PKT_TCP_SYN |
-				PKT_TCP_ACK))
+	if ((th[13] & 0xff) !=
+	    ((want_ecn ? PKT_TCP_ECE : 0) | PKT_TCP_SYN | PKT_TCP_ACK))
 		fail("flags %#x, want SYN|ACK%s", th[13],
 		     want_ecn ? "|ECE" : "");
 	if (c->family == 4 && !ref_ipv4_csum_ok(r.out + off.l3_off))
@@ -125,8 +126,7 @@ static int ke_check_syn(const struct ke_case *c, struct ke_synack *sa)
 
 	if (pkt_tcpopt_find(th, r.out_len - off.l4_off, PKT_TCPOPT_MSS, &o,
 			    &dlen) < 0 ||
-	    dlen != 2 ||
-	    pkt_be16(o) != (c->family == 4 ? cfg.mss4 : cfg.mss6))
+	    dlen != 2 || pkt_be16(o) != (c->family == 4 ? cfg.mss4 : cfg.mss6))
 		fail("MSS option missing or not ours");
 	if ((pkt_tcpopt_find(th, r.out_len - off.l4_off, PKT_TCPOPT_WS, &o,
 			     &dlen) >= 0) != want_ws)
@@ -189,8 +189,8 @@ static const struct ke_case ke_cases[] = {
 	 SG_SYSCTL_ALL | SG_SYSCTL_TS_RAW},
 	{"IPv4 SYN without TS (WS, SACK dropped)", 4, 1460, 7, 1, 0, 1,
 	 SG_SYSCTL_ALL | SG_SYSCTL_TS_RAW},
-	{"IPv4 SYN, tcp_timestamps=1 (no TS, so no WS/SACK)", 4, 1460, 7, 1,
-	 1, 0, SG_SYSCTL_ALL},
+	{"IPv4 SYN, tcp_timestamps=1 (no TS, so no WS/SACK)", 4, 1460, 7, 1, 1,
+	 0, SG_SYSCTL_ALL},
 	{"IPv6 Linux SYN (MSS, SACK, TS, WS 7)", 6, 1440, 7, 1, 1, 0,
 	 SG_SYSCTL_ALL | SG_SYSCTL_TS_RAW},
 	{"IPv6 SYN without options", 6, 0, -1, 0, 0, 0,
@@ -210,21 +210,26 @@ static void ke_roundtrips(void)
 		if (ke_check_syn(c, &sa))
 			continue;
 		ke_ack_spec(c, &sa, 0, &ack);
-		snprintf(name, sizeof(name), "kernel engine: %s: its ACK -> kernel cookie good, pass", c->name);
+		snprintf(
+			name, sizeof(name),
+			"kernel engine: %s: its ACK -> kernel cookie good, pass",
+			c->name);
 		expect_spec_untouched(name, &ack, XDP_PASS,
 				      SG_CNT_ACK_KERNEL_COOKIE_PASS);
 		/* Not the low bits: those only move the MSS index, which
 		 * can land on another valid entry. */
 		ke_ack_spec(c, &sa, 1u << 20, &ack);
-		snprintf(name, sizeof(name), "kernel engine: %s: ACK with a wrong cookie -> drop", c->name);
+		snprintf(name, sizeof(name),
+			 "kernel engine: %s: ACK with a wrong cookie -> drop",
+			 c->name);
 		check_ack_dropped(name, &ack, SG_CNT_ACK_KERNEL_COOKIE_BAD);
 	}
 }
 
 static void ke_no_listener(void)
 {
-	const struct ke_case c = {"", 4, 1460, 7, 1, 1, 0,
-				  SG_SYSCTL_ALL | SG_SYSCTL_TS_RAW};
+	const struct ke_case c = {
+		"", 4, 1460, 7, 1, 1, 0, SG_SYSCTL_ALL | SG_SYSCTL_TS_RAW};
 	struct ke_synack sa = {.cookie = 0x12345678, .tsval = 0};
 	struct pkt_spec s;
 
@@ -232,23 +237,25 @@ static void ke_no_listener(void)
 	put_config();
 	ke_syn_spec(&c, &s);
 	s.dport = KE_PORT_NONE;
-	expect_syn_untouched("kernel engine: SYN to a port nothing listens on -> pass",
-			     &s, SG_CNT_SYN_NO_LISTENER_PASS);
+	expect_syn_untouched(
+		"kernel engine: SYN to a port nothing listens on -> pass", &s,
+		SG_CNT_SYN_NO_LISTENER_PASS);
 	ke_ack_spec(&c, &sa, 0, &s);
 	s.dport = KE_PORT_NONE;
-	check_ack_dropped("kernel engine: ACK to a port nothing listens on -> drop",
-			  &s, SG_CNT_ACK_KERNEL_COOKIE_BAD);
+	check_ack_dropped(
+		"kernel engine: ACK to a port nothing listens on -> drop", &s,
+		SG_CNT_ACK_KERNEL_COOKIE_BAD);
 	ke_ack_spec(&c, &sa, 0, &s);
-	check_ack_dropped("kernel engine: ACK with a made-up cookie -> drop", &s,
-			  SG_CNT_ACK_KERNEL_COOKIE_BAD);
+	check_ack_dropped("kernel engine: ACK with a made-up cookie -> drop",
+			  &s, SG_CNT_ACK_KERNEL_COOKIE_BAD);
 }
 
 /* With tcp_syncookies back at 1 and the queue empty, the helper makes no
  * cookie: the SYN goes to the kernel, counted. */
 static void ke_helper_refuses(void)
 {
-	const struct ke_case c = {"", 4, 1460, 7, 1, 1, 0,
-				  SG_SYSCTL_ALL | SG_SYSCTL_TS_RAW};
+	const struct ke_case c = {
+		"", 4, 1460, 7, 1, 1, 0, SG_SYSCTL_ALL | SG_SYSCTL_TS_RAW};
 	struct pkt_spec s;
 
 	if (write_sysctl("/proc/sys/net/ipv4/tcp_syncookies", "1")) {
@@ -258,8 +265,9 @@ static void ke_helper_refuses(void)
 		return;
 	}
 	ke_syn_spec(&c, &s);
-	expect_syn_untouched("kernel engine: tcp_syncookies=1, queue not full -> SYN passes, counted",
-			     &s, SG_CNT_SYN_KERNEL_COOKIE_ERROR);
+	expect_syn_untouched(
+		"kernel engine: tcp_syncookies=1, queue not full -> SYN passes, counted",
+		&s, SG_CNT_SYN_KERNEL_COOKIE_ERROR);
 }
 
 void test_kernel_engine(void)
