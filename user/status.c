@@ -12,13 +12,14 @@
 
 static int cmd_status(int argc, char **argv);
 
-enum tc_state { TC_UNKNOWN, TC_IN_PLACE, TC_MISSING, TC_REPLACED };
+enum tc_state { TC_UNKNOWN, TC_IN_PLACE, TC_MISSING, TC_REPLACED, TC_NONE };
 
 static const char *const tc_state_name[] = {
 	[TC_UNKNOWN] = "unknown",
 	[TC_IN_PLACE] = "in place",
 	[TC_MISSING] = "missing",
 	[TC_REPLACED] = "replaced",
+	[TC_NONE] = "none", /* the kernel engine has no TC program */
 };
 
 struct iface_state {
@@ -201,8 +202,9 @@ static void gather_attach(const char *iface, struct iface_state *s)
 				 &mode_now) > 0;
 	if (!s->xdp)
 		problem(s, "XDP program %u not attached", s->info.xdp_prog_id);
-	err = sg_tc_query(ifindex, &s->tc_prog_now);
-	if (err < 0) {
+	if (s->info.engine == SG_ENGINE_KERNEL)
+		s->tc = TC_NONE;
+	else if ((err = sg_tc_query(ifindex, &s->tc_prog_now)) < 0) {
 		problem(s, "cannot query the TC filter: %s", sg_strerr(err));
 	} else if (!err) {
 		s->tc = TC_MISSING;
@@ -257,18 +259,30 @@ static void port_kinds(struct iface_state *s)
 	s->kinds_read = true;
 }
 
+/* The engine's own view of the host (user/engine.c). */
+static void engine_host(struct iface_state *s)
+{
+	char buf[256];
+
+	if (s->present && s->have_info &&
+	    sg_engine_host_problem(&s->info, buf, sizeof(buf))[0])
+		host_problem(s, "%s", buf);
+}
+
 static void gather(const char *iface, struct iface_state *s)
 {
 	gather_attach(iface, s);
 	if (s->have_cfg)
 		host_state(s);
+	engine_host(s);
 	port_kinds(s);
 }
 
 static bool healthy(const struct iface_state *s)
 {
-	return s->present && s->xdp && s->tc == TC_IN_PLACE &&
-	       !s->problems[0] && !s->host[0];
+	return s->present && s->xdp &&
+	       (s->tc == TC_IN_PLACE || s->tc == TC_NONE) && !s->problems[0] &&
+	       !s->host[0];
 }
 
 static const char *mode_str(const struct iface_state *s)
@@ -411,6 +425,9 @@ static void status_text(struct iface_state *st, int n)
 	for (i = 0; i < n; i++) {
 		if (!st[i].have_cfg || !st[i].present)
 			continue;
+		sg_engine_status_text(st[i].iface, &st[i].info);
+		if (st[i].info.engine == SG_ENGINE_KERNEL)
+			continue; /* no handoff, no table */
 		if (st[i].cfg.nf & SG_NF_NOTRACK)
 			printf("%s: handed-off handshake ACKs skip conntrack: nftables table inet " SG_NFT_TABLE_FMT
 			       " %s\n",
@@ -575,6 +592,7 @@ static void status_json_iface(struct sg_jw *j, const struct iface_state *s)
 		sg_j_bool(j, "tc_handoff", s->tc == TC_IN_PLACE);
 		sg_j_str(j, "tc_state", tc_state_name[s->tc]);
 		sg_j_str(j, "notrack", notrack_str(s));
+		sg_engine_status_json(j, in);
 		sg_j_uint(j, "attached_unix", in->attached_unix);
 		sg_j_uint(j, "key_installed_unix", in->key_installed_unix);
 		sg_j_uint(j, "key_age_s", s->key_age);
