@@ -4,6 +4,8 @@
  * SYN-ACKs (XDP_TX), validates the returning ACKs and marks valid ones with
  * metadata; applies the lists, per-source limits and cookies auto. TC
  * ingress: hands marked ACKs to the kernel (bpf_sk_assign_tcp_reqsk).
+ * The kernel engine (sg_engine, bpf/kengine.h) answers with the kernel's
+ * own cookies instead, checks their ACKs at XDP and has no TC program.
  * Everything else passes untouched. Every frame the XDP program sees
  * increments exactly one verdict counter (include/synguard.h, SG_COUNTERS).
  */

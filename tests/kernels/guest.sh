@@ -76,5 +76,6 @@ if [ $kfunc = 1 ]; then
 else
 	skip tests/integration/test_handoff.sh "the own engine's handoff needs bpf_sk_assign_tcp_reqsk (Linux 6.9)"
 fi
-suite tests/integration/test_kengine.sh
+# Smaller counts in the emulated guest (the same cases).
+SG_SUITE_QUICK=1 suite tests/integration/test_kengine.sh
 summary

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
@@ -270,6 +271,50 @@ static void ke_helper_refuses(void)
 		&s, SG_CNT_SYN_KERNEL_COOKIE_ERROR);
 }
 
+/* What does not depend on the engine, run once in the kernel engine too. */
+static void ke_shared_paths(void)
+{
+	const struct ke_case c = {
+		"", 4, 1460, 7, 1, 1, 0, SG_SYSCTL_ALL | SG_SYSCTL_TS_RAW};
+	int lfd = -1, cfd = -1, afd = -1;
+	struct pkt_spec s;
+	uint16_t cport;
+
+	cfg.tcp_sysctl = c.sysctl;
+	cfg.cookies = SG_COOKIES_AUTO;
+	put_config();
+	state_engaged(0);
+	ke_syn_spec(&c, &s);
+	expect_syn_untouched(
+		"kernel engine: cookies auto, disengaged -> SYN passes", &s,
+		SG_CNT_SYN_DISENGAGED_PASS);
+	cfg.cookies = SG_COOKIES_ALWAYS;
+	put_config();
+
+	ke_syn_spec(&c, &s);
+	s.tcp_flags = PKT_TCP_SYN | PKT_TCP_ACK;
+	expect_spec_untouched(
+		"kernel engine: SYN-ACK with no socket -> reflection drop", &s,
+		XDP_DROP, SG_CNT_REFLECTION_DROP);
+
+	if (sock_pair(4, 80, &lfd, &cfd, &afd, &cport)) {
+		begin("kernel engine: ACK of an established connection -> pass");
+		fail("no loopback connection: %s", strerror(errno));
+		end();
+	} else {
+		loopback_spec(&s, 4, cport);
+		expect_spec_untouched(
+			"kernel engine: ACK of an established connection -> pass",
+			&s, XDP_PASS, SG_CNT_ACK_ESTABLISHED_PASS);
+	}
+	if (afd >= 0)
+		close(afd);
+	if (cfd >= 0)
+		close(cfd);
+	if (lfd >= 0)
+		close(lfd);
+}
+
 void test_kernel_engine(void)
 {
 	struct synguard *own = skel, *ke;
@@ -298,6 +343,7 @@ void test_kernel_engine(void)
 
 	ke_roundtrips();
 	ke_no_listener();
+	ke_shared_paths();
 	ke_helper_refuses();
 
 	synguard__destroy(ke);
