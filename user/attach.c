@@ -197,7 +197,9 @@ static int kernel_engine_check(const struct sg_attach_args *a,
 
 	if (a->key_file || a->key_rotate) {
 		sg_err("%s: the kernel engine answers with the kernel's own cookies and secret: %s needs the own engine (--engine own, Linux 6.9 or later)",
-		       a->iface, a->key_file ? "--key-file (a key shared by hosts)" : "--key-rotate");
+		       a->iface,
+		       a->key_file ? "--key-file (a key shared by hosts)"
+				   : "--key-rotate");
 		return -1;
 	}
 	if (a->lifetime_set) {
@@ -495,8 +497,8 @@ int sg_attach(const struct sg_attach_args *a, struct sg_info *info)
 			: sg_key_random(key))
 		return SG_EXIT_FAIL;
 	if (sg_iface_check(a->iface, &ifindex) ||
-	    sg_engine_choose(a->engine, &chosen) ||
-	    sg_bpffs_ready(true) < 0 || sg_lock(true))
+	    sg_engine_choose(a->engine, &chosen) || sg_bpffs_ready(true) < 0 ||
+	    sg_lock(true))
 		return SG_EXIT_FAIL;
 	sg_block_signals();
 	rc = do_attach(a->iface, ifindex, a, key, info, &chosen);

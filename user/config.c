@@ -149,9 +149,13 @@ static int cmd_config(int argc, char **argv)
 	apply(argc - first - 1, argv + first + 1, &cur, &cfg_set);
 	if (!sg_map_read(&p, SG_M_INFO, &info) &&
 	    ((cur.cfg.wscale != old.wscale &&
-	      sg_engine_refuses(&info, iface, "offer a window scale other than the kernel's")) ||
+	      sg_engine_refuses(
+		      &info, iface,
+		      "offer a window scale other than the kernel's")) ||
 	     (cur.cfg.cookie_lifetime != old.cookie_lifetime &&
-	      sg_engine_refuses(&info, iface, "set a cookie lifetime (the kernel's cookies keep theirs)")))) {
+	      sg_engine_refuses(
+		      &info, iface,
+		      "set a cookie lifetime (the kernel's cookies keep theirs)")))) {
 		sg_err("nothing changed");
 		sg_pins_close(&p);
 		return SG_EXIT_FAIL;

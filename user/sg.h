@@ -450,7 +450,7 @@ struct sg_attach_args {
 	enum sg_xdp_mode mode;
 	const char *key_file;
 	unsigned long long key_rotate; /* seconds; 0: never (run only) */
-	int engine; /* SG_ENGINE_AUTO or enum sg_engine */
+	int engine;		       /* SG_ENGINE_AUTO or enum sg_engine */
 	bool wscale_set, lifetime_set; /* given as options */
 };
 
