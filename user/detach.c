@@ -161,7 +161,7 @@ int sg_detach(const char *iface)
 	}
 
 	/* The kernel engine's sysctls, as they were before attach. */
-	if (have_info && sg_engine_sysctls_restore(iface, &info)) {
+	if (have_info && sg_engine_sysctls_release(iface, &info)) {
 		sg_err("%s: pins kept so that detach can be run again", iface);
 		return SG_EXIT_FAIL;
 	}

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <net/if.h>
 #include <sys/utsname.h>
 
 #include <bpf/bpf.h>
@@ -240,6 +241,50 @@ int sg_engine_sysctls_restore(const char *iface, const struct sg_info *info)
 		printf("%s: net.ipv4.%s set back to %u\n", iface, name, prev);
 	}
 	return rc;
+}
+
+/*
+ * Another interface of this network namespace that runs the kernel engine
+ * too: it takes over what info changed, so that the sysctls go back only
+ * when the last of them is detached. 1 handed over, 0 none to take it.
+ */
+static int sysctls_hand_over(const char *iface, const struct sg_info *info)
+{
+	struct sg_info o;
+	struct sg_pins p;
+	char **names;
+	int i, n, done = 0;
+
+	n = sg_list_protected(&names);
+	for (i = 0; i < n && !done; i++) {
+		if (!strcmp(names[i], iface) || sg_pins_open(names[i], &p))
+			continue;
+		if (p.fd[SG_M_INFO] >= 0 && !sg_map_read(&p, SG_M_INFO, &o) &&
+		    o.engine == SG_ENGINE_KERNEL &&
+		    if_nametoindex(names[i]) == o.ifindex) {
+			if (!(o.sysctl_set & SG_SYSCTL_SYNCOOKIES))
+				o.syncookies_prev = info->syncookies_prev;
+			if (!(o.sysctl_set & SG_SYSCTL_TS))
+				o.timestamps_prev = info->timestamps_prev;
+			o.sysctl_set |= info->sysctl_set;
+			if (!sg_map_write(&p, SG_M_INFO, &o)) {
+				printf("%s: net.ipv4.tcp_syncookies and tcp_timestamps stay as the kernel engine needs them: %s runs it too, and its detach sets them back\n",
+				       iface, names[i]);
+				done = 1;
+			}
+		}
+		sg_pins_close(&p);
+	}
+	if (n > 0)
+		sg_free_list(names, n);
+	return done;
+}
+
+int sg_engine_sysctls_release(const char *iface, const struct sg_info *info)
+{
+	if (!info->sysctl_set || sysctls_hand_over(iface, info))
+		return 0;
+	return sg_engine_sysctls_restore(iface, info);
 }
 
 int sg_engine_kernel_wscale(void)

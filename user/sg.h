@@ -425,6 +425,11 @@ int sg_engine_sysctls_set(const char *iface, struct sg_info *info);
 /* Puts back what sg_engine_sysctls_set() changed, saying so; 0 or -1. */
 int sg_engine_sysctls_restore(const char *iface, const struct sg_info *info);
 /*
+ * detach: the same, unless another interface of this namespace still runs
+ * the kernel engine; that one then takes the record over. 0 or -1.
+ */
+int sg_engine_sysctls_release(const char *iface, const struct sg_info *info);
+/*
  * Kernel engine: the window scale the kernel gives its side of a cookie
  * connection (tcp_select_initial_window() from tcp_rmem and rmem_max),
  * which the SYN-ACK must offer. -1 if it cannot be read.

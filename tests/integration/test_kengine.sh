@@ -29,6 +29,16 @@ N=20 ACKS=500 SYNS=5000 LEGIT=100
 in_s_sysctl() { in_s sysctl -n "net.ipv4.$1"; }
 
 topo_setup
+# A second interface of the server namespace (a veth pair of its own,
+# generic XDP): its pins are removed on exit too, whatever happened.
+DUM=engd$RUN_ID
+eng_cleanup() {
+	local rc=$?
+	rm -rf "${SG_BPFFS:?}/$DUM" 2>/dev/null
+	(exit $rc)
+	cleanup
+}
+trap eng_cleanup EXIT
 # What the kernel engine starts from on most hosts.
 in_s sysctl -qw net.ipv4.tcp_syncookies=1 net.ipv4.tcp_timestamps=1
 server_start
@@ -175,5 +185,26 @@ ip -n "$SNS" -d link show dev "$SIF" | grep -q 'prog/xdp' && REASONS+=("XDP prog
 r=$(client -n 5 "$S4" "$P_PROT")
 want "connections after detach" "$(json_get "$r" ok)" -eq 5
 check detach_restores_sysctls
+
+# ---- 8. two interfaces: the sysctls go back with the last detach ----
+# The first attach changes them; detaching it while the second runs the
+# kernel engine too hands the record over instead of setting them back.
+out=
+if ip -n "$SNS" link add "$DUM" type veth peer name "${DUM}p" &&
+	ip -n "$SNS" link set "$DUM" up && ip -n "$SNS" link set "${DUM}p" up &&
+	out=$(sg attach "$SIF" --ports "$SG_PORTS" --engine kernel 2>&1) && SG_ATTACHED=1 &&
+	out=$(sg attach "$DUM" --ports "$SG_PORTS" --mode skb --engine kernel 2>&1); then
+	out=$(sg detach "$SIF" 2>&1) && SG_ATTACHED=0 || REASONS+=("detach $SIF failed: $out")
+	[[ $out == *"stay as the kernel engine needs them: $DUM runs it too"* ]] ||
+		REASONS+=("no message that $DUM keeps the sysctls: $out")
+	want "tcp_syncookies while $DUM still runs" "$(in_s_sysctl tcp_syncookies)" -eq 2
+	want "tcp_timestamps while $DUM still runs" "$(in_s_sysctl tcp_timestamps)" -eq 2
+	out=$(sg detach "$DUM" 2>&1) || REASONS+=("detach $DUM failed: $out")
+	want "tcp_syncookies after the last detach" "$(in_s_sysctl tcp_syncookies)" -eq 1
+	want "tcp_timestamps after the last detach" "$(in_s_sysctl tcp_timestamps)" -eq 1
+	check two_interfaces_last_detach_restores
+else
+	fail two_interfaces_last_detach_restores "cannot make $DUM or attach: $out"
+fi
 
 finish
