@@ -123,5 +123,6 @@ for s in "${SERIES[@]}"; do
 	grep -qE '^[0-9]+ passed, [0-9]+ failed' "$log" ||
 		{ echo "[$s] console, last lines (qemu exit $rc; all of it in $log):"; tail -n 20 "$log"; }
 	add_summary "kernel $s ($kv)" "$(cat "$log")"
+	echo "kernel $s ($kv): $(tr -d '\r' <"$log" | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -n 1)"
 done
 summary
