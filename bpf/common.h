@@ -64,6 +64,12 @@ struct {
 } sg_info SEC(".maps");
 
 /*
+ * enum sg_engine, set by attach before the load: the verifier then sees a
+ * constant and drops the other engine's code as dead.
+ */
+const volatile __u8 sg_engine = SG_ENGINE_OWN;
+
+/*
  * The MSS tables (include/synguard.h) as a function, not static const
  * arrays: clang folds those away but leaves an empty .rodata section in BTF,
  * which bpftool 7.1's skeleton generator refuses.

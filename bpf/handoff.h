@@ -45,10 +45,20 @@ struct {
 	__type(value, __u64);
 } sg_handoffs SEC(".maps");
 
-/* Linux 6.9+: turns a validated ACK into a request socket of the listener. */
+/*
+ * Linux 6.9+: turns a validated ACK into a request socket of the listener.
+ * Weak: on older kernels libbpf leaves it unresolved instead of refusing
+ * the whole object; the kernel engine runs there and never loads the TC
+ * program that calls it.
+ */
 extern int bpf_sk_assign_tcp_reqsk(struct __sk_buff *skb, struct sock *sk,
 				   struct bpf_tcp_req_attrs *attrs,
-				   int attrs__sz) __ksym;
+				   int attrs__sz) __weak __ksym;
+
+/* libbpf 1.2's test for a weak kfunc, for libbpf 1.1's headers. */
+#ifndef bpf_ksym_exists
+#define bpf_ksym_exists(sym) (!!(sym))
+#endif
 
 /*
  * Metadata for the TC handoff of a validated ACK; its verdict. opt: the

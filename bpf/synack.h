@@ -111,12 +111,15 @@ static __always_inline __u8 sg_ip_ecn(void *data, void *data_end,
  * kernel's own cookies. Returns the options as the cookie carries them: the
  * low 8 bits of our TSval for a timestamp client, the cookie's data bits
  * for another (include/synguard.h); *ece says whether to answer with ECE.
+ * kernel: for the kernel engine's cookie (a constant: each engine gets its
+ * own code), whose caller encodes the options itself.
  */
 static __always_inline __u32 sg_syn_offer(void *data, void *data_end,
 					  const struct sg_pkt *p,
 					  const struct tcphdr *in,
 					  const struct sg_config *cfg,
-					  struct sg_tcpopt *opt, int *ece)
+					  struct sg_tcpopt *opt, int *ece,
+					  int kernel)
 {
 	__u16 client_mss;
 	__u32 mss_idx = 0;
@@ -128,6 +131,10 @@ static __always_inline __u32 sg_syn_offer(void *data, void *data_end,
 		opt->have_ts = 0;
 	if (!(cfg->tcp_sysctl & SG_SYSCTL_WS))
 		opt->have_ws = 0;
+	/* Kernel engine: options the kernel cannot decode are not offered
+	 * (include/synguard.h, SG_SYSCTL_TS_RAW). */
+	if (kernel && !(cfg->tcp_sysctl & SG_SYSCTL_TS_RAW))
+		opt->have_ts = 0;
 	client_mss = opt->have_mss ? opt->mss
 				   : (p->family == 4 ? SG_MSS4_DEFAULT
 						     : SG_MSS6_DEFAULT);
@@ -142,6 +149,12 @@ static __always_inline __u32 sg_syn_offer(void *data, void *data_end,
 	*ece = opt->have_ts && cfg->ecn && (cfg->tcp_sysctl & SG_SYSCTL_ECN) &&
 	       in->ece && in->cwr &&
 	       (!sg_ip_ecn(data, data_end, p) || in->res1);
+	/* A kernel cookie keeps options only in the timestamp: without one,
+	 * none, as the kernel's own cookies give. */
+	if (kernel && !opt->have_ts) {
+		opt->have_ws = 0;
+		opt->sack_ok = 0;
+	}
 	if (opt->have_ts)
 		return mss_idx << SG_TS_MSS_SHIFT |
 		       (opt->sack_ok ? SG_TS_SACK : 0) |
@@ -157,11 +170,15 @@ static __always_inline __u32 sg_syn_offer(void *data, void *data_end,
  * on the stack before the frame is resized, so the IPv4 options, IPv6
  * extension headers and any payload of the SYN are simply not copied: the
  * reply is Ethernet (+ the same VLAN tags) + IP + TCP + our options.
+ * The kernel engine passes kernel = 1 (a constant, so that clang builds
+ * each engine's code without the other's) and the kernel's cookie in
+ * kcookie; keys is then unused.
  */
 static __always_inline int sg_synack(struct xdp_md *ctx, struct sg_pkt *p,
 				     struct sg_flow *flow,
 				     const struct sg_config *cfg,
-				     const struct sg_keys *keys)
+				     const struct sg_keys *keys, __u32 kcookie,
+				     int kernel)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -187,7 +204,8 @@ static __always_inline int sg_synack(struct xdp_md *ctx, struct sg_pkt *p,
 		return XDP_PASS;
 	}
 	in = *th;
-	data_bits = sg_syn_offer(data, data_end, p, &in, cfg, &opt, &ece);
+	data_bits =
+		sg_syn_offer(data, data_end, p, &in, cfg, &opt, &ece, kernel);
 	ours = opt.have_ws ? cfg->wscale : SG_COOKIE_WS_NONE;
 
 	now = sg_now(cfg);
@@ -202,9 +220,14 @@ static __always_inline int sg_synack(struct xdp_md *ctx, struct sg_pkt *p,
 	 * A timestamp client's cookie is a MAC over the TSval it will echo,
 	 * which carries the time and the options. As a number that TSval is
 	 * about the SG clock in 2^20 ns units; any rate works: the kernel's
-	 * socket continues from the TSval it is told (rcv_tsecr).
+	 * socket continues from the TSval it is told (rcv_tsecr). The kernel
+	 * engine's cookie comes from the kernel, its TSval encodes the options
+	 * the way the kernel's cookie_init_timestamp does.
 	 */
-	if (opt.have_ts) {
+	if (kernel) {
+		cookie = kcookie;
+		tsval = sg_kernel_tsval(&opt, ece);
+	} else if (opt.have_ts) {
 		tsval = sg_tsval_make(now, keys->current, data_bits);
 		cookie = sg_mac_ts(flow, keys, tsval, ours);
 	} else {
@@ -286,7 +309,7 @@ static __always_inline int sg_synack(struct xdp_md *ctx, struct sg_pkt *p,
 	__builtin_memcpy(mac, eth->h_source, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, eth->h_dest, ETH_ALEN);
 	__builtin_memcpy(eth->h_dest, mac, ETH_ALEN);
-	sg_count(SG_CNT_SYNACK_SENT);
+	sg_count(kernel ? SG_CNT_SYN_KERNEL_COOKIE : SG_CNT_SYNACK_SENT);
 	return XDP_TX;
 }
 

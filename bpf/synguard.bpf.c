@@ -4,6 +4,8 @@
  * SYN-ACKs (XDP_TX), validates the returning ACKs and marks valid ones with
  * metadata; applies the lists, per-source limits and cookies auto. TC
  * ingress: hands marked ACKs to the kernel (bpf_sk_assign_tcp_reqsk).
+ * The kernel engine (sg_engine, bpf/kengine.h) answers with the kernel's
+ * own cookies instead, checks their ACKs at XDP and has no TC program.
  * Everything else passes untouched. Every frame the XDP program sees
  * increments exactly one verdict counter (include/synguard.h, SG_COUNTERS).
  */
@@ -20,12 +22,16 @@
 #include "lists.h"
 #include "limits.h"
 #include "syncheck.h"
+#include "kengine.h"
 #include "synack.h"
 #include "firstflight.h"
 #include "handoff.h"
 #include "conntrack.h"
 
 char LICENSE[] SEC("license") = "GPL";
+
+/* sg_handle_syn in the kernel engine: answer it, with sg_kernel_syn. */
+#define SG_SYN_KERNEL (-1)
 
 /*
  * A SYN to a protected port while cookies are on. The rule: whatever the
@@ -79,6 +85,8 @@ __noinline int sg_handle_syn(struct xdp_md *ctx, struct sg_pkt *p,
 		sg_count(SG_CNT_SYN_NO_HANDOFF_PASS);
 		return XDP_PASS;
 	}
+	if (sg_engine == SG_ENGINE_KERNEL)
+		return SG_SYN_KERNEL;
 	keys = bpf_map_lookup_elem(&sg_keys, &zero);
 	if (!keys || !keys->valid[keys->current & 1]) {
 		sg_count(SG_CNT_SYN_NO_KEY);
@@ -86,7 +94,7 @@ __noinline int sg_handle_syn(struct xdp_md *ctx, struct sg_pkt *p,
 	}
 	switch (sg_owner(ctx, flow)) {
 	case SG_OWNER_LISTENER:
-		return sg_synack(ctx, p, flow, cfg, keys);
+		return sg_synack(ctx, p, flow, cfg, keys, 0, 0);
 	case SG_OWNER_SOCKET:
 		/* TIME_WAIT takes a new SYN (TCP_TW_SYN); a cookie would be
 		 * answered there by the old connection's ACK, forever. */
@@ -101,6 +109,27 @@ __noinline int sg_handle_syn(struct xdp_md *ctx, struct sg_pkt *p,
 		sg_count(SG_CNT_SYN_NO_LISTENER_PASS);
 		return XDP_PASS;
 	}
+}
+
+/*
+ * Kernel engine: the SYN sg_handle_syn cleared for an answer, answered with
+ * the kernel's cookie. A global function of its own, called by the entry
+ * point, not by sg_handle_syn: in one frame with those checks, the SYN-ACK
+ * builder took the stack past what 6.1's verifier allows (it adds up the
+ * frames of a call chain, each rounded up to 32 bytes, the option walk's
+ * bpf_loop callback included).
+ */
+__noinline int sg_kernel_syn(struct xdp_md *ctx, struct sg_pkt *p,
+			     struct sg_flow *flow, const struct sg_config *cfg)
+{
+	__u32 cookie = 0;
+	int v;
+
+	/* Verified in both engines, like every global function. */
+	if (!ctx || !p || !flow || !cfg || sg_engine != SG_ENGINE_KERNEL)
+		return XDP_PASS; /* not reached */
+	v = sg_kernel_cookie(ctx, p, flow, &cookie);
+	return v >= 0 ? v : sg_synack(ctx, p, flow, cfg, NULL, cookie, 1);
 }
 
 /* The window scale a cookie may carry besides ours now: the one before a
@@ -168,6 +197,36 @@ static __always_inline int sg_ack_kernel_cookie(struct bpf_sock *sk, void *data,
 	if (iph + iph_len > data_end)
 		return 0;
 	return bpf_tcp_check_syncookie(sk, iph, iph_len, th, sizeof(*th)) == 0;
+}
+
+/*
+ * Kernel engine: the verdict on an ACK with no socket of its connection,
+ * counted; sk is the listener or NULL, released here. A valid kernel
+ * cookie passes: the kernel accepts it itself, because making it stamped
+ * the listener. Anything else would be refused (and reset) by the kernel.
+ */
+static __always_inline int sg_kernel_ack(struct bpf_sock *sk, void *data,
+					 void *data_end, const struct sg_pkt *p,
+					 struct tcphdr *th,
+					 const struct sg_flow *flow,
+					 const struct sg_config *cfg)
+{
+	int ok = sk && sg_ack_kernel_cookie(sk, data, data_end, p, th);
+
+	if (sk)
+		bpf_sk_release(sk);
+	if (!ok) {
+		sg_count(SG_CNT_ACK_KERNEL_COOKIE_BAD);
+		return XDP_DROP;
+	}
+	if (cfg->src_ack_rate &&
+	    !sg_src_allow(flow, SG_SRC_ACK, cfg, cfg->src_ack_rate,
+			  cfg->src_ack_burst)) {
+		sg_count(SG_CNT_ACK_SRC_LIMITED);
+		return XDP_DROP;
+	}
+	sg_count(SG_CNT_ACK_KERNEL_COOKIE_PASS);
+	return XDP_PASS;
 }
 
 /* The verdict on an ACK without a valid cookie of ours, counted. */
@@ -259,6 +318,9 @@ __noinline int sg_handle_ack(struct xdp_md *ctx, struct sg_pkt *p,
 		return XDP_PASS;
 	}
 
+	if (sg_engine == SG_ENGINE_KERNEL)
+		return sg_kernel_ack(sk, data, data_end, p, th, flow, cfg);
+
 	now = sg_now(cfg);
 	ws = cfg->wscale;
 	/* The timestamp option says which cookie variant to check. */
@@ -338,7 +400,7 @@ int synguard_xdp(struct xdp_md *ctx)
 	enum sg_parse r;
 	struct tcphdr *th;
 	__u32 zero = 0;
-	int list, engaged;
+	int list, engaged, v;
 	__u8 fl;
 
 	cfg = bpf_map_lookup_elem(&sg_config, &zero);
@@ -404,7 +466,9 @@ int synguard_xdp(struct xdp_md *ctx)
 			sg_count(SG_CNT_SYN_DISENGAGED_PASS);
 			return XDP_PASS;
 		}
-		return sg_handle_syn(ctx, &p, &flow, cfg);
+		v = sg_handle_syn(ctx, &p, &flow, cfg);
+		return v == SG_SYN_KERNEL ? sg_kernel_syn(ctx, &p, &flow, cfg)
+					  : v;
 	}
 	if ((fl & TCPF_SYN) && (fl & (TCPF_RST | TCPF_FIN))) {
 		sg_count(SG_CNT_MALFORMED);
@@ -449,7 +513,10 @@ int synguard_tc(struct __sk_buff *skb)
 	__u32 tlen, zero = 0;
 	int err;
 
-	if ((void *)m == data)
+	/* The kernel engine never loads this program; a kernel without the
+	 * kfunc never gets past here if it does. */
+	if ((void *)m == data || sg_engine != SG_ENGINE_OWN ||
+	    !bpf_ksym_exists(bpf_sk_assign_tcp_reqsk))
 		return TC_ACT_UNSPEC;
 	/* A separate '>' test: the verifier learns the bound only from it. */
 	if ((void *)(m + 1) > data || !sg_meta_ours(m, data)) {

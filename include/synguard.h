@@ -66,6 +66,10 @@
 	  "SYNs the kernel refuses (broadcast, multicast, martian): dropped")  \
 	X(SYN_BAD_CSUM, "syn_bad_csum",                                        \
 	  "SYNs with a wrong IPv4 header or TCP checksum: dropped")            \
+	X(SYN_KERNEL_COOKIE, "syn_kernel_cookie",                              \
+	  "kernel engine: SYNs answered at XDP with a kernel-cookie SYN-ACK")  \
+	X(SYN_KERNEL_COOKIE_ERROR, "syn_kernel_cookie_error",                  \
+	  "kernel engine: SYNs the kernel would not make a cookie for: passed") \
 	X(SYNACK_ERROR, "synack_error",                                        \
 	  "SYNs passed to the kernel because the SYN-ACK could not be built")  \
 	X(COOKIE_OK, "cookie_ok",                                              \
@@ -84,6 +88,8 @@
 	  "ACKs to a protected port with a kernel socket: passed")             \
 	X(ACK_KERNEL_COOKIE_PASS, "ack_kernel_cookie_pass",                    \
 	  "ACKs with no socket but a valid kernel syncookie: passed")          \
+	X(ACK_KERNEL_COOKIE_BAD, "ack_kernel_cookie_bad",                      \
+	  "kernel engine: ACKs with no socket and no valid kernel cookie: dropped") \
 	X(ACK_FIRST_FLIGHT_PASS, "ack_first_flight_pass",                      \
 	  "later segments of a handshake validated just before: passed")       \
 	X(ACK_CONNTRACK_PASS, "ack_conntrack_pass",                            \
@@ -194,6 +200,13 @@ struct sg_config {
 #define SG_SYSCTL_ECN (1u << 3) /* net.ipv4.tcp_ecn != 0 */
 #define SG_SYSCTL_SYNCOOKIES (1u << 4) /* net.ipv4.tcp_syncookies != 0 */
 #define SG_SYSCTL_ALL 0x1f
+/*
+ * Not a switch of its own: net.ipv4.tcp_timestamps is 2, so the kernel adds
+ * no secret per-address offset to TSvals. The kernel engine encodes the
+ * options in the TSval, and the kernel subtracts that offset from the echo
+ * before it decodes them: only without one do they come back as sent.
+ */
+#define SG_SYSCTL_TS_RAW (1u << 5)
 
 /*
  * The SG clock of cookies and TSvals: REALTIME nanoseconds, computed in BPF
@@ -314,6 +327,25 @@ struct sg_keys {
  * stays with the other pins and goes away with them.
  */
 
+/*
+ * Which cookies answer SYNs (doc/design.md, "The kernel engine"). own:
+ * synguard's SipHash cookies and the TC handoff (bpf_sk_assign_tcp_reqsk,
+ * Linux 6.9+). kernel: the kernel's own syncookies, made at XDP by
+ * bpf_tcp_gen_syncookie() and accepted by the kernel itself; no TC program.
+ * The XDP program reads it from sg_engine in its .rodata, set by attach.
+ */
+enum sg_engine {
+	SG_ENGINE_OWN = 0,
+	SG_ENGINE_KERNEL = 1,
+};
+
+/* Why attach chose the engine, for status. */
+enum sg_engine_why {
+	SG_ENGINE_WHY_ASKED = 0,   /* --engine own|kernel */
+	SG_ENGINE_WHY_KFUNC = 1,   /* auto: the kernel has the handoff kfunc */
+	SG_ENGINE_WHY_NO_KFUNC = 2, /* auto: no kfunc, the cookie helpers */
+};
+
 enum sg_xdp_mode {
 	SG_MODE_NATIVE = 1,
 	SG_MODE_SKB = 2,
@@ -328,7 +360,14 @@ struct sg_info {
 	__u8 xdp_mode; /* enum sg_xdp_mode */
 	__u8 tc_hook_created; /* attach created the clsact qdisc: detach removes it */
 	__u8 multiprog; /* attached through libxdp's dispatcher */
-	__u8 pad;
+	__u8 engine; /* enum sg_engine */
+	__u8 engine_why; /* enum sg_engine_why */
+	/* Kernel engine: the sysctls attach changed (SG_SYSCTL_SYNCOOKIES,
+	 * SG_SYSCTL_TS) and their values before, which detach restores. */
+	__u8 sysctl_set;
+	__u8 syncookies_prev;
+	__u8 timestamps_prev;
+	__u8 pad[4];
 	__u64 attached_unix; /* seconds since the epoch */
 	__u64 key_installed_unix; /* last key rotation or load */
 };
@@ -483,6 +522,19 @@ _Static_assert((__u64)SG_LIFETIME_MAX * SG_NSEC_PER_SEC +
 #define SG_MSS4_DEFAULT 536 /* RFC 9293: no MSS option */
 #define SG_MSS6_DEFAULT 1220 /* RFC 8200: minimum MTU 1280 - 60 */
 #define SG_WSCALE_MAX 14
+
+/*
+ * Kernel engine: the options of a kernel-cookie SYN-ACK, in the low bits of
+ * its TSval, laid out as the kernel's cookie_init_timestamp() does (the
+ * same in 6.1 and 6.12), so that its cookie_timestamp_decode() restores
+ * them from the client's echo: bits 0-3 the client's window scale (0xf:
+ * none), bit 4 SACK, bit 5 ECN. The bits above are the kernel's TCP clock
+ * in ms (CLOCK_MONOTONIC), rounded down so as not to run ahead of it.
+ */
+#define SG_KTS_BITS 6
+#define SG_KTS_WS_MASK 0xf
+#define SG_KTS_SACK (1u << 4)
+#define SG_KTS_ECN (1u << 5)
 
 /*
  * XDP metadata for a cookie-validated ACK, written in front of the frame

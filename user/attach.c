@@ -26,44 +26,6 @@
 #include "sg.h"
 #include "synguard.skel.h"
 
-#define SG_KFUNC "bpf_sk_assign_tcp_reqsk"
-
-/* ---- preflight ---- */
-
-int sg_kfunc_check(void)
-{
-	/* The test suite points this at a BTF without the kfunc. */
-	const char *path = getenv("SYNGUARD_VMLINUX_BTF");
-	const struct btf_type *t = NULL;
-	struct utsname u = {};
-	struct btf *btf;
-	int id;
-
-	btf = path ? btf__parse(path, NULL) : btf__load_vmlinux_btf();
-	if (!btf) {
-		sg_err("cannot read the kernel's BTF (%s): %s; synguard needs Linux 6.9 or later built with CONFIG_DEBUG_INFO_BTF=y",
-		       path ? path : "/sys/kernel/btf/vmlinux",
-		       sg_strerr(errno));
-		return -1;
-	}
-	id = btf__find_by_name_kind(btf, SG_KFUNC, BTF_KIND_FUNC);
-	if (id > 0)
-		t = btf__type_by_id(btf, id);
-	/*
-	 * An object file declares a kfunc it calls as an extern FUNC: only a
-	 * definition (the kernel's are static) means the kernel has it.
-	 */
-	if (t && btf_vlen(t) != BTF_FUNC_EXTERN) {
-		btf__free(btf);
-		return 0;
-	}
-	btf__free(btf);
-	uname(&u);
-	sg_err("the kernel's BTF (%s) has no kfunc " SG_KFUNC ", which the TC handoff needs: synguard requires Linux 6.9 or later (this is %s)",
-	       path ? path : "/sys/kernel/btf/vmlinux", u.release);
-	return -1;
-}
-
 /* ---- attach ---- */
 
 static int cmd_attach(int argc, char **argv);
@@ -71,6 +33,7 @@ static int cmd_attach(int argc, char **argv);
 enum {
 	AO_MODE,
 	AO_KEY_FILE,
+	AO_ENGINE,
 	/* run only, from here: */
 	AO_KEY_ROTATE,
 	AO_METRICS,
@@ -88,6 +51,8 @@ const struct sg_opt sg_attach_opts[] = {
 	[AO_KEY_ROTATE] = {"key-rotate", 0, "SEC",
 			   "`synguard run` only: rotate to a random key every SEC seconds, at least the cookie lifetime + "
 			   SG_XSTR(SG_COOKIE_MARGIN_SEC_LIT) " s (attach exits at once: nothing would rotate)"},
+	[AO_ENGINE] = {"engine", 0, "auto|own|kernel",
+		       "own: synguard's cookies and the TC handoff (Linux 6.9+); kernel: the kernel's own cookies, made and checked at XDP (Linux 6.1+); auto (default): own if the kernel has its kfunc, else kernel"},
 	[AO_METRICS] = {"metrics", 0, "[ADDR:]PORT",
 			"`synguard run` only: serve Prometheus metrics on http://ADDR:PORT/metrics (ADDR defaults to 127.0.0.1; [::1]:PORT for IPv6)"},
 	[AO_LOG_FORMAT] = {"log-format", 0, "text|json",
@@ -123,6 +88,10 @@ static int attach_opt(void *ctx, int idx, const char *arg)
 
 		snprintf(label, sizeof(label), "--%s",
 			 sg_param_opt(p, opt, sizeof(opt)));
+		if (p->off == offsetof(struct sg_config, wscale))
+			a->wscale_set = true;
+		if (p->off == offsetof(struct sg_config, cookie_lifetime))
+			a->lifetime_set = true;
 		return sg_param_set(p, arg, label, &a->s);
 	}
 	if (idx >= AO_KEY_ROTATE && a->cmd == &sg_cmd_attach) {
@@ -149,6 +118,8 @@ static int attach_opt(void *ctx, int idx, const char *arg)
 	case AO_KEY_FILE:
 		a->key_file = arg;
 		return 0;
+	case AO_ENGINE:
+		return sg_engine_parse(arg, &a->engine);
 	case AO_METRICS:
 		if (sg_metrics_addr(arg, &a->metrics)) {
 			sg_err("invalid --metrics '%s': [ADDR:]PORT, e.g. 9469, 127.0.0.1:9469 or [::1]:9469", arg);
@@ -200,6 +171,7 @@ int sg_attach_parse(const struct sg_cmd *cmd, int argc, char **argv,
 	a->cmd = cmd;
 	a->mode = SG_MODE_NATIVE;
 	a->ev.ack_flood_rate = SG_DEFAULT_ACK_FLOOD;
+	a->engine = SG_ENGINE_AUTO;
 	sg_settings_default(&a->s);
 	rc = sg_parse_opts(cmd, argc, argv, attach_opt, a, &first);
 	if (rc)
@@ -240,6 +212,7 @@ int sg_attach_parse(const struct sg_cmd *cmd, int argc, char **argv,
 /* What attach has done so far, for the rollback. */
 struct undo {
 	bool pins, notrack, tc_filter, tc_hook, xdp;
+	const struct sg_info *sysctls; /* the kernel engine set some */
 };
 
 static void rollback(const char *iface, int ifindex, const struct undo *u,
@@ -262,6 +235,45 @@ static void rollback(const char *iface, int ifindex, const struct undo *u,
 		       iface);
 	if (u->pins)
 		sg_pins_remove(iface);
+	if (u->sysctls)
+		sg_engine_sysctls_restore(iface, u->sysctls);
+}
+
+/*
+ * What the kernel engine cannot do, refused before anything changes
+ * (doc/design.md, "The kernel engine"), and the window scale it must offer:
+ * the kernel's, from its buffer sysctls. 0, or -1 after a message.
+ */
+static int kernel_engine_check(const struct sg_attach_args *a,
+			       struct sg_config *cfg)
+{
+	int ws;
+
+	if (a->key_file || a->key_rotate) {
+		sg_err("%s: the kernel engine answers with the kernel's own cookies and secret: %s needs the own engine (--engine own, Linux 6.9 or later)",
+		       a->iface,
+		       a->key_file ? "--key-file (a key shared by hosts)"
+				   : "--key-rotate");
+		return -1;
+	}
+	if (a->lifetime_set) {
+		sg_err("%s: the kernel engine's cookies stay valid as long as the kernel's own do (2 to 3 minutes): --cookie-lifetime needs the own engine (--engine own, Linux 6.9 or later)",
+		       a->iface);
+		return -1;
+	}
+	ws = sg_engine_kernel_wscale();
+	if (ws < 0) {
+		sg_err("%s: cannot read net.ipv4.tcp_rmem, from which the kernel derives its window scale",
+		       a->iface);
+		return -1;
+	}
+	if (a->wscale_set && cfg->wscale != ws) {
+		sg_err("%s: with the kernel engine the kernel picks its own window scale (%d here, from net.ipv4.tcp_rmem and net.core.rmem_max), and the SYN-ACK must offer that one: --wscale %u needs the own engine (--engine own, Linux 6.9 or later)",
+		       a->iface, ws, cfg->wscale);
+		return -1;
+	}
+	cfg->wscale = ws;
+	return 0;
 }
 
 static int write_maps(struct synguard *skel, const struct sg_settings *s,
@@ -370,11 +382,14 @@ static struct synguard *skel_open(const char *dir, bool xdp,
 
 static int do_attach(const char *iface, int ifindex,
 		     const struct sg_attach_args *a,
-		     const __u8 key[SG_KEY_BYTES], struct sg_info *out)
+		     const __u8 key[SG_KEY_BYTES], struct sg_info *out,
+		     const struct sg_info *chosen)
 {
 	struct synguard *base = NULL, *xdp = NULL;
 	static struct sg_port_kinds kinds;
-	struct sg_info info = {};
+	struct sg_info info = *chosen;
+	struct sg_attach_args args = *a;
+	bool kernel = chosen->engine == SG_ENGINE_KERNEL;
 	bool hook_created = false;
 	struct undo u = {};
 	char dir[256], ports[128], table[32];
@@ -396,13 +411,20 @@ static int do_attach(const char *iface, int ifindex,
 		return -1;
 	}
 	u.pins = true;
+	if (kernel) {
+		if (kernel_engine_check(a, &args.s.cfg) ||
+		    sg_engine_sysctls_set(iface, &info))
+			goto fail;
+		u.sysctls = &info;
+	}
 
 	/*
 	 * Before the programs load: it loads conntrack if it is a module not
 	 * loaded yet, and the XDP program's conntrack lookups resolve only
-	 * against a kernel that has it at load time.
+	 * against a kernel that has it at load time. The kernel engine needs
+	 * no table: no handoff, the kernel's own cookie path.
 	 */
-	nf = sg_notrack_install(iface, ifindex);
+	nf = kernel ? 0 : sg_notrack_install(iface, ifindex);
 	if (nf < 0)
 		goto fail;
 	u.notrack = nf > 0;
@@ -410,6 +432,9 @@ static int do_attach(const char *iface, int ifindex,
 	base = skel_open(dir, false, NULL);
 	if (!base)
 		goto fail;
+	/* No handoff in the kernel engine: base then loads only the maps. */
+	bpf_program__set_autoload(base->progs.synguard_tc, !kernel);
+	base->rodata->sg_engine = info.engine;
 	/* The XDP object shares base's .rodata map, so one secret serves both. */
 	if (getrandom((void *)base->rodata->sg_meta_secret,
 		      sizeof(base->rodata->sg_meta_secret), 0) !=
@@ -417,7 +442,7 @@ static int do_attach(const char *iface, int ifindex,
 		sg_err("cannot draw the metadata secret: %s", sg_strerr(errno));
 		goto fail;
 	}
-	base->rodata->sg_ct_enabled = nf > 0;
+	base->rodata->sg_ct_enabled = kernel ? sg_conntrack_present() : nf > 0;
 	err = synguard__load(base);
 	if (err) {
 		sg_err("cannot load the BPF programs: %s%s", sg_strerr(err),
@@ -435,7 +460,7 @@ static int do_attach(const char *iface, int ifindex,
 	 * answered (sg_pass_ports); `run` keeps that map current.
 	 */
 	sg_port_kinds_check(iface, &a->s.ports, &kinds);
-	if (write_maps(base, &a->s, key, &info, nf > 0 ? SG_NF_NOTRACK : 0,
+	if (write_maps(base, &args.s, key, &info, nf > 0 ? SG_NF_NOTRACK : 0,
 		       &kinds.kind[SG_PK_LOCAL_NAT]))
 		goto fail;
 
@@ -444,13 +469,15 @@ static int do_attach(const char *iface, int ifindex,
 	 * is harmless alone, while XDP alone would answer SYNs whose ACKs no
 	 * handoff takes yet. XDP is the switch that turns protection on.
 	 */
-	err = sg_tc_attach(iface, ifindex,
-			bpf_program__fd(base->progs.synguard_tc), &info,
-			&hook_created);
-	u.tc_hook = hook_created;
-	if (err)
-		goto fail;
-	u.tc_filter = true;
+	if (!kernel) {
+		err = sg_tc_attach(iface, ifindex,
+				   bpf_program__fd(base->progs.synguard_tc),
+				   &info, &hook_created);
+		u.tc_hook = hook_created;
+		if (err)
+			goto fail;
+		u.tc_filter = true;
+	}
 	/* Recorded at each step, so detach knows what a killed attach did. */
 	if (info_write(base, &info))
 		goto fail;
@@ -477,13 +504,24 @@ static int do_attach(const char *iface, int ifindex,
 	if (info_write(base, &info))
 		goto fail;
 
-	printf("%s: protected (%s XDP, %s program, XDP prog %u, TC prog %u); ports %s\n",
-	       iface, sg_xdp_mode_name(info.xdp_mode),
-	       info.multiprog ? "libxdp dispatcher" : "single",
-	       info.xdp_prog_id, info.tc_prog_id,
-	       sg_ports_fmt(&a->s.ports, ports, sizeof(ports)));
+	if (kernel)
+		printf("%s: protected (%s XDP, %s program, XDP prog %u, kernel engine: the kernel's own cookies, no TC program); ports %s\n",
+		       iface, sg_xdp_mode_name(info.xdp_mode),
+		       info.multiprog ? "libxdp dispatcher" : "single",
+		       info.xdp_prog_id,
+		       sg_ports_fmt(&a->s.ports, ports, sizeof(ports)));
+	else
+		printf("%s: protected (%s XDP, %s program, XDP prog %u, TC prog %u); ports %s\n",
+		       iface, sg_xdp_mode_name(info.xdp_mode),
+		       info.multiprog ? "libxdp dispatcher" : "single",
+		       info.xdp_prog_id, info.tc_prog_id,
+		       sg_ports_fmt(&a->s.ports, ports, sizeof(ports)));
+	printf("%s: engine %s (%s)\n", iface, sg_engine_names[info.engine],
+	       sg_engine_why_str(&info));
 	sg_notrack_name(ifindex, table, sizeof(table));
-	if (nf > 0)
+	if (kernel)
+		; /* the kernel's own cookie path: no table to keep */
+	else if (nf > 0)
 		printf("%s: handed-off handshake ACKs skip conntrack (nftables table inet %s)\n",
 		       iface, table);
 	else
@@ -503,6 +541,7 @@ fail:
 
 int sg_attach(const struct sg_attach_args *a, struct sg_info *info)
 {
+	struct sg_info chosen = {};
 	__u8 key[SG_KEY_BYTES];
 	int ifindex, rc;
 
@@ -511,11 +550,12 @@ int sg_attach(const struct sg_attach_args *a, struct sg_info *info)
 	if (a->key_file ? sg_key_file_read(a->key_file, key)
 			: sg_key_random(key))
 		return SG_EXIT_FAIL;
-	if (sg_iface_check(a->iface, &ifindex) || sg_kfunc_check() ||
-	    sg_bpffs_ready(true) < 0 || sg_lock(true))
+	if (sg_iface_check(a->iface, &ifindex) ||
+	    sg_engine_choose(a->engine, &chosen) || sg_bpffs_ready(true) < 0 ||
+	    sg_lock(true))
 		return SG_EXIT_FAIL;
 	sg_block_signals();
-	rc = do_attach(a->iface, ifindex, a, key, info);
+	rc = do_attach(a->iface, ifindex, a, key, info, &chosen);
 	memset(key, 0, sizeof(key));
 	return rc ? SG_EXIT_FAIL : 0;
 }

@@ -157,6 +157,7 @@ static int cmd_config(int argc, char **argv)
 	struct sg_settings check, cur = {};
 	bool cfg_set = false, force = false;
 	struct sg_config old;
+	struct sg_info info = {};
 	const char *iface;
 	struct sg_pins p;
 	int first, rc, bad;
@@ -194,6 +195,19 @@ static int cmd_config(int argc, char **argv)
 	}
 	old = cur.cfg;
 	apply(argc - first - 1, argv + first + 1, &cur, &cfg_set);
+	if (!sg_map_read(&p, SG_M_INFO, &info) &&
+	    ((cur.cfg.wscale != old.wscale &&
+	      sg_engine_refuses(
+		      &info, iface,
+		      "offer a window scale other than the kernel's")) ||
+	     (cur.cfg.cookie_lifetime != old.cookie_lifetime &&
+	      sg_engine_refuses(
+		      &info, iface,
+		      "set a cookie lifetime (the kernel's cookies keep theirs)")))) {
+		sg_err("nothing changed");
+		sg_pins_close(&p);
+		return SG_EXIT_FAIL;
+	}
 	/* The rules between settings hold for the result, as in attach. */
 	if (sg_settings_check(&cur.cfg, false)) {
 		sg_err("nothing changed");

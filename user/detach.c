@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * detach: take synguard off an interface (XDP, TC filter and hook if ours,
- * the nftables table, the pins), also when its pins or the interface are
- * gone.
+ * the nftables table, the sysctls the kernel engine set, the pins), also
+ * when its pins or the interface are gone.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -29,7 +29,7 @@ const struct sg_cmd sg_cmd_detach = {
 	.args = "IFACE",
 	.summary = "remove the protection from an interface",
 	.opts = (const struct sg_opt[]){{NULL}},
-	.doc = "Removes the XDP program, the TC filter, the clsact qdisc if attach created it\nand nothing else uses it, and every pin. Parts already gone are reported.",
+	.doc = "Removes the XDP program, the TC filter, the clsact qdisc if attach created it\nand nothing else uses it, and every pin. Parts already gone are reported.\nThe kernel engine's net.ipv4.tcp_syncookies and tcp_timestamps go back to what\nthey were before attach.",
 };
 
 /* Removes what is ours of XDP, TC and clsact, saying what it found. */
@@ -53,6 +53,8 @@ static int detach_programs(const char *iface, int ifindex,
 		printf("%s: XDP program %u already gone\n", iface, id);
 	}
 
+	if (info && info->engine == SG_ENGINE_KERNEL)
+		return rc; /* attach put nothing on TC */
 	err = sg_tc_query(ifindex, &tc_id);
 	if (err < 0) {
 		sg_err("%s: cannot query the TC filter: %s", iface,
@@ -158,6 +160,11 @@ int sg_detach(const char *iface)
 		return SG_EXIT_FAIL;
 	}
 
+	/* The kernel engine's sysctls, as they were before attach. */
+	if (have_info && sg_engine_sysctls_release(iface, &info)) {
+		sg_err("%s: pins kept so that detach can be run again", iface);
+		return SG_EXIT_FAIL;
+	}
 	n = sg_pins_remove(iface);
 	if (n < 0)
 		return SG_EXIT_FAIL;

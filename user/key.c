@@ -38,6 +38,7 @@ static int cmd_key(int argc, char **argv)
 	__u8 key[SG_KEY_BYTES];
 	const char *iface, *action, *file = NULL;
 	struct sg_key_change kc;
+	struct sg_info info = {};
 	bool force = false;
 	struct sg_pins p;
 	int first, rc;
@@ -68,6 +69,12 @@ static int cmd_key(int argc, char **argv)
 		return SG_EXIT_FAIL;
 	if (sg_iface_open(iface, true, need, ARRAY_SIZE(need), &p)) {
 		memset(key, 0, sizeof(key));
+		return SG_EXIT_FAIL;
+	}
+	if (!sg_map_read(&p, SG_M_INFO, &info) &&
+	    sg_engine_refuses(&info, iface, "take a key of ours")) {
+		memset(key, 0, sizeof(key));
+		sg_pins_close(&p);
 		return SG_EXIT_FAIL;
 	}
 	rc = sg_key_change(&p, key, file ? file : "random", force, &kc);

@@ -58,7 +58,7 @@ static void nft_missing(const char *what)
  * has it when it loads, and a container runtime started later would load
  * it anyway. Loading it tracks nothing until a rule asks for it.
  */
-static bool conntrack_present(void)
+bool sg_conntrack_present(void)
 {
 	const char *const modprobe[] = {"modprobe", "-q", "nf_conntrack", NULL};
 	char *out;
@@ -76,7 +76,7 @@ int sg_notrack_install(const char *iface, int ifindex)
 	const char *const args[] = {"-f", "-", NULL};
 	int rc;
 
-	if (!conntrack_present())
+	if (!sg_conntrack_present())
 		return 0;
 	sg_notrack_name(ifindex, name, sizeof(name));
 	/*

@@ -84,6 +84,11 @@ int sg_parse_seconds(const char *s, double *out);
  */
 int sg_host_state(struct sg_config *cfg);
 
+/* One integer sysctl under net.ipv4 of this network namespace, or -errno. */
+int sg_sysctl_int(const char *name, int *out);
+/* The field-th number (0 first) of a file under /proc/sys; -errno. */
+long long sg_proc_sys_field(const char *path, int field);
+
 /* The sysctls behind sg_config.tcp_sysctl, in bit order. */
 #define SG_NSYSCTLS 5
 struct sg_sysctl {
@@ -120,6 +125,8 @@ int sg_notrack_install(const char *iface, int ifindex);
 int sg_notrack_remove(int ifindex);
 /* 1 present, 0 absent, -1 cannot tell (no nft). */
 int sg_notrack_present(int ifindex);
+/* Has the kernel conntrack (loading its module if it is one)? */
+bool sg_conntrack_present(void);
 
 /* ---- params.c ---- */
 
@@ -474,6 +481,50 @@ int sg_pins_remove(const char *iface);
 int sg_list_protected(char ***names);
 void sg_free_list(char **names, int n);
 
+/* ---- engine.c: which engine answers SYNs (enum sg_engine) ---- */
+
+#define SG_ENGINE_AUTO (-1) /* --engine auto: sg_engine_choose() picks */
+extern const char *const sg_engine_names[2];
+/* "own" or "kernel" into *engine (SG_ENGINE_AUTO for "auto"); -1 after a
+ * message. */
+int sg_engine_parse(const char *s, int *engine);
+/*
+ * The engine for asked (SG_ENGINE_AUTO or an enum sg_engine) on the running
+ * kernel, and why, into info->engine and info->engine_why. -1 after a
+ * message naming what the kernel lacks and the versions that have it.
+ */
+int sg_engine_choose(int asked, struct sg_info *info);
+/* Why the engine was chosen, for messages and status. */
+const char *sg_engine_why_str(const struct sg_info *info);
+/*
+ * Kernel engine: sets net.ipv4.tcp_syncookies and tcp_timestamps of this
+ * network namespace to 2 where they are not, saying so, and records the
+ * old values in info. 0, or -1 after a message (nothing left changed).
+ */
+int sg_engine_sysctls_set(const char *iface, struct sg_info *info);
+/* Puts back what sg_engine_sysctls_set() changed, saying so; 0 or -1. */
+int sg_engine_sysctls_restore(const char *iface, const struct sg_info *info);
+/*
+ * detach: the same, unless another interface of this namespace still runs
+ * the kernel engine; that one then takes the record over. 0 or -1.
+ */
+int sg_engine_sysctls_release(const char *iface, const struct sg_info *info);
+/*
+ * Kernel engine: the window scale the kernel gives its side of a cookie
+ * connection (tcp_select_initial_window() from tcp_rmem and rmem_max),
+ * which the SYN-ACK must offer. -1 if it cannot be read.
+ */
+int sg_engine_kernel_wscale(void);
+/* What status shows of the engine: one line, and the JSON members. */
+void sg_engine_status_text(const char *iface, const struct sg_info *info);
+void sg_engine_status_json(json_t *o, const struct sg_info *info);
+/* Kernel engine: what is wrong with the host for it now, or "". */
+const char *sg_engine_host_problem(const struct sg_info *info, char *buf,
+				   size_t len);
+/* A command that the kernel engine cannot serve: the error, and true. */
+bool sg_engine_refuses(const struct sg_info *info, const char *iface,
+		       const char *what);
+
 /* ---- attach.c ---- */
 
 /* What attach (and run) were asked to do. */
@@ -487,6 +538,8 @@ struct sg_attach_args {
 	bool want_metrics;		   /* run only: serve them on ... */
 	struct sockaddr_storage metrics;
 	struct sg_events ev; /* run only: --log-format, --on-event */
+	int engine;		       /* SG_ENGINE_AUTO or enum sg_engine */
+	bool wscale_set, lifetime_set; /* given as options */
 };
 
 /*
@@ -505,7 +558,6 @@ int sg_attach(const struct sg_attach_args *a, struct sg_info *info);
 int sg_detach(const char *iface);
 
 bool sg_prog_alive(__u32 id);
-int sg_kfunc_check(void);
 /* Is our TC filter on ifindex? 1 yes (prog id in *prog_id), 0 no, -errno. */
 int sg_tc_query(int ifindex, __u32 *prog_id);
 /* Is prog_id attached at XDP on ifindex? 1 yes, 0 no. */

@@ -157,8 +157,9 @@ static void gather_attach(const char *iface, struct iface_state *s)
 				 &mode_now) > 0;
 	if (!s->xdp)
 		problem(s, "XDP program %u not attached", s->info.xdp_prog_id);
-	err = sg_tc_query(ifindex, &s->tc_prog_now);
-	if (err < 0) {
+	if (s->info.engine == SG_ENGINE_KERNEL)
+		s->tc = TC_NONE;
+	else if ((err = sg_tc_query(ifindex, &s->tc_prog_now)) < 0) {
 		problem(s, "cannot query the TC filter: %s", sg_strerr(err));
 	} else if (!err) {
 		s->tc = TC_MISSING;
@@ -201,18 +202,30 @@ static void port_kinds(struct iface_state *s)
 	s->kinds_read = true;
 }
 
+/* The engine's own view of the host (user/engine.c). */
+static void engine_host(struct iface_state *s)
+{
+	char buf[256];
+
+	if (s->present && s->have_info &&
+	    sg_engine_host_problem(&s->info, buf, sizeof(buf))[0])
+		host_problem(s, "%s", buf);
+}
+
 static void gather(const char *iface, struct iface_state *s)
 {
 	gather_attach(iface, s);
 	if (s->have_cfg)
 		host_state(s);
+	engine_host(s);
 	port_kinds(s);
 }
 
 bool sg_status_healthy(const struct iface_state *s)
 {
-	return s->present && s->xdp && s->tc == TC_IN_PLACE &&
-	       !s->problems[0] && !s->host[0];
+	return s->present && s->xdp &&
+	       (s->tc == TC_IN_PLACE || s->tc == TC_NONE) && !s->problems[0] &&
+	       !s->host[0];
 }
 
 enum { SO_JSON };

@@ -8,7 +8,7 @@
 
 #include "sg.h"
 
-enum tc_state { TC_UNKNOWN, TC_IN_PLACE, TC_MISSING, TC_REPLACED };
+enum tc_state { TC_UNKNOWN, TC_IN_PLACE, TC_MISSING, TC_REPLACED, TC_NONE };
 
 extern const char *const sg_tc_state_name[];
 

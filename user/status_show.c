@@ -18,6 +18,7 @@ const char *const sg_tc_state_name[] = {
 	[TC_IN_PLACE] = "in place",
 	[TC_MISSING] = "missing",
 	[TC_REPLACED] = "replaced",
+	[TC_NONE] = "none", /* the kernel engine has no TC program */
 };
 
 static const char *mode_str(const struct iface_state *s)
@@ -181,6 +182,9 @@ static void text_attach(struct sg_table *t, struct iface_state *st, int n)
 	for (i = 0; i < n; i++) {
 		if (!st[i].have_cfg || !st[i].present)
 			continue;
+		sg_engine_status_text(st[i].iface, &st[i].info);
+		if (st[i].info.engine == SG_ENGINE_KERNEL)
+			continue; /* no handoff, no table */
 		if (st[i].cfg.nf & SG_NF_NOTRACK)
 			printf("%s: handed-off handshake ACKs skip conntrack: nftables table inet " SG_NFT_TABLE_FMT
 			       " %s\n",
@@ -375,6 +379,7 @@ static void json_attach(json_t *o, const struct iface_state *s)
 	sg_jset(o, "tc_handoff", json_boolean(s->tc == TC_IN_PLACE));
 	sg_jset(o, "tc_state", json_string(sg_tc_state_name[s->tc]));
 	sg_jset(o, "notrack", json_string(notrack_str(s)));
+	sg_engine_status_json(o, in);
 	sg_jset(o, "attached_unix", json_integer(in->attached_unix));
 	sg_jset(o, "key_installed_unix", json_integer(in->key_installed_unix));
 	sg_jset(o, "key_age_s", json_integer(s->key_age));

@@ -305,14 +305,13 @@ int sg_parse_seconds(const char *s, double *out)
 	return 0;
 }
 
-/* One integer sysctl of this process's network namespace, or -errno. */
-static int sysctl_int(const char *name, int *out)
+long long sg_proc_sys_field(const char *path, int field)
 {
-	char path[128], buf[32];
+	char buf[128], *p = buf, *end;
+	long long v = -EINVAL;
 	ssize_t n;
-	int fd;
+	int fd, i;
 
-	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/%s", name);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -321,7 +320,25 @@ static int sysctl_int(const char *name, int *out)
 	if (n <= 0)
 		return n < 0 ? -errno : -EINVAL;
 	buf[n] = '\0';
-	*out = atoi(buf);
+	for (i = 0; i <= field; i++) {
+		v = strtoll(p, &end, 10);
+		if (end == p)
+			return -EINVAL;
+		p = end;
+	}
+	return v;
+}
+
+int sg_sysctl_int(const char *name, int *out)
+{
+	char path[128];
+	long long v;
+
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/%s", name);
+	v = sg_proc_sys_field(path, 0);
+	if (v < 0)
+		return v;
+	*out = v;
 	return 0;
 }
 
@@ -342,7 +359,7 @@ int sg_host_state(struct sg_config *cfg)
 
 	cfg->tcp_sysctl = 0;
 	for (i = 0; i < SG_NSYSCTLS; i++) {
-		err = sysctl_int(s[i].name, &v);
+		err = sg_sysctl_int(s[i].name, &v);
 		if (err) {
 			sg_err("cannot read net.ipv4.%s: %s", s[i].name,
 			       sg_strerr(err));
@@ -351,6 +368,9 @@ int sg_host_state(struct sg_config *cfg)
 		if (v)
 			cfg->tcp_sysctl |= s[i].bit;
 	}
+	/* The offset the kernel engine needs gone (include/synguard.h). */
+	if (!sg_sysctl_int("tcp_timestamps", &v) && v == 2)
+		cfg->tcp_sysctl |= SG_SYSCTL_TS_RAW;
 	if (adjtimex(&tx) < 0) {
 		err = -errno;
 		sg_err("cannot read the kernel's TAI offset (adjtimex): %s",

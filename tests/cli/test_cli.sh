@@ -387,18 +387,48 @@ unset CLEAN
 # ---------------------------------------------------------------- kernel
 
 CLEAN=$A
-expect "kfunc missing (BTF of an object that only calls it)" 1 "requires Linux 6.9 or later" \
-	env SYNGUARD_VMLINUX_BTF="$ROOT/build/synguard.bpf.o" nsenter --net=/var/run/netns/$NS "$BIN" attach $A --ports 80
+expect "kfunc missing, --engine own (BTF of an object that only calls it)" 1 "requires Linux 6.9 or later" \
+	env SYNGUARD_VMLINUX_BTF="$ROOT/build/synguard.bpf.o" nsenter --net=/var/run/netns/$NS "$BIN" attach $A --ports 80 --engine own
 if command -v clang >/dev/null && echo 'int sg_nothing;' >"$TMP/nokfunc.c" &&
 	clang -g -O2 -target bpf -c "$TMP/nokfunc.c" -o "$TMP/nokfunc.o" 2>/dev/null; then
-	expect "kfunc missing (BTF without it)" 1 "has no kfunc bpf_sk_assign_tcp_reqsk" \
-		env SYNGUARD_VMLINUX_BTF="$TMP/nokfunc.o" nsenter --net=/var/run/netns/$NS "$BIN" attach $A --ports 80
+	expect "kfunc missing, --engine own (BTF without it)" 1 "has no kfunc bpf_sk_assign_tcp_reqsk" \
+		env SYNGUARD_VMLINUX_BTF="$TMP/nokfunc.o" nsenter --net=/var/run/netns/$NS "$BIN" attach $A --ports 80 --engine own
 else
-	skip "kfunc missing (BTF without it)" "clang cannot build a BTF file here"
+	skip "kfunc missing, --engine own (BTF without it)" "clang cannot build a BTF file here"
 fi
 expect "kernel BTF unreadable" 1 "cannot read the kernel's BTF" \
 	env SYNGUARD_VMLINUX_BTF="$TMP/none" nsenter --net=/var/run/netns/$NS "$BIN" attach $A --ports 80
+expect "--engine bogus" 2 "invalid --engine 'bogus': must be auto, own or kernel" sg attach $A --ports 80 --engine bogus
+expect "kernel engine refuses --key-file" 1 "--key-file (a key shared by hosts) needs the own engine" \
+	sg attach $A --ports 80 --engine kernel --key-file "$K/good"
+expect "kernel engine refuses --cookie-lifetime" 1 "--cookie-lifetime needs the own engine" \
+	sg attach $A --ports 80 --engine kernel --cookie-lifetime 60
+expect "kernel engine refuses a --wscale not the kernel's" 1 "the kernel picks its own window scale" \
+	sg attach $A --ports 80 --engine kernel --wscale 1
 unset CLEAN
+# Sysctls of the namespace before the kernel engine sets them.
+ip netns exec $NS sysctl -qw net.ipv4.tcp_syncookies=1
+SC0=$(ip netns exec $NS sysctl -n net.ipv4.tcp_syncookies)
+TS0=$(ip netns exec $NS sysctl -n net.ipv4.tcp_timestamps)
+if [ -e "$TMP/nokfunc.o" ]; then
+	expect "kfunc missing, auto: the kernel engine" 0 "engine kernel (auto: the kernel has no bpf_sk_assign_tcp_reqsk" \
+		env SYNGUARD_VMLINUX_BTF="$TMP/nokfunc.o" nsenter --net=/var/run/netns/$NS "$BIN" attach $A --ports 80
+else
+	expect "--engine kernel" 0 "engine kernel (--engine)" sg attach $A --ports 80 --engine kernel
+fi
+run ip netns exec $NS sysctl -n net.ipv4.tcp_syncookies
+[ "$STDOUT" = 2 ] && ok "kernel engine: tcp_syncookies 2 while attached" ||
+	fail "kernel engine: tcp_syncookies 2 while attached" "$STDOUT"
+run sg status $A --json
+pyjson "kernel engine: status --json engine, why, healthy" \
+	"[i for i in (d['interfaces'] if isinstance(d['interfaces'], list) else d['interfaces'].values()) if i['iface'] == '$A'][0]['engine'] == 'kernel' and [i for i in (d['interfaces'] if isinstance(d['interfaces'], list) else d['interfaces'].values()) if i['iface'] == '$A'][0]['healthy']" "$STDOUT"
+expect "kernel engine: status text names the engine" 0 "$A: engine kernel (" sg status $A
+expect "kernel engine refuses key rotate" 1 "runs the kernel engine, which cannot take a key of ours" sg key $A rotate
+expect "kernel engine refuses config wscale" 1 "cannot offer a window scale other than the kernel's" sg config $A wscale=1
+expect "kernel engine: detach sets the sysctls back" 0 "tcp_syncookies set back to $SC0" sg detach $A
+run ip netns exec $NS sysctl -n net.ipv4.tcp_syncookies net.ipv4.tcp_timestamps
+[ "$STDOUT" = "$SC0"$'\n'"$TS0" ] && ok "kernel engine: sysctls as before attach" ||
+	fail "kernel engine: sysctls as before attach" "$STDOUT, want $SC0 $TS0"
 
 # A dummy (or bridge) has no native XDP: attach fails after the TC handoff
 # is in place, so this also checks the rollback of the TC filter and clsact.

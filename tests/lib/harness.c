@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 
@@ -27,7 +28,7 @@
 
 struct synguard *skel;
 int prog_fd, ncpus;
-int passed, failed;
+int passed, failed, skipped;
 struct sg_config cfg;
 struct sg_keys keys;
 static const char *cur_case;
@@ -403,9 +404,55 @@ void state_engaged(int engaged)
 		fail("cannot write sg_state");
 }
 
+bool kernel_has_kfunc(void)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	bool has;
+
+	if (!btf)
+		return false;
+	has = btf__find_by_name_kind(btf, "bpf_sk_assign_tcp_reqsk",
+				     BTF_KIND_FUNC) > 0;
+	btf__free(btf);
+	return has;
+}
+
+struct synguard *load_engine(int engine)
+{
+	struct synguard *sk;
+	struct bpf_map *m;
+
+	sk = synguard__open();
+	if (!sk) {
+		printf("FAIL: cannot open the BPF object: %s\n",
+		       strerror(errno));
+		return NULL;
+	}
+	sk->rodata->sg_meta_secret[0] = TEST_META_SECRET0;
+	sk->rodata->sg_meta_secret[1] = TEST_META_SECRET1;
+	/* As attach on a host with conntrack (the conntrack_pass group). */
+	sk->rodata->sg_ct_enabled = 1;
+	sk->rodata->sg_engine = engine;
+	/* As attach: the kernel engine has no TC program. */
+	bpf_program__set_autoload(sk->progs.synguard_tc,
+				  engine == SG_ENGINE_OWN);
+	/* Tests must not touch bpffs: no pinning. */
+	bpf_object__for_each_map (m, sk->obj)
+		bpf_map__set_pin_path(m, NULL);
+	if (getenv("SG_TEST_STATS"))
+		bpf_program__set_log_level(sk->progs.synguard_xdp, 4);
+	if (synguard__load(sk)) {
+		printf("FAIL: the kernel refused the BPF programs (engine %d): %s "
+		       "(SG_TEST_VERBOSE=1 shows the verifier log)\n",
+		       engine, strerror(errno));
+		synguard__destroy(sk);
+		return NULL;
+	}
+	return sk;
+}
+
 int setup(void)
 {
-	struct bpf_map *m;
 	const int ports[] = {80, 443};
 	int i;
 
@@ -436,29 +483,16 @@ int setup(void)
 			return -1;
 		}
 	libbpf_set_print(libbpf_quiet);
-	skel = synguard__open();
-	if (!skel) {
-		printf("FAIL: cannot open the BPF object: %s\n",
-		       strerror(errno));
-		return -1;
-	}
-	skel->rodata->sg_meta_secret[0] = TEST_META_SECRET0;
-	skel->rodata->sg_meta_secret[1] = TEST_META_SECRET1;
-	/* As attach on a host with conntrack (the conntrack_pass group). */
-	skel->rodata->sg_ct_enabled = 1;
-	/* Tests must not touch bpffs: no pinning. */
-	bpf_object__for_each_map (m, skel->obj)
-		bpf_map__set_pin_path(m, NULL);
-	if (synguard__load(skel)) {
-		printf("FAIL: the kernel refused the BPF programs: %s "
-		       "(SG_TEST_VERBOSE=1 shows the verifier log)\n",
-		       strerror(errno));
-		return -1;
-	}
-	prog_fd = bpf_program__fd(skel->progs.synguard_xdp);
 	ncpus = libbpf_num_possible_cpus();
 	if (ncpus <= 0)
 		return -1;
+	/* Before 6.9 the own engine cannot load: its groups are skipped. */
+	if (!kernel_has_kfunc())
+		return 0;
+	skel = load_engine(SG_ENGINE_OWN);
+	if (!skel)
+		return -1;
+	prog_fd = bpf_program__fd(skel->progs.synguard_xdp);
 
 	config_defaults();
 	random_key(0);

@@ -3,6 +3,7 @@
 #ifndef SG_TESTS_HARNESS_H
 #define SG_TESTS_HARNESS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <bpf/libbpf.h>
@@ -21,7 +22,7 @@
 
 extern struct synguard *skel;
 extern int prog_fd, ncpus;
-extern int passed, failed, case_errors;
+extern int passed, failed, skipped, case_errors;
 extern struct sg_config cfg; /* what put_config() writes */
 extern struct sg_keys keys;  /* what put_keys() writes */
 extern const char *const counter_names[];
@@ -79,10 +80,16 @@ void forged_ack_ts(int family, struct pkt_spec *ack, uint64_t sg_ns,
 uint64_t sg_clock_at(uint64_t in_period);
 int write_sysctl(const char *path, const char *val);
 int setup(void);
+/* The object loaded for an engine (enum sg_engine), as attach loads it;
+ * NULL after a message. */
+struct synguard *load_engine(int engine);
+/* Has the running kernel the own engine's kfunc (Linux 6.9+)? */
+bool kernel_has_kfunc(void);
 
 /* Test groups in other files. */
 void test_limits(void);
 void test_parity(void);
 void test_forgery(void);
+void test_kernel_engine(void);
 
 #endif /* SG_TESTS_HARNESS_H */

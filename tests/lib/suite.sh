@@ -6,6 +6,7 @@
 
 PASS=0
 FAIL=0
+SKIP=0
 
 ok() {
 	echo "ok   $1"
@@ -20,9 +21,11 @@ fail() {
 	FAIL=$((FAIL + 1))
 }
 
-# skip NAME REASON: a case that cannot run here, and why. Not a pass.
+# skip NAME REASON: a case that cannot run here, and why. Not a pass:
+# counted apart, in the last line (", K skipped") when there are any.
 skip() {
 	echo "skip $1: $2"
+	SKIP=$((SKIP + 1))
 }
 
 # A case made of several conditions: want (or REASONS+=(...)) collects what
@@ -59,7 +62,7 @@ want() {
 # with no failed case, counts as one failure: a suite that did not finish
 # never looks like a pass.
 add_summary() {
-	local name=$1 out=$2 rc=${3:-0} last p f
+	local name=$1 out=$2 rc=${3:-0} last p f s
 	last=$(printf '%s\n' "$out" | tr -d '\r' | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -n 1)
 	if [ -z "$last" ]; then
 		fail "$name" "no summary line (exit $rc)"
@@ -68,8 +71,11 @@ add_summary() {
 	p=${last%% passed*}
 	f=${last#*, }
 	f=${f%% failed*}
+	s=0
+	case $last in *skipped*) s=${last##*failed, } s=${s%% skipped*} ;; esac
 	PASS=$((PASS + p))
 	FAIL=$((FAIL + f))
+	SKIP=$((SKIP + s))
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 		fail "$name" "exit $rc with no failed case"
 	fi
@@ -77,6 +83,10 @@ add_summary() {
 
 # summary: the last line; returns non-zero if anything failed.
 summary() {
-	echo "$PASS passed, $FAIL failed"
+	if [ "$SKIP" -gt 0 ]; then
+		echo "$PASS passed, $FAIL failed, $SKIP skipped"
+	else
+		echo "$PASS passed, $FAIL failed"
+	fi
 	[ "$FAIL" -eq 0 ]
 }

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The kernel engine (doc/design.md, "The kernel engine"): a SYN is answered
+ * with the kernel's own syncookie, made at XDP by bpf_tcp_gen_syncookie()
+ * for the listener the SYN is for; that marks the listener as recently
+ * overflowed, so the kernel itself accepts the returning ACK. For kernels
+ * without the handoff kfunc (before 6.9); no TC program.
+ */
+#ifndef SG_KENGINE_H
+#define SG_KENGINE_H
+
+/*
+ * The TSval of a kernel-cookie SYN-ACK: the kernel's TCP clock in ms with
+ * the options in its low bits, as cookie_init_timestamp() makes it
+ * (include/synguard.h, SG_KTS_*). o and ece are what the SYN-ACK offers.
+ */
+static __always_inline __u32 sg_kernel_tsval(const struct sg_tcpopt *o, int ece)
+{
+	/* tcp_ns_to_ts(): the TCP clock is CLOCK_MONOTONIC, in ms. */
+	__u64 now = bpf_ktime_get_ns() / 1000000, ts;
+	__u32 opts = o->have_ws ? o->wscale & SG_KTS_WS_MASK : SG_KTS_WS_MASK;
+
+	if (o->sack_ok)
+		opts |= SG_KTS_SACK;
+	if (ece)
+		opts |= SG_KTS_ECN;
+	ts = (now >> SG_KTS_BITS) << SG_KTS_BITS | opts;
+	if (ts > now)
+		ts -= 1u << SG_KTS_BITS;
+	return ts;
+}
+
+/*
+ * The kernel's cookie for this SYN, into *cookie: -1 when there is one and
+ * the SYN-ACK is to be sent, else the verdict (counted). Only a TCP
+ * listener makes one: a socket of this very connection or an MPTCP
+ * listener gets the SYN, as in the own engine (sg_owner). A subprogram:
+ * its socket tuple then takes no room in sg_handle_syn's stack frame,
+ * which 6.1's verifier counted past its 512-byte limit.
+ */
+static __noinline int sg_kernel_cookie(struct xdp_md *ctx,
+				       const struct sg_pkt *p,
+				       const struct sg_flow *flow,
+				       __u32 *cookie)
+{
+	struct bpf_sock_tuple tup = {};
+	__u32 tlen = sg_tuple_fill(&tup, flow), len = p->tcp_len, zero = 0;
+	struct sg_scratch *thb;
+	void *data, *data_end, *iph;
+	struct bpf_sock *sk;
+	struct tcp_sock *tp;
+	__s64 r = -1;
+
+	sk = bpf_skc_lookup_tcp(ctx, &tup, tlen, BPF_F_CURRENT_NETNS, 0);
+	if (!sk) {
+		sg_count(SG_CNT_SYN_NO_LISTENER_PASS);
+		return XDP_PASS;
+	}
+	if (sk->state != BPF_TCP_LISTEN) {
+		bpf_sk_release(sk);
+		sg_count(SG_CNT_SYN_SOCKET_PASS);
+		return XDP_PASS;
+	}
+	tp = bpf_skc_to_tcp_sock(sk);
+	if (tp && tp->is_mptcp) {
+		bpf_sk_release(sk);
+		sg_count(SG_CNT_SYN_MPTCP_PASS);
+		return XDP_PASS;
+	}
+	/*
+	 * The TCP header and options, copied: the helper takes a length the
+	 * verifier must bound from above, which a packet range of variable
+	 * length cannot give (the parser checked 20 <= len <= 60). Into the
+	 * per-CPU scratch buffer, not the stack, which has no room left.
+	 */
+	len = sg_size_bound(len, SG_OPTBUF);
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	iph = data + (p->l3_off & SG_L3_OFF_MASK);
+	thb = bpf_map_lookup_elem(&sg_scratch, &zero);
+	if (thb && !bpf_xdp_load_bytes(ctx, p->l4_off, thb->b, len)) {
+		/* Constant lengths per family: the verifier wants a bound. */
+		if (p->family == 4 && iph + sizeof(struct iphdr) <= data_end)
+			r = bpf_tcp_gen_syncookie(sk, iph, sizeof(struct iphdr),
+						  (struct tcphdr *)thb->b, len);
+		else if (p->family == 6 &&
+			 iph + sizeof(struct ipv6hdr) <= data_end)
+			r = bpf_tcp_gen_syncookie(sk, iph,
+						  sizeof(struct ipv6hdr),
+						  (struct tcphdr *)thb->b, len);
+	}
+	bpf_sk_release(sk);
+	/* tcp_syncookies set back from 2 since attach, or the listener
+	 * closed: the kernel answers the SYN itself. */
+	if (r < 0) {
+		sg_count(SG_CNT_SYN_KERNEL_COOKIE_ERROR);
+		return XDP_PASS;
+	}
+	*cookie = (__u32)r;
+	return -1;
+}
+
+#endif /* SG_KENGINE_H */
