@@ -942,18 +942,22 @@ ip netns exec $NS ss -Hltn "sport = :$MPORT" | grep -q . && why+="port $MPORT st
 [ "$RC" = 0 ] && [ -z "$why" ] && ok "run --metrics: SIGTERM stops serving, detaches, nothing left" ||
 	fail "run --metrics: SIGTERM stops serving, detaches, nothing left" "exit $RC; $why $(cat "$TMP/run.out")"
 # A port another process holds: run says so and leaves nothing attached.
+# SO_REUSEADDR: the scrapes above left TIME_WAIT sockets on the port, which
+# refuse a plain bind ("Address already in use") but not a listener's.
 ip netns exec $NS python3 -c 'import socket, time
-s = socket.socket(); s.bind(("127.0.0.1", '$MPORT')); s.listen(1); print("ready", flush=True); time.sleep(120)' \
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", '$MPORT')); s.listen(1); print("holding", flush=True); time.sleep(120)' \
 	>"$TMP/holder" 2>&1 &
 HOLDER=$!
 BG+=("$HOLDER")
-for _ in $(seq 200); do grep -q ready "$TMP/holder" && break; sleep 0.1; done
-if grep -q ready "$TMP/holder"; then
+for _ in $(seq 200); do grep -qx holding "$TMP/holder" && break; sleep 0.1; done
+held=$(ip netns exec $NS ss -Hltn "sport = :$MPORT" | awk '{print $4}')
+if grep -qx holding "$TMP/holder" && [ "$held" = "127.0.0.1:$MPORT" ]; then
 	# timeout: a run that got the port anyway would serve until stopped.
 	CLEAN=$A expect "run --metrics: a port in use fails, attach undone" 1 "cannot serve metrics on 127.0.0.1 port $MPORT" \
 		timeout 60 nsenter --net=/var/run/netns/$NS "$BIN" run $A --ports 80 --metrics $MPORT
 else
-	fail "run --metrics: a port in use fails, attach undone" "the port holder did not start in 20 s: $(cat "$TMP/holder")"
+	fail "run --metrics: a port in use fails, attach undone" "the port holder is not listening (ss: '$held'): $(cat "$TMP/holder")"
 fi
 kill $HOLDER 2>/dev/null
 wait $HOLDER 2>/dev/null
