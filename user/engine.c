@@ -244,6 +244,43 @@ int sg_engine_sysctls_restore(const char *iface, const struct sg_info *info)
 }
 
 /*
+ * What the kernel engine cannot do, refused before anything changes
+ * (doc/design.md, "The kernel engine"), and the window scale it must offer:
+ * the kernel's, from its buffer sysctls. 0, or -1 after a message.
+ */
+int sg_engine_kernel_check(const struct sg_attach_args *a,
+			   struct sg_config *cfg)
+{
+	int ws;
+
+	if (a->key_file || a->key_rotate) {
+		sg_err("%s: the kernel engine answers with the kernel's own cookies and secret: %s needs the own engine (--engine own, Linux 6.9 or later)",
+		       a->iface,
+		       a->key_file ? "--key-file (a key shared by hosts)"
+				   : "--key-rotate");
+		return -1;
+	}
+	if (a->lifetime_set) {
+		sg_err("%s: the kernel engine's cookies stay valid as long as the kernel's own do (2 to 3 minutes): --cookie-lifetime needs the own engine (--engine own, Linux 6.9 or later)",
+		       a->iface);
+		return -1;
+	}
+	ws = sg_engine_kernel_wscale();
+	if (ws < 0) {
+		sg_err("%s: cannot read net.ipv4.tcp_rmem, from which the kernel derives its window scale",
+		       a->iface);
+		return -1;
+	}
+	if (a->wscale_set && cfg->wscale != ws) {
+		sg_err("%s: with the kernel engine the kernel picks its own window scale (%d here, from net.ipv4.tcp_rmem and net.core.rmem_max), and the SYN-ACK must offer that one: --wscale %u needs the own engine (--engine own, Linux 6.9 or later)",
+		       a->iface, ws, cfg->wscale);
+		return -1;
+	}
+	cfg->wscale = ws;
+	return 0;
+}
+
+/*
  * Another interface of this network namespace that runs the kernel engine
  * too: it takes over what info changed, so that the sysctls go back only
  * when the last of them is detached. 1 handed over, 0 none to take it.

@@ -468,6 +468,8 @@ int sg_map_read(const struct sg_pins *p, enum sg_map_id id, void *val);
 int sg_map_write(const struct sg_pins *p, enum sg_map_id id, const void *val);
 /* Entries in a hash-like map (an LPM trie), up to max: >= 0, or -errno. */
 int sg_map_count(int fd, __u32 max);
+/* Entries in the per-source table (a walk of up to its size), -1 unknown. */
+int sg_src_count(const struct sg_pins *p);
 /*
  * Entries of a list (first: SG_M_ALLOW4 or SG_M_DENY4), IPv4 and IPv6 into
  * per_family if not NULL: the total, or -errno.
@@ -548,6 +550,12 @@ struct sg_attach_args {
  */
 int sg_attach_parse(const struct sg_cmd *cmd, int argc, char **argv,
 		    struct sg_attach_args *a);
+/*
+ * Kernel engine: refuses what it cannot do (a shared key, a lifetime, another
+ * window scale) and sets cfg's window scale to the kernel's. 0 or -1.
+ */
+int sg_engine_kernel_check(const struct sg_attach_args *a,
+			   struct sg_config *cfg);
 /*
  * Protects a->iface: 0 with the lock held and what attach recorded in
  * *info, or an exit code with the interface left as it was. Blocks the

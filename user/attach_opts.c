@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The options of attach and of run, which takes attach's and a few of its
+ * own: parsed, and checked against each other before anything changes.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sg.h"
+
+enum {
+	AO_MODE,
+	AO_KEY_FILE,
+	AO_ENGINE,
+	/* run only, from here: */
+	AO_KEY_ROTATE,
+	AO_METRICS,
+	AO_LOG_FORMAT,
+	AO_ON_EVENT,
+	AO_ACK_FLOOD,
+};
+
+/* Shared with `run`, which takes attach's options and one more. */
+const struct sg_opt sg_attach_opts[] = {
+	[AO_MODE] =
+		{"mode", 'm', "native|skb",
+		 "XDP mode: native (default, in the driver) or skb (generic, any driver, slower)"},
+	[AO_KEY_FILE] =
+		{"key-file", 'k', "FILE",
+		 "cookie key: 32 hex digits, mode 600 (default: random); share it across hosts behind one address"},
+	[AO_KEY_ROTATE] =
+		{"key-rotate", 0, "SEC",
+		 "`synguard run` only: rotate to a random key every SEC seconds, at least the cookie lifetime + " SG_XSTR(
+			 SG_COOKIE_MARGIN_SEC_LIT) " s (attach exits at once: nothing would rotate)"},
+	[AO_ENGINE] =
+		{"engine", 0, "auto|own|kernel",
+		 "own: synguard's cookies and the TC handoff (Linux 6.9+); kernel: the kernel's own cookies, made and checked at XDP (Linux 6.1+); auto (default): own if the kernel has its kfunc, else kernel"},
+	[AO_METRICS] =
+		{"metrics", 0, "[ADDR:]PORT",
+		 "`synguard run` only: serve Prometheus metrics on http://ADDR:PORT/metrics (ADDR defaults to 127.0.0.1; [::1]:PORT for IPv6)"},
+	[AO_LOG_FORMAT] =
+		{"log-format", 0, "text|json",
+		 "`synguard run` only: events (cookies engaging, limits dropping, ACK floods, key rotations) as text lines (default) or one JSON object a line"},
+	[AO_ON_EVENT] =
+		{"on-event", 0, "CMD",
+		 "`synguard run` only: run CMD (sh -c) at each event, with SYNGUARD_EVENT, SYNGUARD_IFACE and the event's figures in its environment; one at a time, in order, each killed after 10 s"},
+	[AO_ACK_FLOOD] =
+		{"ack-flood-rate", 0, "N",
+		 "`synguard run` only: ACKs/s without a valid cookie that make an ack_flood_start event (default " SG_XSTR(
+			 SG_DEFAULT_ACK_FLOOD) ")"},
+	{NULL},
+};
+
+/* Longest --key-rotate: a year; longer is a typo for a shorter one. */
+#define SG_KEY_ROTATE_MAX (365 * 86400ULL)
+
+/* The options only `run` takes; attach refused them before. */
+static int run_opt(struct sg_attach_args *a, int idx, const char *arg)
+{
+	switch (idx) {
+	case AO_METRICS:
+		if (sg_metrics_addr(arg, &a->metrics)) {
+			sg_err("invalid --metrics '%s': [ADDR:]PORT, e.g. 9469, 127.0.0.1:9469 or [::1]:9469",
+			       arg);
+			return -1;
+		}
+		a->want_metrics = true;
+		return 0;
+	case AO_LOG_FORMAT:
+		if (strcmp(arg, "text") && strcmp(arg, "json")) {
+			sg_err("invalid --log-format '%s': must be text or json",
+			       arg);
+			return -1;
+		}
+		a->ev.json = !strcmp(arg, "json");
+		return 0;
+	case AO_ON_EVENT:
+		if (!*arg) {
+			sg_err("invalid --on-event '': a shell command");
+			return -1;
+		}
+		a->ev.on_event = arg;
+		return 0;
+	case AO_ACK_FLOOD:
+		if (sg_parse_uint(arg, &a->ev.ack_flood_rate) ||
+		    !a->ev.ack_flood_rate ||
+		    a->ev.ack_flood_rate > 1000000000) {
+			sg_err("invalid --ack-flood-rate '%s': ACKs per second, from 1 to 1000000000",
+			       arg);
+			return -1;
+		}
+		return 0;
+	default:
+		if (sg_parse_uint(arg, &a->key_rotate) || !a->key_rotate ||
+		    a->key_rotate > SG_KEY_ROTATE_MAX) {
+			sg_err("invalid --key-rotate '%s': seconds, from the cookie lifetime + %u to %llu",
+			       arg, SG_COOKIE_MARGIN_SEC, SG_KEY_ROTATE_MAX);
+			return -1;
+		}
+		return 0;
+	}
+}
+
+static int attach_opt(void *ctx, int idx, const char *arg)
+{
+	struct sg_attach_args *a = ctx;
+	char label[64], opt[40];
+
+	if (idx < 0) {
+		const struct sg_param *p = &sg_params[-1 - idx];
+
+		snprintf(label, sizeof(label), "--%s",
+			 sg_param_opt(p, opt, sizeof(opt)));
+		if (p->off == offsetof(struct sg_config, wscale))
+			a->wscale_set = true;
+		if (p->off == offsetof(struct sg_config, cookie_lifetime))
+			a->lifetime_set = true;
+		return sg_param_set(p, arg, label, &a->s);
+	}
+	if (idx >= AO_KEY_ROTATE && a->cmd == &sg_cmd_attach) {
+		sg_err("attach does not take --%s: it exits at once, so nothing would %s; use `synguard run IFACE --ports LIST ... --%s`, which attaches, stays in the foreground and detaches when stopped",
+		       sg_attach_opts[idx].name,
+		       idx == AO_KEY_ROTATE ? "rotate the key"
+		       : idx == AO_METRICS
+			       ? "serve them (`synguard stats --prometheus` prints them for node_exporter's textfile collector)"
+			       : "report events",
+		       sg_attach_opts[idx].name);
+		return -1;
+	}
+	switch (idx) {
+	case AO_MODE:
+		if (!strcmp(arg, "native")) {
+			a->mode = SG_MODE_NATIVE;
+		} else if (!strcmp(arg, "skb")) {
+			a->mode = SG_MODE_SKB;
+		} else {
+			sg_err("invalid --mode '%s': must be native or skb",
+			       arg);
+			return -1;
+		}
+		return 0;
+	case AO_KEY_FILE:
+		a->key_file = arg;
+		return 0;
+	case AO_ENGINE:
+		return sg_engine_parse(arg, &a->engine);
+	default:
+		return run_opt(a, idx, arg);
+	}
+}
+
+int sg_attach_parse(const struct sg_cmd *cmd, int argc, char **argv,
+		    struct sg_attach_args *a)
+{
+	unsigned int min;
+	int first, rc;
+
+	memset(a, 0, sizeof(*a));
+	a->cmd = cmd;
+	a->mode = SG_MODE_NATIVE;
+	a->ev.ack_flood_rate = SG_DEFAULT_ACK_FLOOD;
+	a->engine = SG_ENGINE_AUTO;
+	sg_settings_default(&a->s);
+	rc = sg_parse_opts(cmd, argc, argv, attach_opt, a, &first);
+	if (rc)
+		return rc;
+	if (argc - first != 1) {
+		sg_err("%s takes one interface", cmd->name);
+		sg_usage_hint(cmd);
+		return SG_EXIT_USAGE;
+	}
+	a->iface = argv[first];
+	if (sg_iface_check(a->iface, NULL))
+		return SG_EXIT_USAGE;
+	if (!a->s.ports_set) {
+		sg_err("%s needs --ports LIST: the TCP ports to protect, e.g. --ports 80,443",
+		       cmd->name);
+		return SG_EXIT_USAGE;
+	}
+	if (sg_settings_check(&a->s.cfg, true))
+		return SG_EXIT_USAGE;
+	if (!a->key_rotate)
+		return 0;
+	/* The rule `key rotate` enforces, known here before attaching. */
+	min = sg_key_min_interval(&a->s.cfg);
+	if (a->key_rotate < min) {
+		sg_err("invalid --key-rotate %llu: at least %u s (the cookie lifetime %u s plus %u s of time period and clock skew); a faster rotation would drop the previous key while handshakes made with it are in flight",
+		       a->key_rotate, min, a->s.cfg.cookie_lifetime,
+		       SG_COOKIE_MARGIN_SEC);
+		return SG_EXIT_USAGE;
+	}
+	if (a->key_file) {
+		sg_err("--key-rotate installs random keys, which hosts sharing --key-file %s would not share; rotate a shared key with `synguard key IFACE load FILE` on every host",
+		       a->key_file);
+		return SG_EXIT_USAGE;
+	}
+	return 0;
+}
