@@ -50,6 +50,12 @@ struct iface_state {
 };
 
 bool sg_status_healthy(const struct iface_state *s);
+/* Words both renderings use: XDP mode, the notrack table, cookies auto's
+ * state, and whether the NAT rules could be read. */
+const char *sg_status_mode(const struct iface_state *s);
+const char *sg_status_notrack(const struct iface_state *s);
+const char *sg_status_adaptive(const struct iface_state *s);
+const char *sg_status_nat_rules(const struct iface_state *s);
 void sg_status_text(struct iface_state *st, int n);
 /* 0, or -errno after a message. */
 int sg_status_json(const struct iface_state *st, int n);
