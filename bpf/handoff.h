@@ -152,4 +152,72 @@ static __always_inline void sg_kfunc_error(int err)
 	sg_count(SG_CNT_HANDOFF_KFUNC_ERROR);
 }
 
+/*
+ * The handoff of an ACK XDP validated, whose metadata m carries the
+ * options: the kernel builds a request socket under the listener from
+ * them, and owns the connection from here on. flow is the ACK's.
+ */
+static __always_inline int sg_handoff(struct __sk_buff *skb,
+				      const struct sg_meta *m,
+				      struct sg_flow *flow,
+				      const struct tcphdr *th)
+{
+	struct bpf_tcp_req_attrs attrs = {};
+	struct bpf_sock_tuple tup = {};
+	const struct sg_config *cfg;
+	struct bpf_sock *sk;
+	struct tcp_sock *tp;
+	__u64 now, *last;
+	__u32 tlen, zero = 0;
+	int err;
+
+	tlen = sg_tuple_fill(&tup, flow);
+	/*
+	 * skc, not sk: bpf_sk_lookup_tcp() returns the listener even when a
+	 * request socket exists, and assigning a second one creates a bogus
+	 * child (doc/design.md, "The socket lookup on a SYN").
+	 */
+	sk = bpf_skc_lookup_tcp(skb, &tup, tlen, BPF_F_CURRENT_NETNS, 0);
+	if (!sk) {
+		sg_count(SG_CNT_HANDOFF_NO_LISTENER);
+		return TC_ACT_UNSPEC;
+	}
+	if (sk->state != BPF_TCP_LISTEN) {
+		bpf_sk_release(sk);
+		sg_count(SG_CNT_HANDOFF_EXISTS);
+		return TC_ACT_UNSPEC;
+	}
+	/* The kfunc takes a full socket; the verifier rejects sock_common. */
+	tp = bpf_skc_to_tcp_sock(sk);
+	if (!tp) {
+		bpf_sk_release(sk);
+		sg_count(SG_CNT_HANDOFF_KFUNC_ERROR);
+		return TC_ACT_UNSPEC;
+	}
+	flow->isn = bpf_ntohl(th->seq) - 1;
+	now = bpf_ktime_get_ns();
+	last = bpf_map_lookup_elem(&sg_handoffs, flow);
+	if (last && now - *last < SG_HANDOFF_DUP_NS) {
+		bpf_sk_release(sk);
+		sg_count(SG_CNT_HANDOFF_DUP);
+		return TC_ACT_UNSPEC;
+	}
+	sg_req_attrs(&attrs, m);
+	err = bpf_sk_assign_tcp_reqsk(skb, (struct sock *)tp, &attrs,
+				      sizeof(attrs));
+	bpf_sk_release(sk);
+	if (err) {
+		sg_kfunc_error(err);
+		return TC_ACT_UNSPEC;
+	}
+	bpf_map_update_elem(&sg_handoffs, flow, &now, BPF_ANY);
+	/* Keep conntrack off this ACK: NAT would orphan the request socket
+	 * (include/synguard.h, SG_NF_NOTRACK). */
+	cfg = bpf_map_lookup_elem(&sg_config, &zero);
+	if (cfg && (cfg->nf & SG_NF_NOTRACK))
+		skb->priority = SG_NOTRACK_PRIORITY;
+	sg_count(SG_CNT_HANDOFF_OK);
+	return TC_ACT_OK;
+}
+
 #endif /* SG_HANDOFF_H */

@@ -100,4 +100,54 @@ static __noinline int sg_kernel_cookie(struct xdp_md *ctx,
 	return -1;
 }
 
+/*
+ * Not our cookie, but the listener sk may have answered a SYN that reached
+ * it (no key yet, SYN-ACK not buildable) with a syncookie of its own when
+ * its queue overflowed: such ACKs are the kernel's. The helper returns at
+ * once unless the listener overflowed recently.
+ */
+static __always_inline int sg_ack_kernel_cookie(struct bpf_sock *sk, void *data,
+						void *data_end,
+						const struct sg_pkt *p,
+						struct tcphdr *th)
+{
+	void *iph = data + (p->l3_off & SG_L3_OFF_MASK);
+	__u32 iph_len =
+		p->family == 4 ? sizeof(struct iphdr) : sizeof(struct ipv6hdr);
+
+	if (iph + iph_len > data_end)
+		return 0;
+	return bpf_tcp_check_syncookie(sk, iph, iph_len, th, sizeof(*th)) == 0;
+}
+
+/*
+ * Kernel engine: the verdict on an ACK with no socket of its connection,
+ * counted; sk is the listener or NULL, released here. A valid kernel
+ * cookie passes: the kernel accepts it itself, because making it stamped
+ * the listener. Anything else would be refused (and reset) by the kernel.
+ */
+static __always_inline int sg_kernel_ack(struct bpf_sock *sk, void *data,
+					 void *data_end, const struct sg_pkt *p,
+					 struct tcphdr *th,
+					 const struct sg_flow *flow,
+					 const struct sg_config *cfg)
+{
+	int ok = sk && sg_ack_kernel_cookie(sk, data, data_end, p, th);
+
+	if (sk)
+		bpf_sk_release(sk);
+	if (!ok) {
+		sg_count(SG_CNT_ACK_KERNEL_COOKIE_BAD);
+		return XDP_DROP;
+	}
+	if (cfg->src_ack_rate &&
+	    !sg_src_allow(flow, SG_SRC_ACK, cfg, cfg->src_ack_rate,
+			  cfg->src_ack_burst)) {
+		sg_count(SG_CNT_ACK_SRC_LIMITED);
+		return XDP_DROP;
+	}
+	sg_count(SG_CNT_ACK_KERNEL_COOKIE_PASS);
+	return XDP_PASS;
+}
+
 #endif /* SG_KENGINE_H */

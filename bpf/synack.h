@@ -165,6 +165,142 @@ static __always_inline __u32 sg_syn_offer(void *data, void *data_end,
 	       sg_ws_code(opt->have_ws, opt->wscale) << SG_COOKIE_WS_SHIFT;
 }
 
+/* The reply's IP and TCP headers, built on the stack. */
+union sg_synack_hdr {
+	struct sg_synack4 v4;
+	struct sg_synack6 v6;
+};
+
+/*
+ * The SYN-ACK's cookie, and in *tsval its TSval. A timestamp client's
+ * cookie is a MAC over the TSval it will echo, which carries the time and
+ * the options. As a number that TSval is about the SG clock in 2^20 ns
+ * units; any rate works: the kernel's socket continues from the TSval it is
+ * told (rcv_tsecr). The kernel engine's cookie comes from the kernel, its
+ * TSval encodes the options the way the kernel's cookie_init_timestamp
+ * does. Sets flow's isn, and records that cookies are out.
+ */
+static __always_inline __u32
+sg_synack_cookie(struct sg_flow *flow, const struct sg_config *cfg,
+		 const struct sg_keys *keys, const struct sg_tcpopt *opt,
+		 const struct tcphdr *in, __u32 data_bits, int ece,
+		 __u32 kcookie, int kernel, __u32 *tsval)
+{
+	__u32 ours = opt->have_ws ? cfg->wscale : SG_COOKIE_WS_NONE, zero = 0;
+	__u64 now = sg_now(cfg);
+	struct sg_state *st;
+
+	/* Cookies are out: the ACK path accepts them for their lifetime.
+	 * Written once a second at most, so CPUs do not fight over it. */
+	st = bpf_map_lookup_elem(&sg_state, &zero);
+	if (st && now - st->synack_ns >= SG_NSEC_PER_SEC)
+		st->synack_ns = now;
+	/* The caller's flow: its isn is ours to set (the stack is tight). */
+	flow->isn = bpf_ntohl(in->seq);
+	if (kernel) {
+		*tsval = sg_kernel_tsval(opt, ece);
+		return kcookie;
+	}
+	if (opt->have_ts) {
+		*tsval = sg_tsval_make(now, keys->current, data_bits);
+		return sg_mac_ts(flow, keys, *tsval, ours);
+	}
+	return sg_cookie_make(flow, keys, keys->current, now, data_bits, ours);
+}
+
+/*
+ * The reply's IP header and TCP options in r, for p's family. Returns the
+ * TCP length; *ip_len gets the IP header's, *t the TCP part and *pseudo
+ * the pseudo header's addresses summed.
+ */
+static __always_inline __u32
+sg_synack_ip(union sg_synack_hdr *r, const struct sg_pkt *p,
+	     const struct sg_flow *flow, const struct sg_config *cfg,
+	     const struct sg_tcpopt *opt, __u32 tsval, __u32 *ip_len,
+	     struct sg_synack_tcp **t, __u64 *pseudo)
+{
+	__u32 tcp_len;
+
+	if (p->family == 4) {
+		*t = &r->v4.t;
+		tcp_len = sizeof(struct tcphdr) +
+			  sg_synack_opts(r->v4.t.opts, cfg->mss4, opt,
+					 cfg->wscale, tsval);
+		*ip_len = sizeof(struct iphdr);
+		r->v4.ip.version = 4;
+		r->v4.ip.ihl = 5;
+		r->v4.ip.tot_len = bpf_htons(*ip_len + tcp_len);
+		r->v4.ip.frag_off = bpf_htons(IP_DF);
+		r->v4.ip.ttl = cfg->ttl;
+		r->v4.ip.protocol = IPPROTO_TCP;
+		r->v4.ip.saddr = flow->daddr[0];
+		r->v4.ip.daddr = flow->saddr[0];
+		r->v4.ip.check = sg_csum_fold(sg_sum32(&r->v4.ip, 5));
+		*pseudo = sg_sum32(&r->v4.ip.saddr, 2);
+		return tcp_len;
+	}
+	*t = &r->v6.t;
+	tcp_len =
+		sizeof(struct tcphdr) + sg_synack_opts(r->v6.t.opts, cfg->mss6,
+						       opt, cfg->wscale, tsval);
+	*ip_len = sizeof(struct ipv6hdr);
+	r->v6.ip6.version = 6;
+	r->v6.ip6.payload_len = bpf_htons(tcp_len);
+	r->v6.ip6.nexthdr = IPPROTO_TCP;
+	r->v6.ip6.hop_limit = cfg->ttl;
+	__builtin_memcpy(&r->v6.ip6.saddr, flow->daddr, 16);
+	__builtin_memcpy(&r->v6.ip6.daddr, flow->saddr, 16);
+	*pseudo = sg_sum32(&r->v6.ip6.saddr, 8);
+	return tcp_len;
+}
+
+/*
+ * The reply r copied over the frame, which the caller cut (or grew) to
+ * its len bytes after the L2 header, and the MACs swapped: XDP_TX, or a
+ * verdict counted as an error.
+ */
+static __always_inline int sg_synack_write(struct xdp_md *ctx,
+					   const struct sg_pkt *p,
+					   const union sg_synack_hdr *r,
+					   __u32 len, int kernel)
+{
+	/* Loaded after the caller's adjust_tail, which invalidated every
+	 * packet pointer it had. */
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth;
+	__u8 mac[ETH_ALEN];
+	int nwords, i;
+	__u32 *dst;
+
+	/*
+	 * Copy the headers word by word into the frame: cheaper than
+	 * bpf_xdp_store_bytes (about 30 ns). Each store is bounds-checked
+	 * for the verifier; the frame is exactly this long, so none fails.
+	 */
+	dst = data + (p->l3_off & SG_L3_OFF_MASK);
+	nwords = len / 4;
+	for (i = 0; i < (int)(sizeof(*r) / 4); i++) {
+		if (i >= nwords)
+			break;
+		if ((void *)(dst + i + 1) > data_end) {
+			sg_count(SG_CNT_SYNACK_ERROR);
+			return XDP_DROP; /* frame half rewritten: never send */
+		}
+		dst[i] = ((const __u32 *)r)[i];
+	}
+	eth = data;
+	if ((void *)(eth + 1) > data_end) {
+		sg_count(SG_CNT_SYNACK_ERROR);
+		return XDP_DROP;
+	}
+	__builtin_memcpy(mac, eth->h_source, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, eth->h_dest, ETH_ALEN);
+	__builtin_memcpy(eth->h_dest, mac, ETH_ALEN);
+	sg_count(kernel ? SG_CNT_SYN_KERNEL_COOKIE : SG_CNT_SYNACK_SENT);
+	return XDP_TX;
+}
+
 /*
  * Turn the SYN into our SYN-ACK in place. Everything needed from the SYN is
  * on the stack before the frame is resized, so the IPv4 options, IPv6
@@ -183,20 +319,12 @@ static __always_inline int sg_synack(struct xdp_md *ctx, struct sg_pkt *p,
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct sg_tcpopt opt = {};
-	struct tcphdr *th, in;
-	union {
-		struct sg_synack4 v4;
-		struct sg_synack6 v6;
-	} r = {};
+	union sg_synack_hdr r = {};
 	struct sg_synack_tcp *t;
-	struct sg_state *st;
-	__u32 zero = 0, data_bits, cookie, tcp_len, ip_len, ours, tsval = 0;
-	__u32 optlen, *dst;
-	int nwords;
-	__u64 now, pseudo;
-	struct ethhdr *eth;
-	__u8 mac[ETH_ALEN];
-	int ece = 0, i, delta;
+	struct tcphdr *th, in;
+	__u32 data_bits, cookie, tcp_len, ip_len, tsval = 0;
+	__u64 pseudo;
+	int ece = 0, delta;
 
 	th = sg_tcp(data, data_end, p);
 	if (!th || sg_load_opts(ctx, p, &opt)) {
@@ -206,65 +334,10 @@ static __always_inline int sg_synack(struct xdp_md *ctx, struct sg_pkt *p,
 	in = *th;
 	data_bits =
 		sg_syn_offer(data, data_end, p, &in, cfg, &opt, &ece, kernel);
-	ours = opt.have_ws ? cfg->wscale : SG_COOKIE_WS_NONE;
-
-	now = sg_now(cfg);
-	/* Cookies are out: the ACK path accepts them for their lifetime.
-	 * Written once a second at most, so CPUs do not fight over it. */
-	st = bpf_map_lookup_elem(&sg_state, &zero);
-	if (st && now - st->synack_ns >= SG_NSEC_PER_SEC)
-		st->synack_ns = now;
-	/* The caller's flow: its isn is ours to set (the stack is tight). */
-	flow->isn = bpf_ntohl(in.seq);
-	/*
-	 * A timestamp client's cookie is a MAC over the TSval it will echo,
-	 * which carries the time and the options. As a number that TSval is
-	 * about the SG clock in 2^20 ns units; any rate works: the kernel's
-	 * socket continues from the TSval it is told (rcv_tsecr). The kernel
-	 * engine's cookie comes from the kernel, its TSval encodes the options
-	 * the way the kernel's cookie_init_timestamp does.
-	 */
-	if (kernel) {
-		cookie = kcookie;
-		tsval = sg_kernel_tsval(&opt, ece);
-	} else if (opt.have_ts) {
-		tsval = sg_tsval_make(now, keys->current, data_bits);
-		cookie = sg_mac_ts(flow, keys, tsval, ours);
-	} else {
-		cookie = sg_cookie_make(flow, keys, keys->current, now,
-					data_bits, ours);
-	}
-
-	if (p->family == 4) {
-		t = &r.v4.t;
-		optlen = sg_synack_opts(t->opts, cfg->mss4, &opt, cfg->wscale,
-					tsval);
-		tcp_len = sizeof(struct tcphdr) + optlen;
-		ip_len = sizeof(struct iphdr);
-		r.v4.ip.version = 4;
-		r.v4.ip.ihl = 5;
-		r.v4.ip.tot_len = bpf_htons(ip_len + tcp_len);
-		r.v4.ip.frag_off = bpf_htons(IP_DF);
-		r.v4.ip.ttl = cfg->ttl;
-		r.v4.ip.protocol = IPPROTO_TCP;
-		r.v4.ip.saddr = flow->daddr[0];
-		r.v4.ip.daddr = flow->saddr[0];
-		r.v4.ip.check = sg_csum_fold(sg_sum32(&r.v4.ip, 5));
-		pseudo = sg_sum32(&r.v4.ip.saddr, 2);
-	} else {
-		t = &r.v6.t;
-		optlen = sg_synack_opts(t->opts, cfg->mss6, &opt, cfg->wscale,
-					tsval);
-		tcp_len = sizeof(struct tcphdr) + optlen;
-		ip_len = sizeof(struct ipv6hdr);
-		r.v6.ip6.version = 6;
-		r.v6.ip6.payload_len = bpf_htons(tcp_len);
-		r.v6.ip6.nexthdr = IPPROTO_TCP;
-		r.v6.ip6.hop_limit = cfg->ttl;
-		__builtin_memcpy(&r.v6.ip6.saddr, flow->daddr, 16);
-		__builtin_memcpy(&r.v6.ip6.daddr, flow->saddr, 16);
-		pseudo = sg_sum32(&r.v6.ip6.saddr, 8);
-	}
+	cookie = sg_synack_cookie(flow, cfg, keys, &opt, &in, data_bits, ece,
+				  kcookie, kernel, &tsval);
+	tcp_len = sg_synack_ip(&r, p, flow, cfg, &opt, tsval, &ip_len, &t,
+			       &pseudo);
 	sg_fill_tcp(&t->th, &in, cookie, tcp_len, ece, cfg);
 	/*
 	 * Checksums in software, summed inline over the stack copy: the
@@ -282,35 +355,7 @@ static __always_inline int sg_synack(struct xdp_md *ctx, struct sg_pkt *p,
 		sg_count(SG_CNT_SYNACK_ERROR);
 		return XDP_PASS;
 	}
-	/* adjust_tail invalidated every packet pointer: reload. */
-	data = (void *)(long)ctx->data;
-	data_end = (void *)(long)ctx->data_end;
-	/*
-	 * Copy the headers word by word into the frame: cheaper than
-	 * bpf_xdp_store_bytes (about 30 ns). Each store is bounds-checked
-	 * for the verifier; the frame is exactly this long, so none fails.
-	 */
-	dst = data + (p->l3_off & SG_L3_OFF_MASK);
-	nwords = (ip_len + tcp_len) / 4;
-	for (i = 0; i < (int)(sizeof(r) / 4); i++) {
-		if (i >= nwords)
-			break;
-		if ((void *)(dst + i + 1) > data_end) {
-			sg_count(SG_CNT_SYNACK_ERROR);
-			return XDP_DROP; /* frame half rewritten: never send */
-		}
-		dst[i] = ((const __u32 *)&r)[i];
-	}
-	eth = data;
-	if ((void *)(eth + 1) > data_end) {
-		sg_count(SG_CNT_SYNACK_ERROR);
-		return XDP_DROP;
-	}
-	__builtin_memcpy(mac, eth->h_source, ETH_ALEN);
-	__builtin_memcpy(eth->h_source, eth->h_dest, ETH_ALEN);
-	__builtin_memcpy(eth->h_dest, mac, ETH_ALEN);
-	sg_count(kernel ? SG_CNT_SYN_KERNEL_COOKIE : SG_CNT_SYNACK_SENT);
-	return XDP_TX;
+	return sg_synack_write(ctx, p, &r, ip_len + tcp_len, kernel);
 }
 
 #endif /* SG_SYNACK_H */

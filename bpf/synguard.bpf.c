@@ -27,6 +27,7 @@
 #include "firstflight.h"
 #include "handoff.h"
 #include "conntrack.h"
+#include "ack.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -132,126 +133,6 @@ __noinline int sg_kernel_syn(struct xdp_md *ctx, struct sg_pkt *p,
 	return v >= 0 ? v : sg_synack(ctx, p, flow, cfg, NULL, cookie, 1);
 }
 
-/* The window scale a cookie may carry besides ours now: the one before a
- * change made within a cookie lifetime, or none. Signed, as the gate in
- * sg_handle_ack: after the clock steps back the change is recent. */
-static __always_inline __u32 sg_wscale_prev(const struct sg_config *cfg,
-					    __u64 now)
-{
-	if (cfg->wscale_prev == cfg->wscale || !cfg->wscale_changed_ns ||
-	    (__s64)(now - cfg->wscale_changed_ns) >=
-		    (__s64)SG_WSCALE_PREV_NS(cfg->cookie_lifetime))
-		return SG_COOKIE_WS_NONE;
-	return cfg->wscale_prev;
-}
-
-/*
- * Does the ACK carry a cookie of ours? A random ACK matches some cookie
- * with probability 2^-25 at most (2^-24 just after a wscale change;
- * include/synguard.h), and a match becomes a real kernel connection.
- * Unless this host sent a cookie that could still be valid (lifetime, one
- * period of age rounding, the skew, and the second to which synack_ns is
- * kept), no ACK can carry one: refuse without hashing. An ACK flood on its
- * own then gets nothing through, and costs less. opt: the ACK's options
- * (a timestamp option makes it a TS cookie); *ws: the window scale the
- * cookie was made with; *o: what the client's SYN offered.
- */
-static __always_inline enum sg_cookie_result
-sg_ack_cookie(const struct sg_flow *flow, const struct sg_config *cfg,
-	      __u32 cookie, const struct sg_tcpopt *opt, __u64 now, __u32 *ws,
-	      struct sg_cookie_opts *o)
-{
-	const struct sg_keys *keys;
-	struct sg_state *st;
-	__u32 zero = 0;
-
-	keys = bpf_map_lookup_elem(&sg_keys, &zero);
-	st = bpf_map_lookup_elem(&sg_state, &zero);
-	/* Signed: after the clock steps back, the last cookie is young. */
-	if (st && (__s64)(now - st->synack_ns) >
-			  (__s64)(SG_COOKIE_MAX_AGE_NS(cfg->cookie_lifetime) +
-				  SG_NSEC_PER_SEC))
-		return SG_COOKIE_NONE_ISSUED;
-	if (!keys)
-		return SG_COOKIE_INVALID;
-	return sg_cookie_check(flow, keys, cookie, opt->have_ts, opt->tsecr,
-			       now, cfg->cookie_lifetime, ws,
-			       sg_wscale_prev(cfg, now), o);
-}
-
-/*
- * Not our cookie, but the listener sk may have answered a SYN that reached
- * it (no key yet, SYN-ACK not buildable) with a syncookie of its own when
- * its queue overflowed: such ACKs are the kernel's. The helper returns at
- * once unless the listener overflowed recently.
- */
-static __always_inline int sg_ack_kernel_cookie(struct bpf_sock *sk, void *data,
-						void *data_end,
-						const struct sg_pkt *p,
-						struct tcphdr *th)
-{
-	void *iph = data + (p->l3_off & SG_L3_OFF_MASK);
-	__u32 iph_len =
-		p->family == 4 ? sizeof(struct iphdr) : sizeof(struct ipv6hdr);
-
-	if (iph + iph_len > data_end)
-		return 0;
-	return bpf_tcp_check_syncookie(sk, iph, iph_len, th, sizeof(*th)) == 0;
-}
-
-/*
- * Kernel engine: the verdict on an ACK with no socket of its connection,
- * counted; sk is the listener or NULL, released here. A valid kernel
- * cookie passes: the kernel accepts it itself, because making it stamped
- * the listener. Anything else would be refused (and reset) by the kernel.
- */
-static __always_inline int sg_kernel_ack(struct bpf_sock *sk, void *data,
-					 void *data_end, const struct sg_pkt *p,
-					 struct tcphdr *th,
-					 const struct sg_flow *flow,
-					 const struct sg_config *cfg)
-{
-	int ok = sk && sg_ack_kernel_cookie(sk, data, data_end, p, th);
-
-	if (sk)
-		bpf_sk_release(sk);
-	if (!ok) {
-		sg_count(SG_CNT_ACK_KERNEL_COOKIE_BAD);
-		return XDP_DROP;
-	}
-	if (cfg->src_ack_rate &&
-	    !sg_src_allow(flow, SG_SRC_ACK, cfg, cfg->src_ack_rate,
-			  cfg->src_ack_burst)) {
-		sg_count(SG_CNT_ACK_SRC_LIMITED);
-		return XDP_DROP;
-	}
-	sg_count(SG_CNT_ACK_KERNEL_COOKIE_PASS);
-	return XDP_PASS;
-}
-
-/* The verdict on an ACK without a valid cookie of ours, counted. */
-static __always_inline int
-sg_ack_refused(enum sg_cookie_result res, const struct sg_flow *flow,
-	       const struct tcphdr *th, const struct sg_config *cfg, __u64 now)
-{
-	switch (res) {
-	case SG_COOKIE_TOO_OLD:
-		sg_count(SG_CNT_COOKIE_EXPIRED);
-		return XDP_DROP;
-	case SG_COOKIE_NONE_ISSUED:
-		sg_count(SG_CNT_COOKIE_NONE_ISSUED);
-		return XDP_DROP;
-	default:
-		break;
-	}
-	if (sg_first_flight(flow, th, cfg, now)) {
-		sg_count(SG_CNT_ACK_FIRST_FLIGHT_PASS);
-		return XDP_PASS;
-	}
-	sg_count(SG_CNT_COOKIE_BAD);
-	return XDP_DROP;
-}
-
 /*
  * An ACK to a protected port. The kernel's socket is looked up first: an
  * established-flow packet (the common case by far) then costs one socket
@@ -272,11 +153,9 @@ __noinline int sg_handle_ack(struct xdp_md *ctx, struct sg_pkt *p,
 			struct sg_cookie_opts o;
 		};
 	} u = {};
-	enum sg_cookie_result res;
-	__u32 tlen, cookie, ws;
+	__u32 tlen, cookie;
 	struct bpf_sock *sk;
 	struct tcphdr *th;
-	__u64 now;
 
 	if (!ctx || !p || !flow || !cfg)
 		return XDP_PASS; /* not reached */
@@ -320,39 +199,7 @@ __noinline int sg_handle_ack(struct xdp_md *ctx, struct sg_pkt *p,
 
 	if (sg_engine == SG_ENGINE_KERNEL)
 		return sg_kernel_ack(sk, data, data_end, p, th, flow, cfg);
-
-	now = sg_now(cfg);
-	ws = cfg->wscale;
-	/* The timestamp option says which cookie variant to check. */
-	__builtin_memset(&u, 0, sizeof(u));
-	if (sg_load_opts(ctx, p, &u.opt)) {
-		if (sk)
-			bpf_sk_release(sk);
-		sg_count(SG_CNT_MALFORMED); /* not reached: parse checked */
-		return XDP_PASS;
-	}
-	res = sg_ack_cookie(flow, cfg, cookie, &u.opt, now, &ws, &u.o);
-	if (sk) {
-		int kernel = res != SG_COOKIE_VALID &&
-			     sg_ack_kernel_cookie(sk, data, data_end, p, th);
-
-		bpf_sk_release(sk);
-		if (kernel) {
-			sg_count(SG_CNT_ACK_KERNEL_COOKIE_PASS);
-			return XDP_PASS;
-		}
-	}
-	if (res != SG_COOKIE_VALID)
-		return sg_ack_refused(res, flow, th, cfg, now);
-
-	if (cfg->src_ack_rate &&
-	    !sg_src_allow(flow, SG_SRC_ACK, cfg, cfg->src_ack_rate,
-			  cfg->src_ack_burst)) {
-		sg_count(SG_CNT_ACK_SRC_LIMITED);
-		return XDP_DROP;
-	}
-	sg_first_flight_add(flow, th, now);
-	return sg_write_meta(ctx, cfg, &u.opt, &u.o, p->family, ws);
+	return sg_own_ack(ctx, p, flow, cfg, th, sk, cookie, &u.opt, &u.o);
 }
 
 /* What is not a complete TCP header: counted, and passed unless it could
@@ -389,6 +236,52 @@ static __always_inline int sg_not_tcp(enum sg_parse r,
 	}
 }
 
+/*
+ * A first fragment shows the flags but maybe not all options. The kernel
+ * reassembles it into a SYN like any other: while cookies are on, such a
+ * SYN would walk past them.
+ */
+static __always_inline int sg_first_frag(__u8 fl, const struct sg_config *cfg)
+{
+	if ((fl & TCPF_SYN) && sg_cookies_on(cfg)) {
+		sg_count(SG_CNT_FRAGMENT_DROP);
+		return XDP_DROP;
+	}
+	sg_count(SG_CNT_FRAGMENT_PASS);
+	return XDP_PASS;
+}
+
+/*
+ * A SYN to a protected port: allowed, counted against the SYN rate that
+ * engages cookies and against its source's limit, then answered while
+ * cookies are on.
+ */
+static __always_inline int sg_syn(struct xdp_md *ctx, struct sg_pkt *p,
+				  struct sg_flow *flow,
+				  const struct sg_config *cfg, int list)
+{
+	int engaged, v;
+
+	sg_count(SG_CNT_SYN_RECEIVED);
+	if (list == SG_LIST_ALLOW) {
+		sg_count(SG_CNT_SYN_ALLOW_PASS);
+		return XDP_PASS;
+	}
+	engaged = sg_rate_update(cfg);
+	if (cfg->src_syn_rate &&
+	    !sg_src_allow(flow, SG_SRC_SYN, cfg, cfg->src_syn_rate,
+			  cfg->src_syn_burst)) {
+		sg_count(SG_CNT_SYN_SRC_LIMITED);
+		return XDP_DROP;
+	}
+	if (!engaged) {
+		sg_count(SG_CNT_SYN_DISENGAGED_PASS);
+		return XDP_PASS;
+	}
+	v = sg_handle_syn(ctx, p, flow, cfg);
+	return v == SG_SYN_KERNEL ? sg_kernel_syn(ctx, p, flow, cfg) : v;
+}
+
 SEC("xdp")
 int synguard_xdp(struct xdp_md *ctx)
 {
@@ -400,8 +293,8 @@ int synguard_xdp(struct xdp_md *ctx)
 	enum sg_parse r;
 	struct tcphdr *th;
 	__u32 zero = 0;
-	int list, engaged, v;
 	__u8 fl;
+	int list;
 
 	cfg = bpf_map_lookup_elem(&sg_config, &zero);
 	if (!cfg) { /* not reached: an array entry always exists */
@@ -423,19 +316,8 @@ int synguard_xdp(struct xdp_md *ctx)
 		return XDP_PASS;
 	}
 	fl = ((__u8 *)th)[13];
-	/*
-	 * A first fragment shows the flags but maybe not all options. The
-	 * kernel reassembles it into a SYN like any other: while cookies are
-	 * on, such a SYN would walk past them.
-	 */
-	if (p.first_frag) {
-		if ((fl & TCPF_SYN) && sg_cookies_on(cfg)) {
-			sg_count(SG_CNT_FRAGMENT_DROP);
-			return XDP_DROP;
-		}
-		sg_count(SG_CNT_FRAGMENT_PASS);
-		return XDP_PASS;
-	}
+	if (p.first_frag)
+		return sg_first_frag(fl, cfg);
 	p.tcp_len = th->doff * 4;
 	if (p.tcp_len < sizeof(*th) || data + p.l4_off + p.tcp_len > data_end ||
 	    p.l4_off + p.tcp_len > p.ip_end ||
@@ -450,25 +332,7 @@ int synguard_xdp(struct xdp_md *ctx)
 	}
 
 	if ((fl & (TCPF_SYN | TCPF_ACK | TCPF_RST | TCPF_FIN)) == TCPF_SYN) {
-		sg_count(SG_CNT_SYN_RECEIVED);
-		if (list == SG_LIST_ALLOW) {
-			sg_count(SG_CNT_SYN_ALLOW_PASS);
-			return XDP_PASS;
-		}
-		engaged = sg_rate_update(cfg);
-		if (cfg->src_syn_rate &&
-		    !sg_src_allow(&flow, SG_SRC_SYN, cfg, cfg->src_syn_rate,
-				  cfg->src_syn_burst)) {
-			sg_count(SG_CNT_SYN_SRC_LIMITED);
-			return XDP_DROP;
-		}
-		if (!engaged) {
-			sg_count(SG_CNT_SYN_DISENGAGED_PASS);
-			return XDP_PASS;
-		}
-		v = sg_handle_syn(ctx, &p, &flow, cfg);
-		return v == SG_SYN_KERNEL ? sg_kernel_syn(ctx, &p, &flow, cfg)
-					  : v;
+		return sg_syn(ctx, &p, &flow, cfg, list);
 	}
 	if ((fl & TCPF_SYN) && (fl & (TCPF_RST | TCPF_FIN))) {
 		sg_count(SG_CNT_MALFORMED);
@@ -501,17 +365,9 @@ int synguard_tc(struct __sk_buff *skb)
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
 	struct sg_meta *m = (void *)(long)skb->data_meta;
-	struct bpf_tcp_req_attrs attrs = {};
-	struct bpf_sock_tuple tup = {};
-	const struct sg_config *cfg;
 	struct sg_flow flow = {};
 	struct sg_pkt p = {};
-	struct bpf_sock *sk;
-	struct tcp_sock *tp;
 	struct tcphdr *th;
-	__u64 now, *last;
-	__u32 tlen, zero = 0;
-	int err;
 
 	/* The kernel engine never loads this program; a kernel without the
 	 * kfunc never gets past here if it does. */
@@ -529,51 +385,5 @@ int synguard_tc(struct __sk_buff *skb)
 		sg_count(SG_CNT_HANDOFF_META_BAD);
 		return TC_ACT_UNSPEC;
 	}
-	tlen = sg_tuple_fill(&tup, &flow);
-	/*
-	 * skc, not sk: bpf_sk_lookup_tcp() returns the listener even when a
-	 * request socket exists, and assigning a second one creates a bogus
-	 * child (doc/design.md, "The socket lookup on a SYN").
-	 */
-	sk = bpf_skc_lookup_tcp(skb, &tup, tlen, BPF_F_CURRENT_NETNS, 0);
-	if (!sk) {
-		sg_count(SG_CNT_HANDOFF_NO_LISTENER);
-		return TC_ACT_UNSPEC;
-	}
-	if (sk->state != BPF_TCP_LISTEN) {
-		bpf_sk_release(sk);
-		sg_count(SG_CNT_HANDOFF_EXISTS);
-		return TC_ACT_UNSPEC;
-	}
-	/* The kfunc takes a full socket; the verifier rejects sock_common. */
-	tp = bpf_skc_to_tcp_sock(sk);
-	if (!tp) {
-		bpf_sk_release(sk);
-		sg_count(SG_CNT_HANDOFF_KFUNC_ERROR);
-		return TC_ACT_UNSPEC;
-	}
-	flow.isn = bpf_ntohl(th->seq) - 1;
-	now = bpf_ktime_get_ns();
-	last = bpf_map_lookup_elem(&sg_handoffs, &flow);
-	if (last && now - *last < SG_HANDOFF_DUP_NS) {
-		bpf_sk_release(sk);
-		sg_count(SG_CNT_HANDOFF_DUP);
-		return TC_ACT_UNSPEC;
-	}
-	sg_req_attrs(&attrs, m);
-	err = bpf_sk_assign_tcp_reqsk(skb, (struct sock *)tp, &attrs,
-				      sizeof(attrs));
-	bpf_sk_release(sk);
-	if (err) {
-		sg_kfunc_error(err);
-		return TC_ACT_UNSPEC;
-	}
-	bpf_map_update_elem(&sg_handoffs, &flow, &now, BPF_ANY);
-	/* Keep conntrack off this ACK: NAT would orphan the request socket
-	 * (include/synguard.h, SG_NF_NOTRACK). */
-	cfg = bpf_map_lookup_elem(&sg_config, &zero);
-	if (cfg && (cfg->nf & SG_NF_NOTRACK))
-		skb->priority = SG_NOTRACK_PRIORITY;
-	sg_count(SG_CNT_HANDOFF_OK);
-	return TC_ACT_OK;
+	return sg_handoff(skb, m, &flow, th);
 }
