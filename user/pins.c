@@ -178,6 +178,16 @@ int sg_map_count(int fd, __u32 max)
 	return n == max || errno == ENOENT ? (int)n : -errno;
 }
 
+int sg_src_count(const struct sg_pins *p)
+{
+	int n;
+
+	if (p->fd[SG_M_SRC] < 0)
+		return -1;
+	n = sg_map_count(p->fd[SG_M_SRC], p->max_entries[SG_M_SRC]);
+	return n < 0 ? -1 : n;
+}
+
 int sg_list_count(const struct sg_pins *p, int first, int per_family[2])
 {
 	int fam, n, total = 0;

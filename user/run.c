@@ -348,15 +348,18 @@ static int run_tick(struct run *r)
 /* After attach: what it wrote of the host, and the first port kinds. */
 static void run_start(struct run *r)
 {
-	struct sg_pins p;
-
-	/* The lock attach took is still held. */
-	if (sg_pins_open(r->a.iface, &p) ||
-	    sg_map_read(&p, SG_M_CONFIG, &r->seen)) {
+	/*
+	 * The lock attach took is still held. The counters stay open: each
+	 * tick samples them for the events; the settings are read through
+	 * the same pins.
+	 */
+	r->s.no_src = true; /* a walk of up to 65536 entries: not each second */
+	if (sg_sample_open(r->a.iface, &r->p, &r->s))
+		r->s.iface = NULL; /* said why; run goes on without events */
+	if (!r->s.iface || sg_map_read(&r->p, SG_M_CONFIG, &r->seen)) {
 		sg_err("%s: cannot read the settings attach wrote", r->a.iface);
 		r->seen.tcp_sysctl = ~0; /* the first look writes them again */
 	}
-	sg_pins_close(&p);
 	sg_unlock(); /* other commands work on the interface meanwhile */
 	/* What attach warned about: the changes from here are logged. */
 	follow_ports(r->a.iface, &r->kinds, &r->have_kinds, &r->nat_err);
@@ -366,10 +369,6 @@ static void run_start(struct run *r)
 	else
 		printf("%s: protected until SIGTERM or Ctrl-C, which detach\n",
 		       r->a.iface);
-	/* The counters stay open: each tick samples them for the events. */
-	r->s.no_src = true; /* a walk of up to 65536 entries: not each second */
-	if (sg_sample_open(r->a.iface, &r->p, &r->s))
-		r->s.iface = NULL; /* said why; run goes on without events */
 	clock_gettime(CLOCK_MONOTONIC, &r->rotate_due);
 	r->sampled = r->rotate_due;
 	r->kinds_due = r->rotate_due;

@@ -57,9 +57,7 @@ static void gauges_read(struct sg_sample *s)
 			&st, (__u64)ts.tv_sec * SG_NSEC_PER_SEC + ts.tv_nsec);
 	}
 	s->src_size = s->p->max_entries[SG_M_SRC];
-	s->src_entries = s->no_src || s->p->fd[SG_M_SRC] < 0
-				 ? -1
-				 : sg_map_count(s->p->fd[SG_M_SRC], s->src_size);
+	s->src_entries = s->no_src ? -1 : sg_src_count(s->p);
 	s->key_age = -1;
 	if (!sg_map_read(s->p, SG_M_INFO, &info) &&
 	    info.key_installed_unix <= (__u64)now)

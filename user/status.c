@@ -124,10 +124,7 @@ static void gather_attach(const char *iface, struct iface_state *s)
 		adaptive(s);
 	s->lists[0] = sg_list_count(&s->p, SG_M_ALLOW4, NULL);
 	s->lists[1] = sg_list_count(&s->p, SG_M_DENY4, NULL);
-	s->src_entries = s->p.fd[SG_M_SRC] < 0
-				 ? -1
-				 : sg_map_count(s->p.fd[SG_M_SRC],
-						s->p.max_entries[SG_M_SRC]);
+	s->src_entries = sg_src_count(&s->p);
 	if (s->have_info && s->info.key_installed_unix <= (__u64)now)
 		s->key_age = now - s->info.key_installed_unix;
 	if (!s->have_info) {

@@ -29,10 +29,16 @@ SYNGUARD=${SYNGUARD:-$BUILD/synguard}
 SG_BPFFS=${SG_BPFFS:-/sys/fs/bpf/synguard}
 
 RUN_ID=$$
-CNS=sgc$RUN_ID
-SNS=sgs$RUN_ID
-CIF=sgc$RUN_ID
-SIF=sgs$RUN_ID
+# The client's and server's namespace and veth names: PREFIX, c or s, and
+# this run's id. A suite that may run next to another takes a prefix of
+# its own.
+suite_names() {
+	CNS=${1}c$RUN_ID
+	SNS=${1}s$RUN_ID
+	CIF=${1}c$RUN_ID
+	SIF=${1}s$RUN_ID
+}
+suite_names sg
 C4=192.0.2.1
 S4=192.0.2.2
 C6=2001:db8::1

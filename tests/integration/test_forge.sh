@@ -17,10 +17,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 
 # Names of this suite's own, so it can run next to the others.
-CNS=ckc$RUN_ID
-SNS=cks$RUN_ID
-CIF=ckc$RUN_ID
-SIF=cks$RUN_ID
+suite_names ck
 
 FORGE_SECS=${FORGE_SECS:-30}
 NCPU=$(nproc)

@@ -15,12 +15,8 @@ set -u
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
 
-# Names of their own (lib.sh's pattern, another prefix): suites of other
-# people may run at the same time.
-CNS=engc$RUN_ID
-SNS=engs$RUN_ID
-CIF=engc$RUN_ID
-SIF=engs$RUN_ID
+# Names of this suite's own, so it can run next to the others.
+suite_names eng
 # Connections per family, and flood sizes. SG_SUITE_QUICK=1 (the kernel
 # matrix, whose guests emulate the CPU) runs the same cases smaller.
 N=20 ACKS=500 SYNS=5000 LEGIT=100

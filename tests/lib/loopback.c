@@ -79,6 +79,16 @@ int sock_pair(int family, int port, int *lfd, int *cfd, int *afd,
 	return 0;
 }
 
+void sock_pair_close(int lfd, int cfd, int afd)
+{
+	if (afd >= 0)
+		close(afd);
+	if (cfd >= 0)
+		close(cfd);
+	if (lfd >= 0)
+		close(lfd);
+}
+
 void loopback_spec(struct pkt_spec *s, int family, uint16_t sport)
 {
 	pkt_spec_init(s, family);

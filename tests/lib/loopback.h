@@ -17,6 +17,8 @@ int lo_up(void);
  */
 int sock_pair(int family, int port, int *lfd, int *cfd, int *afd,
 	      uint16_t *cport);
+/* Closes what sock_pair opened (-1: not opened). */
+void sock_pair_close(int lfd, int cfd, int afd);
 
 /*
  * A listener on every address of the family (SO_REUSEPORT, IPv6 only for

@@ -307,12 +307,7 @@ static void ke_shared_paths(void)
 			"kernel engine: ACK of an established connection -> pass",
 			&s, XDP_PASS, SG_CNT_ACK_ESTABLISHED_PASS);
 	}
-	if (afd >= 0)
-		close(afd);
-	if (cfd >= 0)
-		close(cfd);
-	if (lfd >= 0)
-		close(lfd);
+	sock_pair_close(lfd, cfd, afd);
 }
 
 void test_kernel_engine(void)

@@ -1265,12 +1265,7 @@ static void test_kernel_sockets(void)
 			expect_spec_untouched(name, &s, XDP_DROP,
 					      SG_CNT_REFLECTION_DROP);
 		}
-		if (afd >= 0)
-			close(afd);
-		if (cfd >= 0)
-			close(cfd);
-		if (lfd >= 0)
-			close(lfd);
+		sock_pair_close(lfd, cfd, afd);
 	}
 }
 
