@@ -157,6 +157,8 @@ install: $(OUTPUT)/synguard
 		$(DESTDIR)$(COMPLETIONDIR)/synguard
 	$(Q)install -D -m 0644 deploy/prometheus/alerts.yml \
 		$(DESTDIR)$(DOCDIR)/prometheus/alerts.yml
+	$(Q)install -D -m 0644 deploy/grafana/synguard.json \
+		$(DESTDIR)$(DOCDIR)/grafana/synguard.json
 
 deb-deps:
 	$(call install_missing,$(BUILD_DEPS) $(DEB_DEPS),deb-deps)
