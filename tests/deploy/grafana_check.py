@@ -10,6 +10,12 @@
   grafana_check.py rules DASHBOARD
       every expression, Grafana's variables replaced, as a Prometheus
       recording rule (YAML) for `promtool check rules`
+  grafana_check.py evaluate DASHBOARD METRICS IFACE DIR
+      DIR/rules.yml and DIR/test.yml for `promtool test rules`: the series
+      of METRICS as a scrape of instance "gf" would store them, and for
+      every expression an alert on absent(EXPR), which must not fire. An
+      expression that selects nothing from real series (a label value or a
+      vector match that does not fit) fails it.
 
 Prints one line per problem and exits 1 if there is any.
 """
@@ -203,19 +209,55 @@ def static(dash_path, header, metrics):
     return 1 if errs else 0
 
 
-def rules(dash_path):
-    d = json.load(open(dash_path))
-    out = ["groups:", "  - name: grafana", "    rules:"]
-    for i, (where, expr) in enumerate(expressions(d)):
+def promql(d, values):
+    """(where, expr) with Grafana's variables replaced by VALUES, and a
+    variable's label_values(SELECTOR, LABEL) by its selector."""
+    for where, expr in expressions(d):
         m = re.fullmatch(r"\s*label_values\((.*),\s*([A-Za-z_]\w*)\s*\)\s*", expr, re.S)
         if m:
             expr = m.group(1)
-        for k, v in GRAFANA_VARS.items():
+        for k, v in values.items():
             expr = expr.replace(k, v)
+        yield where, expr
+
+
+def rules(dash_path):
+    out = ["groups:", "  - name: grafana", "    rules:"]
+    for i, (where, expr) in enumerate(promql(json.load(open(dash_path)), GRAFANA_VARS)):
         out.append("      # %s" % where)
         out.append("      - record: grafana_expr_%d" % i)
         out.append("        expr: %s" % json.dumps(expr))
     print("\n".join(out))
+    return 0
+
+
+def evaluate(dash_path, metrics, iface, outdir):
+    values = dict(GRAFANA_VARS, **{"$instance": "gf", "$iface": iface})
+    rl = ["groups:", "  - name: grafana", "    rules:"]
+    queries = list(promql(json.load(open(dash_path)), values))
+    for i, (where, expr) in enumerate(queries):
+        rl.append("      # %s" % where)
+        rl.append("      - alert: Empty%d" % i)
+        rl.append("        expr: %s" % json.dumps("absent(%s)" % expr))
+        rl.append("        labels:")
+        rl.append("          query: %s" % json.dumps(where))
+    # Each real sample, constant for ten minutes, as a scrape stores it.
+    series = []
+    for line in open(metrics):
+        m = re.match(r"([A-Za-z_:][\w:]*)\{([^}]*)\} (\S+)$", line.strip())
+        if m:
+            series.append((m.group(1) + '{' + m.group(2) + ',instance="gf",job="synguard"}',
+                           "%s+0x40" % m.group(3)))
+    tl = ["rule_files: [rules.yml]", "evaluation_interval: 15s", "tests:",
+          "  - interval: 15s", "    input_series:"]
+    for name, vals in series:
+        tl.append("      - series: %s" % json.dumps(name))
+        tl.append("        values: %s" % json.dumps(vals))
+    tl.append("    alert_rule_test:")
+    for i in range(len(queries)):
+        tl.append("      - {eval_time: 5m, alertname: Empty%d, exp_alerts: []}" % i)
+    open(outdir + "/rules.yml", "w").write("\n".join(rl) + "\n")
+    open(outdir + "/test.yml", "w").write("\n".join(tl) + "\n")
     return 0
 
 
@@ -224,5 +266,7 @@ if __name__ == "__main__":
         sys.exit(static(*sys.argv[2:]))
     if len(sys.argv) == 3 and sys.argv[1] == "rules":
         sys.exit(rules(sys.argv[2]))
+    if len(sys.argv) == 6 and sys.argv[1] == "evaluate":
+        sys.exit(evaluate(*sys.argv[2:]))
     print(__doc__, file=sys.stderr)
     sys.exit(2)

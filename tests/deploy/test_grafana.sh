@@ -90,8 +90,8 @@ check "$name: counters, gauges and the kfunc errors by errno"
 
 # --- the dashboard against them ---
 if out=$(python3 "$CHECK" static "$DASH" include/synguard.h "$tmp/metrics" 2>&1); then
-	n=$(jq '[.panels[].targets | length] | add' "$DASH")
-	ok "$DASH: datasource input, variables, required panels, all verdicts, and the metrics and labels of its $n queries are the real output's"
+	n=$(jq '[.panels[].targets | length] | add + (.templating.list | length)' "$DASH")
+	ok "$DASH: datasource input, variables, required panels, all verdicts, and the metrics and labels of its $n queries (panels and variables) are the real output's"
 else
 	fail "$DASH against the real metrics" "$out"
 fi
@@ -130,9 +130,9 @@ if . tests/lib/promtool.sh; then
 	python3 "$CHECK" rules "$DASH" >"$tmp/rules.yml"
 	n=$(grep -c '^      - record:' "$tmp/rules.yml")
 	if out=$("$PROMTOOL" check rules "$tmp/rules.yml" 2>&1) && [[ $out == *"SUCCESS: $n rules found"* ]]; then
-		ok "promtool check rules: all $n expressions parse"
+		ok "promtool check rules: all $n queries parse"
 	else
-		fail "promtool check rules: all $n expressions parse" "$out"
+		fail "promtool check rules: all $n queries parse" "$out"
 	fi
 	jq '.panels[0].targets[0].expr |= sub("\\)$"; "")' "$DASH" >"$tmp/bad.json"
 	python3 "$CHECK" rules "$tmp/bad.json" >"$tmp/bad.yml"
@@ -140,6 +140,33 @@ if . tests/lib/promtool.sh; then
 		fail "self-check: an unbalanced parenthesis is caught by promtool" "check rules passed"
 	else
 		ok "self-check: an unbalanced parenthesis is caught by promtool"
+	fi
+
+	# Every query evaluated by promtool over the real samples (as series
+	# of a scrape, instance "gf", iface the veth): each returns something.
+	# evaluate DASHBOARD DIR: promtool test rules's output, and its status.
+	evaluate() {
+		mkdir -p "$2"
+		python3 "$CHECK" evaluate "$1" "$tmp/metrics" "$A" "$2" &&
+			(cd "$2" && "$OLDPWD/$PROMTOOL" test rules test.yml 2>&1)
+	}
+	if out=$(evaluate "$DASH" "$tmp/eval"); then
+		ok "promtool test rules: all $n queries return series from the real samples"
+	else
+		fail "promtool test rules: all $n queries return series from the real samples" "$(echo "$out" | grep -o 'query="[^"]*"' | sort -u | tr '\n' ' ')"
+	fi
+	# A vector match whose sides keep different labels parses, names only
+	# real metrics and labels, and returns nothing.
+	jq '(.. | .expr? | strings | select(startswith("clamp_min"))) |= sub("- sum by \\(instance, iface\\) "; "- sum by (instance) ")' "$DASH" >"$tmp/bad.json"
+	want="Handoff failures per second"
+	if ! grep -q 'sum by (instance) (rate' "$tmp/bad.json"; then
+		fail "self-check: a query that matches nothing is caught by promtool" "the jq edit changed nothing"
+	elif out=$(evaluate "$tmp/bad.json" "$tmp/bad"); then
+		fail "self-check: a query that matches nothing is caught by promtool" "test rules passed"
+	elif [[ $out != *"$want"* ]] || ! python3 "$CHECK" static "$tmp/bad.json" include/synguard.h "$tmp/metrics" >/dev/null; then
+		fail "self-check: a query that matches nothing is caught by promtool" "not by the evaluation alone: $out"
+	else
+		ok "self-check: a query that matches nothing is caught by promtool (and only by it)"
 	fi
 fi
 summary
