@@ -90,7 +90,7 @@ check "$name: counters, gauges and the kfunc errors by errno"
 
 # --- the dashboard against them ---
 if out=$(python3 "$CHECK" static "$DASH" include/synguard.h "$tmp/metrics" 2>&1); then
-	n=$(jq '[.panels[].targets | length] | add + (.templating.list | length)' "$DASH")
+	n=$(jq '([.panels[].targets | length] | add) + (.templating.list | length)' "$DASH")
 	ok "$DASH: datasource input, variables, required panels, all verdicts, and the metrics and labels of its $n queries (panels and variables) are the real output's"
 else
 	fail "$DASH against the real metrics" "$out"
