@@ -147,6 +147,15 @@ def static(dash_path, header, metrics):
         g = p.get("gridPos", {})
         if not all(isinstance(g.get(k), int) for k in "xywh") or g["x"] + g["w"] > 24:
             errs.append("panel '%s': gridPos %s" % (p.get("title"), g))
+    boxes = [(p.get("title"), p.get("gridPos", {})) for p in d.get("panels", [])]
+    for i, (ta, a) in enumerate(boxes):
+        for tb, b in boxes[i + 1:]:
+            try:
+                if (a["x"] < b["x"] + b["w"] and b["x"] < a["x"] + a["w"] and
+                        a["y"] < b["y"] + b["h"] and b["y"] < a["y"] + a["h"]):
+                    errs.append("panels '%s' and '%s' overlap" % (ta, tb))
+            except (KeyError, TypeError):
+                pass  # reported above
     var = {v.get("name"): v for v in d.get("templating", {}).get("list", [])}
     for n in ("instance", "iface"):
         v = var.get(n)

@@ -119,8 +119,10 @@ selfcheck "a verdict counter missing" "synguard_reflection_drop_total" \
 	'(.panels[] | select(.title | startswith("XDP verdicts")) | .targets) |= map(select(.expr | contains("reflection_drop") | not))'
 selfcheck "a drop drawn as a pass" "dropped by their HELP ['synguard_deny_drop_total']" \
 	'(.. | .legendFormat? | strings) |= sub("^drop: deny_drop"; "pass: deny_drop")'
-selfcheck "a panel on another datasource" "datasource" \
+# shellcheck disable=SC2016 # the literal input variable
+selfcheck "a panel on another datasource" 'want uid ${DS_PROMETHEUS}' \
 	'.panels[0].datasource.uid = "prometheus"'
+selfcheck "a panel drawn over another" "overlap" '.panels[1].gridPos.x = 3'
 
 # --- PromQL syntax ---
 # promtool 2.42 (Debian 12) has no `promql format` (2.43 and later), so
