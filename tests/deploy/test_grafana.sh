@@ -84,8 +84,10 @@ for m in synguard_syn_received_total synguard_cookies_engaged synguard_key_age_s
 	synguard_src_table_entries synguard_src_table_size; do
 	grep -q "^$m{iface=\"$A\"} [0-9]*$" "$tmp/metrics" || REASONS+=("no sample of $m")
 done
-grep -q "^synguard_handoff_kfunc_errors_total{iface=\"$A\",errno=\"EINVAL\"} [1-9][0-9]*$" "$tmp/metrics" ||
-	REASONS+=("no synguard_handoff_kfunc_errors_total with errno=\"EINVAL\"")
+# bpftool wrote 1 on every possible CPU; stats sums them.
+ncpu=$(tr ',' '\n' </sys/devices/system/cpu/possible | awk -F- '{n += ($2 == "" ? 1 : $2 - $1 + 1)} END {print n}')
+grep -qx "synguard_handoff_kfunc_errors_total{iface=\"$A\",errno=\"EINVAL\"} $ncpu" "$tmp/metrics" ||
+	REASONS+=("no synguard_handoff_kfunc_errors_total{errno=\"EINVAL\"} $ncpu: $(grep kfunc_errors_total "$tmp/metrics" | grep -v '^#')")
 check "$name: counters, gauges and the kfunc errors by errno"
 
 # --- the dashboard against them ---
