@@ -160,6 +160,8 @@ for p in /usr/sbin/synguard /usr/share/man/man8/synguard.8.gz \
 	/usr/share/bash-completion/completions/synguard \
 	/usr/share/doc/synguard/example.conf \
 	/usr/share/doc/synguard/kubernetes/synguard.yaml \
+	/usr/share/doc/synguard/prometheus/alerts.yml \
+	/usr/share/doc/synguard/grafana/synguard.json \
 	/usr/share/doc/synguard/copyright; do
 	grep -qx "$p" "$tmp/files" || REASONS+=("no $p")
 done
@@ -239,6 +241,15 @@ out=$(bash -c "source $comp; complete -p synguard" 2>&1)
 [ -f "$comp" ] && [ "$out" = "complete -F _synguard synguard" ] &&
 	ok "$comp: complete -p synguard shows it" ||
 	fail "$comp: complete -p synguard shows it" "'$out'"
+
+# The Prometheus and Grafana files, byte for byte the tree's (dh_compress
+# must not have gzipped the dashboard: Grafana imports the plain file).
+REASONS=()
+for f in prometheus/alerts.yml grafana/synguard.json; do
+	cmp -s "deploy/$f" "/usr/share/doc/synguard/$f" ||
+		REASONS+=("/usr/share/doc/synguard/$f is not deploy/$f")
+done
+check "/usr/share/doc/synguard/: alerts.yml and the Grafana dashboard, as in the tree"
 
 dpkg -L synguard | grep -vx '/\.' | sort >"$tmp/listed"
 if diff -q "$tmp/files" "$tmp/listed" >/dev/null; then

@@ -22,6 +22,7 @@ for f in usr/sbin/synguard:755 usr/share/man/man8/synguard.8:644 \
 	usr/share/doc/synguard/example.conf:644 \
 	usr/share/doc/synguard/kubernetes/synguard.yaml:644 \
 	usr/share/doc/synguard/prometheus/alerts.yml:644 \
+	usr/share/doc/synguard/grafana/synguard.json:644 \
 	usr/share/bash-completion/completions/synguard:644; do
 	path=${f%%:*}
 	mode=${f##*:}

@@ -2,9 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # The Prometheus alerting rules (deploy/prometheus/alerts.yml): promtool
 # checks them and runs their tests on synthetic series (alerts_test.yml).
-# promtool is Debian's, from the prometheus package, unpacked under
-# build/tools/ and never installed: installing the package would start a
-# Prometheus server on this machine.
+# promtool is Debian's, unpacked under build/tools/ (tests/lib/promtool.sh).
 # Prints a line per case and ends with "N passed, M failed".
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -12,18 +10,10 @@ cd "$(dirname "$0")/../.." || exit 1
 # shellcheck source=tests/lib/suite.sh
 . tests/lib/suite.sh
 
-TOOLS=build/tools/prometheus
-PROMTOOL=$TOOLS/usr/bin/promtool
-if [ ! -x "$PROMTOOL" ]; then
-	rm -rf "$TOOLS"
-	mkdir -p "$TOOLS/deb"
-	if ! (cd "$TOOLS/deb" && apt-get -o APT::Sandbox::User=root download prometheus >/dev/null 2>&1) ||
-		! dpkg-deb -x "$TOOLS"/deb/prometheus_*.deb "$TOOLS"; then
-		fail promtool "cannot fetch Debian's prometheus package for promtool (apt-get update?)"
-		summary
-		exit 1
-	fi
-	rm -rf "$TOOLS/deb"
+# shellcheck source=tests/lib/promtool.sh
+if ! . tests/lib/promtool.sh; then
+	summary
+	exit 1
 fi
 
 if out=$("$PROMTOOL" check rules deploy/prometheus/alerts.yml 2>&1); then
