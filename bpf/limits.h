@@ -6,8 +6,9 @@
 #ifndef SG_LIMITS_H
 #define SG_LIMITS_H
 
-/* Per-source buckets: SG_DEFAULT_SRC_TABLE entries, whatever the number of
- * sources (LRU: the least recently seen make room). */
+/* Per-source buckets: SG_DEFAULT_SRC_TABLE entries unless attach's
+ * --src-table sets another size, whatever the number of sources (LRU:
+ * the least recently seen make room). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, SG_DEFAULT_SRC_TABLE);

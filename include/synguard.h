@@ -259,6 +259,13 @@ enum sg_cookies_mode {
 #define SG_DEFAULT_SRC_ACK_RATE 0
 #define SG_DEFAULT_SRC_ACK_BURST 40
 #define SG_DEFAULT_SRC_TABLE 65536 /* LRU entries for per-source limits */
+/*
+ * attach --src-table: the LRU keeps a few entries free per CPU, so far
+ * fewer than a thousand would hold no real sources; 4M entries take about
+ * 400 MB of kernel memory (bpftool map show), a host's worth.
+ */
+#define SG_SRC_TABLE_MIN 1024
+#define SG_SRC_TABLE_MAX 4194304
 
 /*
  * State of cookies auto: one entry of sg_state, written by the XDP

@@ -203,7 +203,7 @@ static int attach_begin(const char *iface, int ifindex, char *dir, size_t len)
  * the kernel engine, which has no handoff). NULL after a message.
  */
 static struct synguard *base_load(const char *dir, const struct sg_info *info,
-				  bool notrack)
+				  bool notrack, __u32 src_table)
 {
 	bool kernel = info->engine == SG_ENGINE_KERNEL;
 	struct synguard *base;
@@ -213,6 +213,11 @@ static struct synguard *base_load(const char *dir, const struct sg_info *info,
 	if (!base)
 		return NULL;
 	bpf_program__set_autoload(base->progs.synguard_tc, !kernel);
+	err = bpf_map__set_max_entries(base->maps.sg_src, src_table);
+	if (err) {
+		sg_err("cannot size the per-source table: %s", sg_strerr(err));
+		goto fail;
+	}
 	base->rodata->sg_engine = info->engine;
 	/* The XDP object shares base's .rodata map, so one secret serves both.
 	 */
@@ -330,7 +335,7 @@ static int do_attach(const char *iface, int ifindex,
 	if (nf < 0)
 		goto fail;
 	u.notrack = nf > 0;
-	base = base_load(dir, &info, nf > 0);
+	base = base_load(dir, &info, nf > 0, a->src_table);
 	if (!base)
 		goto fail;
 

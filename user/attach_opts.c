@@ -14,6 +14,7 @@ enum {
 	AO_MODE,
 	AO_KEY_FILE,
 	AO_ENGINE,
+	AO_SRC_TABLE,
 	/* run only, from here: */
 	AO_KEY_ROTATE,
 	AO_METRICS,
@@ -24,32 +25,25 @@ enum {
 
 /* Shared with `run`, which takes attach's options and one more. */
 const struct sg_opt sg_attach_opts[] = {
-	[AO_MODE] =
-		{"mode", 'm', "native|skb",
-		 "XDP mode: native (default, in the driver) or skb (generic, any driver, slower)"},
-	[AO_KEY_FILE] =
-		{"key-file", 'k', "FILE",
-		 "cookie key: 32 hex digits, mode 600 (default: random); share it across hosts behind one address"},
-	[AO_KEY_ROTATE] =
-		{"key-rotate", 0, "SEC",
-		 "`synguard run` only: rotate to a random key every SEC seconds, at least the cookie lifetime + " SG_XSTR(
-			 SG_COOKIE_MARGIN_SEC_LIT) " s (attach exits at once: nothing would rotate)"},
-	[AO_ENGINE] =
-		{"engine", 0, "auto|own|kernel",
-		 "own: synguard's cookies and the TC handoff (Linux 6.9+); kernel: the kernel's own cookies, made and checked at XDP (Linux 6.1+); auto (default): own if the kernel has its kfunc, else kernel"},
-	[AO_METRICS] =
-		{"metrics", 0, "[ADDR:]PORT",
-		 "`synguard run` only: serve Prometheus metrics on http://ADDR:PORT/metrics (ADDR defaults to 127.0.0.1; [::1]:PORT for IPv6)"},
-	[AO_LOG_FORMAT] =
-		{"log-format", 0, "text|json",
-		 "`synguard run` only: events (cookies engaging, limits dropping, ACK floods, key rotations) as text lines (default) or one JSON object a line"},
-	[AO_ON_EVENT] =
-		{"on-event", 0, "CMD",
-		 "`synguard run` only: run CMD (sh -c) at each event, with SYNGUARD_EVENT, SYNGUARD_IFACE and the event's figures in its environment; one at a time, in order, each killed after 10 s"},
-	[AO_ACK_FLOOD] =
-		{"ack-flood-rate", 0, "N",
-		 "`synguard run` only: ACKs/s without a valid cookie that make an ack_flood_start event (default " SG_XSTR(
-			 SG_DEFAULT_ACK_FLOOD) ")"},
+	[AO_MODE] = {"mode", 'm', "native|skb",
+		     "XDP mode: native (default, in the driver) or skb (generic, any driver, slower)"},
+	[AO_KEY_FILE] = {"key-file", 'k', "FILE",
+			 "cookie key: 32 hex digits, mode 600 (default: random); share it across hosts behind one address"},
+	[AO_KEY_ROTATE] = {"key-rotate", 0, "SEC",
+			   "`synguard run` only: rotate to a random key every SEC seconds, at least the cookie lifetime + "
+			   SG_XSTR(SG_COOKIE_MARGIN_SEC_LIT) " s (attach exits at once: nothing would rotate)"},
+	[AO_ENGINE] = {"engine", 0, "auto|own|kernel",
+		       "own: synguard's cookies and the TC handoff (Linux 6.9+); kernel: the kernel's own cookies, made and checked at XDP (Linux 6.1+); auto (default): own if the kernel has its kfunc, else kernel"},
+	[AO_SRC_TABLE] = {"src-table", 0, "N",
+			   "entries of the per-source limits table (default " SG_XSTR(SG_DEFAULT_SRC_TABLE) ", " SG_XSTR(SG_SRC_TABLE_MIN) " to " SG_XSTR(SG_SRC_TABLE_MAX) "), fixed until detach; when full, the least recently seen source makes room"},
+	[AO_METRICS] = {"metrics", 0, "[ADDR:]PORT",
+			"`synguard run` only: serve Prometheus metrics on http://ADDR:PORT/metrics (ADDR defaults to 127.0.0.1; [::1]:PORT for IPv6)"},
+	[AO_LOG_FORMAT] = {"log-format", 0, "text|json",
+			   "`synguard run` only: events (cookies engaging, limits dropping, ACK floods, key rotations) as text lines (default) or one JSON object a line"},
+	[AO_ON_EVENT] = {"on-event", 0, "CMD",
+			 "`synguard run` only: run CMD (sh -c) at each event, with SYNGUARD_EVENT, SYNGUARD_IFACE and the event's figures in its environment; one at a time, in order, each killed after 10 s"},
+	[AO_ACK_FLOOD] = {"ack-flood-rate", 0, "N",
+			  "`synguard run` only: ACKs/s without a valid cookie that make an ack_flood_start event (default " SG_XSTR(SG_DEFAULT_ACK_FLOOD) ")"},
 	{NULL},
 };
 
@@ -123,9 +117,8 @@ static int attach_opt(void *ctx, int idx, const char *arg)
 		sg_err("attach does not take --%s: it exits at once, so nothing would %s; use `synguard run IFACE --ports LIST ... --%s`, which attaches, stays in the foreground and detaches when stopped",
 		       sg_attach_opts[idx].name,
 		       idx == AO_KEY_ROTATE ? "rotate the key"
-		       : idx == AO_METRICS
-			       ? "serve them (`synguard stats --prometheus` prints them for node_exporter's textfile collector)"
-			       : "report events",
+		       : idx == AO_METRICS  ? "serve them (`synguard stats --prometheus` prints them for node_exporter's textfile collector)"
+					    : "report events",
 		       sg_attach_opts[idx].name);
 		return -1;
 	}
@@ -146,6 +139,15 @@ static int attach_opt(void *ctx, int idx, const char *arg)
 		return 0;
 	case AO_ENGINE:
 		return sg_engine_parse(arg, &a->engine);
+	case AO_SRC_TABLE:
+		if (sg_parse_uint(arg, &a->src_table) ||
+		    a->src_table < SG_SRC_TABLE_MIN ||
+		    a->src_table > SG_SRC_TABLE_MAX) {
+			sg_err("invalid --src-table '%s': entries, from %u to %u",
+			       arg, SG_SRC_TABLE_MIN, SG_SRC_TABLE_MAX);
+			return -1;
+		}
+		return 0;
 	default:
 		return run_opt(a, idx, arg);
 	}
@@ -162,6 +164,7 @@ int sg_attach_parse(const struct sg_cmd *cmd, int argc, char **argv,
 	a->mode = SG_MODE_NATIVE;
 	a->ev.ack_flood_rate = SG_DEFAULT_ACK_FLOOD;
 	a->engine = SG_ENGINE_AUTO;
+	a->src_table = SG_DEFAULT_SRC_TABLE;
 	sg_settings_default(&a->s);
 	rc = sg_parse_opts(cmd, argc, argv, attach_opt, a, &first);
 	if (rc)

@@ -542,6 +542,7 @@ struct sg_attach_args {
 	struct sg_events ev; /* run only: --log-format, --on-event */
 	int engine;		       /* SG_ENGINE_AUTO or enum sg_engine */
 	bool wscale_set, lifetime_set; /* given as options */
+	unsigned long long src_table;  /* --src-table: sg_src's entries */
 };
 
 /*

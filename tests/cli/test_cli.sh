@@ -430,6 +430,20 @@ run ip netns exec $NS sysctl -n net.ipv4.tcp_syncookies net.ipv4.tcp_timestamps
 [ "$STDOUT" = "$SC0"$'\n'"$TS0" ] && ok "kernel engine: sysctls as before attach" ||
 	fail "kernel engine: sysctls as before attach" "$STDOUT, want $SC0 $TS0"
 
+# The per-source table's size: set at attach, the kernel map has it, status
+# and the metrics say it; out of range is refused before anything changes.
+CLEAN=$A expect "--src-table below 1024" 2 "invalid --src-table '1023': entries, from 1024 to 4194304" \
+	sg attach $A --ports 80 --src-table 1023
+CLEAN=$A expect "--src-table above 4194304" 2 "invalid --src-table '4194305'" sg attach $A --ports 80 --src-table 4194305
+CLEAN=$A expect "--src-table not a number" 2 "invalid --src-table 'many'" sg attach $A --ports 80 --src-table many
+expect "--src-table 2048: attached" 0 "$A: protected" sg attach $A --ports 80 --src-table 2048
+run bpftool -j map show pinned /sys/fs/bpf/synguard/$A/sg_src
+pyjson "--src-table 2048: the kernel's sg_src holds 2048" "d['max_entries'] == 2048 and d['name'] == 'sg_src'" "$STDOUT"
+run sg status $A --json
+pyjson "--src-table 2048: status shows the size" "d['interfaces'][0]['src_table'] == {'entries': 0, 'size': 2048}" "$STDOUT"
+expect "--src-table 2048: stats --prometheus shows the size" 0 "synguard_src_table_size{iface=\"$A\"} 2048" sg stats $A --prometheus
+expect "--src-table: detach" 0 "" sg detach $A
+
 # A dummy (or bridge) has no native XDP: attach fails after the TC handoff
 # is in place, so this also checks the rollback of the TC filter and clsact.
 CLEAN=$D expect "no native XDP ($DKIND): suggests --mode skb, rolls back" 1 "try --mode skb" sg attach $D --ports 80
