@@ -278,6 +278,10 @@ static __always_inline int sg_syn(struct xdp_md *ctx, struct sg_pkt *p,
 		sg_count(SG_CNT_SYN_DISENGAGED_PASS);
 		return XDP_PASS;
 	}
+	if (cfg->draining) {
+		sg_count(SG_CNT_SYN_DETACH_PASS);
+		return XDP_PASS;
+	}
 	v = sg_handle_syn(ctx, p, flow, cfg);
 	return v == SG_SYN_KERNEL ? sg_kernel_syn(ctx, p, flow, cfg) : v;
 }

@@ -44,6 +44,8 @@
 	  "SYNs answered at XDP with a cookie SYN-ACK (XDP_TX)")               \
 	X(SYN_DISENGAGED_PASS, "syn_disengaged_pass",                          \
 	  "SYNs passed to the kernel: cookies auto and the SYN rate is low")   \
+	X(SYN_DETACH_PASS, "syn_detach_pass",                                  \
+	  "SYNs passed to the kernel while detach lets handshakes finish")     \
 	X(SYN_ALLOW_PASS, "syn_allow_pass",                                    \
 	  "SYNs from the allow list: passed to the kernel, never limited")     \
 	X(SYN_SRC_LIMITED, "syn_src_limited",                                  \
@@ -172,7 +174,8 @@ struct sg_config {
 	__u64 wscale_changed_ns; /* SG clock (below) of that change; 0 never */
 	__s64 tai_offset_ns; /* this kernel's TAI - REALTIME, from adjtimex */
 	__u8 nf; /* SG_NF_*: what attach set up in netfilter */
-	__u8 pad_nf[7];
+	__u8 draining; /* detach under way: SYNs pass (SG_DRAIN_NS) */
+	__u8 pad_nf[6];
 };
 
 /*
@@ -186,6 +189,16 @@ struct sg_config {
 #define SG_NF_NOTRACK (1u << 0)
 #define SG_NOTRACK_PRIORITY 0x53474e54 /* "SGNT"; nft writes 5347:4e54 */
 #define SG_NFT_TABLE_FMT "synguard_if%d" /* inet family, per ifindex */
+
+/*
+ * detach first sets sg_config.draining: new SYNs then pass to the kernel,
+ * while the programs stay until SG_DRAIN_NS after the last cookie SYN-ACK
+ * (sg_state.synack_ns, kept to the second, so one second more), so the
+ * handoff takes the ACK of every handshake whose ACK comes back within
+ * 1 s of its SYN-ACK. Without it such an ACK reaches a kernel that knows
+ * nothing of the cookie, and resets a connection the client thinks open.
+ */
+#define SG_DRAIN_NS (2 * SG_NSEC_PER_SEC)
 
 /*
  * sg_config.tcp_sysctl: the TCP sysctls of the interface's network

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/socket.h>
 #include <linux/netlink.h>
@@ -29,7 +30,7 @@ const struct sg_cmd sg_cmd_detach = {
 	.args = "IFACE",
 	.summary = "remove the protection from an interface",
 	.opts = (const struct sg_opt[]){{NULL}},
-	.doc = "Removes the XDP program, the TC filter, the clsact qdisc if attach created it\nand nothing else uses it, and every pin. Parts already gone are reported.\nThe kernel engine's net.ipv4.tcp_syncookies and tcp_timestamps go back to what\nthey were before attach.",
+	.doc = "First lets the handshakes in flight finish: new SYNs pass to the kernel until\n2 s after the last cookie SYN-ACK (at once if none went out lately). Then\nremoves the XDP program, the TC filter, the clsact qdisc if attach created it\nand nothing else uses it, and every pin. Parts already gone are reported.\nThe kernel engine's net.ipv4.tcp_syncookies and tcp_timestamps go back to what\nthey were before attach.",
 };
 
 /* Removes what is ours of XDP, TC and clsact, saying what it found. */
@@ -110,6 +111,44 @@ static int detach_notrack(const char *iface, int ifindex)
 	return rc < 0 ? -1 : 0;
 }
 
+/*
+ * Before the programs go (doc/design.md, "Detach drains"): a handshake
+ * whose SYN-ACK synguard sent has a cookie only the TC handoff takes, so
+ * its ACK would reach a kernel that resets it. New SYNs pass to the kernel
+ * from here (syn_detach_pass), and the programs stay until the ACKs of the
+ * SYN-ACKs already sent are back. Best effort: a map that cannot be read
+ * or written only costs the wait.
+ */
+static void drain(const char *iface, const struct sg_pins *p)
+{
+	struct sg_config cfg;
+	struct sg_state st;
+	struct timespec ts;
+	__s64 left;
+
+	if (sg_map_read(p, SG_M_CONFIG, &cfg))
+		return;
+	cfg.draining = 1;
+	/* The state after the switch: no SYN-ACK goes out past it. */
+	if (sg_map_write(p, SG_M_CONFIG, &cfg) ||
+	    sg_map_read(p, SG_M_STATE, &st) || !st.synack_ns)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	left = (__s64)(st.synack_ns + SG_DRAIN_NS) -
+	       (__s64)((__u64)ts.tv_sec * SG_NSEC_PER_SEC + ts.tv_nsec);
+	if (left <= 0)
+		return;
+	if (left > (__s64)SG_DRAIN_NS) /* the clock stepped back */
+		left = SG_DRAIN_NS;
+	printf("%s: draining for %lld ms: new SYNs pass to the kernel while the ACKs of the SYN-ACKs already sent come back\n",
+	       iface, (long long)(left / 1000000));
+	fflush(stdout);
+	ts.tv_sec = left / SG_NSEC_PER_SEC;
+	ts.tv_nsec = left % SG_NSEC_PER_SEC;
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
 int sg_detach(const char *iface)
 {
 	struct sg_info info = {};
@@ -133,12 +172,17 @@ int sg_detach(const char *iface)
 	}
 	sg_block_signals();
 	have_info = !sg_map_read(&p, SG_M_INFO, &info) && info.ifindex;
+	ifindex = if_nametoindex(iface);
+	/* Only the own engine's cookies need its handoff; the kernel takes
+	 * the kernel engine's itself. */
+	if (have_info && info.engine == SG_ENGINE_OWN &&
+	    (__u32)ifindex == info.ifindex && sg_prog_alive(info.xdp_prog_id))
+		drain(iface, &p);
 	sg_pins_close(&p);
 	if (!have_info)
 		printf("%s: %s/%s missing or empty: looking for synguard's programs by name\n",
 		       iface, p.dir, sg_map_names[SG_M_INFO]);
 
-	ifindex = if_nametoindex(iface);
 	if (have_info && (__u32)ifindex != info.ifindex &&
 	    sg_prog_alive(info.xdp_prog_id)) {
 		sg_err("%s: not in this network namespace, but its synguard programs still run: it is in another one; run detach there, e.g. `nsenter --net=/run/netns/NAME synguard detach %s`",

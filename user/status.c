@@ -169,6 +169,10 @@ static void gather_attach(const char *iface, struct iface_state *s)
 	} else {
 		s->tc = TC_IN_PLACE;
 	}
+	if (s->have_cfg && s->cfg.draining)
+		problem(s,
+			"a detach stopped while draining: SYNs pass to the kernel unprotected; run `synguard detach %s` again",
+			s->iface);
 	if (s->have_cfg && (s->cfg.nf & SG_NF_NOTRACK)) {
 		s->notrack = sg_notrack_present(ifindex);
 		if (!s->notrack)

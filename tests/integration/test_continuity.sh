@@ -15,6 +15,8 @@
 #                          with and without timestamps, IPv4 and IPv6)
 #   key_two_rotations_refuse  the control: a handshake split across two
 #                          rotations (its key gone) gets no connection
+#   detach_drains          a handshake split across a detach finishes:
+#                          detach lets the ACKs of its SYN-ACKs come back
 #   flood_engage_disengage ... across a SYN flood that engages cookies
 #                          auto and their disengaging after it
 #   sigkill_*              the CLI killed (SIGKILL) at random points of
@@ -180,6 +182,7 @@ split_finish() {
 if [ "$SCAPY" = 0 ]; then
 	skip key_rotations "python3-scapy is not installed (make deps installs it): the split handshakes need it"
 	skip key_two_rotations_refuse "python3-scapy is not installed"
+	skip detach_drains "python3-scapy is not installed"
 else
 	SPLIT_PIDS=()
 	load_start key 10
@@ -207,6 +210,31 @@ else
 	want "cookie_bad delta (the control's ACK)" "$(stat_delta "$TMP/k0" "$TMP/k1" cookie_bad)" -eq 1
 	want "handoff_ok delta (the control)" "$(stat_delta "$TMP/k0" "$TMP/k1" handoff_ok)" -eq 0
 	check key_two_rotations_refuse
+
+	# ---- detach drains: handshakes whose SYN-ACK went out finish ----
+	# Split handshakes get their SYN-ACK, detach starts under load, and
+	# their ACKs come 0.3 s into it: the programs stay for at least 1 s
+	# after the last cookie SYN-ACK (the load's, just before the detach),
+	# so the handoff still takes them. Without the drain they reach a
+	# kernel that resets them (echo 0), and so may the load's.
+	load_start drain 6
+	sleep 1
+	split_start drain4 "$C4" "$S4" 43001 nots
+	split_start drain6 "$C6" "$S6" 42100 ts
+	split_synacks drain4 drain6
+	sg detach "$SIF" >"$TMP/detach.out" 2>&1 &
+	dpid=$!
+	BG_PIDS+=($dpid)
+	sleep 0.3
+	split_finish 1 drain4 drain6
+	wait $dpid || REASONS+=("detach failed: $(cat "$TMP/detach.out")")
+	SG_ATTACHED=0
+	grep -q "draining for [0-9]* ms" "$TMP/detach.out" ||
+		REASONS+=("detach did not say it drained: $(cat "$TMP/detach.out")")
+	sleep 1
+	sg_attach || REASONS+=("attach after the drained detach failed")
+	load_check drain
+	check detach_drains
 fi
 
 # ---- a SYN flood engages cookies auto, and they disengage after it ----

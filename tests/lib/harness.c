@@ -384,6 +384,7 @@ void config_defaults(void)
 	cfg.tcp_sysctl = SG_SYSCTL_ALL;
 	cfg.wscale_prev = SG_DEFAULT_WSCALE;
 	cfg.tai_offset_ns = 0;
+	cfg.draining = 0;
 	/* Most cases are about the cookie path: cookies for every SYN. The
 	 * auto mode has cases of its own. */
 	cfg.cookies = SG_COOKIES_ALWAYS;

@@ -320,6 +320,16 @@ static void test_sysctls(void)
 	expect_syn_untouched("tcp_syncookies=0 -> pass, no handoff possible",
 			     &s, SG_CNT_SYN_NO_HANDOFF_PASS);
 	config_defaults();
+	/* detach drains: SYNs go to the kernel, untouched and counted. */
+	cfg.draining = 1;
+	put_config();
+	full_syn(&s, 4);
+	expect_syn_untouched("detach draining -> IPv4 SYN passes", &s,
+			     SG_CNT_SYN_DETACH_PASS);
+	full_syn(&s, 6);
+	expect_syn_untouched("detach draining -> IPv6 SYN passes", &s,
+			     SG_CNT_SYN_DETACH_PASS);
+	config_defaults();
 }
 
 static int listen_on(int family, int proto, int port)
