@@ -27,6 +27,7 @@
 #include "firstflight.h"
 #include "handoff.h"
 #include "conntrack.h"
+#include "estcache.h"
 #include "ack.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -95,6 +96,7 @@ __noinline int sg_handle_syn(struct xdp_md *ctx, struct sg_pkt *p,
 	}
 	switch (sg_owner(ctx, flow)) {
 	case SG_OWNER_LISTENER:
+		sg_est_forget(flow);
 		return sg_synack(ctx, p, flow, cfg, keys, 0, 0);
 	case SG_OWNER_SOCKET:
 		/* TIME_WAIT takes a new SYN (TCP_TW_SYN); a cookie would be
@@ -156,6 +158,7 @@ __noinline int sg_handle_ack(struct xdp_md *ctx, struct sg_pkt *p,
 	__u32 tlen, cookie;
 	struct bpf_sock *sk;
 	struct tcphdr *th;
+	__u64 h = 0;
 
 	if (!ctx || !p || !flow || !cfg)
 		return XDP_PASS; /* not reached */
@@ -168,12 +171,18 @@ __noinline int sg_handle_ack(struct xdp_md *ctx, struct sg_pkt *p,
 	flow->isn = bpf_ntohl(th->seq) - 1;
 	cookie = bpf_ntohl(th->ack_seq) - 1;
 
+	/* Most packets here are of a flow the kernel owned a moment ago. */
+	if (sg_est_hit(flow, &h)) {
+		sg_count(SG_CNT_ACK_ESTABLISHED_PASS);
+		return XDP_PASS;
+	}
 	tlen = sg_tuple_fill(&u.tup, flow);
 	sk = bpf_skc_lookup_tcp(ctx, &u.tup, tlen, BPF_F_CURRENT_NETNS, 0);
 	/* A listener matches any 4-tuple: only a socket of this connection
 	 * (established, request or time-wait) means the kernel owns it. */
 	if (sk && sk->state != BPF_TCP_LISTEN) {
 		bpf_sk_release(sk);
+		sg_est_add(h);
 		sg_count(SG_CNT_ACK_ESTABLISHED_PASS);
 		return XDP_PASS;
 	}

@@ -191,6 +191,17 @@ struct sg_config {
 #define SG_NFT_TABLE_FMT "synguard_if%d" /* inet family, per ifindex */
 
 /*
+ * The established-flow cache (bpf/estcache.h): SG_EST_SLOTS entries of
+ * struct sg_est, a slot per connection hash (its low bits), shared with
+ * the tests, which check the hash against their own.
+ */
+#define SG_EST_SLOTS 16384 /* a power of two */
+struct sg_est {
+	__u64 tag;   /* the connection's hash, bit 0 set; 0: empty */
+	__u64 until; /* bpf_ktime_get_coarse_ns() */
+};
+
+/*
  * detach first sets sg_config.draining: new SYNs then pass to the kernel,
  * while the programs stay until SG_DRAIN_NS after the last cookie SYN-ACK
  * (sg_state.synack_ns, kept to the second, so one second more), so the

@@ -219,12 +219,16 @@ static struct synguard *base_load(const char *dir, const struct sg_info *info,
 		goto fail;
 	}
 	base->rodata->sg_engine = info->engine;
-	/* The XDP object shares base's .rodata map, so one secret serves both.
-	 */
+	/* The XDP object shares base's .rodata map, so one draw serves both:
+	 * the metadata secret and the established-flow cache's seed. */
 	if (getrandom((void *)base->rodata->sg_meta_secret,
 		      sizeof(base->rodata->sg_meta_secret),
-		      0) != sizeof(base->rodata->sg_meta_secret)) {
-		sg_err("cannot draw the metadata secret: %s", sg_strerr(errno));
+		      0) != sizeof(base->rodata->sg_meta_secret) ||
+	    getrandom((void *)&base->rodata->sg_est_seed,
+		      sizeof(base->rodata->sg_est_seed),
+		      0) != sizeof(base->rodata->sg_est_seed)) {
+		sg_err("cannot draw the per-load secrets: %s",
+		       sg_strerr(errno));
 		goto fail;
 	}
 	base->rodata->sg_ct_enabled = kernel ? sg_conntrack_present() : notrack;

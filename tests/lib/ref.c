@@ -526,3 +526,28 @@ int ref_fill_csums(int family, uint8_t *l3hdr, uint8_t proto, uint8_t *l4hdr,
 		ref_fill_ipv4_csum(l3hdr);
 	return ref_fill_l4_csum(family, l3hdr, proto, l4hdr, l4_len);
 }
+
+/* ---- The established-flow cache ---- */
+
+static uint64_t est_mix(uint64_t h, uint64_t v)
+{
+	h = (h ^ v) * 0x9e3779b97f4a7c15ULL;
+	return h ^ (h >> 29);
+}
+
+uint64_t ref_est_tag(int family, const uint8_t *saddr, const uint8_t *daddr,
+		     uint16_t sport_be, uint16_t dport_be, uint64_t seed)
+{
+	uint64_t h = seed ^ (uint64_t)family;
+	int i, words = family == 4 ? 1 : 4;
+
+	h = est_mix(h, (uint64_t)sport_be << 16 | dport_be);
+	for (i = 0; i < words; i++) {
+		uint32_t s, d;
+
+		memcpy(&s, saddr + 4 * i, 4);
+		memcpy(&d, daddr + 4 * i, 4);
+		h = est_mix(h, (uint64_t)s << 32 | d);
+	}
+	return h | 1;
+}

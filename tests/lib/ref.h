@@ -142,4 +142,16 @@ int ref_fill_l4_csum(int family, const uint8_t *l3hdr, uint8_t proto,
 int ref_fill_csums(int family, uint8_t *l3hdr, uint8_t proto, uint8_t *l4hdr,
 		   size_t l4_len);
 
+/* ---- The established-flow cache (bpf/estcache.h) ---- */
+
+/*
+ * The cache's tag of a connection (addresses and ports as in ref_cookie)
+ * under seed: each step h = (h ^ v) * 0x9e3779b97f4a7c15, h ^= h >> 29, over
+ * the ports (sport << 16 | dport, host order) and then each address word
+ * pair (saddr << 32 | daddr, host order of the words as loaded), one for
+ * IPv4, four for IPv6; bit 0 set. The slot is its low 14 bits.
+ */
+uint64_t ref_est_tag(int family, const uint8_t *saddr, const uint8_t *daddr,
+		     uint16_t sport_be, uint16_t dport_be, uint64_t seed);
+
 #endif /* SG_TESTS_REF_H */

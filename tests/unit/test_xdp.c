@@ -1532,6 +1532,110 @@ static void test_readme_counters(void)
 	end();
 }
 
+/*
+ * The established-flow cache (bpf/estcache.h): a connection the kernel
+ * owns passes without a socket lookup for a second, even closed since; a
+ * SYN answered with a cookie clears its connection's entry, so the ACK of
+ * a new handshake on the same addresses and ports is checked as a cookie.
+ */
+static void test_est_cache(void)
+{
+	const struct syn_case *c = &syn_cases[0];
+	struct linger lg = {.l_onoff = 1, .l_linger = 0};
+	struct bpf_map *m = skel->maps.sg_est;
+	int family;
+
+	for (family = 4; family <= 6; family += 2) {
+		int lfd = -1, cfd = -1, afd = -1;
+		struct sg_est e = {}, zero = {};
+		struct synack_result sa;
+		struct pkt_spec s, syn;
+		uint16_t cport = 0;
+		uint32_t k;
+		char name[128];
+
+		for (k = 0; k < SG_EST_SLOTS; k++)
+			bpf_map__update_elem(m, &k, sizeof(k), &zero,
+					     sizeof(zero), BPF_ANY);
+		if (sock_pair(family, 80, &lfd, &cfd, &afd, &cport)) {
+			begin("established-flow cache");
+			fail("no loopback connection: %s", strerror(errno));
+			end();
+			continue;
+		}
+		loopback_spec(&s, family, cport);
+		s.tcp_flags = PKT_TCP_ACK | PKT_TCP_PSH;
+		snprintf(
+			name, sizeof(name),
+			"IPv%d ACK of an established connection -> pass, cached",
+			family);
+		expect_spec_untouched(name, &s, XDP_PASS,
+				      SG_CNT_ACK_ESTABLISHED_PASS);
+		begin(name);
+		k = ref_est_tag(family, s.saddr, s.daddr, htons(s.sport),
+				htons(s.dport), 0) &
+		    (SG_EST_SLOTS - 1);
+		if (bpf_map__lookup_elem(m, &k, sizeof(k), &e, sizeof(e), 0) ||
+		    e.tag != ref_est_tag(family, s.saddr, s.daddr,
+					 htons(s.sport), htons(s.dport), 0))
+			fail("slot %u holds tag %#llx, not the reference's", k,
+			     (unsigned long long)e.tag);
+		end();
+		/* A reset, not a close: no TIME_WAIT socket stays. */
+		setsockopt(cfd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		setsockopt(afd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		close(cfd);
+		close(afd);
+		cfd = afd = -1;
+		snprintf(name, sizeof(name),
+			 "IPv%d ACK of it, reset since -> pass from the cache",
+			 family);
+		expect_spec_untouched(name, &s, XDP_PASS,
+				      SG_CNT_ACK_ESTABLISHED_PASS);
+		/* Loopback SYNs are martian: a connection of the test
+		 * addresses, put in the cache as the program would. */
+		syn_spec(&syn, family, c);
+		e.tag = ref_est_tag(family, syn.saddr, syn.daddr,
+				    htons(syn.sport), htons(syn.dport), 0);
+		e.until = UINT64_MAX;
+		k = e.tag & (SG_EST_SLOTS - 1);
+		bpf_map__update_elem(m, &k, sizeof(k), &e, sizeof(e), BPF_ANY);
+		s = syn;
+		s.tcp_flags = PKT_TCP_ACK;
+		s.seq = syn.seq + 1;
+		s.ack = 0x12345; /* not a cookie */
+		s.tcp_opts_len = 0;
+		snprintf(
+			name, sizeof(name),
+			"IPv%d ACK of a cached connection -> pass, no cookie check",
+			family);
+		expect_spec_untouched(name, &s, XDP_PASS,
+				      SG_CNT_ACK_ESTABLISHED_PASS);
+		snprintf(name, sizeof(name),
+			 "IPv%d SYN of that connection again -> SYN-ACK",
+			 family);
+		sa = check_syn(name, &syn, &c->o);
+		if (sa.ok) {
+			snprintf(name, sizeof(name),
+				 "IPv%d ... and its cache entry is gone",
+				 family);
+			begin(name);
+			if (bpf_map__lookup_elem(m, &k, sizeof(k), &e,
+						 sizeof(e), 0) ||
+			    e.tag)
+				fail("slot %u still holds tag %#llx", k,
+				     (unsigned long long)e.tag);
+			end();
+			snprintf(
+				name, sizeof(name),
+				"IPv%d ACK of the new handshake -> cookie checked, metadata",
+				family);
+			check_ack_ok(name, &syn, &c->o, &sa);
+		}
+		sock_pair_close(lfd, cfd, afd);
+	}
+}
+
 /* Groups in the order they run; `test_xdp NAME` runs those whose name
  * contains NAME, so a newcomer can run one at a time. */
 static const struct {
@@ -1547,6 +1651,7 @@ static const struct {
 	{"key_rotation", test_key_rotation, true},
 	{"edges", test_edges, true},
 	{"kernel_sockets", test_kernel_sockets, true},
+	{"est_cache", test_est_cache, true},
 	{"conntrack_pass", test_conntrack_pass, true},
 	{"kernel_syncookies", test_kernel_syncookies, true},
 	{"cookie_gate", test_cookie_gate, true},
