@@ -290,18 +290,37 @@ struct sg_tcpopt {
  * because the verifier cannot bound them otherwise. */
 #define SG_OPTBUF 64
 
-/* State of one walk over the options, copied to the stack first. */
+/*
+ * State of one walk over the options, copied to the stack first.
+ * Verifier: len and i are bytes, not words (both stay at most 40), so
+ * that the walk's frame is 80 bytes: at 88, the ACK path's call chain
+ * (entry point, sg_handle_ack, sg_load_opts_slow) came to 528 bytes of
+ * stack with clang 16, past the verifier's 512.
+ */
 struct sg_optwalk {
 	__u8 b[SG_OPTBUF];
-	__u32 len; /* bytes of options, at most 40 */
-	__u32 i; /* next byte */
+	__u8 len; /* bytes of options, at most 40 */
+	__u8 i;	  /* next byte */
 	struct sg_tcpopt o;
 };
 
+/*
+ * Verifier: an index into an option buffer, masked into it. The barrier
+ * keeps the mask: clang 19 drops a plain `& 63` once it has proved the
+ * index below the options' length (at most 40), a proof the verifier
+ * cannot follow (it bounds the index by a register, not a constant), and
+ * the verifier then refuses the read as unbounded.
+ */
+static __always_inline __u32 sg_ob(__u32 i)
+{
+	asm volatile("" : "+r"(i));
+	return i & (SG_OPTBUF - 1);
+}
+
 static __always_inline __u32 sg_be32_at(const __u8 *b, __u32 i)
 {
-	return (__u32)b[i & 63] << 24 | (__u32)b[(i + 1) & 63] << 16 |
-	       (__u32)b[(i + 2) & 63] << 8 | b[(i + 3) & 63];
+	return (__u32)b[sg_ob(i)] << 24 | (__u32)b[sg_ob(i + 1)] << 16 |
+	       (__u32)b[sg_ob(i + 2)] << 8 | b[sg_ob(i + 3)];
 }
 
 /*
@@ -320,7 +339,7 @@ static long sg_opt_step(__u32 idx, void *ctx)
 
 	if (i >= len || len > TCP_MAX_OPTLEN)
 		return 1;
-	kind = w->b[i & 63];
+	kind = w->b[sg_ob(i)];
 	if (kind == TCPOPT_EOL)
 		return 1;
 	if (kind == TCPOPT_NOP) {
@@ -329,14 +348,14 @@ static long sg_opt_step(__u32 idx, void *ctx)
 	}
 	if (i + 1 >= len)
 		return 1;
-	olen = w->b[(i + 1) & 63];
+	olen = w->b[sg_ob(i + 1)];
 	if (olen < 2 || i + olen > len)
 		return 1;
 	if (kind == TCPOPT_MSS && olen == 4) {
-		w->o.mss = (__u16)w->b[(i + 2) & 63] << 8 | w->b[(i + 3) & 63];
+		w->o.mss = (__u16)w->b[sg_ob(i + 2)] << 8 | w->b[sg_ob(i + 3)];
 		w->o.have_mss = 1;
 	} else if (kind == TCPOPT_WINDOW && olen == 3) {
-		w->o.wscale = w->b[(i + 2) & 63];
+		w->o.wscale = w->b[sg_ob(i + 2)];
 		w->o.have_ws = 1;
 	} else if (kind == TCPOPT_SACK_PERM && olen == 2) {
 		w->o.sack_ok = 1;
