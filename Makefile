@@ -15,7 +15,7 @@ BUILD_DEPS := clang llvm libbpf-dev libxdp-dev libelf-dev zlib1g-dev libjansson-
 	linux-libc-dev pkg-config
 DEPS := $(BUILD_DEPS) nftables conntrack iproute2 ethtool hping3 xdp-tools \
 	python3 python3-yaml python3-scapy systemd tcpdump libfuzzer-14-dev curl \
-	qemu-system-x86 busybox-static kmod xz-utils
+	qemu-system-x86 busybox-static kmod xz-utils clang-16 clang-19
 # What `make deb` needs on top of the build's packages.
 DEB_DEPS := debhelper dpkg-dev build-essential
 
