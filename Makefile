@@ -36,8 +36,10 @@ EXTRA_CFLAGS ?=
 EXTRA_LDFLAGS ?=
 
 BPF_HDRS := include/synguard.h $(wildcard bpf/*.h)
-TEST_SRCS := $(wildcard tests/unit/test_*.c) tests/lib/harness.c tests/lib/loopback.c tests/lib/ref.c tests/lib/pkt.c
-TEST_HDRS := tests/lib/harness.h tests/lib/loopback.h tests/lib/ref.h tests/lib/pkt.h include/synguard.h
+TEST_SRCS := $(wildcard tests/unit/test_*.c) tests/lib/harness.c tests/lib/loopback.c tests/lib/ref.c tests/lib/pkt.c \
+	tests/lib/engine.c
+TEST_HDRS := tests/lib/harness.h tests/lib/loopback.h tests/lib/ref.h tests/lib/pkt.h tests/lib/engine.h \
+	include/synguard.h
 
 ifeq ($(V),1)
 Q :=
