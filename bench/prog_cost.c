@@ -33,7 +33,11 @@
  *
  * The kernel engine (--engine kernel, bpf/kengine.h) runs the SYN, ACK and
  * established classes too, on the product object loaded for that engine,
- * each shown next to the own engine's class of the same frame. Its SYN
+ * each shown next to the own engine on the same frame: the SYN and
+ * established classes run the own engine as their alt build, in the same
+ * rounds (with its own counters for the SYN); an ACK class cannot share
+ * its frame (each engine answers its own cookie), and is shown next to the
+ * own engine's class instead. Its SYN
  * costs a socket lookup for the listener, as the own engine's does;
  * lookup4/6 measure that lookup alone: sg_lookup (bench/bpf/wrap.bpf.c)
  * is the floor plus bpf_skc_lookup_tcp() of the frame's listener, so its
@@ -334,6 +338,10 @@ struct pclass {
 	int rep;	  /* repetitions per run */
 	int verdict;	  /* expected verdict of synguard */
 	int cnt[MAX_CNT]; /* counters that move by repeat, -1 terminated */
+	/* The alt build's, when they differ (the own engine beside the
+	 * kernel engine); else the alt build moves cnt. */
+	int alt_cnt[MAX_CNT];
+	bool alt_own_cnt;
 	bool writes;	  /* synguard rewrites the frame: no direct run */
 	bool synack;	  /* output must be a SYN-ACK */
 	double target;	  /* ratio to the floor to report against; 0 none */
@@ -600,6 +608,7 @@ static int run_sg(struct pclass *c, const struct variant *v, int fd,
 {
 	__u64 before[SG_CNT_MAX], after[SG_CNT_MAX], want[SG_CNT_MAX] = {};
 	static struct result pr;
+	const int *cnt;
 	int k, rc;
 
 	for (k = 0; k < c->nprime; k++)
@@ -623,8 +632,9 @@ static int run_sg(struct pclass *c, const struct variant *v, int fd,
 		    verdict_name(r->verdict), verdict_name(c->verdict));
 		rc = -1;
 	}
-	for (k = 0; k < MAX_CNT && c->cnt[k] >= 0; k++)
-		want[c->cnt[k]] += c->rep;
+	cnt = v == c->alt && c->alt_own_cnt ? c->alt_cnt : c->cnt;
+	for (k = 0; k < MAX_CNT && cnt[k] >= 0; k++)
+		want[cnt[k]] += c->rep;
 	for (k = 0; k < SG_CNT_MAX; k++) {
 		if (after[k] - before[k] == want[k])
 			continue;
@@ -832,24 +842,30 @@ static void print_table(FILE *f)
 	fprintf(f,
 		"\nThe kernel engine (--engine kernel), and the socket lookup "
 		"alone (lookup4/6:\nfloor + bpf_skc_lookup_tcp of the SYN's "
-		"listener; lookup ns = cost - floor);\nown ns: the own engine's "
-		"class of the same frame above\n\n");
-	fprintf(f, "%-13s %-8s %8s %9s %7s %8s %9s %9s  %s\n", "class",
-		"verdict", "floor ns", "cost ns", "ratio", "own ns", "- own ns",
-		"lookup ns", "packet");
+		"listener; lookup ns = cost - floor). own ns:\nthe own engine "
+		"on the same frame: with a range, in the same rounds, and\n"
+		"kernel - own = the median of the per-round differences "
+		"(min..max);\nwithout, the own engine's class above\n\n");
+	fprintf(f, "%-13s %-8s %8s %9s %7s %8s %22s %9s  %s\n", "class",
+		"verdict", "floor ns", "cost ns", "ratio", "own ns",
+		"kernel - own ns", "lookup ns", "packet");
 	for (i = 0; i < nclasses; i++) {
 		const struct pclass *c = &classes[i];
 		const struct pclass *o = own_class(c->own);
-		char own[16] = "-", diff[16] = "-", look[16] = "-";
+		char own[16] = "-", diff[40] = "-", look[16] = "-";
 
-		if (c->alt || !kernel_row(c))
+		if (!kernel_row(c))
 			continue;
 		if (c->failed) {
 			fprintf(f, "%-13s FAILED (see the errors above)\n",
 				c->name);
 			continue;
 		}
-		if (o && !o->failed) {
+		if (c->alt) {
+			snprintf(own, sizeof(own), "%.1f", c->alt_ns);
+			snprintf(diff, sizeof(diff), "%+.1f (%.1f..%.1f)",
+				 c->delta_ns, c->delta_min, c->delta_max);
+		} else if (o && !o->failed) {
 			snprintf(own, sizeof(own), "%.1f", o->cost_ns);
 			snprintf(diff, sizeof(diff), "%+.1f",
 				 c->cost_ns - o->cost_ns);
@@ -857,7 +873,7 @@ static void print_table(FILE *f)
 		if (c->v == &variants[V_LOOKUP])
 			snprintf(look, sizeof(look), "%.1f",
 				 c->cost_ns - c->floor_ns);
-		fprintf(f, "%-13s %-8s %8.1f %9.1f %6.2fx %8s %9s %9s  %s\n",
+		fprintf(f, "%-13s %-8s %8.1f %9.1f %6.2fx %8s %22s %9s  %s\n",
 			c->name, verdict_name(c->verdict), c->floor_ns,
 			c->cost_ns, c->ratio, own, diff, look, c->desc);
 	}
@@ -873,7 +889,7 @@ static void print_table(FILE *f)
 		const struct pclass *c = &classes[i];
 		char range[32];
 
-		if (!c->alt)
+		if (!c->alt || kernel_row(c))
 			continue;
 		if (c->failed) {
 			fprintf(f,
@@ -936,7 +952,14 @@ static void print_json(FILE *f)
 			num_or_null(db, sizeof(db), !c->writes && !c->alt,
 				    c->direct_ns),
 			c->k_floor, c->k_wfloor, c->k_wsg);
-		if (c->alt)
+		if (c->alt && kernel_row(c))
+			fprintf(f,
+				", \"own_same_rounds_ns\": %.2f, "
+				"\"minus_own_ns\": %.2f, \"minus_own_ns_min\": "
+				"%.2f, \"minus_own_ns_max\": %.2f",
+				c->alt_ns, c->delta_ns, c->delta_min,
+				c->delta_max);
+		else if (c->alt)
 			fprintf(f,
 				", \"check\": \"%s\", \"without\": \"%s\", "
 				"\"without_build\": \"synguard-%s.bpf.o\", "
@@ -1243,6 +1266,13 @@ static void kernel_classes(uint16_t p4, uint16_t p6)
 		c->v = &variants[V_KERNEL];
 		c->writes = c->synack = true;
 		c->own = syns[i].own;
+		/* The own engine on the same frame in the same rounds: a
+		 * SYN-ACK too, counted as its own. */
+		c->alt = &variants[V_PRODUCT];
+		c->alt_own_cnt = true;
+		c->alt_cnt[0] = SG_CNT_SYN_RECEIVED;
+		c->alt_cnt[1] = SG_CNT_SYNACK_SENT;
+		c->alt_cnt[2] = -1;
 	}
 	for (fam = 4; fam <= 6; fam += 2) {
 		pkt_spec_init(&s, fam);
@@ -1277,6 +1307,8 @@ static void kernel_classes(uint16_t p4, uint16_t p6)
 		if (c) {
 			c->v = &variants[V_KERNEL];
 			c->own = fam == 4 ? "est4" : "est6";
+			/* The same path in both: the pair shows the noise. */
+			c->alt = &variants[V_PRODUCT];
 		}
 	}
 }
