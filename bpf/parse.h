@@ -292,17 +292,28 @@ struct sg_tcpopt {
 
 /*
  * State of one walk over the options, copied to the stack first.
- * Verifier: len and i are bytes, not words (both stay at most 40), so
- * that the walk's frame is 80 bytes: at 88, the ACK path's call chain
- * (entry point, sg_handle_ack, sg_load_opts_slow) came to 528 bytes of
- * stack with clang 16, past the verifier's 512.
+ * Verifier: the whole state fits in the 64-byte buffer, the walk's own
+ * fields in the bytes past the longest options (40), so that the walk's
+ * frame is 64 bytes. With clang 16 the ACK path's call chain (entry
+ * point, sg_handle_ack, sg_load_opts_slow) otherwise passes the
+ * verifier's 512 bytes of stack: at 88 bytes it came to 528 on 6.18, and
+ * 6.1, which rounds each frame up to 32 bytes, refused 80 too. The
+ * options never reach those fields (len <= 40); the masked reads past len
+ * may see them, and their bytes are never used.
  */
 struct sg_optwalk {
-	__u8 b[SG_OPTBUF];
-	__u8 len; /* bytes of options, at most 40 */
-	__u8 i;	  /* next byte */
-	struct sg_tcpopt o;
+	union {
+		__u8 b[SG_OPTBUF];
+		struct {
+			__u8 opts[TCP_MAX_OPTLEN];
+			__u8 len; /* bytes of options, at most 40 */
+			__u8 i;	  /* next byte */
+			struct sg_tcpopt o;
+		};
+	};
 };
+_Static_assert(sizeof(struct sg_optwalk) == SG_OPTBUF,
+	       "the walk's state must fit in its buffer");
 
 /*
  * Verifier: an index into an option buffer, masked into it. The barrier
