@@ -15,7 +15,7 @@ BUILD_DEPS := clang llvm libbpf-dev libxdp-dev libelf-dev zlib1g-dev libjansson-
 	linux-libc-dev pkg-config
 DEPS := $(BUILD_DEPS) nftables conntrack iproute2 ethtool hping3 xdp-tools \
 	python3 python3-yaml python3-scapy systemd tcpdump libfuzzer-14-dev curl \
-	qemu-system-x86 busybox-static kmod xz-utils jq
+	qemu-system-x86 busybox-static kmod xz-utils jq clang-16 clang-19
 # What `make deb` needs on top of the build's packages.
 DEB_DEPS := debhelper dpkg-dev build-essential
 
@@ -36,8 +36,10 @@ EXTRA_CFLAGS ?=
 EXTRA_LDFLAGS ?=
 
 BPF_HDRS := include/synguard.h $(wildcard bpf/*.h)
-TEST_SRCS := $(wildcard tests/unit/test_*.c) tests/lib/harness.c tests/lib/loopback.c tests/lib/ref.c tests/lib/pkt.c
-TEST_HDRS := tests/lib/harness.h tests/lib/loopback.h tests/lib/ref.h tests/lib/pkt.h include/synguard.h
+TEST_SRCS := $(wildcard tests/unit/test_*.c) tests/lib/harness.c tests/lib/loopback.c tests/lib/ref.c tests/lib/pkt.c \
+	tests/lib/engine.c
+TEST_HDRS := tests/lib/harness.h tests/lib/loopback.h tests/lib/ref.h tests/lib/pkt.h tests/lib/engine.h \
+	include/synguard.h
 
 ifeq ($(V),1)
 Q :=

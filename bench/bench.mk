@@ -4,7 +4,7 @@
 #   make bench        install what is missing, build, run every benchmark
 #                     (as root; about 7 minutes on 2 cores)
 #   make bench-build  build the benchmark tools only
-#   make bench-cost   per-packet cost only (BPF_PROG_TEST_RUN, ~3.5 minutes)
+#   make bench-cost   per-packet cost only (BPF_PROG_TEST_RUN, ~5 minutes)
 #   make bench-e2e    the end-to-end flood benchmark only
 
 BENCH_OUT := $(OUTPUT)/bench
@@ -54,10 +54,10 @@ $(BENCH_OUT)/%.skel.h: $(BENCH_OUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $* > $@
 
-$(BENCH_OUT)/prog_cost: bench/prog_cost.c tests/lib/pkt.c tests/lib/ref.c tests/lib/loopback.c $(TEST_HDRS) \
-		$(OUTPUT)/synguard.skel.h $(BENCH_OUT)/wrap.skel.h
+PROG_COST_SRCS := bench/prog_cost.c tests/lib/pkt.c tests/lib/ref.c tests/lib/loopback.c tests/lib/engine.c
+$(BENCH_OUT)/prog_cost: $(PROG_COST_SRCS) $(TEST_HDRS) $(OUTPUT)/synguard.skel.h $(BENCH_OUT)/wrap.skel.h
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(BENCH_CFLAGS) bench/prog_cost.c tests/lib/pkt.c tests/lib/ref.c tests/lib/loopback.c -o $@ $(LIBS)
+	$(Q)$(CC) $(BENCH_CFLAGS) $(PROG_COST_SRCS) -o $@ $(LIBS)
 
 $(BENCH_OUT)/flood: bench/flood.c bench/bpf/bench.h tests/lib/pkt.c tests/lib/ref.c \
 		$(TEST_HDRS) $(BENCH_OUT)/flood.skel.h

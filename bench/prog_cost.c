@@ -31,11 +31,26 @@
  * per-round differences. Both must give the same verdict and counters, so
  * the difference is the check and nothing else.
  *
+ * The kernel engine (--engine kernel, bpf/kengine.h) runs the SYN, ACK and
+ * established classes too, on the product object loaded for that engine,
+ * each shown next to the own engine on the same frame: the SYN and
+ * established classes run the own engine as their alt build, in the same
+ * rounds (with its own counters for the SYN); an ACK class cannot share
+ * its frame (each engine answers its own cookie), and is shown next to the
+ * own engine's class instead. Its SYN
+ * costs a socket lookup for the listener, as the own engine's does;
+ * lookup4/6 measure that lookup alone: sg_lookup (bench/bpf/wrap.bpf.c)
+ * is the floor plus bpf_skc_lookup_tcp() of the frame's listener, so its
+ * cost minus the floor is the lookup.
+ *
  * The process moves into a network namespace of its own (like
  * tests/unit/test_xdp.c), with wildcard listeners on port 80: synguard answers a
  * SYN only for a local listener, and the established-flow class needs a
  * real connected socket for the program's socket lookup to find. Port 443
- * is protected but has no listener (the no-listener classes).
+ * is protected but has no listener (the no-listener classes). In it,
+ * tcp_syncookies and tcp_timestamps are 2, as attach sets them for the
+ * kernel engine (tests/lib/engine.c, shared with the unit tests): the
+ * kernel makes a cookie for bpf_tcp_gen_syncookie() only then.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -62,6 +77,7 @@
 #include "pkt.h"
 #include "ref.h"
 #include "loopback.h"
+#include "engine.h"
 
 #define OUT_CAP 4096
 #define WRAP_FRAME_MAX 256 /* bench/bpf/wrap.bpf.c */
@@ -75,13 +91,24 @@ static const char *const counter_names[] = {
 #undef X
 };
 
+/* Where a variant's program comes from. */
+enum variant_kind {
+	VK_FILE,   /* a bench-only build, own engine */
+	VK_SKEL,   /* the product object, loaded for an engine */
+	VK_LOOKUP, /* bench/bpf/wrap.bpf.c's sg_lookup: no synguard */
+};
+
 /*
- * A build of synguard_xdp: the product object (the one the CLI embeds), or
- * a bench-only one with a check compiled out, from build/bench/.
+ * A build of synguard_xdp: the product object (the one the CLI embeds) in
+ * either engine, or a bench-only one with a check compiled out, from
+ * build/bench/; or the socket lookup alone (no counters).
  */
 struct variant {
-	const char *name;    /* file: synguard-<name>.bpf.o */
+	const char *name;    /* VK_FILE: synguard-<name>.bpf.o */
 	const char *without; /* what is compiled out */
+	enum variant_kind kind;
+	int engine; /* VK_SKEL: enum sg_engine */
+	struct synguard *skel;
 	struct bpf_object *obj;
 	int prog_fd;
 	struct bpf_map *counters;
@@ -95,11 +122,13 @@ enum {
 	V_OWNER_NONE,
 	V_NO_FIRST_FLIGHT,
 	V_NO_SYN_CHECKS,
+	V_KERNEL,
+	V_LOOKUP,
 	V_MAX
 };
 
 static struct variant variants[V_MAX] = {
-	[V_PRODUCT] = {"product", "nothing"},
+	[V_PRODUCT] = {"product", "nothing", VK_SKEL, SG_ENGINE_OWN},
 	[V_NO_UNICAST] = {"no-unicast", "the unicast check"},
 	[V_NO_CSUM] = {"no-csum", "the checksum check"},
 	[V_OWNER_LISTENER] = {"owner-listener",
@@ -109,6 +138,8 @@ static struct variant variants[V_MAX] = {
 			       "the first-flight LRU lookup and update"},
 	[V_NO_SYN_CHECKS] = {"no-syn-checks",
 			     "unicast, checksums and the socket lookup"},
+	[V_KERNEL] = {"kernel", "nothing", VK_SKEL, SG_ENGINE_KERNEL},
+	[V_LOOKUP] = {"lookup", "everything but the socket lookup", VK_LOOKUP},
 };
 
 static struct wrap *wr;
@@ -185,6 +216,10 @@ static int sg_setup_maps(struct variant *v)
 	};
 	static struct sg_ports ports;
 
+	/* The kernel engine: tcp_timestamps is 2, as attach sets it
+	 * (kengine_sysctls_set() in setup), and attach says so. */
+	if (v->kind == VK_SKEL && v->engine == SG_ENGINE_KERNEL)
+		cfg.tcp_sysctl |= SG_SYSCTL_TS_RAW;
 	/* 80 (listeners) and 443 (none) protected, 8080 not. */
 	memset(&ports, 0, sizeof(ports));
 	ports.bits[80 / 64] |= 1ULL << (80 % 64);
@@ -204,6 +239,9 @@ static int read_counters(const struct variant *v, __u64 *out)
 
 	for (k = 0; k < SG_CNT_MAX; k++) {
 		out[k] = 0;
+		/* The lookup alone has none: every counter stays 0. */
+		if (!v->counters)
+			continue;
 		if (bpf_map__lookup_elem(v->counters, &k, sizeof(k), vals,
 					 sizeof(vals), 0))
 			return -1;
@@ -293,12 +331,17 @@ struct pclass {
 	const char *name;
 	const char *desc;
 	const char *check; /* with alt: the check the alt build lacks */
+	const char *own; /* kernel engine: the own engine's class to compare */
 	struct variant *v, *alt;
 	uint8_t frame[PKT_BUF_SIZE];
 	int len;
 	int rep;	  /* repetitions per run */
 	int verdict;	  /* expected verdict of synguard */
 	int cnt[MAX_CNT]; /* counters that move by repeat, -1 terminated */
+	/* The alt build's, when they differ (the own engine beside the
+	 * kernel engine); else the alt build moves cnt. */
+	int alt_cnt[MAX_CNT];
+	bool alt_own_cnt;
 	bool writes;	  /* synguard rewrites the frame: no direct run */
 	bool synack;	  /* output must be a SYN-ACK */
 	double target;	  /* ratio to the floor to report against; 0 none */
@@ -317,7 +360,7 @@ struct pclass {
 	bool failed;
 };
 
-#define MAX_CLASSES 40
+#define MAX_CLASSES 56
 static struct pclass classes[MAX_CLASSES];
 static int nclasses;
 
@@ -400,12 +443,13 @@ static void full_opts(struct pkt_spec *s, uint32_t tsval)
 }
 
 /*
- * A valid cookie ACK: run the product once on the SYN (no wrapper needed
- * for one run), take the cookie and our TSval from its SYN-ACK, and answer
- * it as the client would. Every build holds the same key: it is valid for
- * all of them.
+ * A valid cookie ACK: run build v once on the SYN (no wrapper needed for
+ * one run), take the cookie and our TSval from its SYN-ACK, and answer it
+ * as the client would. Every own-engine build holds the same key: it is
+ * valid for all of them. The kernel engine's cookie is the kernel's.
  */
-static int cookie_ack(const struct pkt_spec *syn, struct pkt_spec *ack)
+static int cookie_ack(const struct variant *v, const struct pkt_spec *syn,
+		      struct pkt_spec *ack)
 {
 	static struct result r;
 	uint8_t in[PKT_BUF_SIZE];
@@ -415,7 +459,7 @@ static int cookie_ack(const struct pkt_spec *syn, struct pkt_spec *ack)
 	int len, dlen;
 
 	len = pkt_build(syn, in, sizeof(in));
-	if (len < 0 || test_run(variants[V_PRODUCT].prog_fd, in, len, 1, &r) ||
+	if (len < 0 || test_run(v->prog_fd, in, len, 1, &r) ||
 	    r.verdict != XDP_TX)
 		return -1;
 	if (pkt_offsets(r.out, r.out_len, &off) || off.l4proto != 6)
@@ -437,7 +481,8 @@ static int cookie_ack(const struct pkt_spec *syn, struct pkt_spec *ack)
 }
 
 static struct pclass *add_ack(const char *name, const char *desc,
-			      const struct pkt_spec *syn, enum ack_kind kind)
+			      const struct pkt_spec *syn, enum ack_kind kind,
+			      int variant)
 {
 	static const int verdict[] = {
 		[ACK_COOKIE] = XDP_PASS,
@@ -449,16 +494,26 @@ static struct pclass *add_ack(const char *name, const char *desc,
 		[ACK_FLOOD] = SG_CNT_COOKIE_BAD,
 		[ACK_FLIGHT] = SG_CNT_ACK_FIRST_FLIGHT_PASS,
 	};
+	/* The kernel engine checks the kernel's cookie, and has no
+	 * first-flight path (the kernel has the socket by then). */
+	static const int kcounter[] = {
+		[ACK_COOKIE] = SG_CNT_ACK_KERNEL_COOKIE_PASS,
+		[ACK_FLOOD] = SG_CNT_ACK_KERNEL_COOKIE_BAD,
+	};
+	bool kernel = variant == V_KERNEL;
 	uint8_t none[1] = {0};
-	struct pclass *c = add_frame(name, desc, none, 0, verdict[kind],
-				     counter[kind], -1);
+	struct pclass *c =
+		add_frame(name, desc, none, 0, verdict[kind],
+			  kernel ? kcounter[kind] : counter[kind], -1);
 
 	if (!c)
 		return NULL;
+	c->v = &variants[variant];
 	c->ack = kind;
 	c->syn = *syn;
-	/* The cookie ACK carries metadata out: the wrapper restores it. */
-	c->writes = kind == ACK_COOKIE;
+	/* The own engine's cookie ACK carries metadata out: the wrapper
+	 * restores it. The kernel engine's leaves the frame alone. */
+	c->writes = kind == ACK_COOKIE && !kernel;
 	/* A first-flight entry lasts 1 s of wall time: runs well within. */
 	if (kind == ACK_FLIGHT)
 		c->rep = repeat / 10;
@@ -475,7 +530,7 @@ static int build_ack(struct pclass *c)
 	static const uint8_t payload[100];
 	struct pkt_spec a;
 
-	if (cookie_ack(&c->syn, &a))
+	if (cookie_ack(c->v, &c->syn, &a))
 		return -1;
 	c->nprime = 0;
 	c->prime_len[c->nprime] =
@@ -553,6 +608,7 @@ static int run_sg(struct pclass *c, const struct variant *v, int fd,
 {
 	__u64 before[SG_CNT_MAX], after[SG_CNT_MAX], want[SG_CNT_MAX] = {};
 	static struct result pr;
+	const int *cnt;
 	int k, rc;
 
 	for (k = 0; k < c->nprime; k++)
@@ -576,8 +632,9 @@ static int run_sg(struct pclass *c, const struct variant *v, int fd,
 		    verdict_name(r->verdict), verdict_name(c->verdict));
 		rc = -1;
 	}
-	for (k = 0; k < MAX_CNT && c->cnt[k] >= 0; k++)
-		want[c->cnt[k]] += c->rep;
+	cnt = v == c->alt && c->alt_own_cnt ? c->alt_cnt : c->cnt;
+	for (k = 0; k < MAX_CNT && cnt[k] >= 0; k++)
+		want[cnt[k]] += c->rep;
 	for (k = 0; k < SG_CNT_MAX; k++) {
 		if (after[k] - before[k] == want[k])
 			continue;
@@ -726,6 +783,24 @@ fail:
 
 /* ---- output ---- */
 
+/* Rows of the kernel engine's table: that engine, or the lookup alone. */
+static bool kernel_row(const struct pclass *c)
+{
+	return c->v == &variants[V_KERNEL] || c->v == &variants[V_LOOKUP];
+}
+
+/* The own engine's class of that name (not a check's row), or NULL. */
+static const struct pclass *own_class(const char *name)
+{
+	int i;
+
+	for (i = 0; name && i < nclasses; i++)
+		if (!classes[i].alt && !kernel_row(&classes[i]) &&
+		    !strcmp(classes[i].name, name))
+			return &classes[i];
+	return NULL;
+}
+
 static void print_table(FILE *f)
 {
 	int i;
@@ -743,7 +818,7 @@ static void print_table(FILE *f)
 		const struct pclass *c = &classes[i];
 		char target[16] = "-", direct[16] = "-";
 
-		if (c->alt)
+		if (c->alt || kernel_row(c))
 			continue;
 		if (c->failed) {
 			fprintf(f, "%-13s FAILED (see the errors above)\n",
@@ -765,6 +840,45 @@ static void print_table(FILE *f)
 		   "subtraction.\n");
 
 	fprintf(f,
+		"\nThe kernel engine (--engine kernel), and the socket lookup "
+		"alone (lookup4/6:\nfloor + bpf_skc_lookup_tcp of the SYN's "
+		"listener; lookup ns = cost - floor). own ns:\nthe own engine "
+		"on the same frame: with a range, in the same rounds, and\n"
+		"kernel - own = the median of the per-round differences "
+		"(min..max);\nwithout, the own engine's class above\n\n");
+	fprintf(f, "%-13s %-8s %8s %9s %7s %8s %22s %9s  %s\n", "class",
+		"verdict", "floor ns", "cost ns", "ratio", "own ns",
+		"kernel - own ns", "lookup ns", "packet");
+	for (i = 0; i < nclasses; i++) {
+		const struct pclass *c = &classes[i];
+		const struct pclass *o = own_class(c->own);
+		char own[16] = "-", diff[40] = "-", look[16] = "-";
+
+		if (!kernel_row(c))
+			continue;
+		if (c->failed) {
+			fprintf(f, "%-13s FAILED (see the errors above)\n",
+				c->name);
+			continue;
+		}
+		if (c->alt) {
+			snprintf(own, sizeof(own), "%.1f", c->alt_ns);
+			snprintf(diff, sizeof(diff), "%+.1f (%.1f..%.1f)",
+				 c->delta_ns, c->delta_min, c->delta_max);
+		} else if (o && !o->failed) {
+			snprintf(own, sizeof(own), "%.1f", o->cost_ns);
+			snprintf(diff, sizeof(diff), "%+.1f",
+				 c->cost_ns - o->cost_ns);
+		}
+		if (c->v == &variants[V_LOOKUP])
+			snprintf(look, sizeof(look), "%.1f",
+				 c->cost_ns - c->floor_ns);
+		fprintf(f, "%-13s %-8s %8.1f %9.1f %6.2fx %8s %22s %9s  %s\n",
+			c->name, verdict_name(c->verdict), c->floor_ns,
+			c->cost_ns, c->ratio, own, diff, look, c->desc);
+	}
+
+	fprintf(f,
 		"\nWhat each check costs: the class on the product object and "
 		"on a bench-only\nbuild without the check, in the same rounds; "
 		"check = median of the per-round\ndifferences (min..max), "
@@ -775,7 +889,7 @@ static void print_table(FILE *f)
 		const struct pclass *c = &classes[i];
 		char range[32];
 
-		if (!c->alt)
+		if (!c->alt || kernel_row(c))
 			continue;
 		if (c->failed) {
 			fprintf(f,
@@ -800,9 +914,17 @@ static const char *num_or_null(char *buf, size_t n, bool have, double v)
 	return buf;
 }
 
+/* The engine of a class's program; "none" for the lookup alone. */
+static const char *engine_name(const struct pclass *c)
+{
+	if (c->v == &variants[V_LOOKUP])
+		return "none";
+	return c->v == &variants[V_KERNEL] ? "kernel" : "own";
+}
+
 static void print_json(FILE *f)
 {
-	char tb[32], db[32];
+	char tb[32], db[32], ob[32];
 	int i;
 
 	fprintf(f,
@@ -830,7 +952,14 @@ static void print_json(FILE *f)
 			num_or_null(db, sizeof(db), !c->writes && !c->alt,
 				    c->direct_ns),
 			c->k_floor, c->k_wfloor, c->k_wsg);
-		if (c->alt)
+		if (c->alt && kernel_row(c))
+			fprintf(f,
+				", \"own_same_rounds_ns\": %.2f, "
+				"\"minus_own_ns\": %.2f, \"minus_own_ns_min\": "
+				"%.2f, \"minus_own_ns_max\": %.2f",
+				c->alt_ns, c->delta_ns, c->delta_min,
+				c->delta_max);
+		else if (c->alt)
 			fprintf(f,
 				", \"check\": \"%s\", \"without\": \"%s\", "
 				"\"without_build\": \"synguard-%s.bpf.o\", "
@@ -840,6 +969,10 @@ static void print_json(FILE *f)
 				c->check, c->alt->without, c->alt->name,
 				c->alt_ns, c->delta_ns, c->delta_min,
 				c->delta_max, c->delta_ns / c->floor_ns);
+		if (c->own)
+			snprintf(ob, sizeof(ob), "\"%s\"", c->own);
+		fprintf(f, ", \"engine\": \"%s\", \"own_class\": %s",
+			engine_name(c), c->own ? ob : "null");
 		fprintf(f, "}%s\n", i + 1 < nclasses ? "," : "");
 	}
 	fprintf(f, "  ]\n}\n");
@@ -861,13 +994,17 @@ static int variant_load(struct variant *v, const char *objdir)
 	struct bpf_program *prog;
 	struct bpf_map *m;
 	char path[PATH_MAX];
-	size_t sz;
 
-	if (v == &variants[V_PRODUCT]) {
-		const void *elf = synguard__elf_bytes(&sz);
-
-		v->obj = bpf_object__open_mem(elf, sz, NULL);
-		snprintf(path, sizeof(path), "the product object");
+	if (v->kind == VK_LOOKUP) {
+		v->prog_fd = bpf_program__fd(wr->progs.sg_lookup);
+		return set_target(v->prog_fd);
+	}
+	if (v->kind == VK_SKEL) {
+		/* As the unit tests load it (tests/lib/engine.c). */
+		v->skel = engine_open(v->engine);
+		v->obj = v->skel ? v->skel->obj : NULL;
+		snprintf(path, sizeof(path), "the product object (%s engine)",
+			 v->engine == SG_ENGINE_KERNEL ? "kernel" : "own");
 	} else {
 		snprintf(path, sizeof(path), "%s/synguard-%s.bpf.o", objdir,
 			 v->name);
@@ -880,11 +1017,14 @@ static int variant_load(struct variant *v, const char *objdir)
 	}
 	/* Never touch bpffs: no pins (as tests/unit/test_xdp.c). The conntrack
 	 * lookup on, as attach sets it on a host with conntrack (this one):
-	 * ACKs without a socket pay for it in production. */
+	 * ACKs without a socket pay for it in production. engine_open() did
+	 * both for the product. */
 	bpf_object__for_each_map (m, v->obj) {
 		size_t rsz;
 		struct synguard__rodata *ro;
 
+		if (v->kind == VK_SKEL)
+			break;
 		bpf_map__set_pin_path(m, NULL);
 		if (!strstr(bpf_map__name(m), ".rodata"))
 			continue;
@@ -940,6 +1080,15 @@ static int setup(int cpu, const char *objdir)
 	if (unshare(CLONE_NEWNET) || lo_up()) {
 		fprintf(stderr,
 			"prog_cost: cannot make a network namespace: %s\n",
+			strerror(errno));
+		return -1;
+	}
+	/* The kernel engine's sysctls, as attach sets them and as the unit
+	 * tests' kernel_engine group runs (tests/lib/engine.c). The own
+	 * engine's XDP program reads no sysctl: its classes cost the same. */
+	if (kengine_sysctls_set()) {
+		fprintf(stderr,
+			"prog_cost: cannot set tcp_syncookies and tcp_timestamps to 2: %s\n",
 			strerror(errno));
 		return -1;
 	}
@@ -1069,17 +1218,98 @@ static void ack_classes(void)
 		ck = add_ack(fam == 4 ? "ack4-cookie" : "ack6-cookie",
 			     fam == 4 ? "IPv4 ACK, valid cookie, TS"
 				      : "IPv6 ACK, valid cookie, TS",
-			     &s, ACK_COOKIE);
+			     &s, ACK_COOKIE, V_PRODUCT);
 		fl = add_ack(fam == 4 ? "ack4-flood" : "ack6-flood",
 			     fam == 4 ? "IPv4 ACK, invalid cookie (ACK flood)"
 				      : "IPv6 ACK, invalid cookie (ACK flood)",
-			     &s, ACK_FLOOD);
+			     &s, ACK_FLOOD, V_PRODUCT);
 		add_ack(fam == 4 ? "ack4-flight" : "ack6-flight",
 			fam == 4 ? "IPv4 2nd segment after a valid ACK"
 				 : "IPv6 2nd segment after a valid ACK",
-			&s, ACK_FLIGHT);
+			&s, ACK_FLIGHT, V_PRODUCT);
 		add_check("first-flight LRU lookup", fl, V_NO_FIRST_FLIGHT);
 		add_check("first-flight LRU update", ck, V_NO_FIRST_FLIGHT);
+	}
+}
+
+/*
+ * The kernel engine (--engine kernel: bpf/kengine.h), each class with the
+ * own engine's class of the same frame to compare with; and the socket
+ * lookup both engines make for every SYN, alone.
+ */
+static void kernel_classes(uint16_t p4, uint16_t p6)
+{
+	static const struct {
+		const char *name, *own, *desc;
+		int family, full;
+	} syns[] = {
+		{"ksyn4", "syn4", "kernel engine: IPv4 SYN, no options", 4, 0},
+		{"ksyn4-full", "syn4-full",
+		 "kernel engine: IPv4 SYN, MSS+SACK+TS+WS", 4, 1},
+		{"ksyn6", "syn6", "kernel engine: IPv6 SYN, no options", 6, 0},
+		{"ksyn6-full", "syn6-full",
+		 "kernel engine: IPv6 SYN, MSS+SACK+TS+WS", 6, 1},
+	};
+	struct pkt_spec s;
+	struct pclass *c;
+	size_t i;
+	int fam;
+
+	for (i = 0; i < sizeof(syns) / sizeof(syns[0]); i++) {
+		pkt_spec_init(&s, syns[i].family);
+		if (syns[i].full)
+			full_opts(&s, 0x01020304);
+		c = add_class(syns[i].name, syns[i].desc, &s, XDP_TX,
+			      SG_CNT_SYN_RECEIVED, SG_CNT_SYN_KERNEL_COOKIE);
+		if (!c)
+			continue;
+		c->v = &variants[V_KERNEL];
+		c->writes = c->synack = true;
+		c->own = syns[i].own;
+		/* The own engine on the same frame in the same rounds: a
+		 * SYN-ACK too, counted as its own. */
+		c->alt = &variants[V_PRODUCT];
+		c->alt_own_cnt = true;
+		c->alt_cnt[0] = SG_CNT_SYN_RECEIVED;
+		c->alt_cnt[1] = SG_CNT_SYNACK_SENT;
+		c->alt_cnt[2] = -1;
+	}
+	for (fam = 4; fam <= 6; fam += 2) {
+		pkt_spec_init(&s, fam);
+		full_opts(&s, 0x01020304);
+		c = add_class(
+			fam == 4 ? "lookup4" : "lookup6",
+			fam == 4 ? "socket lookup alone: IPv4 SYN's listener"
+				 : "socket lookup alone: IPv6 SYN's listener",
+			&s, XDP_TX, -1, -1);
+		if (c)
+			c->v = &variants[V_LOOKUP];
+		c = add_ack(
+			fam == 4 ? "kack4-cookie" : "kack6-cookie",
+			fam == 4 ? "kernel engine: IPv4 ACK, valid cookie, TS"
+				 : "kernel engine: IPv6 ACK, valid cookie, TS",
+			&s, ACK_COOKIE, V_KERNEL);
+		if (c)
+			c->own = fam == 4 ? "ack4-cookie" : "ack6-cookie";
+		c = add_ack(fam == 4 ? "kack4-flood" : "kack6-flood",
+			    fam == 4
+				    ? "kernel engine: IPv4 ACK, invalid cookie"
+				    : "kernel engine: IPv6 ACK, invalid cookie",
+			    &s, ACK_FLOOD, V_KERNEL);
+		if (c)
+			c->own = fam == 4 ? "ack4-flood" : "ack6-flood";
+		established(&s, fam, fam == 4 ? p4 : p6);
+		c = add_class(fam == 4 ? "kest4" : "kest6",
+			      fam == 4
+				      ? "kernel engine: IPv4 data, established"
+				      : "kernel engine: IPv6 data, established",
+			      &s, XDP_PASS, SG_CNT_ACK_ESTABLISHED_PASS, -1);
+		if (c) {
+			c->v = &variants[V_KERNEL];
+			c->own = fam == 4 ? "est4" : "est6";
+			/* The same path in both: the pair shows the noise. */
+			c->alt = &variants[V_PRODUCT];
+		}
 	}
 }
 
@@ -1162,6 +1392,7 @@ int main(int argc, char **argv)
 	s.dport = 8080;
 	add_class("port4", "IPv4 SYN to an unprotected port", &s, XDP_PASS,
 		  SG_CNT_OTHER_PASS, -1);
+	kernel_classes(p4, p6);
 
 	for (i = 0; i < nclasses; i++) {
 		fprintf(stderr, "measuring %-13s %-28s\r", classes[i].name,
@@ -1187,8 +1418,12 @@ int main(int argc, char **argv)
 	close(lfd4);
 	close(lfd6);
 	wrap__destroy(wr);
-	for (i = 0; i < V_MAX; i++)
-		bpf_object__close(variants[i].obj);
+	for (i = 0; i < V_MAX; i++) {
+		if (variants[i].skel)
+			synguard__destroy(variants[i].skel);
+		else
+			bpf_object__close(variants[i].obj);
+	}
 	if (errors)
 		fprintf(stderr, "prog_cost: %d check(s) failed\n", errors);
 	return errors ? 1 : 0;

@@ -185,8 +185,11 @@ static __noinline int sg_load_opts_slow(struct xdp_md *ctx, __u32 off,
 		return -1;
 	/* Zeroed: the walk reads the whole buffer's slots. */
 	__builtin_memset(&w, 0, sizeof(w));
-	w.len = sg_size_bound(len, SG_OPTBUF);
-	if (bpf_xdp_load_bytes(ctx, off, w.b, w.len))
+	/* The bounded length from the register: read back from its byte in
+	 * w, it would be bounded by 255 only, past the buffer. */
+	len = sg_size_bound(len, SG_OPTBUF);
+	w.len = len;
+	if (bpf_xdp_load_bytes(ctx, off, w.b, len))
 		return -1;
 	if (sg_parse_opts(&w))
 		return -1;

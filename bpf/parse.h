@@ -290,18 +290,48 @@ struct sg_tcpopt {
  * because the verifier cannot bound them otherwise. */
 #define SG_OPTBUF 64
 
-/* State of one walk over the options, copied to the stack first. */
+/*
+ * State of one walk over the options, copied to the stack first.
+ * Verifier: the whole state fits in the 64-byte buffer, the walk's own
+ * fields in the bytes past the longest options (40), so that the walk's
+ * frame is 64 bytes. With clang 16 the ACK path's call chain (entry
+ * point, sg_handle_ack, sg_load_opts_slow) otherwise passes the
+ * verifier's 512 bytes of stack: at 88 bytes it came to 528 on 6.18, and
+ * 6.1, which rounds each frame up to 32 bytes, refused 80 too. The
+ * options never reach those fields (len <= 40); the masked reads past len
+ * may see them, and their bytes are never used.
+ */
 struct sg_optwalk {
-	__u8 b[SG_OPTBUF];
-	__u32 len; /* bytes of options, at most 40 */
-	__u32 i; /* next byte */
-	struct sg_tcpopt o;
+	union {
+		__u8 b[SG_OPTBUF];
+		struct {
+			__u8 opts[TCP_MAX_OPTLEN];
+			__u8 len; /* bytes of options, at most 40 */
+			__u8 i;	  /* next byte */
+			struct sg_tcpopt o;
+		};
+	};
 };
+_Static_assert(sizeof(struct sg_optwalk) == SG_OPTBUF,
+	       "the walk's state must fit in its buffer");
+
+/*
+ * Verifier: an index into an option buffer, masked into it. The barrier
+ * keeps the mask: clang 19 drops a plain `& 63` once it has proved the
+ * index below the options' length (at most 40), a proof the verifier
+ * cannot follow (it bounds the index by a register, not a constant), and
+ * the verifier then refuses the read as unbounded.
+ */
+static __always_inline __u32 sg_ob(__u32 i)
+{
+	asm volatile("" : "+r"(i));
+	return i & (SG_OPTBUF - 1);
+}
 
 static __always_inline __u32 sg_be32_at(const __u8 *b, __u32 i)
 {
-	return (__u32)b[i & 63] << 24 | (__u32)b[(i + 1) & 63] << 16 |
-	       (__u32)b[(i + 2) & 63] << 8 | b[(i + 3) & 63];
+	return (__u32)b[sg_ob(i)] << 24 | (__u32)b[sg_ob(i + 1)] << 16 |
+	       (__u32)b[sg_ob(i + 2)] << 8 | b[sg_ob(i + 3)];
 }
 
 /*
@@ -320,7 +350,7 @@ static long sg_opt_step(__u32 idx, void *ctx)
 
 	if (i >= len || len > TCP_MAX_OPTLEN)
 		return 1;
-	kind = w->b[i & 63];
+	kind = w->b[sg_ob(i)];
 	if (kind == TCPOPT_EOL)
 		return 1;
 	if (kind == TCPOPT_NOP) {
@@ -329,14 +359,14 @@ static long sg_opt_step(__u32 idx, void *ctx)
 	}
 	if (i + 1 >= len)
 		return 1;
-	olen = w->b[(i + 1) & 63];
+	olen = w->b[sg_ob(i + 1)];
 	if (olen < 2 || i + olen > len)
 		return 1;
 	if (kind == TCPOPT_MSS && olen == 4) {
-		w->o.mss = (__u16)w->b[(i + 2) & 63] << 8 | w->b[(i + 3) & 63];
+		w->o.mss = (__u16)w->b[sg_ob(i + 2)] << 8 | w->b[sg_ob(i + 3)];
 		w->o.have_mss = 1;
 	} else if (kind == TCPOPT_WINDOW && olen == 3) {
-		w->o.wscale = w->b[(i + 2) & 63];
+		w->o.wscale = w->b[sg_ob(i + 2)];
 		w->o.have_ws = 1;
 	} else if (kind == TCPOPT_SACK_PERM && olen == 2) {
 		w->o.sack_ok = 1;

@@ -4,8 +4,10 @@
 #
 #   tests/run.sh            every suite
 #   tests/run.sh -t NAME    the unit test groups (build/test_xdp --list) and
-#                           the script suites (tests/*/test_NAME.sh, and
-#                           tests/kernels/matrix.sh: the kernel matrix)
+#                           the script suites (tests/*/test_NAME.sh, among
+#                           them tests/kernels/test_clang.sh: other
+#                           compilers; and tests/kernels/matrix.sh: the
+#                           kernel matrix)
 #                           whose names contain NAME; nothing matching is a
 #                           failure
 set -u
@@ -57,7 +59,7 @@ else
 fi
 # Script suites: each prints its own "N passed, M failed" last.
 for t in tests/cli/test_*.sh tests/deploy/test_*.sh tests/integration/test_*.sh \
-	tests/fuzz/test_*.sh \
+	tests/fuzz/test_*.sh tests/kernels/test_*.sh \
 	tests/kernels/matrix.sh; do
 	[ -e "$t" ] || continue
 	case "$(basename "$t")" in *"$filter"*) ;; *) continue ;; esac

@@ -13,7 +13,7 @@ FUZZ_CFLAGS := -std=gnu11 -O1 -g -fsanitize=fuzzer,address \
 	-fno-omit-frame-pointer -Wall -Wextra -Werror -Iinclude -I$(OUTPUT) \
 	-Itests/lib
 FUZZ_SRCS := tests/fuzz/fuzz_xdp.c tests/lib/harness.c tests/lib/loopback.c \
-	tests/lib/ref.c tests/lib/pkt.c
+	tests/lib/ref.c tests/lib/pkt.c tests/lib/engine.c
 # The largest input: two configuration bytes and a 1600-byte frame.
 FUZZ_FLAGS := -max_len=1602 -artifact_prefix=$(OUTPUT)/fuzz-crashes/ \
 	-print_final_stats=1

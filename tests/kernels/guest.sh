@@ -62,6 +62,24 @@ out=$(build/test_xdp 2>&1)
 rc=$?
 echo "$out" | grep -v '^ok '
 add_summary build/test_xdp "$out" $rc
+# The objects of clang 16 and 19, which tests/kernels/test_clang.sh
+# builds on the host (it runs before the matrix in make test): loaded on
+# this kernel too, in a group of each engine (the own engine's in setup,
+# where the kernel has its kfunc).
+for v in 16 19; do
+	t=build/clang-$v/test_xdp
+	if [ ! -x "$t" ]; then
+		skip "clang-$v object" "$t not built: run tests/kernels/test_clang.sh on the host first"
+		continue
+	fi
+	for g in syn_headers kernel_engine; do
+		out=$("$t" "$g" 2>&1)
+		rc=$?
+		echo "# clang-$v object, group $g: $(echo "$out" | grep -E '^[0-9]+ passed' | tail -n 1)"
+		echo "$out" | grep -E '^(FAIL|skip|SKIP)'
+		add_summary "clang-$v $g" "$out" $rc
+	done
+done
 # suite SCRIPT: a namespace suite of tests/integration/, counted here.
 suite() {
 	local out rc

@@ -346,17 +346,6 @@ uint64_t sg_clock_at(uint64_t in_period)
 	return sg;
 }
 
-int write_sysctl(const char *path, const char *val)
-{
-	FILE *f = fopen(path, "w");
-	int err;
-
-	if (!f)
-		return -1;
-	err = fputs(val, f) < 0;
-	return fclose(f) || err ? -1 : 0;
-}
-
 static int libbpf_quiet(enum libbpf_print_level level, const char *fmt,
 			va_list ap)
 {
@@ -421,9 +410,9 @@ bool kernel_has_kfunc(void)
 struct synguard *load_engine(int engine)
 {
 	struct synguard *sk;
-	struct bpf_map *m;
 
-	sk = synguard__open();
+	/* With the conntrack lookup on, for the conntrack_pass group. */
+	sk = engine_open(engine);
 	if (!sk) {
 		printf("FAIL: cannot open the BPF object: %s\n",
 		       strerror(errno));
@@ -431,15 +420,6 @@ struct synguard *load_engine(int engine)
 	}
 	sk->rodata->sg_meta_secret[0] = TEST_META_SECRET0;
 	sk->rodata->sg_meta_secret[1] = TEST_META_SECRET1;
-	/* As attach on a host with conntrack (the conntrack_pass group). */
-	sk->rodata->sg_ct_enabled = 1;
-	sk->rodata->sg_engine = engine;
-	/* As attach: the kernel engine has no TC program. */
-	bpf_program__set_autoload(sk->progs.synguard_tc,
-				  engine == SG_ENGINE_OWN);
-	/* Tests must not touch bpffs: no pinning. */
-	bpf_object__for_each_map (m, sk->obj)
-		bpf_map__set_pin_path(m, NULL);
 	if (getenv("SG_TEST_STATS"))
 		bpf_program__set_log_level(sk->progs.synguard_xdp, 4);
 	if (synguard__load(sk)) {

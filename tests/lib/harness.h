@@ -13,6 +13,7 @@
 #include "pkt.h"
 #include "ref.h"
 #include "loopback.h"
+#include "engine.h"
 
 #define OUT_CAP 4096
 /* sg_meta_secret of the unit tests' load (attach draws a random one). */
@@ -78,7 +79,6 @@ void forged_ack_ts(int family, struct pkt_spec *ack, uint64_t sg_ns,
  * then does not depend on where in a period the wall clock is.
  */
 uint64_t sg_clock_at(uint64_t in_period);
-int write_sysctl(const char *path, const char *val);
 int setup(void);
 /* The object loaded for an engine (enum sg_engine), as attach loads it;
  * NULL after a message. */

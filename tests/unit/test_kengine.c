@@ -316,8 +316,7 @@ void test_kernel_engine(void)
 	const int ports[] = {80, 443, KE_PORT_NONE};
 	int own_fd = prog_fd;
 
-	if (write_sysctl("/proc/sys/net/ipv4/tcp_syncookies", "2") ||
-	    write_sysctl("/proc/sys/net/ipv4/tcp_timestamps", "2")) {
+	if (kengine_sysctls_set()) {
 		begin("kernel engine: sysctls as attach sets them");
 		fail("cannot write tcp_syncookies or tcp_timestamps: %s",
 		     strerror(errno));
@@ -347,6 +346,5 @@ void test_kernel_engine(void)
 	if (own)
 		config_defaults();
 out:
-	write_sysctl("/proc/sys/net/ipv4/tcp_syncookies", "1");
-	write_sysctl("/proc/sys/net/ipv4/tcp_timestamps", "1");
+	kengine_sysctls_reset();
 }
