@@ -95,7 +95,7 @@ if out=$(python3 "$CHECK" static "$DASH" include/synguard.h "$tmp/metrics" 2>&1)
 	n=$(jq '([.panels[].targets | length] | add) + (.templating.list | length)' "$DASH")
 	ok "$DASH: datasource input, variables, required panels, all verdicts, and the metrics and labels of its $n queries (panels and variables) are the real output's"
 else
-	fail "$DASH against the real metrics" "$out"
+	fail "$DASH against the real metrics" "$out (a new verdict counter: deploy/grafana/sync_verdicts.py adds it)"
 fi
 
 # The checks must be able to fail: a renamed counter, a label the output
