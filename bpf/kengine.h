@@ -70,13 +70,14 @@ static __noinline int sg_kernel_cookie(struct xdp_md *ctx,
 	}
 	/*
 	 * Monitor mode: the helper is not called. Making a cookie stamps the
-	 * listener as overflowed (and counts in the kernel's SyncookiesSent),
+	 * listener as overflowed (and counts in TcpExt TCPReqQFullDoCookies),
 	 * a change to the kernel's own state that monitor mode must not make.
 	 * Counted as made (syn_kernel_cookie, by sg_synack): with
 	 * tcp_syncookies=2, which attach sets for this engine, the helper
-	 * makes one for every listener found here. The config looked up
-	 * again rather than passed: an argument kept across the socket
-	 * lookup took a stack slot this call chain has no room for.
+	 * makes one for every listener found here. The config is looked
+	 * up again rather than passed: an argument kept across the socket
+	 * lookup takes a stack slot (this frame from 80 to 88 bytes, 96 in
+	 * the verifier's sum), on the call chain closest to its 512.
 	 */
 	cfg = bpf_map_lookup_elem(&sg_config, &zero);
 	if (cfg && cfg->monitor) {
