@@ -77,6 +77,12 @@ static __always_inline int sg_write_meta(struct xdp_md *ctx,
 	 * kfunc would refuse the handoff for them. */
 	int ts = opt->have_ts && (cfg->tcp_sysctl & SG_SYSCTL_TS);
 
+	/* Monitor mode: counted, and passed without metadata, so TC hands
+	 * nothing off and the kernel judges the ACK by its own state. */
+	if (cfg->monitor) {
+		sg_count(SG_CNT_COOKIE_OK);
+		return XDP_PASS;
+	}
 	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(struct sg_meta))) {
 		sg_count(SG_CNT_COOKIE_META_ERROR);
 		return XDP_PASS;

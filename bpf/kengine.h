@@ -43,6 +43,7 @@ static __noinline int sg_kernel_cookie(struct xdp_md *ctx,
 				       const struct sg_flow *flow,
 				       __u32 *cookie)
 {
+	const struct sg_config *cfg;
 	struct bpf_sock_tuple tup = {};
 	__u32 tlen = sg_tuple_fill(&tup, flow), len = p->tcp_len, zero = 0;
 	struct sg_scratch *thb;
@@ -66,6 +67,23 @@ static __noinline int sg_kernel_cookie(struct xdp_md *ctx,
 		bpf_sk_release(sk);
 		sg_count(SG_CNT_SYN_MPTCP_PASS);
 		return XDP_PASS;
+	}
+	/*
+	 * Monitor mode: the helper is not called. Making a cookie stamps the
+	 * listener as overflowed (and counts in TcpExt TCPReqQFullDoCookies),
+	 * a change to the kernel's own state that monitor mode must not make.
+	 * Counted as made (syn_kernel_cookie, by sg_synack): with
+	 * tcp_syncookies=2, which attach sets for this engine, the helper
+	 * makes one for every listener found here. The config is looked
+	 * up again rather than passed: an argument kept across the socket
+	 * lookup takes a stack slot (this frame from 80 to 88 bytes, 96 in
+	 * the verifier's sum), on the call chain closest to its 512.
+	 */
+	cfg = bpf_map_lookup_elem(&sg_config, &zero);
+	if (cfg && cfg->monitor) {
+		bpf_sk_release(sk);
+		*cookie = 0;
+		return -1;
 	}
 	/*
 	 * The TCP header and options, copied: the helper takes a length the

@@ -190,8 +190,15 @@ sg_synack_cookie(struct sg_flow *flow, const struct sg_config *cfg,
 	__u64 now = sg_now(cfg);
 	struct sg_state *st;
 
-	/* Cookies are out: the ACK path accepts them for their lifetime.
-	 * Written once a second at most, so CPUs do not fight over it. */
+	/*
+	 * Cookies are out: the ACK path accepts them for their lifetime.
+	 * Written once a second at most, so CPUs do not fight over it. In
+	 * monitor mode too, though none went out: the ACK path then hashes
+	 * a stray ACK and counts it cookie_bad as enforcing would, not
+	 * cookie_none_issued. It lets nothing through either way (monitor
+	 * mode passes every ACK), and after a switch to enforcing it costs
+	 * at most a hash per stray ACK for one cookie lifetime.
+	 */
 	st = bpf_map_lookup_elem(&sg_state, &zero);
 	if (st && now - st->synack_ns >= SG_NSEC_PER_SEC)
 		st->synack_ns = now;
@@ -349,6 +356,16 @@ static __always_inline int sg_synack(struct xdp_md *ctx, struct sg_pkt *p,
 	t->th.check = sg_csum_fold(pseudo + sg_sum32(t, 10) +
 				   bpf_htons(IPPROTO_TCP) + bpf_htons(tcp_len));
 
+	/*
+	 * Monitor mode: counted as sent, and the SYN left as it came for the
+	 * kernel to answer. Everything up to here ran as when enforcing, so
+	 * the cost and the cookie state are those of enforcing too.
+	 */
+	if (cfg->monitor) {
+		sg_count(kernel ? SG_CNT_SYN_KERNEL_COOKIE
+				: SG_CNT_SYNACK_SENT);
+		return XDP_PASS;
+	}
 	/* A Linux SYN has as many option bytes as our answer: no resize. */
 	delta = (int)(p->l3_off + ip_len + tcp_len) - (int)(data_end - data);
 	if (delta && bpf_xdp_adjust_tail(ctx, delta)) {

@@ -175,8 +175,21 @@ struct sg_config {
 	__s64 tai_offset_ns; /* this kernel's TAI - REALTIME, from adjtimex */
 	__u8 nf; /* SG_NF_*: what attach set up in netfilter */
 	__u8 draining; /* detach under way: SYNs pass (SG_DRAIN_NS) */
-	__u8 pad_nf[6];
+	/*
+	 * A setting after all (`enforce off`), kept in the padding so the
+	 * layout stays. Stored inverted, 0 = enforcing: a config built field
+	 * by field (tests, bench) that does not name it enforces.
+	 */
+	__u8 monitor;
+	__u8 pad_nf[5];
 };
+
+/*
+ * sg_config.monitor (`enforce off`, doc/design.md, "Monitor mode"): the
+ * XDP program decides and counts every frame as it would, then passes it
+ * untouched: no SYN-ACK, no metadata, no drop. Every counter then says
+ * what synguard would have done.
+ */
 
 /*
  * sg_config.nf. SG_NF_NOTRACK: attach installed the nftables table that

@@ -224,6 +224,10 @@ static int cmd_config(int argc, char **argv)
 	if (rc)
 		return SG_EXIT_FAIL;
 	print_stored(iface, argc - first - 1, argv + first + 1, &cur);
+	if (cur.cfg.monitor != old.monitor)
+		printf(cur.cfg.monitor ? "%s: " SG_MONITOR_NOTE "\n"
+				       : "%s: enforcing\n",
+		       iface);
 	return 0;
 fail:
 	sg_pins_close(&p);

@@ -126,7 +126,8 @@ static void drain(const char *iface, const struct sg_pins *p)
 	struct timespec ts;
 	__s64 left;
 
-	if (sg_map_read(p, SG_M_CONFIG, &cfg))
+	/* Monitor mode: no SYN-ACK went out, no handshake waits on us. */
+	if (sg_map_read(p, SG_M_CONFIG, &cfg) || cfg.monitor)
 		return;
 	cfg.draining = 1;
 	/* The state after the switch: no SYN-ACK goes out past it. */

@@ -162,16 +162,21 @@ void sg_event(struct sg_events *ev, const char *iface, const char *type,
 	json_decref(e);
 }
 
-/* What every attack event carries: the rates of the last tick. */
+/*
+ * What every attack event carries: the rates of the last tick, and whether
+ * synguard acted on them (in monitor mode the rates say what it would have
+ * done).
+ */
 static json_t *rates(const struct sg_sample *s, double dt)
 {
-	return json_pack("{s:i,s:i,s:i,s:i,s:i}", "syn_rate", (int)s->syn_rate,
-			 "answered_per_s",
-			 (int)per_sec(s, SG_CNT_SYNACK_SENT, dt), "handoffs_per_s",
-			 (int)per_sec(s, SG_CNT_HANDOFF_OK, dt), "bad_acks_per_s",
-			 (int)bad_acks(s, dt), "src_limited_per_s",
-			 (int)(per_sec(s, SG_CNT_SYN_SRC_LIMITED, dt) +
-			       per_sec(s, SG_CNT_ACK_SRC_LIMITED, dt)));
+	return json_pack(
+		"{s:b,s:i,s:i,s:i,s:i,s:i}", "enforcing", !s->monitor,
+		"syn_rate", (int)s->syn_rate, "answered_per_s",
+		(int)per_sec(s, SG_CNT_SYNACK_SENT, dt), "handoffs_per_s",
+		(int)per_sec(s, SG_CNT_HANDOFF_OK, dt), "bad_acks_per_s",
+		(int)bad_acks(s, dt), "src_limited_per_s",
+		(int)(per_sec(s, SG_CNT_SYN_SRC_LIMITED, dt) +
+		      per_sec(s, SG_CNT_ACK_SRC_LIMITED, dt)));
 }
 
 void sg_events_tick(struct sg_events *ev, const char *iface,

@@ -60,6 +60,9 @@ const struct sg_param sg_params[] = {
 	{"ecn", SG_P_ONOFF, 0, 1, SG_DEFAULT_ECN, CFG(ecn), "on|off", NULL,
 	 "answer a client's ECN setup with ECE, as the kernel does",
 	 .group = SG_G_SYNACK},
+	{"enforce", SG_P_ONOFF, 0, 1, 1, CFG(monitor), "on|off", NULL,
+	 "off: monitor mode, every frame passes untouched and the counters say what synguard would have done",
+	 .group = SG_G_ADAPTIVE, .invert = true},
 	{"cookies", SG_P_ENUM, 0, ARRAY_SIZE(cookies_names) - 1,
 	 SG_DEFAULT_COOKIES, CFG(cookies), "always|auto", NULL,
 	 "always: cookies for every SYN to a protected port; auto: SYNs go to the kernel until the SYN rate reaches syn_rate_on",
@@ -129,11 +132,14 @@ const char *sg_param_opt(const struct sg_param *p, char *buf, size_t len)
 	return buf;
 }
 
+/* v as the setting reads; the field may hold the opposite (invert). */
 static void store(const struct sg_param *p, struct sg_config *cfg,
 		  unsigned int v)
 {
 	void *f = (char *)cfg + p->off;
 
+	if (p->invert)
+		v = !v;
 	switch (p->size) {
 	case 1:
 		*(__u8 *)f = v;
@@ -150,15 +156,20 @@ static void store(const struct sg_param *p, struct sg_config *cfg,
 unsigned int sg_param_get(const struct sg_param *p, const struct sg_config *cfg)
 {
 	const void *f = (const char *)cfg + p->off;
+	unsigned int v;
 
 	switch (p->size) {
 	case 1:
-		return *(const __u8 *)f;
+		v = *(const __u8 *)f;
+		break;
 	case 2:
-		return *(const __u16 *)f;
+		v = *(const __u16 *)f;
+		break;
 	default:
-		return *(const __u32 *)f;
+		v = *(const __u32 *)f;
+		break;
 	}
+	return p->invert ? !v : v;
 }
 
 const char *sg_param_fmt(const struct sg_param *p, const struct sg_config *cfg,

@@ -53,6 +53,7 @@ static void gauges_read(struct sg_sample *s)
 	if (s->have_state) {
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		s->engaged = cfg.cookies != SG_COOKIES_AUTO || st.engaged;
+		s->monitor = cfg.monitor;
 		s->syn_rate = sg_syn_rate_now(
 			&st, (__u64)ts.tv_sec * SG_NSEC_PER_SEC + ts.tv_nsec);
 	}
@@ -128,11 +129,16 @@ static const struct {
 } gauges[] = {
 	{"synguard_cookies_engaged",
 	 "1 while SYN cookies answer SYNs to protected ports (cookies always, or auto engaged)"},
+	{"synguard_enforcing",
+	 "1 while synguard acts on what it counts; 0 in monitor mode (enforce off): the counters say what it would have done, nothing is dropped or answered"},
 	{"synguard_syn_rate",
 	 "SYNs per second to protected ports, as the program measured them in its last window"},
-	{"synguard_key_age_seconds", "seconds since the current cookie key was installed"},
-	{"synguard_src_table_entries", "sources in the per-source limits table (LRU: the least recently seen make room when full)"},
-	{"synguard_src_table_size", "entries the per-source limits table holds"},
+	{"synguard_key_age_seconds",
+	 "seconds since the current cookie key was installed"},
+	{"synguard_src_table_entries",
+	 "sources in the per-source limits table (LRU: the least recently seen make room when full)"},
+	{"synguard_src_table_size",
+	 "entries the per-source limits table holds"},
 };
 
 /* Gauge g of sample s into *v; false where the sample does not know it. */
@@ -143,12 +149,15 @@ static bool gauge(const struct sg_sample *s, size_t g, long long *v)
 		*v = s->engaged;
 		return s->have_state;
 	case 1:
-		*v = s->syn_rate;
+		*v = !s->monitor;
 		return s->have_state;
 	case 2:
+		*v = s->syn_rate;
+		return s->have_state;
+	case 3:
 		*v = s->key_age;
 		return s->key_age >= 0;
-	case 3:
+	case 4:
 		*v = s->src_entries;
 		return s->src_entries >= 0;
 	default:

@@ -164,7 +164,12 @@ struct sg_param {
 	enum sg_param_group group;
 	const char *const *names; /* SG_P_ENUM: the values, by index */
 	bool zero_off;		  /* SG_P_UINT: 0 means off, written "off" */
+	bool invert; /* SG_P_ONOFF: the field holds the opposite, 0 = on */
 };
+
+/* What status and stats say of an interface in monitor mode. */
+#define SG_MONITOR_NOTE                                                        \
+	"monitor mode: counters say what synguard would have done; nothing is dropped or answered"
 
 extern const struct sg_param sg_params[];
 extern const size_t sg_nparams;
@@ -329,6 +334,7 @@ struct sg_sample {
 	__u64 err[SG_KFUNC_ERRNO_MAX];
 	/* The gauges: engaged and syn_rate valid where have_state. */
 	bool have_state, engaged;
+	bool monitor; /* enforce off (valid where have_state) */
 	__u32 syn_rate;
 	long long key_age; /* seconds; -1 unknown */
 	bool no_src;	   /* skip counting the per-source table (a walk) */

@@ -87,6 +87,8 @@ static void print_text(struct sg_sample *s, int n, double dt)
 			printf("%s  %s  (%.2f s)\n", s[i].iface, when, dt);
 		else
 			printf("%s\n", s[i].iface);
+		if (s[i].have_state && s[i].monitor)
+			printf("  " SG_MONITOR_NOTE "\n");
 		sg_tbl_add(&t, "COUNTER");
 		sg_tbl_add(&t, "TOTAL");
 		sg_tbl_add(&t, dt ? "PER-SEC" : "MEANING");
@@ -129,6 +131,11 @@ static json_t *iface_json(const struct sg_sample *s, double dt)
 	unsigned int k;
 	char lbl[16];
 
+	if (s->have_state) {
+		sg_jset(o, "enforcing", json_boolean(!s->monitor));
+		if (s->monitor)
+			sg_jset(o, "monitor", json_string(SG_MONITOR_NOTE));
+	}
 	sg_jset(o, "counters", counters_json(s->cnt, NULL, 0));
 	if (dt)
 		sg_jset(o, "rates", counters_json(s->cnt, s->prev, dt));

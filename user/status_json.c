@@ -152,6 +152,9 @@ static json_t *json_iface(const struct iface_state *s)
 	}
 	json_ports(o, s);
 	if (s->have_cfg) {
+		sg_jset(o, "enforcing", json_boolean(!s->cfg.monitor));
+		if (s->cfg.monitor)
+			sg_jset(o, "monitor", json_string(SG_MONITOR_NOTE));
 		sg_jset(o, "config", json_config(s));
 		json_host(o, s);
 	}

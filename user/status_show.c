@@ -180,6 +180,10 @@ static void text_attach(struct sg_table *t, struct iface_state *st, int n)
 	}
 	sg_tbl_print(t, "");
 	for (i = 0; i < n; i++) {
+		if (st[i].have_cfg && st[i].cfg.monitor)
+			printf("%s: " SG_MONITOR_NOTE
+			       " (enforce off; `synguard config %s enforce=on` to enforce)\n",
+			       st[i].iface, st[i].iface);
 		if (!st[i].have_cfg || !st[i].present)
 			continue;
 		sg_engine_status_text(st[i].iface, &st[i].info);

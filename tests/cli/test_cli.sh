@@ -244,7 +244,7 @@ want = {'cookies': '(default auto)',
         'src-syn-rate': '0 = off, default off)', 'src-ack-rate': '0 = off, default off)',
         'src-prefix4': '(1..32, default $(header_define SG_DEFAULT_SRC_PREFIX4))',
         'src-prefix6': '(1..128, default $(header_define SG_DEFAULT_SRC_PREFIX6))',
-        'reflection-drop': '(default on)'}
+        'reflection-drop': '(default on)', 'enforce': 'what synguard would have done (default on)'}
 print('; '.join('%s: %r' % (k, opts.get(k)) for k, v in want.items() if v not in opts.get(k, '')))
 EOF
 )
@@ -258,7 +258,7 @@ done
 [ -z "$why" ] && ok "config --help lists the limits" || fail "config --help lists the limits" "missing $why"
 run "$BIN" run --help
 why=""
-for o in --key-rotate --mode --key-file --ports --cookies --src-prefix6; do
+for o in --key-rotate --mode --key-file --ports --cookies --src-prefix6 --enforce; do
 	[[ $OUT == *"$o "* ]] || why+="$o; "
 done
 [ -z "$why" ] && ok "run --help: attach's options and --key-rotate" || fail "run --help" "missing $why"
@@ -443,6 +443,34 @@ run sg status $A --json
 pyjson "--src-table 2048: status shows the size" "d['interfaces'][0]['src_table'] == {'entries': 0, 'size': 2048}" "$STDOUT"
 expect "--src-table 2048: stats --prometheus shows the size" 0 "synguard_src_table_size{iface=\"$A\"} 2048" sg stats $A --prometheus
 expect "--src-table: detach" 0 "" sg detach $A
+
+# Monitor mode from attach: the setting in the map, and every view says it.
+MONITOR_NOTE="monitor mode: counters say what synguard would have done; nothing is dropped or answered"
+CLEAN=$A expect "--enforce neither on nor off" 2 "invalid --enforce 'maybe': must be on or off" \
+	sg attach $A --ports 80 --enforce maybe
+expect "--enforce off: attached" 0 "$A: protected" sg attach $A --ports 80 --enforce off
+cfg_field monitor
+[ "$FIELD" = 1 ] && ok "--enforce off: the map holds monitor 1" || fail "--enforce off: the map holds monitor 1" "$FIELD"
+run sg status $A
+[[ $OUT == *"$A: $MONITOR_NOTE (enforce off; \`synguard config $A enforce=on\` to enforce)"* ]] &&
+	ok "--enforce off: status (text) says so" || fail "--enforce off: status (text) says so" "${OUT:0:600}"
+run sg status $A --json
+pyjson "--enforce off: status --json says so" "d['interfaces'][0]['enforcing'] is False
+	and d['interfaces'][0]['monitor'] == '$MONITOR_NOTE' and d['interfaces'][0]['config']['enforce'] is False" "$STDOUT"
+run sg stats $A
+[ "$(echo "$OUT" | sed -n 2p)" = "  $MONITOR_NOTE" ] && ok "--enforce off: stats (text) says so under the interface" ||
+	fail "--enforce off: stats (text) says so" "${OUT:0:300}"
+run sg stats $A --json
+pyjson "--enforce off: stats --json says so" "d['interfaces']['$A']['enforcing'] is False
+	and d['interfaces']['$A']['monitor'] == '$MONITOR_NOTE'" "$STDOUT"
+run sg stats $A --prometheus
+why=""
+echo "$OUT" | grep -qxF "# TYPE synguard_enforcing gauge" || why+="no TYPE; "
+echo "$OUT" | grep -qxF "synguard_enforcing{iface=\"$A\"} 0" || why+="no sample 0; "
+[ -z "$why" ] && ok "--enforce off: stats --prometheus synguard_enforcing 0" ||
+	fail "--enforce off: stats --prometheus synguard_enforcing 0" "$why"
+expect "--enforce off: detach does not drain (nothing was answered)" 0 "" sg detach $A
+[[ $OUT == *draining* ]] && fail "--enforce off: no drain" "$OUT" || ok "--enforce off: no drain"
 
 # A dummy (or bridge) has no native XDP: attach fails after the TC handoff
 # is in place, so this also checks the rollback of the TC filter and clsact.
@@ -737,6 +765,33 @@ pyjson "status --json: cookies auto, disengaged, rate and list sizes" "d['interf
 	and d['interfaces'][0]['adaptive']['engaged'] is False and d['interfaces'][0]['adaptive']['syn_rate'] == 0
 	and 'last_change_unix' not in d['interfaces'][0]['adaptive'] and d['interfaces'][0]['allow_entries'] == 0
 	and d['interfaces'][0]['deny_entries'] == 0" "$STDOUT"
+
+# ---------------------------------------------------------------- monitor mode
+
+expect "config enforce=off" 0 "$A: enforce=off" sg config $A enforce=off
+[[ $OUT == *"$A: $MONITOR_NOTE"* ]] && ok "config enforce=off: says monitor mode" ||
+	fail "config enforce=off: says monitor mode" "$OUT"
+run sg status $A --json
+pyjson "config enforce=off: status --json, the other settings kept" "d['interfaces'][0]['enforcing'] is False
+	and d['interfaces'][0]['config']['enforce'] is False and d['interfaces'][0]['config']['cookies'] == 'auto'
+	and d['interfaces'][0]['config']['syn_rate_on'] == 30000" "$STDOUT"
+expect "config enforce=off again: no switch, no note" 0 "$A: enforce=off" sg config $A enforce=off
+[[ $OUT == *"$MONITOR_NOTE"* ]] && fail "config enforce=off again: no note" "$OUT" || ok "config enforce=off again: no note"
+for bad in "enforce=1" "enforce=" "enforce=monitor"; do
+	expect "config $bad refused" 2 "invalid enforce '${bad#enforce=}': must be on or off" sg config $A "$bad"
+done
+expect "config enforce=on" 0 "$A: enforce=on" sg config $A enforce=on
+[[ $OUT == *"$A: enforcing"* ]] && ok "config enforce=on: says enforcing" || fail "config enforce=on: says enforcing" "$OUT"
+cfg_field monitor
+[ "$FIELD" = 0 ] && ok "config enforce=on: the map holds monitor 0" || fail "config enforce=on: the map holds monitor 0" "$FIELD"
+run sg status $A --json
+pyjson "config enforce=on: status --json" "d['interfaces'][0]['enforcing'] is True and 'monitor' not in d['interfaces'][0]
+	and d['interfaces'][0]['config']['enforce'] is True" "$STDOUT"
+run sg status $A
+[[ $OUT == *"$MONITOR_NOTE"* ]] && fail "config enforce=on: status (text) has no note" "${OUT:0:400}" ||
+	ok "config enforce=on: status (text) has no note"
+expect "config enforce=on: stats --prometheus synguard_enforcing 1" 0 "synguard_enforcing{iface=\"$A\"} 1" \
+	sg stats $A --prometheus
 
 # ---------------------------------------------------------------- lists
 

@@ -374,6 +374,7 @@ void config_defaults(void)
 	cfg.wscale_prev = SG_DEFAULT_WSCALE;
 	cfg.tai_offset_ns = 0;
 	cfg.draining = 0;
+	cfg.monitor = 0;
 	/* Most cases are about the cookie path: cookies for every SYN. The
 	 * auto mode has cases of its own. */
 	cfg.cookies = SG_COOKIES_ALWAYS;

@@ -310,10 +310,14 @@ static void ke_shared_paths(void)
 	sock_pair_close(lfd, cfd, afd);
 }
 
-void test_kernel_engine(void)
+/*
+ * Runs body with the kernel engine loaded as attach loads it (its sysctls
+ * set, ports protected, the default config), then puts the own engine back
+ * and the sysctls to their defaults.
+ */
+void with_kernel_engine(const int *ports, int nports, void (*body)(void))
 {
 	struct synguard *own = skel, *ke;
-	const int ports[] = {80, 443, KE_PORT_NONE};
 	int own_fd = prog_fd;
 
 	if (kengine_sysctls_set()) {
@@ -333,12 +337,9 @@ void test_kernel_engine(void)
 	skel = ke;
 	prog_fd = bpf_program__fd(ke->progs.synguard_xdp);
 	config_defaults();
-	put_ports(ports, 3);
+	put_ports(ports, nports);
 
-	ke_roundtrips();
-	ke_no_listener();
-	ke_shared_paths();
-	ke_helper_refuses();
+	body();
 
 	synguard__destroy(ke);
 	skel = own;
@@ -347,4 +348,19 @@ void test_kernel_engine(void)
 		config_defaults();
 out:
 	kengine_sysctls_reset();
+}
+
+static void ke_all(void)
+{
+	ke_roundtrips();
+	ke_no_listener();
+	ke_shared_paths();
+	ke_helper_refuses();
+}
+
+void test_kernel_engine(void)
+{
+	const int ports[] = {80, 443, KE_PORT_NONE};
+
+	with_kernel_engine(ports, 3, ke_all);
 }

@@ -1659,6 +1659,7 @@ static const struct {
 	{"parity", test_parity, true},
 	{"forgery", test_forgery, true},
 	{"kernel_engine", test_kernel_engine, true},
+	{"monitor", test_monitor, true},
 };
 
 int main(int argc, char **argv)
