@@ -6,6 +6,9 @@
 #ifndef SG_SYNACK_H
 #define SG_SYNACK_H
 
+/* sg_synack's kernel argument for a raw cookie SYNPROXY checks. */
+#define SG_SYNACK_PROXY 2
+
 /* The headers of our SYN-ACK, built on the stack and stored in one go. */
 struct sg_synack_tcp {
 	struct tcphdr th;
@@ -132,8 +135,9 @@ static __always_inline __u32 sg_syn_offer(void *data, void *data_end,
 	if (!(cfg->tcp_sysctl & SG_SYSCTL_WS))
 		opt->have_ws = 0;
 	/* Kernel engine: options the kernel cannot decode are not offered
-	 * (include/synguard.h, SG_SYSCTL_TS_RAW). */
-	if (kernel && !(cfg->tcp_sysctl & SG_SYSCTL_TS_RAW))
+	 * (include/synguard.h, SG_SYSCTL_TS_RAW). SYNPROXY reads them from
+	 * the TSecr as it is, with no per-address offset to take off. */
+	if (kernel == 1 && !(cfg->tcp_sysctl & SG_SYSCTL_TS_RAW))
 		opt->have_ts = 0;
 	client_mss = opt->have_mss ? opt->mss
 				   : (p->family == 4 ? SG_MSS4_DEFAULT
@@ -297,7 +301,9 @@ static __always_inline int sg_synack_write(struct xdp_md *ctx,
 	__builtin_memcpy(mac, eth->h_source, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, eth->h_dest, ETH_ALEN);
 	__builtin_memcpy(eth->h_dest, mac, ETH_ALEN);
-	sg_count(kernel ? SG_CNT_SYN_KERNEL_COOKIE : SG_CNT_SYNACK_SENT);
+	sg_count(kernel == SG_SYNACK_PROXY ? SG_CNT_SYN_PROXY_COOKIE
+		 : kernel		   ? SG_CNT_SYN_KERNEL_COOKIE
+					   : SG_CNT_SYNACK_SENT);
 	return XDP_TX;
 }
 
@@ -308,7 +314,8 @@ static __always_inline int sg_synack_write(struct xdp_md *ctx,
  * reply is Ethernet (+ the same VLAN tags) + IP + TCP + our options.
  * The kernel engine passes kernel = 1 (a constant, so that clang builds
  * each engine's code without the other's) and the kernel's cookie in
- * kcookie; keys is then unused.
+ * kcookie; keys is then unused. SG_SYNACK_PROXY: the same for a raw kernel
+ * cookie that netfilter's SYNPROXY will check (sg_proxy_cookie).
  */
 static __always_inline int sg_synack(struct xdp_md *ctx, struct sg_pkt *p,
 				     struct sg_flow *flow,

@@ -14,6 +14,7 @@ enum {
 	AO_MODE,
 	AO_KEY_FILE,
 	AO_ENGINE,
+	AO_SYNPROXY,
 	/* run only, from here: */
 	AO_KEY_ROTATE,
 	AO_METRICS,
@@ -37,6 +38,9 @@ const struct sg_opt sg_attach_opts[] = {
 	[AO_ENGINE] =
 		{"engine", 0, "auto|own|kernel",
 		 "own: synguard's cookies and the TC handoff (Linux 6.9+); kernel: the kernel's own cookies, made and checked at XDP (Linux 6.1+); auto (default): own if the kernel has its kfunc, else kernel"},
+	[AO_SYNPROXY] =
+		{"synproxy", 0, "nat",
+		 "answer SYNs to ports NAT translates to another namespace (Docker -p, NodePort) at XDP with the kernel's cookie, and let netfilter's SYNPROXY open the connection to the backend: installs nftables rules and sets net.netfilter.nf_conntrack_tcp_loose to 0 until detach (IPv4 only)"},
 	[AO_METRICS] =
 		{"metrics", 0, "[ADDR:]PORT",
 		 "`synguard run` only: serve Prometheus metrics on http://ADDR:PORT/metrics (ADDR defaults to 127.0.0.1; [::1]:PORT for IPv6)"},
@@ -146,6 +150,14 @@ static int attach_opt(void *ctx, int idx, const char *arg)
 		return 0;
 	case AO_ENGINE:
 		return sg_engine_parse(arg, &a->engine);
+	case AO_SYNPROXY:
+		if (strcmp(arg, "nat")) {
+			sg_err("invalid --synproxy '%s': must be nat (ports translated by DNAT)",
+			       arg);
+			return -1;
+		}
+		a->synproxy = true;
+		return 0;
 	default:
 		return run_opt(a, idx, arg);
 	}

@@ -169,14 +169,24 @@ out:
 	return rc;
 }
 
-/* The XDP program passes the SYNs of these ports (local+nat) untouched. */
-static void pass_ports_write(const char *iface, const struct sg_ports *pass)
+/*
+ * The XDP program passes the SYNs of the local+nat ports untouched, and
+ * with --synproxy answers those of the nat ports for SYNPROXY, whose
+ * nftables set then names them too.
+ */
+static void kind_maps_write(const char *iface, const struct sg_port_kinds *k)
 {
-	const int need[] = {SG_M_PASS_PORTS};
+	const int need[] = {SG_M_PASS_PORTS, SG_M_PROXY_PORTS, SG_M_INFO};
+	struct sg_info info;
 	struct sg_pins p;
 
 	if (!sg_iface_open(iface, true, need, ARRAY_SIZE(need), &p)) {
-		sg_map_write(&p, SG_M_PASS_PORTS, pass);
+		sg_map_write(&p, SG_M_PASS_PORTS, &k->kind[SG_PK_LOCAL_NAT]);
+		/* The set before the map: an ACK XDP passes for a port finds
+		 * its rule. */
+		if (!sg_map_read(&p, SG_M_INFO, &info) && info.synproxy &&
+		    !sg_synproxy_ports_set(info.ifindex, &k->kind[SG_PK_NAT]))
+			sg_map_write(&p, SG_M_PROXY_PORTS, &k->kind[SG_PK_NAT]);
 		sg_pins_close(&p);
 	}
 	sg_unlock();
@@ -211,10 +221,12 @@ static void follow_ports(const char *iface, struct sg_port_kinds *seen,
 	if (rc || sg_port_scan(&scan))
 		return; /* follow_host says when the pins are gone */
 	sg_port_classify(&scan, &prot, &now);
-	if (!*have || memcmp(&seen->kind[SG_PK_LOCAL_NAT],
-			     &now.kind[SG_PK_LOCAL_NAT],
-			     sizeof(now.kind[SG_PK_LOCAL_NAT])))
-		pass_ports_write(iface, &now.kind[SG_PK_LOCAL_NAT]);
+	if (!*have ||
+	    memcmp(&seen->kind[SG_PK_LOCAL_NAT], &now.kind[SG_PK_LOCAL_NAT],
+		   sizeof(now.kind[SG_PK_LOCAL_NAT])) ||
+	    memcmp(&seen->kind[SG_PK_NAT], &now.kind[SG_PK_NAT],
+		   sizeof(now.kind[SG_PK_NAT])))
+		kind_maps_write(iface, &now);
 	if (*have && scan.nat_err != *nat_err) {
 		if (scan.nat_err)
 			sg_warn("%s: cannot read the NAT rules any more (%s): ports translated by NAT now count as nothing listening",
