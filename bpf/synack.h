@@ -220,16 +220,16 @@ sg_synack_cookie(struct sg_flow *flow, const struct sg_config *cfg,
 static __always_inline __u32
 sg_synack_ip(union sg_synack_hdr *r, const struct sg_pkt *p,
 	     const struct sg_flow *flow, const struct sg_config *cfg,
-	     const struct sg_tcpopt *opt, __u32 tsval, __u32 *ip_len,
+	     const struct sg_tcpopt *opt, __u32 tsval, __u8 ws, __u32 *ip_len,
 	     struct sg_synack_tcp **t, __u64 *pseudo)
 {
 	__u32 tcp_len;
 
 	if (p->family == 4) {
 		*t = &r->v4.t;
-		tcp_len = sizeof(struct tcphdr) +
-			  sg_synack_opts(r->v4.t.opts, cfg->mss4, opt,
-					 cfg->wscale, tsval);
+		tcp_len =
+			sizeof(struct tcphdr) +
+			sg_synack_opts(r->v4.t.opts, cfg->mss4, opt, ws, tsval);
 		*ip_len = sizeof(struct iphdr);
 		r->v4.ip.version = 4;
 		r->v4.ip.ihl = 5;
@@ -244,9 +244,8 @@ sg_synack_ip(union sg_synack_hdr *r, const struct sg_pkt *p,
 		return tcp_len;
 	}
 	*t = &r->v6.t;
-	tcp_len =
-		sizeof(struct tcphdr) + sg_synack_opts(r->v6.t.opts, cfg->mss6,
-						       opt, cfg->wscale, tsval);
+	tcp_len = sizeof(struct tcphdr) +
+		  sg_synack_opts(r->v6.t.opts, cfg->mss6, opt, ws, tsval);
 	*ip_len = sizeof(struct ipv6hdr);
 	r->v6.ip6.version = 6;
 	r->v6.ip6.payload_len = bpf_htons(tcp_len);
@@ -343,8 +342,12 @@ static __always_inline int sg_synack(struct xdp_md *ctx, struct sg_pkt *p,
 		sg_syn_offer(data, data_end, p, &in, cfg, &opt, &ece, kernel);
 	cookie = sg_synack_cookie(flow, cfg, keys, &opt, &in, data_bits, ece,
 				  kcookie, kernel, &tsval);
-	tcp_len = sg_synack_ip(&r, p, flow, cfg, &opt, tsval, &ip_len, &t,
-			       &pseudo);
+	/* SYNPROXY's backend scales its windows by its own factor, which
+	 * the client must have been told: the kernel's, not ours. */
+	tcp_len = sg_synack_ip(&r, p, flow, cfg, &opt, tsval,
+			       kernel == SG_SYNACK_PROXY ? cfg->proxy_wscale
+							 : cfg->wscale,
+			       &ip_len, &t, &pseudo);
 	sg_fill_tcp(&t->th, &in, cookie, tcp_len, ece, cfg);
 	/*
 	 * Checksums in software, summed inline over the stack copy: the

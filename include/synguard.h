@@ -180,7 +180,10 @@ struct sg_config {
 	__u64 wscale_changed_ns; /* SG clock (below) of that change; 0 never */
 	__s64 tai_offset_ns; /* this kernel's TAI - REALTIME, from adjtimex */
 	__u8 nf; /* SG_NF_*: what attach set up in netfilter */
-	__u8 pad_nf[7];
+	/* attach --synproxy: the window scale of SYN-ACKs for SYNPROXY, the
+	 * kernel's (the backend's: SYNPROXY does not rescale windows). */
+	__u8 proxy_wscale;
+	__u8 pad_nf[6];
 };
 
 /*

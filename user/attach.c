@@ -333,7 +333,13 @@ static int do_attach(const char *iface, int ifindex,
 		info.synproxy = 1;
 		sp.ports = &kinds.kind[SG_PK_NAT];
 		sp.mss = args.s.cfg.mss4;
-		sp.wscale = args.s.cfg.wscale;
+		sp.wscale = sg_engine_kernel_wscale();
+		if ((int)sp.wscale < 0) {
+			sg_err("%s: cannot read net.ipv4.tcp_rmem, from which the kernel derives the window scale that --synproxy's SYN-ACKs must offer",
+			       iface);
+			goto fail;
+		}
+		args.s.cfg.proxy_wscale = sp.wscale;
 		u.sysctls = &info;
 		if (sg_engine_sysctls_set(iface, &info, SG_SYSCTL_TCP_LOOSE))
 			goto fail;

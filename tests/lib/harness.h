@@ -91,5 +91,6 @@ void test_limits(void);
 void test_parity(void);
 void test_forgery(void);
 void test_kernel_engine(void);
+void test_synproxy_ports(void);
 
 #endif /* SG_TESTS_HARNESS_H */

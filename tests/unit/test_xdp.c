@@ -1554,6 +1554,7 @@ static const struct {
 	{"parity", test_parity, true},
 	{"forgery", test_forgery, true},
 	{"kernel_engine", test_kernel_engine, true},
+	{"synproxy_ports", test_synproxy_ports, true},
 };
 
 int main(int argc, char **argv)
