@@ -115,6 +115,55 @@ static __noinline int sg_kernel_cookie(struct xdp_md *ctx,
 }
 
 /*
+ * attach --gateway: is this IPv4 flow routed through this host (not to one
+ * of its addresses)? The kernel's FIB says, as it will for the packet: a
+ * route out (neighbour known or not) is forwarding; a local address,
+ * forwarding off or no route is not. A subprogram: the lookup's 64 bytes
+ * stay off the caller's stack.
+ */
+static __noinline int sg_routed(struct xdp_md *ctx, const struct sg_flow *f)
+{
+	struct bpf_fib_lookup fib = {
+		.family = 2, /* AF_INET */
+		.l4_protocol = IPPROTO_TCP,
+		.tot_len = 40,
+	};
+	long rc;
+
+	if (!ctx || !f)
+		return 0;
+	fib.sport = f->sport;
+	fib.dport = f->dport;
+	fib.ipv4_src = f->saddr[0];
+	fib.ipv4_dst = f->daddr[0];
+	fib.ifindex = ctx->ingress_ifindex;
+	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+	return rc == BPF_FIB_LKUP_RET_SUCCESS ||
+	       rc == BPF_FIB_LKUP_RET_NO_NEIGH;
+}
+
+/*
+ * Is this IPv4 flow one SYNPROXY completes: to a nat port of this host, or
+ * (--gateway) routed through it? A nat port's number routed to another
+ * host is not this host's port: without --gateway no rule would take its
+ * ACK in FORWARD.
+ */
+static __always_inline int sg_proxied(struct xdp_md *ctx,
+				      const struct sg_pkt *p,
+				      const struct sg_flow *flow,
+				      const struct sg_config *cfg)
+{
+	int nat;
+
+	if (p->family != 4)
+		return 0;
+	nat = sg_port_in(&sg_proxy_ports, bpf_ntohs(flow->dport));
+	if (!nat && !cfg->gateway)
+		return 0;
+	return sg_routed(ctx, flow) ? cfg->gateway : nat;
+}
+
+/*
  * A SYN to a translated port (sg_proxy_ports): the raw kernel cookie for
  * netfilter's SYNPROXY, into *cookie: -1 when there is one, else the
  * verdict (counted). A subprogram, like sg_kernel_cookie.

@@ -343,7 +343,7 @@ static __always_inline int sg_synack(struct xdp_md *ctx, struct sg_pkt *p,
 	cookie = sg_synack_cookie(flow, cfg, keys, &opt, &in, data_bits, ece,
 				  kcookie, kernel, &tsval);
 	/* SYNPROXY's backend scales its windows by its own factor, which
-	 * the client must have been told: the kernel's, not ours. */
+	 * the client must have been told: the backends', not ours. */
 	tcp_len = sg_synack_ip(&r, p, flow, cfg, &opt, tsval,
 			       kernel == SG_SYNACK_PROXY ? cfg->proxy_wscale
 							 : cfg->wscale,

@@ -79,11 +79,11 @@ __noinline int sg_handle_syn(struct xdp_md *ctx, struct sg_pkt *p,
 		return XDP_DROP;
 	}
 #endif
-	/* No local listener, and NAT translates it: SYNPROXY completes the
-	 * handshake (attach --synproxy), no handoff. IPv4 only: nftables'
-	 * synproxy does nothing with IPv6 here (doc/design.md). */
-	if (p->family == 4 &&
-	    sg_port_in(&sg_proxy_ports, bpf_ntohs(flow->dport)))
+	/* No local listener, and NAT translates it (attach --synproxy), or
+	 * routed through (--gateway): SYNPROXY completes the handshake, no
+	 * handoff. IPv4 only: nftables' synproxy drops IPv6 whose checksum
+	 * is not verified yet (doc/design.md). */
+	if (sg_proxied(ctx, p, flow, cfg))
 		return SG_SYN_PROXY;
 	/*
 	 * The kernel refuses every handoff while tcp_syncookies is 0, and a
@@ -225,8 +225,7 @@ __noinline int sg_handle_ack(struct xdp_md *ctx, struct sg_pkt *p,
 	}
 
 	/* Unknown to conntrack, for a translated port: SYNPROXY's. */
-	if (!sk && p->family == 4 &&
-	    sg_port_in(&sg_proxy_ports, bpf_ntohs(flow->dport)))
+	if (!sk && sg_proxied(ctx, p, flow, cfg))
 		return sg_proxy_ack(data, data_end, p, th, flow, cfg);
 	if (sg_engine == SG_ENGINE_KERNEL)
 		return sg_kernel_ack(sk, data, data_end, p, th, flow, cfg);

@@ -71,7 +71,7 @@
 	X(SYN_KERNEL_COOKIE_ERROR, "syn_kernel_cookie_error",                  \
 	  "kernel engine: SYNs the kernel would not make a cookie for: passed") \
 	X(SYN_PROXY_COOKIE, "syn_proxy_cookie",                                \
-	  "SYNs to a nat port answered at XDP for netfilter's SYNPROXY")       \
+	  "SYNs to a nat port or routed, answered at XDP for SYNPROXY")        \
 	X(SYN_PROXY_COOKIE_ERROR, "syn_proxy_cookie_error",                    \
 	  "SYNs to a nat port the raw cookie helper refused: passed")          \
 	X(SYNACK_ERROR, "synack_error",                                        \
@@ -180,10 +180,14 @@ struct sg_config {
 	__u64 wscale_changed_ns; /* SG clock (below) of that change; 0 never */
 	__s64 tai_offset_ns; /* this kernel's TAI - REALTIME, from adjtimex */
 	__u8 nf; /* SG_NF_*: what attach set up in netfilter */
-	/* attach --synproxy: the window scale of SYN-ACKs for SYNPROXY, the
-	 * kernel's (the backend's: SYNPROXY does not rescale windows). */
+	/* attach --synproxy, --gateway: the window scale of SYN-ACKs for
+	 * SYNPROXY, the backends' (SYNPROXY does not rescale windows):
+	 * --wscale if given, else this kernel's. */
 	__u8 proxy_wscale;
-	__u8 pad_nf[6];
+	/* attach --gateway: IPv4 flows routed through this host get SYNPROXY
+	 * too (bpf/kengine.h, sg_proxied). */
+	__u8 gateway;
+	__u8 pad_nf[5];
 };
 
 /*
@@ -381,12 +385,16 @@ struct sg_info {
 	__u8 sysctl_set;
 	__u8 syncookies_prev;
 	__u8 timestamps_prev;
-	__u8 synproxy; /* attach --synproxy nat: nat ports get SYNPROXY */
+	__u8 synproxy; /* SG_PROXY_*: what gets SYNPROXY (attach options) */
 	__u8 tcp_loose_prev; /* SG_SYSCTL_TCP_LOOSE in sysctl_set */
 	__u8 pad[2];
 	__u64 attached_unix; /* seconds since the epoch */
 	__u64 key_installed_unix; /* last key rotation or load */
 };
+
+/* sg_info.synproxy: --synproxy nat, --gateway. */
+#define SG_PROXY_NAT (1u << 0)
+#define SG_PROXY_GATEWAY (1u << 1)
 
 /* Protected destination ports: a 65536-bit bitmap, one array entry. */
 struct sg_ports {

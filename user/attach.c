@@ -295,6 +295,9 @@ static void attach_report(const char *iface, int ifindex,
 	else
 		printf("%s: no conntrack in this kernel: no nftables table needed\n",
 		       iface);
+	if (a->gateway)
+		printf("%s: --gateway: SYNs routed through this host are answered at XDP and netfilter's SYNPROXY opens their connections (nftables table inet %s, set gateway_ports, chain proxy_forward)\n",
+		       iface, table);
 	if (a->synproxy)
 		printf("%s: --synproxy nat: SYNs to translated ports are answered at XDP and netfilter's SYNPROXY opens their connections (nftables table inet %s, set proxy_ports, chain proxy)\n",
 		       iface, table);
@@ -329,17 +332,33 @@ static int do_attach(const char *iface, int ifindex,
 	}
 	/* The ports' kinds first: --synproxy's rules name the nat ones. */
 	sg_port_kinds_check(iface, &a->s.ports, &kinds, a->synproxy);
-	if (a->synproxy) {
-		info.synproxy = 1;
-		sp.ports = &kinds.kind[SG_PK_NAT];
+	if (a->synproxy || a->gateway) {
+		/* Loads conntrack if it is a module: its sysctl exists only
+		 * then. */
+		if (!sg_conntrack_present()) {
+			sg_err("%s: --%s needs conntrack and netfilter's SYNPROXY in the kernel (nf_conntrack, nft_synproxy), and this kernel has no conntrack",
+			       iface, a->synproxy ? "synproxy" : "gateway");
+			goto fail;
+		}
+		info.synproxy = (a->synproxy ? SG_PROXY_NAT : 0) |
+				(a->gateway ? SG_PROXY_GATEWAY : 0);
+		sp.ports = a->synproxy ? &kinds.kind[SG_PK_NAT] : &none;
+		sp.gateway = a->gateway ? &a->s.ports : NULL;
 		sp.mss = args.s.cfg.mss4;
-		sp.wscale = sg_engine_kernel_wscale();
+		/*
+		 * The backends' window scale: on this host, the kernel's; a
+		 * --wscale given says what remote backends use.
+		 */
+		sp.wscale = a->wscale_set
+				    ? args.s.cfg.wscale
+				    : (unsigned int)sg_engine_kernel_wscale();
 		if ((int)sp.wscale < 0) {
 			sg_err("%s: cannot read net.ipv4.tcp_rmem, from which the kernel derives the window scale that --synproxy's SYN-ACKs must offer",
 			       iface);
 			goto fail;
 		}
 		args.s.cfg.proxy_wscale = sp.wscale;
+		args.s.cfg.gateway = a->gateway;
 		u.sysctls = &info;
 		if (sg_engine_sysctls_set(iface, &info, SG_SYSCTL_TCP_LOOSE))
 			goto fail;
@@ -351,10 +370,10 @@ static int do_attach(const char *iface, int ifindex,
 	 * against a kernel that has it at load time. The kernel engine needs
 	 * no table: no handoff, the kernel's own cookie path.
 	 */
-	nf = kernel && !a->synproxy
+	nf = kernel && !info.synproxy
 		     ? 0
 		     : sg_notrack_install(iface, ifindex,
-					  a->synproxy ? &sp : NULL);
+					  info.synproxy ? &sp : NULL);
 	if (nf < 0)
 		goto fail;
 	u.notrack = nf > 0;

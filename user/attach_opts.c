@@ -15,6 +15,7 @@ enum {
 	AO_KEY_FILE,
 	AO_ENGINE,
 	AO_SYNPROXY,
+	AO_GATEWAY,
 	/* run only, from here: */
 	AO_KEY_ROTATE,
 	AO_METRICS,
@@ -41,6 +42,9 @@ const struct sg_opt sg_attach_opts[] = {
 	[AO_SYNPROXY] =
 		{"synproxy", 0, "nat",
 		 "answer SYNs to ports NAT translates to another namespace (Docker -p, NodePort) at XDP with the kernel's cookie, and let netfilter's SYNPROXY open the connection to the backend: installs nftables rules and sets net.netfilter.nf_conntrack_tcp_loose to 0 until detach (IPv4 only)"},
+	[AO_GATEWAY] =
+		{"gateway", 0, NULL,
+		 "also answer SYNs this host routes to others (a router, a load balancer) at XDP, and let netfilter's SYNPROXY open their connections; the SYN-ACKs offer --wscale, which must be the backends' (IPv4 only)"},
 	[AO_METRICS] =
 		{"metrics", 0, "[ADDR:]PORT",
 		 "`synguard run` only: serve Prometheus metrics on http://ADDR:PORT/metrics (ADDR defaults to 127.0.0.1; [::1]:PORT for IPv6)"},
@@ -157,6 +161,9 @@ static int attach_opt(void *ctx, int idx, const char *arg)
 			return -1;
 		}
 		a->synproxy = true;
+		return 0;
+	case AO_GATEWAY:
+		a->gateway = true;
 		return 0;
 	default:
 		return run_opt(a, idx, arg);

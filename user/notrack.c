@@ -162,6 +162,28 @@ int sg_notrack_install(const char *iface, int ifindex,
 			"\t}\n",
 			elems[0] ? "\t\telements = { " : "", elems,
 			elems[0] ? " }\n" : "", iface, sp->mss, sp->wscale);
+	/*
+	 * --gateway: a cookie ACK for a host behind this one is invalid too,
+	 * and forwarded: SYNPROXY in FORWARD opens the connection to it.
+	 */
+	if (sp && sp->gateway &&
+	    !proxy_elements(sp->gateway, elems, PROXY_LIST_MAX))
+		n += snprintf(
+			script + n, len - n,
+			"\tset gateway_ports {\n"
+			"\t\ttype inet_service; flags interval;\n"
+			"%s%s%s"
+			"\t}\n"
+			"\tchain proxy_forward {\n"
+			"\t\ttype filter hook forward priority filter - 10; policy accept;\n"
+			"\t\tiif \"%s\" meta nfproto ipv4 tcp dport @gateway_ports ct state invalid synproxy mss %u wscale %u timestamp sack-perm\n"
+			"\t}\n",
+			elems[0] ? "\t\telements = { " : "", elems,
+			elems[0] ? " }\n" : "", iface, sp->mss, sp->wscale);
+	else if (sp && sp->gateway) {
+		rc = -1;
+		goto out;
+	}
 	/* clang-format on */
 	snprintf(script + n, len - n, "}\n");
 	rc = nft(script, args, out, sizeof(out));

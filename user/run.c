@@ -184,7 +184,8 @@ static void kind_maps_write(const char *iface, const struct sg_port_kinds *k)
 		sg_map_write(&p, SG_M_PASS_PORTS, &k->kind[SG_PK_LOCAL_NAT]);
 		/* The set before the map: an ACK XDP passes for a port finds
 		 * its rule. */
-		if (!sg_map_read(&p, SG_M_INFO, &info) && info.synproxy &&
+		if (!sg_map_read(&p, SG_M_INFO, &info) &&
+		    (info.synproxy & SG_PROXY_NAT) &&
 		    !sg_synproxy_ports_set(info.ifindex, &k->kind[SG_PK_NAT]))
 			sg_map_write(&p, SG_M_PROXY_PORTS, &k->kind[SG_PK_NAT]);
 		sg_pins_close(&p);
@@ -205,9 +206,11 @@ static void follow_ports(const char *iface, struct sg_port_kinds *seen,
 	static struct sg_port_kinds now;
 	static struct sg_port_scan scan;
 	static struct sg_ports moved;
-	const int need[] = {SG_M_PORTS};
+	const int need[] = {SG_M_PORTS, SG_M_INFO};
+	struct sg_info info = {};
 	struct sg_ports prot;
 	struct sg_pins p;
+	bool nat_proxy;
 	char list[160];
 	size_t w;
 	int o, n, rc;
@@ -215,7 +218,9 @@ static void follow_ports(const char *iface, struct sg_port_kinds *seen,
 	if (sg_lock(false))
 		return;
 	rc = sg_pins_need(iface, &p, need, ARRAY_SIZE(need))
-		     ?: sg_map_read(&p, SG_M_PORTS, &prot);
+		     ?: sg_map_read(&p, SG_M_PORTS, &prot)
+		     ?: sg_map_read(&p, SG_M_INFO, &info);
+	nat_proxy = info.synproxy & SG_PROXY_NAT;
 	sg_pins_close(&p);
 	sg_unlock();
 	if (rc || sg_port_scan(&scan))
@@ -248,12 +253,12 @@ static void follow_ports(const char *iface, struct sg_port_kinds *seen,
 				sg_warn("%s: %s now %s (was %s): %s", iface,
 					list, sg_port_kind_names[n],
 					sg_port_kind_names[o],
-					sg_port_kind_gets[n]);
+					sg_port_kind_what(n, nat_proxy));
 			else
 				printf("%s: %s now %s (was %s): %s\n", iface,
 				       list, sg_port_kind_names[n],
 				       sg_port_kind_names[o],
-				       sg_port_kind_gets[n]);
+				       sg_port_kind_what(n, nat_proxy));
 		}
 	}
 	*seen = now;

@@ -122,6 +122,7 @@ void sg_notrack_name(int ifindex, char *buf, size_t len);
 /* attach --synproxy: what the SYNPROXY rule gets. */
 struct sg_synproxy {
 	const struct sg_ports *ports; /* translated ports (kind nat) */
+	const struct sg_ports *gateway; /* --gateway: the protected ports */
 	unsigned int mss, wscale;
 };
 /*
@@ -558,6 +559,7 @@ struct sg_attach_args {
 	int engine;		       /* SG_ENGINE_AUTO or enum sg_engine */
 	bool wscale_set, lifetime_set; /* given as options */
 	bool synproxy;		       /* --synproxy nat */
+	bool gateway;		       /* --gateway */
 };
 
 /*
