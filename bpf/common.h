@@ -46,6 +46,20 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sg_pass_ports SEC(".maps");
 
+/*
+ * Protected ports with no local listener that NAT translates, answered at
+ * XDP with the kernel's own cookie for netfilter's SYNPROXY to complete
+ * (attach --synproxy; doc/design.md, "SYNPROXY for translated ports").
+ * Kept current by the CLI like sg_pass_ports.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sg_ports);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_proxy_ports SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, SG_CNT_MAX);

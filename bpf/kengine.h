@@ -31,6 +31,43 @@ static __always_inline __u32 sg_kernel_tsval(const struct sg_tcpopt *o, int ece)
 }
 
 /*
+ * The kernel's cookie for the SYN in ctx: made for the listener sk by
+ * bpf_tcp_gen_syncookie (which stamps its overflow time), or with sk NULL
+ * by the raw helper, which needs no listener and stamps nothing (only
+ * netfilter's SYNPROXY accepts those). Negative when there is none. The
+ * TCP header and options are copied: the helpers take a length the
+ * verifier must bound from above, which a packet range of variable length
+ * cannot give (the parser checked 20 <= len <= 60). Into the per-CPU
+ * scratch buffer, not the stack, which has no room left.
+ */
+static __always_inline __s64 sg_cookie_gen(struct xdp_md *ctx,
+					   const struct sg_pkt *p,
+					   struct bpf_sock *sk)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	void *iph = data + (p->l3_off & SG_L3_OFF_MASK);
+	__u32 len = sg_size_bound(p->tcp_len, SG_OPTBUF), zero = 0;
+	struct sg_scratch *thb;
+	struct tcphdr *th;
+
+	thb = bpf_map_lookup_elem(&sg_scratch, &zero);
+	if (!thb || bpf_xdp_load_bytes(ctx, p->l4_off, thb->b, len))
+		return -1;
+	th = (struct tcphdr *)thb->b;
+	/* Constant lengths per family: the verifier wants a bound. */
+	if (p->family == 4 && iph + sizeof(struct iphdr) <= data_end)
+		return sk ? bpf_tcp_gen_syncookie(sk, iph, sizeof(struct iphdr),
+						  th, len)
+			  : bpf_tcp_raw_gen_syncookie_ipv4(iph, th, len);
+	if (p->family == 6 && iph + sizeof(struct ipv6hdr) <= data_end)
+		return sk ? bpf_tcp_gen_syncookie(
+				    sk, iph, sizeof(struct ipv6hdr), th, len)
+			  : bpf_tcp_raw_gen_syncookie_ipv6(iph, th, len);
+	return -1;
+}
+
+/*
  * The kernel's cookie for this SYN, into *cookie: -1 when there is one and
  * the SYN-ACK is to be sent, else the verdict (counted). Only a TCP
  * listener makes one: a socket of this very connection or an MPTCP
@@ -45,12 +82,10 @@ static __noinline int sg_kernel_cookie(struct xdp_md *ctx,
 {
 	const struct sg_config *cfg;
 	struct bpf_sock_tuple tup = {};
-	__u32 tlen = sg_tuple_fill(&tup, flow), len = p->tcp_len, zero = 0;
-	struct sg_scratch *thb;
-	void *data, *data_end, *iph;
+	__u32 tlen = sg_tuple_fill(&tup, flow), zero = 0;
 	struct bpf_sock *sk;
 	struct tcp_sock *tp;
-	__s64 r = -1;
+	__s64 r;
 
 	sk = bpf_skc_lookup_tcp(ctx, &tup, tlen, BPF_F_CURRENT_NETNS, 0);
 	if (!sk) {
@@ -85,28 +120,7 @@ static __noinline int sg_kernel_cookie(struct xdp_md *ctx,
 		*cookie = 0;
 		return -1;
 	}
-	/*
-	 * The TCP header and options, copied: the helper takes a length the
-	 * verifier must bound from above, which a packet range of variable
-	 * length cannot give (the parser checked 20 <= len <= 60). Into the
-	 * per-CPU scratch buffer, not the stack, which has no room left.
-	 */
-	len = sg_size_bound(len, SG_OPTBUF);
-	data = (void *)(long)ctx->data;
-	data_end = (void *)(long)ctx->data_end;
-	iph = data + (p->l3_off & SG_L3_OFF_MASK);
-	thb = bpf_map_lookup_elem(&sg_scratch, &zero);
-	if (thb && !bpf_xdp_load_bytes(ctx, p->l4_off, thb->b, len)) {
-		/* Constant lengths per family: the verifier wants a bound. */
-		if (p->family == 4 && iph + sizeof(struct iphdr) <= data_end)
-			r = bpf_tcp_gen_syncookie(sk, iph, sizeof(struct iphdr),
-						  (struct tcphdr *)thb->b, len);
-		else if (p->family == 6 &&
-			 iph + sizeof(struct ipv6hdr) <= data_end)
-			r = bpf_tcp_gen_syncookie(sk, iph,
-						  sizeof(struct ipv6hdr),
-						  (struct tcphdr *)thb->b, len);
-	}
+	r = sg_cookie_gen(ctx, p, sk);
 	bpf_sk_release(sk);
 	/* tcp_syncookies set back from 2 since attach, or the listener
 	 * closed: the kernel answers the SYN itself. */
@@ -116,6 +130,117 @@ static __noinline int sg_kernel_cookie(struct xdp_md *ctx,
 	}
 	*cookie = (__u32)r;
 	return -1;
+}
+
+/*
+ * attach --gateway: is this IPv4 flow routed through this host (not to one
+ * of its addresses)? The kernel's FIB says, as it will for the packet: a
+ * route out (neighbour known or not) is forwarding; a local address,
+ * forwarding off or no route is not. A subprogram: the lookup's 64 bytes
+ * stay off the caller's stack.
+ */
+static __noinline int sg_routed(struct xdp_md *ctx, const struct sg_flow *f)
+{
+	struct bpf_fib_lookup fib = {
+		.family = 2, /* AF_INET */
+		.l4_protocol = IPPROTO_TCP,
+		.tot_len = 40,
+	};
+	long rc;
+
+	if (!ctx || !f)
+		return 0;
+	fib.sport = f->sport;
+	fib.dport = f->dport;
+	fib.ipv4_src = f->saddr[0];
+	fib.ipv4_dst = f->daddr[0];
+	fib.ifindex = ctx->ingress_ifindex;
+	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+	return rc == BPF_FIB_LKUP_RET_SUCCESS ||
+	       rc == BPF_FIB_LKUP_RET_NO_NEIGH;
+}
+
+/*
+ * Is this IPv4 flow one SYNPROXY completes: to a nat port of this host, or
+ * (--gateway) routed through it? A nat port's number routed to another
+ * host is not this host's port: without --gateway no rule would take its
+ * ACK in FORWARD.
+ */
+static __always_inline int sg_proxied(struct xdp_md *ctx,
+				      const struct sg_pkt *p,
+				      const struct sg_flow *flow,
+				      const struct sg_config *cfg)
+{
+	int nat;
+
+	if (p->family != 4)
+		return 0;
+	nat = sg_port_in(&sg_proxy_ports, bpf_ntohs(flow->dport));
+	if (!nat && !cfg->gateway)
+		return 0;
+	return sg_routed(ctx, flow) ? cfg->gateway : nat;
+}
+
+/*
+ * A SYN to a translated port (sg_proxy_ports): the raw kernel cookie for
+ * netfilter's SYNPROXY, into *cookie: -1 when there is one, else the
+ * verdict (counted). A subprogram, like sg_kernel_cookie.
+ */
+static __noinline int sg_proxy_cookie(struct xdp_md *ctx,
+				      const struct sg_pkt *p, __u32 *cookie)
+{
+	__s64 r = sg_cookie_gen(ctx, p, NULL);
+
+	if (r < 0) {
+		sg_count(SG_CNT_SYN_PROXY_COOKIE_ERROR);
+		return XDP_PASS;
+	}
+	*cookie = (__u32)r;
+	return -1;
+}
+
+/*
+ * A valid kernel cookie's ACK: passed and counted as c, unless its source
+ * is over its ACK limit.
+ */
+static __always_inline int sg_cookie_ack_pass(const struct sg_flow *flow,
+					      const struct sg_config *cfg,
+					      enum sg_counter c)
+{
+	if (cfg->src_ack_rate &&
+	    !sg_src_allow(flow, SG_SRC_ACK, cfg, cfg->src_ack_rate,
+			  cfg->src_ack_burst)) {
+		sg_count(SG_CNT_ACK_SRC_LIMITED);
+		return XDP_DROP;
+	}
+	sg_count(c);
+	return XDP_PASS;
+}
+
+/*
+ * An ACK with no socket and no conntrack entry to a translated port: a
+ * valid raw cookie passes to SYNPROXY, which checks it again with the same
+ * secret and opens the connection to the backend; anything else is
+ * dropped, as SYNPROXY would drop it, but before the kernel pays for it.
+ */
+static __always_inline int sg_proxy_ack(void *data, void *data_end,
+					const struct sg_pkt *p,
+					struct tcphdr *th,
+					const struct sg_flow *flow,
+					const struct sg_config *cfg)
+{
+	void *iph = data + (p->l3_off & SG_L3_OFF_MASK);
+	long r = -1;
+
+	if (p->family == 4 && iph + sizeof(struct iphdr) <= data_end)
+		r = bpf_tcp_raw_check_syncookie_ipv4(iph, th);
+	else if (p->family == 6 && iph + sizeof(struct ipv6hdr) <= data_end)
+		r = bpf_tcp_raw_check_syncookie_ipv6(iph, th);
+	if (r) {
+		sg_count(SG_CNT_ACK_PROXY_COOKIE_BAD);
+		return XDP_DROP;
+	}
+	return sg_cookie_ack_pass(flow, cfg, SG_CNT_ACK_PROXY_COOKIE_PASS);
 }
 
 /*
@@ -158,14 +283,7 @@ static __always_inline int sg_kernel_ack(struct bpf_sock *sk, void *data,
 		sg_count(SG_CNT_ACK_KERNEL_COOKIE_BAD);
 		return XDP_DROP;
 	}
-	if (cfg->src_ack_rate &&
-	    !sg_src_allow(flow, SG_SRC_ACK, cfg, cfg->src_ack_rate,
-			  cfg->src_ack_burst)) {
-		sg_count(SG_CNT_ACK_SRC_LIMITED);
-		return XDP_DROP;
-	}
-	sg_count(SG_CNT_ACK_KERNEL_COOKIE_PASS);
-	return XDP_PASS;
+	return sg_cookie_ack_pass(flow, cfg, SG_CNT_ACK_KERNEL_COOKIE_PASS);
 }
 
 #endif /* SG_KENGINE_H */

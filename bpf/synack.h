@@ -6,6 +6,9 @@
 #ifndef SG_SYNACK_H
 #define SG_SYNACK_H
 
+/* sg_synack's kernel argument for a raw cookie SYNPROXY checks. */
+#define SG_SYNACK_PROXY 2
+
 /* The headers of our SYN-ACK, built on the stack and stored in one go. */
 struct sg_synack_tcp {
 	struct tcphdr th;
@@ -132,8 +135,9 @@ static __always_inline __u32 sg_syn_offer(void *data, void *data_end,
 	if (!(cfg->tcp_sysctl & SG_SYSCTL_WS))
 		opt->have_ws = 0;
 	/* Kernel engine: options the kernel cannot decode are not offered
-	 * (include/synguard.h, SG_SYSCTL_TS_RAW). */
-	if (kernel && !(cfg->tcp_sysctl & SG_SYSCTL_TS_RAW))
+	 * (include/synguard.h, SG_SYSCTL_TS_RAW). SYNPROXY reads them from
+	 * the TSecr as it is, with no per-address offset to take off. */
+	if (kernel == 1 && !(cfg->tcp_sysctl & SG_SYSCTL_TS_RAW))
 		opt->have_ts = 0;
 	client_mss = opt->have_mss ? opt->mss
 				   : (p->family == 4 ? SG_MSS4_DEFAULT
@@ -223,16 +227,16 @@ sg_synack_cookie(struct sg_flow *flow, const struct sg_config *cfg,
 static __always_inline __u32
 sg_synack_ip(union sg_synack_hdr *r, const struct sg_pkt *p,
 	     const struct sg_flow *flow, const struct sg_config *cfg,
-	     const struct sg_tcpopt *opt, __u32 tsval, __u32 *ip_len,
+	     const struct sg_tcpopt *opt, __u32 tsval, __u8 ws, __u32 *ip_len,
 	     struct sg_synack_tcp **t, __u64 *pseudo)
 {
 	__u32 tcp_len;
 
 	if (p->family == 4) {
 		*t = &r->v4.t;
-		tcp_len = sizeof(struct tcphdr) +
-			  sg_synack_opts(r->v4.t.opts, cfg->mss4, opt,
-					 cfg->wscale, tsval);
+		tcp_len =
+			sizeof(struct tcphdr) +
+			sg_synack_opts(r->v4.t.opts, cfg->mss4, opt, ws, tsval);
 		*ip_len = sizeof(struct iphdr);
 		r->v4.ip.version = 4;
 		r->v4.ip.ihl = 5;
@@ -247,9 +251,8 @@ sg_synack_ip(union sg_synack_hdr *r, const struct sg_pkt *p,
 		return tcp_len;
 	}
 	*t = &r->v6.t;
-	tcp_len =
-		sizeof(struct tcphdr) + sg_synack_opts(r->v6.t.opts, cfg->mss6,
-						       opt, cfg->wscale, tsval);
+	tcp_len = sizeof(struct tcphdr) +
+		  sg_synack_opts(r->v6.t.opts, cfg->mss6, opt, ws, tsval);
 	*ip_len = sizeof(struct ipv6hdr);
 	r->v6.ip6.version = 6;
 	r->v6.ip6.payload_len = bpf_htons(tcp_len);
@@ -304,7 +307,9 @@ static __always_inline int sg_synack_write(struct xdp_md *ctx,
 	__builtin_memcpy(mac, eth->h_source, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, eth->h_dest, ETH_ALEN);
 	__builtin_memcpy(eth->h_dest, mac, ETH_ALEN);
-	sg_count(kernel ? SG_CNT_SYN_KERNEL_COOKIE : SG_CNT_SYNACK_SENT);
+	sg_count(kernel == SG_SYNACK_PROXY ? SG_CNT_SYN_PROXY_COOKIE
+		 : kernel		   ? SG_CNT_SYN_KERNEL_COOKIE
+					   : SG_CNT_SYNACK_SENT);
 	return XDP_TX;
 }
 
@@ -315,7 +320,8 @@ static __always_inline int sg_synack_write(struct xdp_md *ctx,
  * reply is Ethernet (+ the same VLAN tags) + IP + TCP + our options.
  * The kernel engine passes kernel = 1 (a constant, so that clang builds
  * each engine's code without the other's) and the kernel's cookie in
- * kcookie; keys is then unused.
+ * kcookie; keys is then unused. SG_SYNACK_PROXY: the same for a raw kernel
+ * cookie that netfilter's SYNPROXY will check (sg_proxy_cookie).
  */
 static __always_inline int sg_synack(struct xdp_md *ctx, struct sg_pkt *p,
 				     struct sg_flow *flow,
@@ -343,8 +349,12 @@ static __always_inline int sg_synack(struct xdp_md *ctx, struct sg_pkt *p,
 		sg_syn_offer(data, data_end, p, &in, cfg, &opt, &ece, kernel);
 	cookie = sg_synack_cookie(flow, cfg, keys, &opt, &in, data_bits, ece,
 				  kcookie, kernel, &tsval);
-	tcp_len = sg_synack_ip(&r, p, flow, cfg, &opt, tsval, &ip_len, &t,
-			       &pseudo);
+	/* SYNPROXY's backend scales its windows by its own factor, which
+	 * the client must have been told: the backends', not ours. */
+	tcp_len = sg_synack_ip(&r, p, flow, cfg, &opt, tsval,
+			       kernel == SG_SYNACK_PROXY ? cfg->proxy_wscale
+							 : cfg->wscale,
+			       &ip_len, &t, &pseudo);
 	sg_fill_tcp(&t->th, &in, cookie, tcp_len, ece, cfg);
 	/*
 	 * Checksums in software, summed inline over the stack copy: the

@@ -34,6 +34,8 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* sg_handle_syn in the kernel engine: answer it, with sg_kernel_syn. */
 #define SG_SYN_KERNEL (-1)
+/* sg_handle_syn for a translated port: answer it, with sg_proxy_syn. */
+#define SG_SYN_PROXY (-2)
 
 /*
  * A SYN to a protected port while cookies are on. The rule: whatever the
@@ -78,6 +80,12 @@ __noinline int sg_handle_syn(struct xdp_md *ctx, struct sg_pkt *p,
 		return XDP_DROP;
 	}
 #endif
+	/* No local listener, and NAT translates it (attach --synproxy), or
+	 * routed through (--gateway): SYNPROXY completes the handshake, no
+	 * handoff. IPv4 only: nftables' synproxy drops IPv6 whose checksum
+	 * is not verified yet (doc/design.md). */
+	if (sg_proxied(ctx, p, flow, cfg))
+		return SG_SYN_PROXY;
 	/*
 	 * The kernel refuses every handoff while tcp_syncookies is 0, and a
 	 * double-tagged frame reaches TC with an 802.1Q protocol, which the
@@ -133,6 +141,25 @@ __noinline int sg_kernel_syn(struct xdp_md *ctx, struct sg_pkt *p,
 		return XDP_PASS; /* not reached */
 	v = sg_kernel_cookie(ctx, p, flow, &cookie);
 	return v >= 0 ? v : sg_synack(ctx, p, flow, cfg, NULL, cookie, 1);
+}
+
+/*
+ * A SYN to a translated port (sg_proxy_ports), answered with the raw
+ * kernel cookie netfilter's SYNPROXY accepts (doc/design.md, "SYNPROXY for
+ * translated ports"). A global function of its own, like sg_kernel_syn.
+ */
+__noinline int sg_proxy_syn(struct xdp_md *ctx, struct sg_pkt *p,
+			    struct sg_flow *flow, const struct sg_config *cfg)
+{
+	__u32 cookie = 0;
+	int v;
+
+	if (!ctx || !p || !flow || !cfg)
+		return XDP_PASS; /* not reached */
+	v = sg_proxy_cookie(ctx, p, &cookie);
+	return v >= 0 ? v
+		      : sg_synack(ctx, p, flow, cfg, NULL, cookie,
+				  SG_SYNACK_PROXY);
 }
 
 /*
@@ -206,6 +233,9 @@ __noinline int sg_handle_ack(struct xdp_md *ctx, struct sg_pkt *p,
 		return XDP_PASS;
 	}
 
+	/* Unknown to conntrack, for a translated port: SYNPROXY's. */
+	if (!sk && sg_proxied(ctx, p, flow, cfg))
+		return sg_proxy_ack(data, data_end, p, th, flow, cfg);
 	if (sg_engine == SG_ENGINE_KERNEL)
 		return sg_kernel_ack(sk, data, data_end, p, th, flow, cfg);
 	return sg_own_ack(ctx, p, flow, cfg, th, sk, cookie, &u.opt, &u.o);
@@ -292,6 +322,8 @@ static __always_inline int sg_syn(struct xdp_md *ctx, struct sg_pkt *p,
 		return XDP_PASS;
 	}
 	v = sg_handle_syn(ctx, p, flow, cfg);
+	if (v == SG_SYN_PROXY)
+		return sg_proxy_syn(ctx, p, flow, cfg);
 	return v == SG_SYN_KERNEL ? sg_kernel_syn(ctx, p, flow, cfg) : v;
 }
 

@@ -72,6 +72,10 @@
 	  "kernel engine: SYNs answered at XDP with a kernel-cookie SYN-ACK")  \
 	X(SYN_KERNEL_COOKIE_ERROR, "syn_kernel_cookie_error",                  \
 	  "kernel engine: SYNs the kernel would not make a cookie for: passed") \
+	X(SYN_PROXY_COOKIE, "syn_proxy_cookie",                                \
+	  "SYNs to a nat port or routed, answered at XDP for SYNPROXY")        \
+	X(SYN_PROXY_COOKIE_ERROR, "syn_proxy_cookie_error",                    \
+	  "SYNs to a nat port the raw cookie helper refused: passed")          \
 	X(SYNACK_ERROR, "synack_error",                                        \
 	  "SYNs passed to the kernel because the SYN-ACK could not be built")  \
 	X(COOKIE_OK, "cookie_ok",                                              \
@@ -96,6 +100,10 @@
 	  "later segments of a handshake validated just before: passed")       \
 	X(ACK_CONNTRACK_PASS, "ack_conntrack_pass",                            \
 	  "ACKs with no socket but a conntrack entry (forwarded): passed")     \
+	X(ACK_PROXY_COOKIE_PASS, "ack_proxy_cookie_pass",                      \
+	  "ACKs to a nat port with a valid cookie: passed to SYNPROXY")        \
+	X(ACK_PROXY_COOKIE_BAD, "ack_proxy_cookie_bad",                        \
+	  "ACKs to a nat port, unknown, no valid cookie: dropped")             \
 	X(REFLECTION_DROP, "reflection_drop",                                  \
 	  "SYN-ACK, RST or FIN to a protected port with no socket: dropped")   \
 	X(MALFORMED, "malformed",                                              \
@@ -181,7 +189,14 @@ struct sg_config {
 	 * by field (tests, bench) that does not name it enforces.
 	 */
 	__u8 monitor;
-	__u8 pad_nf[5];
+	/* attach --synproxy, --gateway: the window scale of SYN-ACKs for
+	 * SYNPROXY, the backends' (SYNPROXY does not rescale windows):
+	 * --wscale if given, else this kernel's. */
+	__u8 proxy_wscale;
+	/* attach --gateway: IPv4 flows routed through this host get SYNPROXY
+	 * too (bpf/kengine.h, sg_proxied). */
+	__u8 gateway;
+	__u8 pad_nf[3];
 };
 
 /*
@@ -244,6 +259,9 @@ struct sg_est {
  * before it decodes them: only without one do they come back as sent.
  */
 #define SG_SYSCTL_TS_RAW (1u << 5)
+/* sg_info.sysctl_set only: net.netfilter.nf_conntrack_tcp_loose, which
+ * attach --synproxy sets to 0. */
+#define SG_SYSCTL_TCP_LOOSE (1u << 6)
 
 /*
  * The SG clock of cookies and TSvals: REALTIME nanoseconds, computed in BPF
@@ -411,10 +429,16 @@ struct sg_info {
 	__u8 sysctl_set;
 	__u8 syncookies_prev;
 	__u8 timestamps_prev;
-	__u8 pad[4];
+	__u8 synproxy; /* SG_PROXY_*: what gets SYNPROXY (attach options) */
+	__u8 tcp_loose_prev; /* SG_SYSCTL_TCP_LOOSE in sysctl_set */
+	__u8 pad[2];
 	__u64 attached_unix; /* seconds since the epoch */
 	__u64 key_installed_unix; /* last key rotation or load */
 };
+
+/* sg_info.synproxy: --synproxy nat, --gateway. */
+#define SG_PROXY_NAT (1u << 0)
+#define SG_PROXY_GATEWAY (1u << 1)
 
 /* Protected destination ports: a 65536-bit bitmap, one array entry. */
 struct sg_ports {

@@ -71,7 +71,8 @@ static void rollback(const char *iface, int ifindex, const struct undo *u,
 
 static int write_maps(struct synguard *skel, const struct sg_settings *s,
 		      const __u8 key[SG_KEY_BYTES], const struct sg_info *info,
-		      __u8 nf, const struct sg_ports *pass)
+		      __u8 nf, const struct sg_ports *pass,
+		      const struct sg_ports *proxy)
 {
 	struct sg_config cfg = s->cfg;
 	struct sg_keys keys = {};
@@ -86,6 +87,7 @@ static int write_maps(struct synguard *skel, const struct sg_settings *s,
 		{skel->maps.sg_keys, &keys},
 		{skel->maps.sg_info, info},
 		{skel->maps.sg_pass_ports, pass},
+		{skel->maps.sg_proxy_ports, proxy},
 	};
 	size_t i;
 	int err;
@@ -302,6 +304,12 @@ static void attach_report(const char *iface, int ifindex,
 	else
 		printf("%s: no conntrack in this kernel: no nftables table needed\n",
 		       iface);
+	if (a->gateway)
+		printf("%s: --gateway: SYNs routed through this host are answered at XDP and netfilter's SYNPROXY opens their connections (nftables table inet %s, set gateway_ports, chain proxy_forward)\n",
+		       iface, table);
+	if (a->synproxy)
+		printf("%s: --synproxy nat: SYNs to translated ports are answered at XDP and netfilter's SYNPROXY opens their connections (nftables table inet %s, set proxy_ports, chain proxy)\n",
+		       iface, table);
 }
 
 static int do_attach(const char *iface, int ifindex,
@@ -310,6 +318,8 @@ static int do_attach(const char *iface, int ifindex,
 		     const struct sg_info *chosen)
 {
 	static struct sg_port_kinds kinds;
+	static const struct sg_ports none;
+	struct sg_synproxy sp = {};
 	struct synguard *base = NULL;
 	struct sg_info info = *chosen;
 	struct sg_attach_args args = *a;
@@ -324,9 +334,43 @@ static int do_attach(const char *iface, int ifindex,
 	u.pins = true;
 	if (kernel) {
 		if (sg_engine_kernel_check(a, &args.s.cfg) ||
-		    sg_engine_sysctls_set(iface, &info))
+		    sg_engine_sysctls_set(iface, &info,
+					  SG_SYSCTL_SYNCOOKIES | SG_SYSCTL_TS))
 			goto fail;
 		u.sysctls = &info;
+	}
+	/* The ports' kinds first: --synproxy's rules name the nat ones. */
+	sg_port_kinds_check(iface, &a->s.ports, &kinds, a->synproxy);
+	if (a->synproxy || a->gateway) {
+		/* Loads conntrack if it is a module: its sysctl exists only
+		 * then. */
+		if (!sg_conntrack_present()) {
+			sg_err("%s: --%s needs conntrack and netfilter's SYNPROXY in the kernel (nf_conntrack, nft_synproxy), and this kernel has no conntrack",
+			       iface, a->synproxy ? "synproxy" : "gateway");
+			goto fail;
+		}
+		info.synproxy = (a->synproxy ? SG_PROXY_NAT : 0) |
+				(a->gateway ? SG_PROXY_GATEWAY : 0);
+		sp.ports = a->synproxy ? &kinds.kind[SG_PK_NAT] : &none;
+		sp.gateway = a->gateway ? &a->s.ports : NULL;
+		sp.mss = args.s.cfg.mss4;
+		/*
+		 * The backends' window scale: on this host, the kernel's; a
+		 * --wscale given says what remote backends use.
+		 */
+		sp.wscale = a->wscale_set
+				    ? args.s.cfg.wscale
+				    : (unsigned int)sg_engine_kernel_wscale();
+		if ((int)sp.wscale < 0) {
+			sg_err("%s: cannot read net.ipv4.tcp_rmem, from which the kernel derives the window scale that --synproxy's SYN-ACKs must offer",
+			       iface);
+			goto fail;
+		}
+		args.s.cfg.proxy_wscale = sp.wscale;
+		args.s.cfg.gateway = a->gateway;
+		u.sysctls = &info;
+		if (sg_engine_sysctls_set(iface, &info, SG_SYSCTL_TCP_LOOSE))
+			goto fail;
 	}
 
 	/*
@@ -335,7 +379,10 @@ static int do_attach(const char *iface, int ifindex,
 	 * against a kernel that has it at load time. The kernel engine needs
 	 * no table: no handoff, the kernel's own cookie path.
 	 */
-	nf = kernel ? 0 : sg_notrack_install(iface, ifindex);
+	nf = kernel && !info.synproxy
+		     ? 0
+		     : sg_notrack_install(iface, ifindex,
+					  info.synproxy ? &sp : NULL);
 	if (nf < 0)
 		goto fail;
 	u.notrack = nf > 0;
@@ -352,9 +399,10 @@ static int do_attach(const char *iface, int ifindex,
 	 * Before the programs run, so that a local+nat port is never
 	 * answered (sg_pass_ports); `run` keeps that map current.
 	 */
-	sg_port_kinds_check(iface, &a->s.ports, &kinds);
-	if (write_maps(base, &args.s, key, &info, nf > 0 ? SG_NF_NOTRACK : 0,
-		       &kinds.kind[SG_PK_LOCAL_NAT]))
+	if (write_maps(base, &args.s, key, &info,
+		       nf > 0 && !kernel ? SG_NF_NOTRACK : 0,
+		       &kinds.kind[SG_PK_LOCAL_NAT],
+		       a->synproxy ? &kinds.kind[SG_PK_NAT] : &none))
 		goto fail;
 
 	/*

@@ -15,6 +15,8 @@ enum {
 	AO_KEY_FILE,
 	AO_ENGINE,
 	AO_SRC_TABLE,
+	AO_SYNPROXY,
+	AO_GATEWAY,
 	/* run only, from here: */
 	AO_KEY_ROTATE,
 	AO_METRICS,
@@ -36,6 +38,10 @@ const struct sg_opt sg_attach_opts[] = {
 		       "own: synguard's cookies and the TC handoff (Linux 6.9+); kernel: the kernel's own cookies, made and checked at XDP (Linux 6.1+); auto (default): own if the kernel has its kfunc, else kernel"},
 	[AO_SRC_TABLE] = {"src-table", 0, "N",
 			   "entries of the per-source limits table (default " SG_XSTR(SG_DEFAULT_SRC_TABLE) ", " SG_XSTR(SG_SRC_TABLE_MIN) " to " SG_XSTR(SG_SRC_TABLE_MAX) "), fixed until detach; when full, the least recently seen source makes room"},
+	[AO_SYNPROXY] = {"synproxy", 0, "nat",
+			 "answer SYNs to ports NAT translates to another namespace (Docker -p, NodePort) at XDP with the kernel's cookie, and let netfilter's SYNPROXY open the connection to the backend: installs nftables rules and sets net.netfilter.nf_conntrack_tcp_loose to 0 until detach (IPv4 only)"},
+	[AO_GATEWAY] = {"gateway", 0, NULL,
+			"also answer SYNs this host routes to others (a router, a load balancer) at XDP, and let netfilter's SYNPROXY open their connections; the SYN-ACKs offer --wscale, which must be the backends' (IPv4 only)"},
 	[AO_METRICS] = {"metrics", 0, "[ADDR:]PORT",
 			"`synguard run` only: serve Prometheus metrics on http://ADDR:PORT/metrics (ADDR defaults to 127.0.0.1; [::1]:PORT for IPv6)"},
 	[AO_LOG_FORMAT] = {"log-format", 0, "text|json",
@@ -147,6 +153,17 @@ static int attach_opt(void *ctx, int idx, const char *arg)
 			       arg, SG_SRC_TABLE_MIN, SG_SRC_TABLE_MAX);
 			return -1;
 		}
+		return 0;
+	case AO_SYNPROXY:
+		if (strcmp(arg, "nat")) {
+			sg_err("invalid --synproxy '%s': must be nat (ports translated by DNAT)",
+			       arg);
+			return -1;
+		}
+		a->synproxy = true;
+		return 0;
+	case AO_GATEWAY:
+		a->gateway = true;
 		return 0;
 	default:
 		return run_opt(a, idx, arg);

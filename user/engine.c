@@ -149,12 +149,12 @@ const char *sg_engine_why_str(const struct sg_info *info)
 	}
 }
 
-static int sysctl_write(const char *name, int v)
+static int sysctl_write(const char *dir, const char *name, int v)
 {
 	char path[128], buf[16];
 	int fd, n, err = 0;
 
-	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/%s", name);
+	snprintf(path, sizeof(path), "/proc/sys/net/%s/%s", dir, name);
 	n = snprintf(buf, sizeof(buf), "%d\n", v);
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -165,52 +165,79 @@ static int sysctl_write(const char *name, int v)
 	return err;
 }
 
-/* The sysctls the kernel engine sets to 2, and why, for the notes. */
+/*
+ * The sysctls attach sets, the value, and why, for the notes: the kernel
+ * engine's two (to 2), and --synproxy's (to 0).
+ */
 static const struct {
-	const char *name;
+	const char *dir, *name;
 	__u8 bit; /* in sg_info.sysctl_set */
-	const char *why;
+	__u8 value;
+	const char *who, *why;
 } engine_sysctls[] = {
-	{"tcp_syncookies", SG_SYSCTL_SYNCOOKIES,
+	{"ipv4", "tcp_syncookies", SG_SYSCTL_SYNCOOKIES, 2, "the kernel engine",
 	 "bpf_tcp_gen_syncookie makes cookies only then (or while the listen queue is full)"},
-	{"tcp_timestamps", SG_SYSCTL_TS,
+	{"ipv4", "tcp_timestamps", SG_SYSCTL_TS, 2, "the kernel engine",
 	 "with 1 the kernel subtracts a secret per-address offset from the echoed TSval before it reads the options in it, and SYN-ACKs could offer no window scale or SACK"},
+	{"netfilter", "nf_conntrack_tcp_loose", SG_SYSCTL_TCP_LOOSE, 0,
+	 "--synproxy",
+	 "with 1 conntrack takes a cookie ACK for a connection already open and NAT sends it on to the backend, which resets it, instead of leaving it to SYNPROXY"},
 };
 
 static __u8 *prev_field(struct sg_info *info, __u8 bit)
 {
+	if (bit == SG_SYSCTL_TCP_LOOSE)
+		return &info->tcp_loose_prev;
 	return bit == SG_SYSCTL_SYNCOOKIES ? &info->syncookies_prev
 					   : &info->timestamps_prev;
 }
 
-int sg_engine_sysctls_set(const char *iface, struct sg_info *info)
+static int sysctl_read(const char *dir, const char *name, int *out)
+{
+	char path[128];
+	long long v;
+
+	snprintf(path, sizeof(path), "/proc/sys/net/%s/%s", dir, name);
+	v = sg_proc_sys_field(path, 0);
+	if (v < 0)
+		return v;
+	*out = v;
+	return 0;
+}
+
+int sg_engine_sysctls_set(const char *iface, struct sg_info *info, __u8 want)
 {
 	size_t i;
-	int v, err;
+	int v = 0, err;
 
-	info->sysctl_set = 0;
 	for (i = 0; i < ARRAY_SIZE(engine_sysctls); i++) {
+		const char *dir = engine_sysctls[i].dir;
 		const char *name = engine_sysctls[i].name;
+		int to = engine_sysctls[i].value;
 
-		err = sg_sysctl_int(name, &v);
+		if (!(want & engine_sysctls[i].bit))
+			continue;
+		err = sysctl_read(dir, name, &v);
 		if (err) {
-			sg_err("cannot read net.ipv4.%s: %s", name,
+			sg_err("cannot read net.%s.%s: %s", dir, name,
 			       sg_strerr(err));
 			goto undo;
 		}
 		/* tcp_timestamps=0: no timestamps, nothing to decode. */
-		if (v == 2 || (!v && engine_sysctls[i].bit == SG_SYSCTL_TS))
+		if (v == to || (!v && engine_sysctls[i].bit == SG_SYSCTL_TS))
 			continue;
-		err = sysctl_write(name, 2);
+		err = sysctl_write(dir, name, to);
 		if (err) {
-			sg_err("cannot set net.ipv4.%s to 2, which the kernel engine needs: %s",
-			       name, sg_strerr(err));
+			sg_err("cannot set net.%s.%s to %d, which %s needs: %s",
+			       dir, name, to, engine_sysctls[i].who,
+			       sg_strerr(err));
 			goto undo;
 		}
 		*prev_field(info, engine_sysctls[i].bit) = v;
 		info->sysctl_set |= engine_sysctls[i].bit;
-		sg_note("%s: net.ipv4.%s set to 2 (was %d) for the kernel engine: %s; detach sets it back",
-			iface, name, v, engine_sysctls[i].why);
+		sg_note("%s: net.%s.%s set to %d (was %d) for %s: %s; detach sets it back",
+			iface, dir, name, to, v, engine_sysctls[i].who,
+			engine_sysctls[i].why);
 	}
 	return 0;
 undo:
@@ -226,19 +253,21 @@ int sg_engine_sysctls_restore(const char *iface, const struct sg_info *info)
 	int err, rc = 0;
 
 	for (i = 0; i < ARRAY_SIZE(engine_sysctls); i++) {
+		const char *dir = engine_sysctls[i].dir;
 		const char *name = engine_sysctls[i].name;
 		__u8 prev = *prev_field(&in, engine_sysctls[i].bit);
 
 		if (!(info->sysctl_set & engine_sysctls[i].bit))
 			continue;
-		err = sysctl_write(name, prev);
+		err = sysctl_write(dir, name, prev);
 		if (err) {
-			sg_err("%s: cannot set net.ipv4.%s back to %u: %s",
-			       iface, name, prev, sg_strerr(err));
+			sg_err("%s: cannot set net.%s.%s back to %u: %s", iface,
+			       dir, name, prev, sg_strerr(err));
 			rc = -1;
 			continue;
 		}
-		printf("%s: net.ipv4.%s set back to %u\n", iface, name, prev);
+		printf("%s: net.%s.%s set back to %u\n", iface, dir, name,
+		       prev);
 	}
 	return rc;
 }
@@ -319,9 +348,17 @@ static int sysctls_hand_over(const char *iface, const struct sg_info *info)
 
 int sg_engine_sysctls_release(const char *iface, const struct sg_info *info)
 {
-	if (!info->sysctl_set || sysctls_hand_over(iface, info))
-		return 0;
-	return sg_engine_sysctls_restore(iface, info);
+	struct sg_info own = *info, engine = *info;
+	int rc = 0;
+
+	/* --synproxy's is this interface's alone: back at once. */
+	own.sysctl_set &= SG_SYSCTL_TCP_LOOSE;
+	engine.sysctl_set &= ~SG_SYSCTL_TCP_LOOSE;
+	if (own.sysctl_set)
+		rc = sg_engine_sysctls_restore(iface, &own);
+	if (!engine.sysctl_set || sysctls_hand_over(iface, &engine))
+		return rc;
+	return sg_engine_sysctls_restore(iface, &engine) ?: rc;
 }
 
 int sg_engine_kernel_wscale(void)

@@ -23,6 +23,7 @@
 #include "sg.h"
 
 #define NFT_OUT_MAX 1024
+#define SG_NFT_PROXY_SET "proxy_ports"
 /* Present in every network namespace while conntrack is in the kernel. */
 #define CONNTRACK_SYSCTL "/proc/sys/net/netfilter/nf_conntrack_max"
 
@@ -70,14 +71,54 @@ bool sg_conntrack_present(void)
 	return !access(CONNTRACK_SYSCTL, F_OK);
 }
 
-int sg_notrack_install(const char *iface, int ifindex)
-{
-	char name[32], script[1024], out[NFT_OUT_MAX];
-	const char *const args[] = {"-f", "-", NULL};
-	int rc;
+/* Room for the ports of a synproxy set: about 5000 ranges. */
+#define PROXY_LIST_MAX 65536
 
-	if (!sg_conntrack_present())
+/*
+ * The elements of the synproxy set as nft writes them ("8080, 30000-30010",
+ * from sg_ports_fmt's commas), into buf; -1 (said) if they do not fit.
+ */
+static int proxy_elements(const struct sg_ports *ports, char *buf, size_t len)
+{
+	size_t n;
+
+	sg_ports_fmt(ports, buf, len);
+	n = strlen(buf);
+	if (n >= 3 && !strcmp(buf + n - 3, "...")) {
+		sg_err("too many separate port ranges for the SYNPROXY set: give --ports as fewer ranges");
+		return -1;
+	}
+	return 0;
+}
+
+int sg_notrack_install(const char *iface, int ifindex,
+		       const struct sg_synproxy *sp)
+{
+	char name[32], out[NFT_OUT_MAX], *script, *elems = NULL;
+	const char *const args[] = {"-f", "-", NULL};
+	size_t len = PROXY_LIST_MAX + 2048;
+	int rc, n;
+
+	if (!sg_conntrack_present()) {
+		if (sp) {
+			sg_err("%s: --synproxy needs conntrack and netfilter's SYNPROXY in the kernel (nf_conntrack, nft_synproxy), and this kernel has no conntrack",
+			       iface);
+			return -1;
+		}
 		return 0;
+	}
+	script = malloc(len);
+	if (sp)
+		elems = malloc(PROXY_LIST_MAX);
+	if (!script || (sp && !elems)) {
+		sg_err("out of memory");
+		rc = -1;
+		goto out;
+	}
+	if (sp && proxy_elements(sp->ports, elems, PROXY_LIST_MAX)) {
+		rc = -1;
+		goto out;
+	}
 	sg_notrack_name(ifindex, name, sizeof(name));
 	/*
 	 * Create-then-delete first: a table of this name is ours, left by an
@@ -85,8 +126,8 @@ int sg_notrack_install(const char *iface, int ifindex)
 	 * priority raw (-300) runs before conntrack (-200).
 	 */
 	/* clang-format off: one line of the script a line */
-	snprintf(
-		script, sizeof(script),
+	n = snprintf(
+		script, len,
 		"table inet %s {}\n"
 		"delete table inet %s\n"
 		"table inet %s {\n"
@@ -96,22 +137,100 @@ int sg_notrack_install(const char *iface, int ifindex)
 		"\t\ttype filter hook prerouting priority raw; policy accept;\n"
 		"\t\tiif \"%s\" meta priority %04x:%04x meta priority set 0 "
 		"notrack\n"
-		"\t}\n"
-		"}\n",
+		"\t}\n",
 		name, name, name, iface, iface, SG_NOTRACK_PRIORITY >> 16,
 		SG_NOTRACK_PRIORITY & 0xffff);
+	/*
+	 * --synproxy: a cookie ACK that XDP passed for a translated port is
+	 * unknown to conntrack (tcp_loose 0: invalid), so NAT leaves it
+	 * alone and it comes to INPUT, where SYNPROXY checks the cookie and
+	 * opens the connection through NAT's OUTPUT hook to the backend
+	 * (doc/design.md, "SYNPROXY for translated ports"). Before the
+	 * filter chains, which may drop invalid packets. IPv4 only.
+	 */
+	if (sp)
+		n += snprintf(
+			script + n, len - n,
+			"\tset " SG_NFT_PROXY_SET " {\n"
+			"\t\ttype inet_service; flags interval;\n"
+			"%s%s%s"
+			"\t}\n"
+			"\tchain proxy {\n"
+			"\t\ttype filter hook input priority filter - 10; policy accept;\n"
+			"\t\tiif \"%s\" meta nfproto ipv4 tcp dport @" SG_NFT_PROXY_SET
+			" ct state invalid synproxy mss %u wscale %u timestamp sack-perm\n"
+			"\t}\n",
+			elems[0] ? "\t\telements = { " : "", elems,
+			elems[0] ? " }\n" : "", iface, sp->mss, sp->wscale);
+	/*
+	 * --gateway: a cookie ACK for a host behind this one is invalid too,
+	 * and forwarded: SYNPROXY in FORWARD opens the connection to it.
+	 */
+	if (sp && sp->gateway &&
+	    !proxy_elements(sp->gateway, elems, PROXY_LIST_MAX))
+		n += snprintf(
+			script + n, len - n,
+			"\tset gateway_ports {\n"
+			"\t\ttype inet_service; flags interval;\n"
+			"%s%s%s"
+			"\t}\n"
+			"\tchain proxy_forward {\n"
+			"\t\ttype filter hook forward priority filter - 10; policy accept;\n"
+			"\t\tiif \"%s\" meta nfproto ipv4 tcp dport @gateway_ports ct state invalid synproxy mss %u wscale %u timestamp sack-perm\n"
+			"\t}\n",
+			elems[0] ? "\t\telements = { " : "", elems,
+			elems[0] ? " }\n" : "", iface, sp->mss, sp->wscale);
+	else if (sp && sp->gateway) {
+		rc = -1;
+		goto out;
+	}
 	/* clang-format on */
+	snprintf(script + n, len - n, "}\n");
 	rc = nft(script, args, out, sizeof(out));
 	if (rc == -ENOENT) {
-		nft_missing("keep conntrack off handed-off connections");
-		return -1;
+		nft_missing(sp ? "hand connections to netfilter's SYNPROXY"
+			       : "keep conntrack off handed-off connections");
+		rc = -1;
+		goto out;
 	}
 	if (rc) {
 		sg_err("cannot install nftables table inet %s: %s", name,
 		       out[0] ? out : sg_strerr(rc));
-		return -1;
+		rc = -1;
+		goto out;
 	}
-	return 1;
+	rc = 1;
+out:
+	free(script);
+	free(elems);
+	return rc;
+}
+
+int sg_synproxy_ports_set(int ifindex, const struct sg_ports *ports)
+{
+	char name[32], out[NFT_OUT_MAX], *script, *elems;
+	const char *const args[] = {"-f", "-", NULL};
+	size_t len = PROXY_LIST_MAX + 256;
+	int rc = -1;
+
+	script = malloc(len);
+	elems = malloc(PROXY_LIST_MAX);
+	if (!script || !elems || proxy_elements(ports, elems, PROXY_LIST_MAX))
+		goto out;
+	sg_notrack_name(ifindex, name, sizeof(name));
+	snprintf(script, len,
+		 "flush set inet %s " SG_NFT_PROXY_SET "\n%s%s%s%s%s", name,
+		 elems[0] ? "add element inet " : "", elems[0] ? name : "",
+		 elems[0] ? " " SG_NFT_PROXY_SET " { " : "", elems,
+		 elems[0] ? " }\n" : "");
+	rc = nft(script, args, out, sizeof(out));
+	if (rc)
+		sg_err("cannot update the SYNPROXY ports in nftables table inet %s: %s",
+		       name, out[0] ? out : sg_strerr(rc));
+out:
+	free(script);
+	free(elems);
+	return rc ? -1 : 0;
 }
 
 int sg_notrack_present(int ifindex)

@@ -36,6 +36,16 @@ const char *const sg_port_kind_gets[SG_PK_MAX] = {
 		"a local listener AND a DNAT rule (Docker's userland proxy): SYNs pass to the kernel untouched (syn_local_nat_pass), since a handoff to the listener would be reset once NAT sends the rest of the connection elsewhere: never broken, but not protected; with dockerd --userland-proxy=false such a port is nat",
 };
 
+/* What a nat port gets with attach --synproxy nat. */
+static const char nat_synproxy_gets[] =
+	"no local listener, translated by a DNAT rule (Docker, kube-proxy): protected with --synproxy: SYN cookies at XDP (syn_proxy_cookie), and netfilter's SYNPROXY opens the connection to the backend";
+
+const char *sg_port_kind_what(int kind, bool synproxy)
+{
+	return kind == SG_PK_NAT && synproxy ? nat_synproxy_gets
+					     : sg_port_kind_gets[kind];
+}
+
 /* /proc/net/tcp's st column for TCP_LISTEN. */
 #define PROC_LISTEN 0x0A
 
@@ -145,7 +155,7 @@ const char *sg_port_list_fmt(const struct sg_ports *p, char *buf, size_t len)
 }
 
 void sg_port_kinds_warn(const char *iface, const struct sg_port_kinds *k,
-			int nat_err)
+			int nat_err, bool synproxy)
 {
 	char list[160];
 	int kind;
@@ -156,7 +166,12 @@ void sg_port_kinds_warn(const char *iface, const struct sg_port_kinds *k,
 			nat_err == -ENOENT ? "nft not installed"
 					   : sg_strerr(nat_err));
 	for (kind = 0; kind < SG_PK_MAX; kind++)
-		if (kind != SG_PK_LOCAL && k->count[kind])
+		if (kind == SG_PK_NAT && synproxy && k->count[kind])
+			printf("%s: %s: %s\n", iface,
+			       sg_port_list_fmt(&k->kind[kind], list,
+						sizeof(list)),
+			       nat_synproxy_gets);
+		else if (kind != SG_PK_LOCAL && k->count[kind])
 			sg_warn("%s: %s: %s", iface,
 				sg_port_list_fmt(&k->kind[kind], list,
 						 sizeof(list)),
@@ -164,7 +179,7 @@ void sg_port_kinds_warn(const char *iface, const struct sg_port_kinds *k,
 }
 
 int sg_port_kinds_check(const char *iface, const struct sg_ports *prot,
-			struct sg_port_kinds *out)
+			struct sg_port_kinds *out, bool synproxy)
 {
 	struct sg_port_scan *scan = malloc(sizeof(*scan));
 	int err = scan ? sg_port_scan(scan) : -ENOMEM;
@@ -174,7 +189,7 @@ int sg_port_kinds_check(const char *iface, const struct sg_ports *prot,
 			iface, sg_strerr(err));
 	} else {
 		sg_port_classify(scan, prot, out);
-		sg_port_kinds_warn(iface, out, scan->nat_err);
+		sg_port_kinds_warn(iface, out, scan->nat_err, synproxy);
 	}
 	free(scan);
 	return err;

@@ -169,14 +169,25 @@ out:
 	return rc;
 }
 
-/* The XDP program passes the SYNs of these ports (local+nat) untouched. */
-static void pass_ports_write(const char *iface, const struct sg_ports *pass)
+/*
+ * The XDP program passes the SYNs of the local+nat ports untouched, and
+ * with --synproxy answers those of the nat ports for SYNPROXY, whose
+ * nftables set then names them too.
+ */
+static void kind_maps_write(const char *iface, const struct sg_port_kinds *k)
 {
-	const int need[] = {SG_M_PASS_PORTS};
+	const int need[] = {SG_M_PASS_PORTS, SG_M_PROXY_PORTS, SG_M_INFO};
+	struct sg_info info;
 	struct sg_pins p;
 
 	if (!sg_iface_open(iface, true, need, ARRAY_SIZE(need), &p)) {
-		sg_map_write(&p, SG_M_PASS_PORTS, pass);
+		sg_map_write(&p, SG_M_PASS_PORTS, &k->kind[SG_PK_LOCAL_NAT]);
+		/* The set before the map: an ACK XDP passes for a port finds
+		 * its rule. */
+		if (!sg_map_read(&p, SG_M_INFO, &info) &&
+		    (info.synproxy & SG_PROXY_NAT) &&
+		    !sg_synproxy_ports_set(info.ifindex, &k->kind[SG_PK_NAT]))
+			sg_map_write(&p, SG_M_PROXY_PORTS, &k->kind[SG_PK_NAT]);
 		sg_pins_close(&p);
 	}
 	sg_unlock();
@@ -195,9 +206,11 @@ static void follow_ports(const char *iface, struct sg_port_kinds *seen,
 	static struct sg_port_kinds now;
 	static struct sg_port_scan scan;
 	static struct sg_ports moved;
-	const int need[] = {SG_M_PORTS};
+	const int need[] = {SG_M_PORTS, SG_M_INFO};
+	struct sg_info info = {};
 	struct sg_ports prot;
 	struct sg_pins p;
+	bool nat_proxy;
 	char list[160];
 	size_t w;
 	int o, n, rc;
@@ -205,16 +218,20 @@ static void follow_ports(const char *iface, struct sg_port_kinds *seen,
 	if (sg_lock(false))
 		return;
 	rc = sg_pins_need(iface, &p, need, ARRAY_SIZE(need))
-		     ?: sg_map_read(&p, SG_M_PORTS, &prot);
+		     ?: sg_map_read(&p, SG_M_PORTS, &prot)
+		     ?: sg_map_read(&p, SG_M_INFO, &info);
+	nat_proxy = info.synproxy & SG_PROXY_NAT;
 	sg_pins_close(&p);
 	sg_unlock();
 	if (rc || sg_port_scan(&scan))
 		return; /* follow_host says when the pins are gone */
 	sg_port_classify(&scan, &prot, &now);
-	if (!*have || memcmp(&seen->kind[SG_PK_LOCAL_NAT],
-			     &now.kind[SG_PK_LOCAL_NAT],
-			     sizeof(now.kind[SG_PK_LOCAL_NAT])))
-		pass_ports_write(iface, &now.kind[SG_PK_LOCAL_NAT]);
+	if (!*have ||
+	    memcmp(&seen->kind[SG_PK_LOCAL_NAT], &now.kind[SG_PK_LOCAL_NAT],
+		   sizeof(now.kind[SG_PK_LOCAL_NAT])) ||
+	    memcmp(&seen->kind[SG_PK_NAT], &now.kind[SG_PK_NAT],
+		   sizeof(now.kind[SG_PK_NAT])))
+		kind_maps_write(iface, &now);
 	if (*have && scan.nat_err != *nat_err) {
 		if (scan.nat_err)
 			sg_warn("%s: cannot read the NAT rules any more (%s): ports translated by NAT now count as nothing listening",
@@ -236,12 +253,12 @@ static void follow_ports(const char *iface, struct sg_port_kinds *seen,
 				sg_warn("%s: %s now %s (was %s): %s", iface,
 					list, sg_port_kind_names[n],
 					sg_port_kind_names[o],
-					sg_port_kind_gets[n]);
+					sg_port_kind_what(n, nat_proxy));
 			else
 				printf("%s: %s now %s (was %s): %s\n", iface,
 				       list, sg_port_kind_names[n],
 				       sg_port_kind_names[o],
-				       sg_port_kind_gets[n]);
+				       sg_port_kind_what(n, nat_proxy));
 		}
 	}
 	*seen = now;

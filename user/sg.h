@@ -119,8 +119,20 @@ double sg_wscale_prev_left(const struct sg_config *cfg);
 /* ---- notrack.c: the nftables table of SG_NF_NOTRACK ---- */
 
 void sg_notrack_name(int ifindex, char *buf, size_t len);
-/* 1 installed, 0 not needed (no conntrack in the kernel), -1 error. */
-int sg_notrack_install(const char *iface, int ifindex);
+/* attach --synproxy: what the SYNPROXY rule gets. */
+struct sg_synproxy {
+	const struct sg_ports *ports; /* translated ports (kind nat) */
+	const struct sg_ports *gateway; /* --gateway: the protected ports */
+	unsigned int mss, wscale;
+};
+/*
+ * 1 installed, 0 not needed (no conntrack in the kernel), -1 error. With
+ * sp, also the SYNPROXY set and chain (and conntrack is then required).
+ */
+int sg_notrack_install(const char *iface, int ifindex,
+		       const struct sg_synproxy *sp);
+/* The SYNPROXY ports of the table, replaced by ports; 0 or -1 (said). */
+int sg_synproxy_ports_set(int ifindex, const struct sg_ports *ports);
 /* 1 removed, 0 not there (or no nft to have made it), -1 error. */
 int sg_notrack_remove(int ifindex);
 /* 1 present, 0 absent, -1 cannot tell (no nft). */
@@ -217,6 +229,8 @@ enum sg_port_kind {
 };
 extern const char *const sg_port_kind_names[SG_PK_MAX];
 extern const char *const sg_port_kind_gets[SG_PK_MAX];
+/* sg_port_kind_gets, or what a nat port gets with attach --synproxy. */
+const char *sg_port_kind_what(int kind, bool synproxy);
 
 /* What this network namespace has, for every port. */
 struct sg_port_scan {
@@ -244,10 +258,10 @@ void sg_port_classify(const struct sg_port_scan *scan,
 const char *sg_port_list_fmt(const struct sg_ports *p, char *buf, size_t len);
 /* One warning per kind that is not local, and one if NAT was unreadable. */
 void sg_port_kinds_warn(const char *iface, const struct sg_port_kinds *k,
-			int nat_err);
+			int nat_err, bool synproxy);
 /* Scan, classify and warn, as attach does: 0 (kinds in *out) or -errno. */
 int sg_port_kinds_check(const char *iface, const struct sg_ports *prot,
-			struct sg_port_kinds *out);
+			struct sg_port_kinds *out, bool synproxy);
 
 /* ---- tc.c, xdp.c: the two halves of a protected interface ---- */
 
@@ -429,6 +443,7 @@ int sg_skel_map(const char *name, struct bpf_map_info *want);
 	X(DENY4, sg_deny4)                                                     \
 	X(DENY6, sg_deny6)                                                     \
 	X(PASS_PORTS, sg_pass_ports)                                           \
+	X(PROXY_PORTS, sg_proxy_ports)                                         \
 	X(SRC, sg_src)
 
 enum sg_map_id {
@@ -505,11 +520,12 @@ int sg_engine_choose(int asked, struct sg_info *info);
 /* Why the engine was chosen, for messages and status. */
 const char *sg_engine_why_str(const struct sg_info *info);
 /*
- * Kernel engine: sets net.ipv4.tcp_syncookies and tcp_timestamps of this
- * network namespace to 2 where they are not, saying so, and records the
- * old values in info. 0, or -1 after a message (nothing left changed).
+ * The sysctls of this network namespace named by want (SG_SYSCTL_*): the
+ * kernel engine's tcp_syncookies and tcp_timestamps to 2, --synproxy's
+ * nf_conntrack_tcp_loose to 0, where they are not, saying so, with the old
+ * values recorded in info. 0, or -1 after a message (nothing left changed).
  */
-int sg_engine_sysctls_set(const char *iface, struct sg_info *info);
+int sg_engine_sysctls_set(const char *iface, struct sg_info *info, __u8 want);
 /* Puts back what sg_engine_sysctls_set() changed, saying so; 0 or -1. */
 int sg_engine_sysctls_restore(const char *iface, const struct sg_info *info);
 /*
@@ -549,6 +565,8 @@ struct sg_attach_args {
 	int engine;		       /* SG_ENGINE_AUTO or enum sg_engine */
 	bool wscale_set, lifetime_set; /* given as options */
 	unsigned long long src_table;  /* --src-table: sg_src's entries */
+	bool synproxy;		       /* --synproxy nat */
+	bool gateway;		       /* --gateway */
 };
 
 /*

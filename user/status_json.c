@@ -30,6 +30,9 @@ static void json_attach(json_t *o, const struct iface_state *s)
 	sg_jset(o, "tc_handoff", json_boolean(s->tc == TC_IN_PLACE));
 	sg_jset(o, "tc_state", json_string(sg_tc_state_name[s->tc]));
 	sg_jset(o, "notrack", json_string(sg_status_notrack(s)));
+	sg_jset(o, "synproxy", json_boolean(s->info.synproxy & SG_PROXY_NAT));
+	sg_jset(o, "gateway",
+		json_boolean(s->info.synproxy & SG_PROXY_GATEWAY));
 	sg_engine_status_json(o, in);
 	sg_jset(o, "attached_unix", json_integer(in->attached_unix));
 	sg_jset(o, "key_installed_unix", json_integer(in->key_installed_unix));

@@ -187,6 +187,14 @@ static void text_attach(struct sg_table *t, struct iface_state *st, int n)
 		if (!st[i].have_cfg || !st[i].present)
 			continue;
 		sg_engine_status_text(st[i].iface, &st[i].info);
+		if (st[i].info.synproxy & SG_PROXY_GATEWAY)
+			printf("%s: --gateway: SYNs routed through this host get SYN cookies at XDP and netfilter's SYNPROXY: nftables table inet " SG_NFT_TABLE_FMT
+			       " (set gateway_ports, chain proxy_forward)\n",
+			       st[i].iface, st[i].info.ifindex);
+		if (st[i].info.synproxy & SG_PROXY_NAT)
+			printf("%s: --synproxy nat: translated (nat) ports get SYN cookies at XDP and netfilter's SYNPROXY: nftables table inet " SG_NFT_TABLE_FMT
+			       " (set proxy_ports, chain proxy), net.netfilter.nf_conntrack_tcp_loose 0 until detach\n",
+			       st[i].iface, st[i].info.ifindex);
 		if (st[i].info.engine == SG_ENGINE_KERNEL)
 			continue; /* no handoff, no table */
 		if (st[i].cfg.nf & SG_NF_NOTRACK)

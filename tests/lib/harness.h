@@ -95,5 +95,6 @@ void test_monitor(void);
 /* test_kengine.c: body run with the kernel engine loaded, as attach
  * loads it (tcp_syncookies=2, tcp_timestamps=2), ports protected. */
 void with_kernel_engine(const int *ports, int nports, void (*body)(void));
+void test_synproxy_ports(void);
 
 #endif /* SG_TESTS_HARNESS_H */

@@ -67,27 +67,31 @@ static void ke_syn_spec(const struct ke_case *c, struct pkt_spec *s)
  * SYN-ACK whose headers, checksums and options are exactly what the kernel's
  * cookies can restore. 0 with the cookie and TSval in *sa.
  */
-static int ke_check_syn(const struct ke_case *c, struct ke_synack *sa)
+static int ke_check_syn_as(const struct ke_case *c, struct ke_synack *sa,
+			   int proxy)
 {
 	uint8_t in[PKT_BUF_SIZE];
 	const uint8_t *th, *o;
 	struct pkt_spec syn;
 	struct pkt_offs off;
 	int len, dlen, alen = c->family == 4 ? 4 : 16;
-	/* What the kernel decodes: nothing without a timestamp. */
-	int ts = c->ts && (c->sysctl & SG_SYSCTL_TS_RAW);
+	/* What the kernel decodes: nothing without a timestamp. SYNPROXY
+	 * reads the TSecr with no per-address offset: no need for TS_RAW. */
+	int ts = c->ts && (proxy || (c->sysctl & SG_SYSCTL_TS_RAW));
 	int want_ws = ts && c->ws >= 0, want_sack = ts && c->sack;
 	int want_ecn = ts && c->ecn;
 	uint64_t before, after;
 	struct run r;
 	char name[160];
 
-	snprintf(name, sizeof(name),
-		 "kernel engine: %s: SYN -> kernel-cookie SYN-ACK", c->name);
+	snprintf(name, sizeof(name), "%s: %s: SYN -> kernel-cookie SYN-ACK",
+		 proxy ? "synproxy" : "kernel engine", c->name);
 	begin(name);
 	cfg.tcp_sysctl = c->sysctl;
 	put_config();
 	ke_syn_spec(c, &syn);
+	if (proxy)
+		syn.dport = KE_PORT_NONE;
 	len = pkt_build(&syn, in, sizeof(in));
 	before = mono_ms();
 	if (len < 0 || run_prog(in, len, &r)) {
@@ -97,7 +101,9 @@ static int ke_check_syn(const struct ke_case *c, struct ke_synack *sa)
 	}
 	after = mono_ms();
 	expect_verdict(&r, XDP_TX);
-	expect_counters(&r, SG_CNT_SYN_RECEIVED, SG_CNT_SYN_KERNEL_COOKIE,
+	expect_counters(&r, SG_CNT_SYN_RECEIVED,
+			proxy ? SG_CNT_SYN_PROXY_COOKIE
+			      : SG_CNT_SYN_KERNEL_COOKIE,
 			CNT_END);
 	if (case_errors || pkt_offsets(r.out, r.out_len, &off)) {
 		fail("no SYN-ACK");
@@ -133,8 +139,9 @@ static int ke_check_syn(const struct ke_case *c, struct ke_synack *sa)
 			     &dlen) >= 0) != want_ws)
 		fail("window scale %s, want it %s",
 		     want_ws ? "missing" : "offered", want_ws ? "" : "absent");
-	else if (want_ws && o[0] != cfg.wscale)
-		fail("window scale %u, want %u", o[0], cfg.wscale);
+	else if (want_ws && o[0] != (proxy ? cfg.proxy_wscale : cfg.wscale))
+		fail("window scale %u, want %u", o[0],
+		     proxy ? cfg.proxy_wscale : cfg.wscale);
 	if ((pkt_tcpopt_find(th, r.out_len - off.l4_off, PKT_TCPOPT_SACKPERM,
 			     &o, &dlen) >= 0) != want_sack)
 		fail("SACK-permitted %s", want_sack ? "missing" : "offered");
@@ -162,6 +169,11 @@ static int ke_check_syn(const struct ke_case *c, struct ke_synack *sa)
 	}
 	end();
 	return case_errors ? -1 : 0;
+}
+
+static int ke_check_syn(const struct ke_case *c, struct ke_synack *sa)
+{
+	return ke_check_syn_as(c, sa, 0);
 }
 
 /* The client's ACK to the SYN-ACK sa of c: ack_delta changes the cookie. */
@@ -311,6 +323,69 @@ static void ke_shared_paths(void)
 }
 
 /*
+ * attach --synproxy nat: a port nothing listens on, in sg_proxy_ports. IPv4
+ * SYNs get the raw kernel cookie (no listener needed), their ACKs are
+ * checked with the raw helper; IPv6 passes as before. In either engine.
+ */
+static void ke_proxy_ports(void)
+{
+	const struct ke_case v4[] = {
+		{"IPv4 Linux SYN (MSS, SACK, TS, WS 7)", 4, 1460, 7, 1, 1, 0,
+		 SG_SYSCTL_ALL},
+		{"IPv4 SYN without TS (WS, SACK dropped)", 4, 1460, 7, 1, 0, 0,
+		 SG_SYSCTL_ALL},
+	};
+	const struct ke_case v6 = {"", 6, 1440, 7, 1, 1, 0, SG_SYSCTL_ALL};
+	struct ke_synack sa;
+	struct pkt_spec s;
+	char name[160];
+	size_t i;
+
+	put_port_map(skel->maps.sg_proxy_ports, (const int[]){KE_PORT_NONE}, 1);
+	/* Not the own window scale: the SYN-ACK must offer the backend's. */
+	cfg.proxy_wscale = cfg.wscale + 3;
+	for (i = 0; i < sizeof(v4) / sizeof(v4[0]); i++) {
+		if (ke_check_syn_as(&v4[i], &sa, 1))
+			continue;
+		ke_ack_spec(&v4[i], &sa, 0, &s);
+		s.dport = KE_PORT_NONE;
+		snprintf(name, sizeof(name),
+			 "synproxy: %s: its ACK -> raw cookie good, pass",
+			 v4[i].name);
+		expect_spec_untouched(name, &s, XDP_PASS,
+				      SG_CNT_ACK_PROXY_COOKIE_PASS);
+		ke_ack_spec(&v4[i], &sa, 1u << 20, &s);
+		s.dport = KE_PORT_NONE;
+		snprintf(name, sizeof(name),
+			 "synproxy: %s: ACK with a wrong cookie -> drop",
+			 v4[i].name);
+		check_ack_dropped(name, &s, SG_CNT_ACK_PROXY_COOKIE_BAD);
+	}
+	cfg.tcp_sysctl = v6.sysctl;
+	put_config();
+	ke_syn_spec(&v6, &s);
+	s.dport = KE_PORT_NONE;
+	expect_syn_untouched("synproxy: IPv6 SYN to a proxy port -> pass", &s,
+			     SG_CNT_SYN_NO_LISTENER_PASS);
+	put_port_map(skel->maps.sg_proxy_ports, NULL, 0);
+	ke_syn_spec(&v4[0], &s);
+	s.dport = KE_PORT_NONE;
+	expect_syn_untouched("synproxy: SYN once the port left the map -> pass",
+			     &s, SG_CNT_SYN_NO_LISTENER_PASS);
+}
+
+void test_synproxy_ports(void)
+{
+	const int ports[] = {80, 443, KE_PORT_NONE};
+
+	config_defaults();
+	put_ports(ports, 3);
+	ke_proxy_ports();
+	put_ports(ports, 2);
+	config_defaults();
+}
+
+/*
  * Runs body with the kernel engine loaded as attach loads it (its sysctls
  * set, ports protected, the default config), then puts the own engine back
  * and the sysctls to their defaults.
@@ -353,6 +428,7 @@ out:
 static void ke_all(void)
 {
 	ke_roundtrips();
+	ke_proxy_ports();
 	ke_no_listener();
 	ke_shared_paths();
 	ke_helper_refuses();

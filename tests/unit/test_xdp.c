@@ -1660,6 +1660,7 @@ static const struct {
 	{"forgery", test_forgery, true},
 	{"kernel_engine", test_kernel_engine, true},
 	{"monitor", test_monitor, true},
+	{"synproxy_ports", test_synproxy_ports, true},
 };
 
 int main(int argc, char **argv)

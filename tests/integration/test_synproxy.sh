@@ -1,0 +1,367 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# attach --synproxy nat and --gateway: SYN cookies at XDP completed by
+# netfilter's SYNPROXY (doc/design.md, "SYNPROXY for translated ports").
+#
+#   client ns ─veth─ host ns (synguard, Docker-style NAT, forwarding)
+#                      ├─veth─ "container" ns (:80, published as :8080)
+#                      └─veth─ routed ns (203.0.113.2:8080, --gateway)
+#
+# The host publishes the container's :80 as :8080 the way Docker does
+# (DNAT in PREROUTING and OUTPUT for local addresses, MASQUERADE of the
+# container subnet). Checked with cookies always and with cookies auto
+# engaged by an hping3 flood:
+#   - IPv4: N/N connects with request and reply, every SYN-ACK made at XDP
+#     (syn_proxy_cookie, exact) and the handshake ACKs passed to SYNPROXY
+#     (ack_proxy_cookie_pass), no RST from the container; the window scale
+#     the client is told is the container's; a 3 s bulk transfer;
+#   - IPv6: N/N, passed untouched as before (nftables' synproxy drops IPv6
+#     whose checksum software must verify);
+#   - a forged ACK is dropped (ack_proxy_cookie_bad);
+#   - run picks up a port published after it started;
+#   - --gateway: the same for the routed server, the host's own published
+#     port left as it was;
+#   - detach removes the table and puts nf_conntrack_tcp_loose back.
+set -u
+# shellcheck source-path=SCRIPTDIR
+. "$(dirname "$0")/lib.sh"
+suite_names sp
+
+N=${N:-200}
+CT=${CT:-10000}
+KNS=spk$RUN_ID
+KIF=spk$RUN_ID
+HIF=sph$RUN_ID
+H4=198.51.100.1
+K4=198.51.100.2
+H6=2001:db8:1::1
+K6=2001:db8:1::2
+P_PUB=8080
+SG_PORTS=$P_PUB
+KNS_MADE=0
+
+for c in nft conntrack; do
+	command -v $c >/dev/null || {
+		echo "FAIL setup: $c missing (make deps: nftables, conntrack)"
+		echo "0 passed, 1 failed"
+		exit 1
+	}
+done
+
+topo_setup
+RNS_MADE=0
+trap 'rc=$?; [ "$KNS_MADE" = 1 ] && ip netns del "$KNS"; [ "$RNS_MADE" = 1 ] && ip netns del "$RNS"; (exit $rc); cleanup' EXIT
+
+ip netns add "$KNS" && KNS_MADE=1 || topo_fail "cannot create $KNS"
+ip link add "$HIF" netns "$SNS" type veth peer name "$KIF" netns "$KNS" ||
+	topo_fail "cannot create the container veth"
+ip -n "$KNS" link set lo up
+ip -n "$SNS" addr add $H4/24 dev "$HIF"
+ip -n "$SNS" addr add $H6/64 dev "$HIF" nodad
+ip -n "$KNS" addr add $K4/24 dev "$KIF"
+ip -n "$KNS" addr add $K6/64 dev "$KIF" nodad
+ip -n "$SNS" link set "$HIF" up
+ip -n "$KNS" link set "$KIF" up
+ip netns exec "$KNS" ethtool -K "$KIF" tx off >/dev/null
+ip netns exec "$SNS" ethtool -K "$HIF" tx off >/dev/null
+ip -n "$KNS" route add default via $H4
+ip -n "$KNS" -6 route add default via $H6
+in_s sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+in_s sysctl -qw net.netfilter.nf_conntrack_tcp_loose=1 2>/dev/null
+
+for f in ip ip6; do
+	[ $f = ip ] && { a=$K4; net=198.51.100.0/24; } || { a="[$K6]"; net=2001:db8:1::/64; }
+	in_s nft -f - <<-EOF || topo_fail "cannot load the Docker-style rules"
+		table $f sptest {
+			chain docker {
+				iifname != "$HIF" tcp dport $P_PUB dnat to $a:80
+			}
+			chain prerouting {
+				type nat hook prerouting priority dstnat;
+				fib daddr type local jump docker
+			}
+			chain output {
+				type nat hook output priority -100;
+				fib daddr type local jump docker
+			}
+			chain postrouting {
+				type nat hook postrouting priority srcnat;
+				$f saddr $net oifname != "$HIF" masquerade
+			}
+		}
+	EOF
+done
+
+ip netns exec "$KNS" "$BUILD/tcp_echo" -i -a $K4 -a $K6 -p 80 >"$TMP/ctr.log" 2>&1 &
+BG_PIDS+=($!)
+for _ in $(seq 50); do
+	grep -q ready "$TMP/ctr.log" && break
+	sleep 0.1
+done
+grep -q ready "$TMP/ctr.log" || topo_fail "container server did not start"
+
+r=$(client -n 5 "$S4" $P_PUB)
+want "premise: published port without synguard" "$(json_get "$r" ok)" -eq 5
+check premise_without_synguard
+
+kns_nstat() { ip netns exec "$KNS" nstat -asz >"$1"; }
+d() { stat_delta "$TMP/s0" "$TMP/s1" "$1"; }
+# The client reuses ports of earlier cases, whose closed flows conntrack
+# keeps for 2 minutes: a handshake ACK that finds one passes as a known
+# flow (ack_conntrack_pass; SYNPROXY still takes it, as invalid) and the
+# counts below would not be exact. Only this namespace's table.
+fresh_conntrack() { in_s conntrack -F >/dev/null 2>&1; }
+# want_acks_passed N: each handshake ACK passed to SYNPROXY, plus at most a
+# few first data segments that reached XDP before SYNPROXY had made the
+# connection's conntrack entry (they carry the same valid cookie; seen once
+# or twice in 200, more often under a flood).
+want_acks_passed() {
+	want "ack_proxy_cookie_pass delta" "$(d ack_proxy_cookie_pass)" -ge "$1"
+	want "ack_proxy_cookie_pass delta" "$(d ack_proxy_cookie_pass)" -le $(($1 + 5))
+}
+
+# run_case NAME ADDR: N connects to the published port, counters by family.
+run_case() {
+	local name=$1 addr=$2 r
+	fresh_conntrack
+	stats_snap "$TMP/s0"
+	kns_nstat "$TMP/k0"
+	r=$(client -n "$N" -t "$CT" "$addr" $P_PUB)
+	stats_snap "$TMP/s1"
+	kns_nstat "$TMP/k1"
+	want "connects ok" "$(json_get "$r" ok)" -eq "$N"
+	[ -n "$(json_get "$r" error)" ] && REASONS+=("client: $(json_get "$r" error)")
+	want "RSTs sent by the container" "$(nstat_delta "$TMP/k0" "$TMP/k1" TcpOutRsts)" -eq 0
+	if [ "$addr" = "$S4" ]; then
+		want "syn_proxy_cookie delta" "$(d syn_proxy_cookie)" -eq "$N"
+		want_acks_passed "$N"
+		want "syn_no_listener_pass delta" "$(d syn_no_listener_pass)" -eq 0
+	else
+		want "syn_no_listener_pass delta" "$(d syn_no_listener_pass)" -eq "$N"
+		want "syn_proxy_cookie delta" "$(d syn_proxy_cookie)" -eq 0
+	fi
+	want "ack_proxy_cookie_bad delta" "$(d ack_proxy_cookie_bad)" -eq 0
+	want "synack_sent delta" "$(d synack_sent)" -eq 0
+	echo "# $name: $(json_get "$r" ok)/$N ok, syn_proxy_cookie $(d syn_proxy_cookie)," \
+		"ack_proxy_cookie_pass $(d ack_proxy_cookie_pass)," \
+		"ack_conntrack_pass $(d ack_conntrack_pass)"
+	check "$name"
+}
+
+sif_idx=$(ip -n "$SNS" -o link show dev "$SIF" | cut -d: -f1)
+table=synguard_if$sif_idx
+
+# ---- cookies always ----
+out=$(sg attach "$SIF" --ports "$SG_PORTS" --mode native --cookies always --synproxy nat 2>&1) &&
+	SG_ATTACHED=1 || fail attach_always "attach failed: $out"
+[[ $out == *"port 8080: no local listener, translated by a DNAT rule (Docker, kube-proxy): protected with --synproxy"* ]] ||
+	REASONS+=("attach does not say what 8080 gets: $out")
+[[ $out == *"net.netfilter.nf_conntrack_tcp_loose set to 0 (was 1)"* ]] ||
+	REASONS+=("attach does not say it set tcp_loose: $out")
+want "tcp_loose while attached" "$(in_s sysctl -n net.netfilter.nf_conntrack_tcp_loose)" -eq 0
+in_s nft list table inet "$table" >"$TMP/table" 2>&1 || REASONS+=("table inet $table missing")
+grep -q "elements = { 8080 }" "$TMP/table" || REASONS+=("set not as expected: $(tr '\n' ' ' <"$TMP/table")")
+grep -q 'tcp dport @proxy_ports ct state invalid synproxy' "$TMP/table" ||
+	REASONS+=("synproxy rule not as expected: $(tr '\n' ' ' <"$TMP/table")")
+st=$(sg status "$SIF" 2>&1)
+[[ $st == *"--synproxy nat: translated (nat) ports get SYN cookies at XDP and netfilter's SYNPROXY: nftables table inet $table"* ]] ||
+	REASONS+=("status does not show the synproxy table: $st")
+sj=$(sg status "$SIF" --json 2>&1)
+[[ $sj == *'"synproxy": true'* || $sj == *'"synproxy":true'* ]] ||
+	REASONS+=("status --json does not say synproxy")
+check synproxy_attach_table_status
+
+run_case always_ipv4 "$S4"
+run_case always_ipv6 "$S6"
+
+# The window scale the client was told (XDP's SYN-ACK: its socket's
+# snd_wscale) is the one the container uses (its socket's rcv_wscale):
+# SYNPROXY passes the container's windows on unscaled.
+ws_c=$(client -i -n 1 "$S4" $P_PUB | grep -o '"snd_wscale":[0-9]*' | head -n 1 | cut -d: -f2)
+sleep 0.2
+ws_k=$(grep -o '"rcv_wscale":[0-9]*' "$TMP/ctr.log" | tail -n 1 | cut -d: -f2)
+[ -n "$ws_c" ] && [ -n "$ws_k" ] || REASONS+=("no window scale seen (client: '$ws_c', container: '$ws_k')")
+[ "$ws_c" = "$ws_k" ] || REASONS+=("client was told wscale $ws_c, the container uses $ws_k")
+echo "# window scale: told $ws_c, container's $ws_k"
+check synack_offers_the_backends_wscale
+
+# A transfer both ways for 3 s: the SYN-ACK offered the backend's window
+# scale (SYNPROXY passes the backend's windows on unscaled), so the client
+# reads them right; a larger scale than the backend's would stall it.
+stats_snap "$TMP/s0"
+r=$(client -m bulk -d 3 -t 3000 "$S4" $P_PUB | tail -n 1)
+stats_snap "$TMP/s1"
+want "bulk transfer ok" "$(json_get "$r" ok)" -eq 1
+[ -n "$(json_get "$r" error)" ] && REASONS+=("bulk: $(json_get "$r" error)")
+want "bulk: syn_proxy_cookie delta" "$(d syn_proxy_cookie)" -eq 1
+echo "# bulk: $(json_get "$r" bytes) bytes in 3 s"
+check bulk_transfer_ipv4
+
+# A forged ACK to the published port: no conntrack entry, no valid cookie.
+# From a port below the ephemeral range, which the connects above never
+# used: conntrack still holds their closed flows.
+stats_snap "$TMP/s0"
+in_c timeout 10 hping3 -A -p $P_PUB -s 2000 -k -c 20 -i u1000 "$S4" >/dev/null 2>&1
+stats_snap "$TMP/s1"
+want "ack_proxy_cookie_bad delta" "$(d ack_proxy_cookie_bad)" -eq 20
+check forged_ack_dropped
+
+# ---- cookies auto, engaged by a flood, with a legitimate client ----
+sg_detach || fail detach_always "detach failed"
+sg_attach --cookies auto --syn-rate-on 1000 --syn-rate-off 1 --hold-time 3600 --synproxy nat ||
+	fail attach_engaged "attach failed"
+stats_snap "$TMP/f0"
+in_c timeout 20 hping3 -S -p $P_PUB --rand-source -i u200 -c 40000 "$S4" >/dev/null 2>&1 &
+flood=$!
+BG_PIDS+=($flood)
+sleep 1
+fresh_conntrack
+stats_snap "$TMP/s0"
+kns_nstat "$TMP/k0"
+r=$(client -n "$N" -t "$CT" "$S4" $P_PUB)
+stats_snap "$TMP/s1"
+kns_nstat "$TMP/k1"
+kill_ours "$flood"
+want "connects ok under the flood" "$(json_get "$r" ok)" -eq "$N"
+want "cookies engaged" "$(python3 -c 'import json,sys
+print(json.load(open(sys.argv[1])).get("cookies_engaged", 0))' "$TMP/s1")" -ge 1
+want "syn_proxy_cookie delta (flood and client)" "$(d syn_proxy_cookie)" -gt "$N"
+want_acks_passed "$N"
+want "ack_proxy_cookie_bad delta" "$(d ack_proxy_cookie_bad)" -eq 0
+want "RSTs sent by the container" "$(nstat_delta "$TMP/k0" "$TMP/k1" TcpOutRsts)" -eq 0
+echo "# flood: $(json_get "$r" ok)/$N ok, syn_proxy_cookie $(d syn_proxy_cookie), ack_proxy_cookie_pass $(d ack_proxy_cookie_pass)"
+check engaged_by_flood_ipv4
+
+# ---- detach removes the table and restores the sysctl ----
+sg_detach || REASONS+=("detach failed")
+in_s nft list table inet "$table" >/dev/null 2>&1 && REASONS+=("table inet $table left after detach")
+in_s nft list table ip sptest >/dev/null 2>&1 || REASONS+=("detach touched the NAT table")
+want "tcp_loose after detach" "$(in_s sysctl -n net.netfilter.nf_conntrack_tcp_loose)" -eq 1
+check detach_restores
+
+# ---- run follows a port published after it started ----
+# 8081 has nothing yet; a DNAT rule for it appears while run runs. Its
+# 10 s scan puts it into the XDP map and the nftables set.
+fresh_conntrack
+nsenter --net="/var/run/netns/$SNS" "$SYNGUARD" run "$SIF" --ports $P_PUB,8081 \
+	--mode native --cookies always --synproxy nat >"$TMP/run.out" 2>"$TMP/run.err" &
+run_pid=$!
+BG_PIDS+=($run_pid)
+SG_ATTACHED=1
+for _ in $(seq 100); do
+	grep -q 'protected until' "$TMP/run.out" && break
+	sleep 0.1
+done
+grep -q 'protected until' "$TMP/run.out" ||
+	REASONS+=("synguard run did not start: $(cat "$TMP/run.out" "$TMP/run.err")")
+in_s nft add rule ip sptest docker iifname != "$HIF" tcp dport 8081 dnat to $K4:80
+seen=0
+for _ in $(seq 150); do
+	in_s nft list set inet "$table" proxy_ports 2>/dev/null | grep -q 8081 && { seen=1; break; }
+	sleep 0.1
+done
+want "8081 in the synproxy set within 15 s" "$seen" -eq 1
+grep -q "port 8081 now nat (was nothing): no local listener, translated by a DNAT rule (Docker, kube-proxy): protected with --synproxy" "$TMP/run.out" ||
+	REASONS+=("run did not log the change: $(cat "$TMP/run.out")")
+stats_snap "$TMP/s0"
+r=$(client -n 20 -t "$CT" "$S4" 8081)
+stats_snap "$TMP/s1"
+want "connects to 8081" "$(json_get "$r" ok)" -eq 20
+want "8081: syn_proxy_cookie delta" "$(d syn_proxy_cookie)" -eq 20
+want_acks_passed 20
+kill_ours "$run_pid"
+SG_ATTACHED=0
+in_s nft list table inet "$table" >/dev/null 2>&1 && REASONS+=("table inet $table left after run stopped")
+want "tcp_loose after run stopped" "$(in_s sysctl -n net.netfilter.nf_conntrack_tcp_loose)" -eq 1
+check run_follows_a_new_published_port
+
+# ---- --gateway: a server in a third namespace routed through the host ----
+#   client ─ host (synguard --gateway, forwarding) ─ router-side ns (203.0.113.2:8080)
+RNS=spr$RUN_ID
+RIF=spr$RUN_ID
+GIF=spg$RUN_ID
+R4=203.0.113.2
+G4=203.0.113.1
+ip netns add "$RNS" && RNS_MADE=1 || topo_fail "cannot create $RNS"
+ip link add "$GIF" netns "$SNS" type veth peer name "$RIF" netns "$RNS" ||
+	topo_fail "cannot create the routed veth"
+ip -n "$RNS" link set lo up
+ip -n "$SNS" addr add $G4/24 dev "$GIF"
+ip -n "$RNS" addr add $R4/24 dev "$RIF"
+ip -n "$SNS" link set "$GIF" up
+ip -n "$RNS" link set "$RIF" up
+ip netns exec "$RNS" ethtool -K "$RIF" tx off >/dev/null
+ip netns exec "$SNS" ethtool -K "$GIF" tx off >/dev/null
+ip -n "$RNS" route add default via $G4
+ip -n "$CNS" route add 203.0.113.0/24 via "$S4"
+ip netns exec "$RNS" "$BUILD/tcp_echo" -i -a $R4 -p $P_PUB >"$TMP/routed.log" 2>&1 &
+BG_PIDS+=($!)
+for _ in $(seq 50); do
+	grep -q ready "$TMP/routed.log" && break
+	sleep 0.1
+done
+r=$(client -n 5 $R4 $P_PUB)
+want "premise: routed server without synguard" "$(json_get "$r" ok)" -eq 5
+# The routed server's window scale: --wscale tells synguard what to offer.
+ws_r=$(grep -o '"rcv_wscale":[0-9]*' "$TMP/routed.log" | tail -n 1 | cut -d: -f2)
+[ -n "$ws_r" ] || REASONS+=("no window scale from the routed server")
+check premise_routed
+
+out=$(sg attach "$SIF" --ports $P_PUB --mode native --cookies always --gateway --wscale "${ws_r:-7}" 2>&1) &&
+	SG_ATTACHED=1 || REASONS+=("attach --gateway failed: $out")
+in_s nft list table inet "$table" >"$TMP/table" 2>&1
+grep -q 'tcp dport @gateway_ports ct state invalid synproxy' "$TMP/table" ||
+	REASONS+=("forward synproxy rule not as expected: $(tr '\n' ' ' <"$TMP/table")")
+st=$(sg status "$SIF" 2>&1)
+[[ $st == *"--gateway: SYNs routed through this host get SYN cookies at XDP"* ]] ||
+	REASONS+=("status does not show --gateway: $st")
+check gateway_attach_table_status
+
+rns_nstat() { ip netns exec "$RNS" nstat -asz >"$1"; }
+fresh_conntrack
+stats_snap "$TMP/s0"
+rns_nstat "$TMP/r0"
+r=$(client -n "$N" -t "$CT" $R4 $P_PUB)
+stats_snap "$TMP/s1"
+rns_nstat "$TMP/r1"
+want "connects to the routed server" "$(json_get "$r" ok)" -eq "$N"
+[ -n "$(json_get "$r" error)" ] && REASONS+=("client: $(json_get "$r" error)")
+want "syn_proxy_cookie delta" "$(d syn_proxy_cookie)" -eq "$N"
+want_acks_passed "$N"
+want "RSTs sent by the routed server" "$(nstat_delta "$TMP/r0" "$TMP/r1" TcpOutRsts)" -eq 0
+ws_c=$(client -i -n 1 $R4 $P_PUB | grep -o '"snd_wscale":[0-9]*' | head -n 1 | cut -d: -f2)
+want "window scale told = the routed server's" "${ws_c:-0}" -eq "${ws_r:-1}"
+echo "# gateway: $(json_get "$r" ok)/$N ok, syn_proxy_cookie $(d syn_proxy_cookie), ack_proxy_cookie_pass $(d ack_proxy_cookie_pass), wscale $ws_c"
+check gateway_routed_ipv4
+
+# The host's own nat port is not routed: without --synproxy nat it passes.
+fresh_conntrack
+stats_snap "$TMP/s0"
+r=$(client -n 20 -t "$CT" "$S4" $P_PUB)
+stats_snap "$TMP/s1"
+want "connects to the published port" "$(json_get "$r" ok)" -eq 20
+want "published port: syn_no_listener_pass delta" "$(d syn_no_listener_pass)" -eq 20
+want "published port: syn_proxy_cookie delta" "$(d syn_proxy_cookie)" -eq 0
+check gateway_leaves_local_ports
+
+fresh_conntrack
+in_c timeout 20 hping3 -S -p $P_PUB --rand-source -i u200 -c 40000 $R4 >/dev/null 2>&1 &
+flood=$!
+BG_PIDS+=($flood)
+sleep 1
+stats_snap "$TMP/s0"
+r=$(client -n "$N" -t "$CT" $R4 $P_PUB)
+stats_snap "$TMP/s1"
+kill_ours "$flood"
+want "routed connects under the flood" "$(json_get "$r" ok)" -eq "$N"
+want "syn_proxy_cookie delta (flood and client)" "$(d syn_proxy_cookie)" -gt "$N"
+want_acks_passed "$N"
+echo "# gateway flood: $(json_get "$r" ok)/$N ok, syn_proxy_cookie $(d syn_proxy_cookie)"
+check gateway_under_flood
+
+sg_detach || REASONS+=("detach failed")
+in_s nft list table inet "$table" >/dev/null 2>&1 && REASONS+=("table inet $table left after detach")
+want "tcp_loose after detach" "$(in_s sysctl -n net.netfilter.nf_conntrack_tcp_loose)" -eq 1
+check gateway_detach_restores
+
+finish
