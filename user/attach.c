@@ -312,66 +312,91 @@ static void attach_report(const char *iface, int ifindex,
 		       iface, table);
 }
 
+/* The TC handoff filter (and clsact, if missing), recorded in u. */
+static int tc_load(const char *iface, int ifindex, struct synguard *base,
+		   struct sg_info *info, struct undo *u)
+{
+	bool hook_created = false;
+	int err;
+
+	err = sg_tc_attach(iface, ifindex,
+			   bpf_program__fd(base->progs.synguard_tc), info,
+			   &hook_created);
+	u->tc_hook = hook_created;
+	if (err)
+		return err;
+	u->tc_filter = true;
+	return 0;
+}
+
+/* No ports: what --synproxy's map gets without it. */
+static const struct sg_ports no_ports;
+
+/*
+ * --synproxy nat and --gateway, before the programs load: what the nft
+ * rules need (sp), the window scale their SYN-ACKs offer (cfg), and
+ * nf_conntrack_tcp_loose at 0 (recorded in info). 0, or -1 after a message.
+ */
+static int synproxy_prepare(const char *iface, const struct sg_attach_args *a,
+			    const struct sg_port_kinds *kinds,
+			    struct sg_config *cfg, struct sg_synproxy *sp,
+			    struct sg_info *info)
+{
+	/* Loads conntrack if it is a module: its sysctl exists only then. */
+	if (!sg_conntrack_present()) {
+		sg_err("%s: --%s needs conntrack and netfilter's SYNPROXY in the kernel (nf_conntrack, nft_synproxy), and this kernel has no conntrack",
+		       iface, a->synproxy ? "synproxy" : "gateway");
+		return -1;
+	}
+	info->synproxy = (a->synproxy ? SG_PROXY_NAT : 0) |
+			 (a->gateway ? SG_PROXY_GATEWAY : 0);
+	sp->ports = a->synproxy ? &kinds->kind[SG_PK_NAT] : &no_ports;
+	sp->gateway = a->gateway ? &a->s.ports : NULL;
+	sp->mss = cfg->mss4;
+	/* The backends' window scale: on this host, the kernel's; a --wscale
+	 * given says what remote backends use. */
+	sp->wscale = a->wscale_set ? cfg->wscale
+				   : (unsigned int)sg_engine_kernel_wscale();
+	if ((int)sp->wscale < 0) {
+		sg_err("%s: cannot read net.ipv4.tcp_rmem, from which the kernel derives the window scale that --synproxy's SYN-ACKs must offer",
+		       iface);
+		return -1;
+	}
+	cfg->proxy_wscale = sp->wscale;
+	cfg->gateway = a->gateway;
+	return sg_engine_sysctls_set(iface, info, SG_SYSCTL_TCP_LOOSE) ? -1 : 0;
+}
+
 static int do_attach(const char *iface, int ifindex,
 		     const struct sg_attach_args *a,
 		     const __u8 key[SG_KEY_BYTES], struct sg_info *out,
 		     const struct sg_info *chosen)
 {
 	static struct sg_port_kinds kinds;
-	static const struct sg_ports none;
 	struct sg_synproxy sp = {};
 	struct synguard *base = NULL;
 	struct sg_info info = *chosen;
 	struct sg_attach_args args = *a;
 	bool kernel = chosen->engine == SG_ENGINE_KERNEL;
-	bool hook_created = false;
 	struct undo u = {};
 	char dir[256];
-	int err, nf;
+	int nf;
 
 	if (attach_begin(iface, ifindex, dir, sizeof(dir)))
 		return -1;
 	u.pins = true;
-	if (kernel) {
-		if (sg_engine_kernel_check(a, &args.s.cfg) ||
-		    sg_engine_sysctls_set(iface, &info,
-					  SG_SYSCTL_SYNCOOKIES | SG_SYSCTL_TS))
-			goto fail;
-		u.sysctls = &info;
-	}
+	/* The sysctls either engine or --synproxy sets go back on rollback. */
+	u.sysctls = &info;
+	if (kernel &&
+	    (sg_engine_kernel_check(a, &args.s.cfg) ||
+	     sg_engine_sysctls_set(iface, &info,
+				   SG_SYSCTL_SYNCOOKIES | SG_SYSCTL_TS)))
+		goto fail;
 	/* The ports' kinds first: --synproxy's rules name the nat ones. */
 	sg_port_kinds_check(iface, &a->s.ports, &kinds, a->synproxy);
-	if (a->synproxy || a->gateway) {
-		/* Loads conntrack if it is a module: its sysctl exists only
-		 * then. */
-		if (!sg_conntrack_present()) {
-			sg_err("%s: --%s needs conntrack and netfilter's SYNPROXY in the kernel (nf_conntrack, nft_synproxy), and this kernel has no conntrack",
-			       iface, a->synproxy ? "synproxy" : "gateway");
-			goto fail;
-		}
-		info.synproxy = (a->synproxy ? SG_PROXY_NAT : 0) |
-				(a->gateway ? SG_PROXY_GATEWAY : 0);
-		sp.ports = a->synproxy ? &kinds.kind[SG_PK_NAT] : &none;
-		sp.gateway = a->gateway ? &a->s.ports : NULL;
-		sp.mss = args.s.cfg.mss4;
-		/*
-		 * The backends' window scale: on this host, the kernel's; a
-		 * --wscale given says what remote backends use.
-		 */
-		sp.wscale = a->wscale_set
-				    ? args.s.cfg.wscale
-				    : (unsigned int)sg_engine_kernel_wscale();
-		if ((int)sp.wscale < 0) {
-			sg_err("%s: cannot read net.ipv4.tcp_rmem, from which the kernel derives the window scale that --synproxy's SYN-ACKs must offer",
-			       iface);
-			goto fail;
-		}
-		args.s.cfg.proxy_wscale = sp.wscale;
-		args.s.cfg.gateway = a->gateway;
-		u.sysctls = &info;
-		if (sg_engine_sysctls_set(iface, &info, SG_SYSCTL_TCP_LOOSE))
-			goto fail;
-	}
+	if ((a->synproxy || a->gateway) &&
+	    synproxy_prepare(iface, a, &kinds, &args.s.cfg, &sp, &info))
+		goto fail;
 
 	/*
 	 * Before the programs load: it loads conntrack if it is a module not
@@ -402,7 +427,7 @@ static int do_attach(const char *iface, int ifindex,
 	if (write_maps(base, &args.s, key, &info,
 		       nf > 0 && !kernel ? SG_NF_NOTRACK : 0,
 		       &kinds.kind[SG_PK_LOCAL_NAT],
-		       a->synproxy ? &kinds.kind[SG_PK_NAT] : &none))
+		       a->synproxy ? &kinds.kind[SG_PK_NAT] : &no_ports))
 		goto fail;
 
 	/*
@@ -410,15 +435,8 @@ static int do_attach(const char *iface, int ifindex,
 	 * is harmless alone, while XDP alone would answer SYNs whose ACKs no
 	 * handoff takes yet. XDP is the switch that turns protection on.
 	 */
-	if (!kernel) {
-		err = sg_tc_attach(iface, ifindex,
-				   bpf_program__fd(base->progs.synguard_tc),
-				   &info, &hook_created);
-		u.tc_hook = hook_created;
-		if (err)
-			goto fail;
-		u.tc_filter = true;
-	}
+	if (!kernel && tc_load(iface, ifindex, base, &info, &u))
+		goto fail;
 	/* Recorded at each step, so detach knows what a killed attach did. */
 	if (info_write(base, &info) ||
 	    xdp_load(iface, ifindex, dir, base, a->mode, &info))

@@ -151,13 +151,31 @@ static void print_stored(const char *iface, int n, char **kv,
 	printf("\n");
 }
 
+/* What the interface's engine cannot take of a change, refused (said). */
+static bool engine_refuses(const struct sg_pins *p, const char *iface,
+			   const struct sg_config *old,
+			   const struct sg_config *cfg)
+{
+	struct sg_info info = {};
+
+	if (sg_map_read(p, SG_M_INFO, &info))
+		return false;
+	return (cfg->wscale != old->wscale &&
+		sg_engine_refuses(
+			&info, iface,
+			"offer a window scale other than the kernel's")) ||
+	       (cfg->cookie_lifetime != old->cookie_lifetime &&
+		sg_engine_refuses(
+			&info, iface,
+			"set a cookie lifetime (the kernel's cookies keep theirs)"));
+}
+
 static int cmd_config(int argc, char **argv)
 {
 	const int need[] = {SG_M_CONFIG, SG_M_PORTS};
 	struct sg_settings check, cur = {};
 	bool cfg_set = false, force = false;
 	struct sg_config old;
-	struct sg_info info = {};
 	const char *iface;
 	struct sg_pins p;
 	int first, rc, bad;
@@ -195,15 +213,7 @@ static int cmd_config(int argc, char **argv)
 	}
 	old = cur.cfg;
 	apply(argc - first - 1, argv + first + 1, &cur, &cfg_set);
-	if (!sg_map_read(&p, SG_M_INFO, &info) &&
-	    ((cur.cfg.wscale != old.wscale &&
-	      sg_engine_refuses(
-		      &info, iface,
-		      "offer a window scale other than the kernel's")) ||
-	     (cur.cfg.cookie_lifetime != old.cookie_lifetime &&
-	      sg_engine_refuses(
-		      &info, iface,
-		      "set a cookie lifetime (the kernel's cookies keep theirs)")))) {
+	if (engine_refuses(&p, iface, &old, &cur.cfg)) {
 		sg_err("nothing changed");
 		sg_pins_close(&p);
 		return SG_EXIT_FAIL;

@@ -91,13 +91,53 @@ static int proxy_elements(const struct sg_ports *ports, char *buf, size_t len)
 	return 0;
 }
 
+/*
+ * A SYNPROXY set of ports and its chain on hook (input: translated ports,
+ * forward: routed ones), appended to the script at *n. -1 (said) if the
+ * ports do not fit.
+ */
+static int proxy_chain(char *script, size_t len, int *n, const char *set,
+		       const char *chain, const char *hook,
+		       const struct sg_ports *ports, const char *iface,
+		       const struct sg_synproxy *sp)
+{
+	char *elems = malloc(PROXY_LIST_MAX);
+	int rc = -1;
+
+	if (!elems) {
+		sg_err("out of memory");
+		return -1;
+	}
+	if (!proxy_elements(ports, elems, PROXY_LIST_MAX) && *n < (int)len) {
+		/* clang-format off: one line of the script a line */
+		*n += snprintf(
+			script + *n, len - *n,
+			"\tset %s {\n"
+			"\t\ttype inet_service; flags interval;\n"
+			"%s%s%s"
+			"\t}\n"
+			"\tchain %s {\n"
+			"\t\ttype filter hook %s priority filter - 10; policy accept;\n"
+			"\t\tiif \"%s\" meta nfproto ipv4 tcp dport @%s ct state invalid synproxy mss %u wscale %u timestamp sack-perm\n"
+			"\t}\n",
+			set, elems[0] ? "\t\telements = { " : "", elems,
+			elems[0] ? " }\n" : "", chain, hook, iface, set,
+			sp->mss, sp->wscale);
+		/* clang-format on */
+		rc = 0;
+	}
+	free(elems);
+	return rc;
+}
+
 int sg_notrack_install(const char *iface, int ifindex,
 		       const struct sg_synproxy *sp)
 {
-	char name[32], out[NFT_OUT_MAX], *script, *elems = NULL;
+	char name[32], out[NFT_OUT_MAX], *script;
 	const char *const args[] = {"-f", "-", NULL};
-	size_t len = PROXY_LIST_MAX + 2048;
-	int rc, n;
+	/* The table, and two port sets at their largest. */
+	size_t len = 2 * PROXY_LIST_MAX + 2048;
+	int rc = -1, n;
 
 	if (!sg_conntrack_present()) {
 		if (sp) {
@@ -108,16 +148,9 @@ int sg_notrack_install(const char *iface, int ifindex,
 		return 0;
 	}
 	script = malloc(len);
-	if (sp)
-		elems = malloc(PROXY_LIST_MAX);
-	if (!script || (sp && !elems)) {
+	if (!script) {
 		sg_err("out of memory");
-		rc = -1;
-		goto out;
-	}
-	if (sp && proxy_elements(sp->ports, elems, PROXY_LIST_MAX)) {
-		rc = -1;
-		goto out;
+		return -1;
 	}
 	sg_notrack_name(ifindex, name, sizeof(name));
 	/*
@@ -140,6 +173,7 @@ int sg_notrack_install(const char *iface, int ifindex,
 		"\t}\n",
 		name, name, name, iface, iface, SG_NOTRACK_PRIORITY >> 16,
 		SG_NOTRACK_PRIORITY & 0xffff);
+	/* clang-format on */
 	/*
 	 * --synproxy: a cookie ACK that XDP passed for a translated port is
 	 * unknown to conntrack (tcp_loose 0: invalid), so NAT leaves it
@@ -147,62 +181,31 @@ int sg_notrack_install(const char *iface, int ifindex,
 	 * opens the connection through NAT's OUTPUT hook to the backend
 	 * (doc/design.md, "SYNPROXY for translated ports"). Before the
 	 * filter chains, which may drop invalid packets. IPv4 only.
-	 */
-	if (sp)
-		n += snprintf(
-			script + n, len - n,
-			"\tset " SG_NFT_PROXY_SET " {\n"
-			"\t\ttype inet_service; flags interval;\n"
-			"%s%s%s"
-			"\t}\n"
-			"\tchain proxy {\n"
-			"\t\ttype filter hook input priority filter - 10; policy accept;\n"
-			"\t\tiif \"%s\" meta nfproto ipv4 tcp dport @" SG_NFT_PROXY_SET
-			" ct state invalid synproxy mss %u wscale %u timestamp sack-perm\n"
-			"\t}\n",
-			elems[0] ? "\t\telements = { " : "", elems,
-			elems[0] ? " }\n" : "", iface, sp->mss, sp->wscale);
-	/*
 	 * --gateway: a cookie ACK for a host behind this one is invalid too,
 	 * and forwarded: SYNPROXY in FORWARD opens the connection to it.
 	 */
-	if (sp && sp->gateway &&
-	    !proxy_elements(sp->gateway, elems, PROXY_LIST_MAX))
-		n += snprintf(
-			script + n, len - n,
-			"\tset gateway_ports {\n"
-			"\t\ttype inet_service; flags interval;\n"
-			"%s%s%s"
-			"\t}\n"
-			"\tchain proxy_forward {\n"
-			"\t\ttype filter hook forward priority filter - 10; policy accept;\n"
-			"\t\tiif \"%s\" meta nfproto ipv4 tcp dport @gateway_ports ct state invalid synproxy mss %u wscale %u timestamp sack-perm\n"
-			"\t}\n",
-			elems[0] ? "\t\telements = { " : "", elems,
-			elems[0] ? " }\n" : "", iface, sp->mss, sp->wscale);
-	else if (sp && sp->gateway) {
-		rc = -1;
+	if (sp && proxy_chain(script, len, &n, SG_NFT_PROXY_SET, "proxy",
+			      "input", sp->ports, iface, sp))
 		goto out;
-	}
-	/* clang-format on */
+	if (sp && sp->gateway &&
+	    proxy_chain(script, len, &n, "gateway_ports", "proxy_forward",
+			"forward", sp->gateway, iface, sp))
+		goto out;
 	snprintf(script + n, len - n, "}\n");
 	rc = nft(script, args, out, sizeof(out));
 	if (rc == -ENOENT) {
 		nft_missing(sp ? "hand connections to netfilter's SYNPROXY"
 			       : "keep conntrack off handed-off connections");
 		rc = -1;
-		goto out;
-	}
-	if (rc) {
+	} else if (rc) {
 		sg_err("cannot install nftables table inet %s: %s", name,
 		       out[0] ? out : sg_strerr(rc));
 		rc = -1;
-		goto out;
+	} else {
+		rc = 1;
 	}
-	rc = 1;
 out:
 	free(script);
-	free(elems);
 	return rc;
 }
 
