@@ -102,13 +102,39 @@ static int wscale_change(const char *iface, const struct sg_config *old,
 }
 
 /*
+ * With --gateway, XDP answers a SYN to any protected port routed elsewhere
+ * for the SYNPROXY rule in FORWARD, whose set must name the port for as
+ * long as XDP may answer it: a cookie ACK it does not name is forwarded to
+ * the backend, which resets it. So the set takes the old and new ports,
+ * then the map the new ones, then the set the new ones alone. 0, or
+ * nonzero after a message.
+ */
+static int ports_write(const struct sg_pins *p, const struct sg_ports *old,
+		       const struct sg_ports *ports, int gw_ifindex)
+{
+	struct sg_ports both = *old;
+	size_t i;
+	int err;
+
+	if (!gw_ifindex)
+		return sg_map_write(p, SG_M_PORTS, ports);
+	for (i = 0; i < ARRAY_SIZE(both.bits); i++)
+		both.bits[i] |= ports->bits[i];
+	if (sg_nft_ports_set(gw_ifindex, SG_NFT_GATEWAY_SET, &both))
+		return -1;
+	err = sg_map_write(p, SG_M_PORTS, ports);
+	return err ?: sg_nft_ports_set(gw_ifindex, SG_NFT_GATEWAY_SET, ports);
+}
+
+/*
  * Each map is one update; a packet sees the old or the new entry, or (the
  * kernel copies without a lock) a mix of fields each of which is valid on
  * its own. A new wscale goes in second, so that no packet sees it without
- * the record of the one it replaces. 0, or -errno after a message.
+ * the record of the one it replaces. 0, or nonzero after a message.
  */
 static int write_settings(const struct sg_pins *p, struct sg_config *old,
-			  const struct sg_settings *cur, bool cfg_set)
+			  const struct sg_settings *cur, bool cfg_set,
+			  const struct sg_ports *old_ports, int gw_ifindex)
 {
 	int err;
 
@@ -124,7 +150,9 @@ static int write_settings(const struct sg_pins *p, struct sg_config *old,
 		if (err)
 			return err;
 	}
-	return cur->ports_set ? sg_map_write(p, SG_M_PORTS, &cur->ports) : 0;
+	return cur->ports_set
+		       ? ports_write(p, old_ports, &cur->ports, gw_ifindex)
+		       : 0;
 }
 
 /* What was stored, normalised ("0080" -> 80), in the order given. */
@@ -172,7 +200,9 @@ static bool engine_refuses(const struct sg_pins *p, const char *iface,
 
 static int cmd_config(int argc, char **argv)
 {
-	const int need[] = {SG_M_CONFIG, SG_M_PORTS};
+	const int need[] = {SG_M_CONFIG, SG_M_PORTS, SG_M_INFO};
+	static struct sg_ports old_ports;
+	struct sg_info info = {};
 	struct sg_settings check, cur = {};
 	bool cfg_set = false, force = false;
 	struct sg_config old;
@@ -206,12 +236,15 @@ static int cmd_config(int argc, char **argv)
 	rc = sg_map_read(&p, SG_M_CONFIG, &cur.cfg);
 	if (!rc)
 		rc = sg_map_read(&p, SG_M_PORTS, &cur.ports);
+	if (!rc)
+		rc = sg_map_read(&p, SG_M_INFO, &info);
 	if (rc) {
 		sg_err("%s: cannot read the settings: %s", iface,
 		       sg_strerr(rc));
 		goto fail;
 	}
 	old = cur.cfg;
+	old_ports = cur.ports;
 	apply(argc - first - 1, argv + first + 1, &cur, &cfg_set);
 	if (engine_refuses(&p, iface, &old, &cur.cfg)) {
 		sg_err("nothing changed");
@@ -229,7 +262,9 @@ static int cmd_config(int argc, char **argv)
 		sg_pins_close(&p);
 		return rc;
 	}
-	rc = write_settings(&p, &old, &cur, cfg_set);
+	rc = write_settings(&p, &old, &cur, cfg_set, &old_ports,
+			    (info.synproxy & SG_PROXY_GATEWAY) ? info.ifindex
+							       : 0);
 	sg_pins_close(&p);
 	if (rc)
 		return SG_EXIT_FAIL;

@@ -309,33 +309,51 @@ int sg_engine_kernel_check(const struct sg_attach_args *a,
 	return 0;
 }
 
+/* Does another interface's record o need the sysctls of the group bits? */
+static bool sysctls_needed(const struct sg_info *o, __u8 bits)
+{
+	if (bits & SG_SYSCTL_TCP_LOOSE)
+		return o->synproxy != 0;
+	return o->engine == SG_ENGINE_KERNEL;
+}
+
 /*
- * Another interface of this network namespace that runs the kernel engine
- * too: it takes over what info changed, so that the sysctls go back only
- * when the last of them is detached. 1 handed over, 0 none to take it.
+ * Another interface of this network namespace that needs the sysctls of
+ * info (one group: the kernel engine's, or --synproxy's tcp_loose) too:
+ * it takes over what info changed, so that they go back only when the
+ * last of them is detached. 1 handed over, 0 none to take it.
  */
 static int sysctls_hand_over(const char *iface, const struct sg_info *info)
 {
-	struct sg_info o;
+	struct sg_info in = *info, o;
 	struct sg_pins p;
 	char **names;
 	int i, n, done = 0;
+	size_t b;
 
 	n = sg_list_protected(&names);
 	for (i = 0; i < n && !done; i++) {
 		if (!strcmp(names[i], iface) || sg_pins_open(names[i], &p))
 			continue;
 		if (p.fd[SG_M_INFO] >= 0 && !sg_map_read(&p, SG_M_INFO, &o) &&
-		    o.engine == SG_ENGINE_KERNEL &&
+		    sysctls_needed(&o, in.sysctl_set) &&
 		    if_nametoindex(names[i]) == o.ifindex) {
-			if (!(o.sysctl_set & SG_SYSCTL_SYNCOOKIES))
-				o.syncookies_prev = info->syncookies_prev;
-			if (!(o.sysctl_set & SG_SYSCTL_TS))
-				o.timestamps_prev = info->timestamps_prev;
-			o.sysctl_set |= info->sysctl_set;
+			for (b = 0; b < ARRAY_SIZE(engine_sysctls); b++) {
+				__u8 bit = engine_sysctls[b].bit;
+
+				if ((in.sysctl_set & bit) &&
+				    !(o.sysctl_set & bit))
+					*prev_field(&o, bit) =
+						*prev_field(&in, bit);
+			}
+			o.sysctl_set |= in.sysctl_set;
 			if (!sg_map_write(&p, SG_M_INFO, &o)) {
-				printf("%s: net.ipv4.tcp_syncookies and tcp_timestamps stay as the kernel engine needs them: %s runs it too, and its detach sets them back\n",
-				       iface, names[i]);
+				if (in.sysctl_set & SG_SYSCTL_TCP_LOOSE)
+					printf("%s: net.netfilter.nf_conntrack_tcp_loose stays 0 as SYNPROXY needs it: %s hands connections to it too, and its detach sets it back\n",
+					       iface, names[i]);
+				else
+					printf("%s: net.ipv4.tcp_syncookies and tcp_timestamps stay as the kernel engine needs them: %s runs it too, and its detach sets them back\n",
+					       iface, names[i]);
 				done = 1;
 			}
 		}
@@ -348,14 +366,15 @@ static int sysctls_hand_over(const char *iface, const struct sg_info *info)
 
 int sg_engine_sysctls_release(const char *iface, const struct sg_info *info)
 {
-	struct sg_info own = *info, engine = *info;
+	struct sg_info loose = *info, engine = *info;
 	int rc = 0;
 
-	/* --synproxy's is this interface's alone: back at once. */
-	own.sysctl_set &= SG_SYSCTL_TCP_LOOSE;
+	/* Per namespace: each group goes back with the last interface that
+	 * needs it. */
+	loose.sysctl_set &= SG_SYSCTL_TCP_LOOSE;
 	engine.sysctl_set &= ~SG_SYSCTL_TCP_LOOSE;
-	if (own.sysctl_set)
-		rc = sg_engine_sysctls_restore(iface, &own);
+	if (loose.sysctl_set && !sysctls_hand_over(iface, &loose))
+		rc = sg_engine_sysctls_restore(iface, &loose);
 	if (!engine.sysctl_set || sysctls_hand_over(iface, &engine))
 		return rc;
 	return sg_engine_sysctls_restore(iface, &engine) ?: rc;

@@ -23,7 +23,6 @@
 #include "sg.h"
 
 #define NFT_OUT_MAX 1024
-#define SG_NFT_PROXY_SET "proxy_ports"
 /* Present in every network namespace while conntrack is in the kernel. */
 #define CONNTRACK_SYSCTL "/proc/sys/net/netfilter/nf_conntrack_max"
 
@@ -184,11 +183,11 @@ int sg_notrack_install(const char *iface, int ifindex,
 	 * --gateway: a cookie ACK for a host behind this one is invalid too,
 	 * and forwarded: SYNPROXY in FORWARD opens the connection to it.
 	 */
-	if (sp && proxy_chain(script, len, &n, SG_NFT_PROXY_SET, "proxy",
-			      "input", sp->ports, iface, sp))
+	if (sp && proxy_chain(script, len, &n, SG_NFT_NAT_SET, "proxy", "input",
+			      sp->ports, iface, sp))
 		goto out;
 	if (sp && sp->gateway &&
-	    proxy_chain(script, len, &n, "gateway_ports", "proxy_forward",
+	    proxy_chain(script, len, &n, SG_NFT_GATEWAY_SET, "proxy_forward",
 			"forward", sp->gateway, iface, sp))
 		goto out;
 	snprintf(script + n, len - n, "}\n");
@@ -209,7 +208,7 @@ out:
 	return rc;
 }
 
-int sg_synproxy_ports_set(int ifindex, const struct sg_ports *ports)
+int sg_nft_ports_set(int ifindex, const char *set, const struct sg_ports *ports)
 {
 	char name[32], out[NFT_OUT_MAX], *script, *elems;
 	const char *const args[] = {"-f", "-", NULL};
@@ -221,15 +220,14 @@ int sg_synproxy_ports_set(int ifindex, const struct sg_ports *ports)
 	if (!script || !elems || proxy_elements(ports, elems, PROXY_LIST_MAX))
 		goto out;
 	sg_notrack_name(ifindex, name, sizeof(name));
-	snprintf(script, len,
-		 "flush set inet %s " SG_NFT_PROXY_SET "\n%s%s%s%s%s", name,
+	snprintf(script, len, "flush set inet %s %s\n%s%s%s%s%s%s%s", name, set,
 		 elems[0] ? "add element inet " : "", elems[0] ? name : "",
-		 elems[0] ? " " SG_NFT_PROXY_SET " { " : "", elems,
-		 elems[0] ? " }\n" : "");
+		 elems[0] ? " " : "", elems[0] ? set : "",
+		 elems[0] ? " { " : "", elems, elems[0] ? " }\n" : "");
 	rc = nft(script, args, out, sizeof(out));
 	if (rc)
-		sg_err("cannot update the SYNPROXY ports in nftables table inet %s: %s",
-		       name, out[0] ? out : sg_strerr(rc));
+		sg_err("cannot update the SYNPROXY ports (set %s) in nftables table inet %s: %s",
+		       set, name, out[0] ? out : sg_strerr(rc));
 out:
 	free(script);
 	free(elems);

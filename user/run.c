@@ -186,7 +186,8 @@ static void kind_maps_write(const char *iface, const struct sg_port_kinds *k)
 		 * its rule. */
 		if (!sg_map_read(&p, SG_M_INFO, &info) &&
 		    (info.synproxy & SG_PROXY_NAT) &&
-		    !sg_synproxy_ports_set(info.ifindex, &k->kind[SG_PK_NAT]))
+		    !sg_nft_ports_set(info.ifindex, SG_NFT_NAT_SET,
+				      &k->kind[SG_PK_NAT]))
 			sg_map_write(&p, SG_M_PROXY_PORTS, &k->kind[SG_PK_NAT]);
 		sg_pins_close(&p);
 	}

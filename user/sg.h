@@ -131,8 +131,13 @@ struct sg_synproxy {
  */
 int sg_notrack_install(const char *iface, int ifindex,
 		       const struct sg_synproxy *sp);
-/* The SYNPROXY ports of the table, replaced by ports; 0 or -1 (said). */
-int sg_synproxy_ports_set(int ifindex, const struct sg_ports *ports);
+/* The SYNPROXY port sets of the table: --synproxy nat's, --gateway's. */
+#define SG_NFT_NAT_SET "proxy_ports"
+#define SG_NFT_GATEWAY_SET "gateway_ports"
+/* The ports of SYNPROXY set `set` of the table, replaced by ports; 0 or -1
+ * (said). */
+int sg_nft_ports_set(int ifindex, const char *set,
+		     const struct sg_ports *ports);
 /* 1 removed, 0 not there (or no nft to have made it), -1 error. */
 int sg_notrack_remove(int ifindex);
 /* 1 present, 0 absent, -1 cannot tell (no nft). */

@@ -20,8 +20,10 @@
 #   - a forged ACK is dropped (ack_proxy_cookie_bad);
 #   - run picks up a port published after it started;
 #   - --gateway: the same for the routed server, the host's own published
-#     port left as it was;
-#   - detach removes the table and puts nf_conntrack_tcp_loose back.
+#     port left as it was; config ports= moves its SYNPROXY set with the
+#     protected ports;
+#   - detach removes the table and puts nf_conntrack_tcp_loose back, with
+#     two interfaces only the last detach.
 set -u
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
@@ -50,7 +52,9 @@ done
 
 topo_setup
 RNS_MADE=0
-trap 'rc=$?; [ "$KNS_MADE" = 1 ] && ip netns del "$KNS"; [ "$RNS_MADE" = 1 ] && ip netns del "$RNS"; (exit $rc); cleanup' EXIT
+# The routed side's host interface ($GIF) gets an attach of its own at the
+# end: its pins outlive the namespace.
+trap 'rc=$?; [ "$KNS_MADE" = 1 ] && ip netns del "$KNS"; [ "$RNS_MADE" = 1 ] && { ip netns del "$RNS"; rm -rf "${SG_BPFFS:?}/$GIF"; }; (exit $rc); cleanup' EXIT
 
 ip netns add "$KNS" && KNS_MADE=1 || topo_fail "cannot create $KNS"
 ip link add "$HIF" netns "$SNS" type veth peer name "$KIF" netns "$KNS" ||
@@ -211,7 +215,9 @@ sg_detach || fail detach_always "detach failed"
 sg_attach --cookies auto --syn-rate-on 1000 --syn-rate-off 1 --hold-time 3600 --synproxy nat ||
 	fail attach_engaged "attach failed"
 stats_snap "$TMP/f0"
-in_c timeout 20 hping3 -S -p $P_PUB --rand-source -i u200 -c 40000 "$S4" >/dev/null 2>&1 &
+# Not through in_c: a function in the background is a subshell, and
+# killing it would leave hping3 flooding into the next cases.
+ip netns exec "$CNS" timeout 20 hping3 -S -p $P_PUB --rand-source -i u200 -c 40000 "$S4" >/dev/null 2>&1 &
 flood=$!
 BG_PIDS+=($flood)
 sleep 1
@@ -294,7 +300,8 @@ ip netns exec "$RNS" ethtool -K "$RIF" tx off >/dev/null
 ip netns exec "$SNS" ethtool -K "$GIF" tx off >/dev/null
 ip -n "$RNS" route add default via $G4
 ip -n "$CNS" route add 203.0.113.0/24 via "$S4"
-ip netns exec "$RNS" "$BUILD/tcp_echo" -i -a $R4 -p $P_PUB >"$TMP/routed.log" 2>&1 &
+P_GW2=8090
+ip netns exec "$RNS" "$BUILD/tcp_echo" -i -a $R4 -p $P_PUB -p $P_GW2 >"$TMP/routed.log" 2>&1 &
 BG_PIDS+=($!)
 for _ in $(seq 50); do
 	grep -q ready "$TMP/routed.log" && break
@@ -345,7 +352,7 @@ want "published port: syn_proxy_cookie delta" "$(d syn_proxy_cookie)" -eq 0
 check gateway_leaves_local_ports
 
 fresh_conntrack
-in_c timeout 20 hping3 -S -p $P_PUB --rand-source -i u200 -c 40000 $R4 >/dev/null 2>&1 &
+ip netns exec "$CNS" timeout 20 hping3 -S -p $P_PUB --rand-source -i u200 -c 40000 $R4 >/dev/null 2>&1 &
 flood=$!
 BG_PIDS+=($flood)
 sleep 1
@@ -359,9 +366,59 @@ want_acks_passed "$N"
 echo "# gateway flood: $(json_get "$r" ok)/$N ok, syn_proxy_cookie $(d syn_proxy_cookie)"
 check gateway_under_flood
 
+# config ports=: XDP answers a routed SYN to any protected port, so the
+# SYNPROXY rule's set must follow the list, or the cookie ACK goes on to
+# the server, which resets it.
+gw_set_has() { in_s nft list set inet "$table" gateway_ports 2>/dev/null | grep -qw "$1"; }
+# routed_20 WHAT PROXIED: 20 connects to the routed server's $P_GW2, of
+# which PROXIED (20 or 0) answered at XDP for SYNPROXY.
+routed_20() {
+	local r
+	fresh_conntrack
+	stats_snap "$TMP/s0"
+	r=$(client -n 20 -t "$CT" $R4 $P_GW2)
+	stats_snap "$TMP/s1"
+	want "connects to the port $1 by config" "$(json_get "$r" ok)" -eq 20
+	want "port $1: syn_proxy_cookie delta" "$(d syn_proxy_cookie)" -eq "$2"
+	[ "$2" = 0 ] || want_acks_passed "$2"
+}
+out=$(sg config "$SIF" ports=$P_PUB,$P_GW2 2>&1) || REASONS+=("config ports=$P_PUB,$P_GW2 failed: $out")
+gw_set_has $P_GW2 || REASONS+=("set gateway_ports lacks $P_GW2 after config ports=$P_PUB,$P_GW2")
+routed_20 added 20
+out=$(sg config "$SIF" ports=$P_PUB 2>&1) || REASONS+=("config ports=$P_PUB failed: $out")
+gw_set_has $P_GW2 && REASONS+=("set gateway_ports still names $P_GW2 after config ports=$P_PUB")
+gw_set_has $P_PUB || REASONS+=("set gateway_ports lost $P_PUB")
+routed_20 removed 0
+check gateway_config_ports_moves_the_set
+
 sg_detach || REASONS+=("detach failed")
 in_s nft list table inet "$table" >/dev/null 2>&1 && REASONS+=("table inet $table left after detach")
 want "tcp_loose after detach" "$(in_s sysctl -n net.netfilter.nf_conntrack_tcp_loose)" -eq 1
 check gateway_detach_restores
+
+# ---- two interfaces: tcp_loose goes back with the last detach ----
+# nf_conntrack_tcp_loose is the namespace's: detaching $GIF while $SIF
+# still proxies must leave it at 0, or conntrack takes the next cookie ACK
+# for an open flow and forwards it to the server, which resets it.
+# $GIF attaches first, so it is the one that recorded tcp_loose's value.
+if out=$(sg attach "$GIF" --ports $P_PUB --mode skb --gateway --wscale "${ws_r:-7}" 2>&1) &&
+	out=$(sg attach "$SIF" --ports $P_PUB --mode native --cookies always --gateway --wscale "${ws_r:-7}" 2>&1) &&
+	SG_ATTACHED=1; then
+	out=$(sg detach "$GIF" 2>&1) || REASONS+=("detach $GIF failed: $out")
+	[[ $out == *"nf_conntrack_tcp_loose stays 0 as SYNPROXY needs it: $SIF hands connections to it too"* ]] ||
+		REASONS+=("no message that $SIF keeps tcp_loose: $out")
+	want "tcp_loose while $SIF still proxies" "$(in_s sysctl -n net.netfilter.nf_conntrack_tcp_loose)" -eq 0
+	fresh_conntrack
+	stats_snap "$TMP/s0"
+	r=$(client -n 20 -t "$CT" $R4 $P_PUB)
+	stats_snap "$TMP/s1"
+	want "routed connects after $GIF's detach" "$(json_get "$r" ok)" -eq 20
+	want "syn_proxy_cookie delta" "$(d syn_proxy_cookie)" -eq 20
+	sg_detach || REASONS+=("detach $SIF failed")
+	want "tcp_loose after the last detach" "$(in_s sysctl -n net.netfilter.nf_conntrack_tcp_loose)" -eq 1
+	check two_interfaces_last_detach_restores_tcp_loose
+else
+	fail two_interfaces_last_detach_restores_tcp_loose "attach failed: $out"
+fi
 
 finish
