@@ -57,6 +57,21 @@ const struct sg_opt sg_attach_opts[] = {
 #define SG_KEY_ROTATE_MAX (365 * 86400ULL)
 
 /* The options only `run` takes; attach refused them before. */
+/*
+ * --name arg: a whole number of unit from min to max, in *out. 0, or -1
+ * after a message.
+ */
+static int parse_range(const char *name, const char *arg, const char *unit,
+		       unsigned long long min, unsigned long long max,
+		       unsigned long long *out)
+{
+	if (!sg_parse_uint(arg, out) && *out >= min && *out <= max)
+		return 0;
+	sg_err("invalid --%s '%s': %s, from %llu to %llu", name, arg, unit, min,
+	       max);
+	return -1;
+}
+
 static int run_opt(struct sg_attach_args *a, int idx, const char *arg)
 {
 	switch (idx) {
@@ -84,22 +99,13 @@ static int run_opt(struct sg_attach_args *a, int idx, const char *arg)
 		a->ev.on_event = arg;
 		return 0;
 	case AO_ACK_FLOOD:
-		if (sg_parse_uint(arg, &a->ev.ack_flood_rate) ||
-		    !a->ev.ack_flood_rate ||
-		    a->ev.ack_flood_rate > 1000000000) {
-			sg_err("invalid --ack-flood-rate '%s': ACKs per second, from 1 to 1000000000",
-			       arg);
-			return -1;
-		}
-		return 0;
+		return parse_range("ack-flood-rate", arg, "ACKs per second", 1,
+				   1000000000, &a->ev.ack_flood_rate);
 	default:
-		if (sg_parse_uint(arg, &a->key_rotate) || !a->key_rotate ||
-		    a->key_rotate > SG_KEY_ROTATE_MAX) {
-			sg_err("invalid --key-rotate '%s': seconds, from the cookie lifetime + %u to %llu",
-			       arg, SG_COOKIE_MARGIN_SEC, SG_KEY_ROTATE_MAX);
-			return -1;
-		}
-		return 0;
+		/* The lower bound, from the cookie lifetime, is checked once
+		 * every option is read. */
+		return parse_range("key-rotate", arg, "seconds", 1,
+				   SG_KEY_ROTATE_MAX, &a->key_rotate);
 	}
 }
 
@@ -146,14 +152,9 @@ static int attach_opt(void *ctx, int idx, const char *arg)
 	case AO_ENGINE:
 		return sg_engine_parse(arg, &a->engine);
 	case AO_SRC_TABLE:
-		if (sg_parse_uint(arg, &a->src_table) ||
-		    a->src_table < SG_SRC_TABLE_MIN ||
-		    a->src_table > SG_SRC_TABLE_MAX) {
-			sg_err("invalid --src-table '%s': entries, from %u to %u",
-			       arg, SG_SRC_TABLE_MIN, SG_SRC_TABLE_MAX);
-			return -1;
-		}
-		return 0;
+		return parse_range("src-table", arg, "entries",
+				   SG_SRC_TABLE_MIN, SG_SRC_TABLE_MAX,
+				   &a->src_table);
 	case AO_SYNPROXY:
 		if (strcmp(arg, "nat")) {
 			sg_err("invalid --synproxy '%s': must be nat (ports translated by DNAT)",
