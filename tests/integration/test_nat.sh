@@ -15,7 +15,9 @@
 #     off while cookies are on, no RST from the host's kernel;
 #   - published port: N/N, its SYNs passed (no local listener) and its
 #     ACKs passed because conntrack knows the flow;
-#   - a transfer opened before attach survives attach and detach.
+#   - a transfer opened before attach survives attach and detach;
+#   - --synproxy nat protects the NodePort, IPv4, in both engines: N/N,
+#     every SYN-ACK made at XDP, no RST from the pod.
 #   - status shows 8080 and 30080 as nat and 9090 as local (attach warns
 #     about the nat ones), and 8080 as local+nat once a "userland proxy"
 #     listens on it too.
@@ -343,6 +345,49 @@ for fam in 4 6; do
 		[ -n "$(json_get "$r" error)" ] && REASONS+=("$(basename "$f"): $(json_get "$r" error)")
 	done
 	check "open_before_attach_survives_ipv$fam"
+done
+
+# ---- --synproxy nat protects a kube-proxy-style NodePort, both engines ----
+# kube-proxy's rules DNAT :30080 in PREROUTING and OUTPUT and masquerade by
+# mark: SYNPROXY's SYN to the pod leaves through OUTPUT, which translates
+# it, and the mark set there masquerades it. The local port keeps its
+# handoff (own engine) or the kernel's cookie (kernel engine).
+nat_rules kube || fail rules_kube_synproxy "cannot load the kube rules"
+for engine in own kernel; do
+	if ! sg_attach --cookies always --synproxy nat --engine $engine; then
+		fail "kube_nodeport_synproxy_$engine" "synguard attach failed (output above)"
+		continue
+	fi
+	# Closed flows of earlier cases would pass as known to conntrack.
+	in_s conntrack -F >/dev/null 2>&1
+	stats_snap "$TMP/s0"
+	kns_nstat "$TMP/k0"
+	r=$(client -n "$N" -t "$CT" "$S4" $P_NODE)
+	stats_snap "$TMP/s1"
+	kns_nstat "$TMP/k1"
+	d() { stat_delta "$TMP/s0" "$TMP/s1" "$1"; }
+	want "NodePort connects" "$(json_get "$r" ok)" -eq "$N"
+	[ -n "$(json_get "$r" error)" ] && REASONS+=("client: $(json_get "$r" error)")
+	want "syn_proxy_cookie delta" "$(d syn_proxy_cookie)" -eq "$N"
+	# A client's first data segment can reach XDP before SYNPROXY's
+	# conntrack entry exists: it is checked as a cookie ACK again.
+	want "ack_proxy_cookie_pass delta" "$(d ack_proxy_cookie_pass)" -ge "$N"
+	want "ack_proxy_cookie_pass delta" "$(d ack_proxy_cookie_pass)" -le $((N + 5))
+	for c in ack_proxy_cookie_bad syn_proxy_cookie_error syn_no_listener_pass; do
+		want "$c delta" "$(d $c)" -eq 0
+	done
+	want "RSTs sent by the pod" "$(nstat_delta "$TMP/k0" "$TMP/k1" TcpOutRsts)" -eq 0
+	echo "# NodePort, $engine engine: $(json_get "$r" ok)/$N ok," \
+		"syn_proxy_cookie $(d syn_proxy_cookie), ack_proxy_cookie_pass $(d ack_proxy_cookie_pass)"
+	stats_snap "$TMP/s0"
+	r=$(client -n 20 -t "$CT" "$S4" $P_LOCAL)
+	stats_snap "$TMP/s1"
+	want "local port connects" "$(json_get "$r" ok)" -eq 20
+	[ $engine = own ] && c=handoff_ok || c=syn_kernel_cookie
+	want "local port: $c delta" "$(d $c)" -eq 20
+	unset -f d
+	sg_detach || REASONS+=("detach failed")
+	check "kube_nodeport_synproxy_$engine"
 done
 
 finish
