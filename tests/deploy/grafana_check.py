@@ -36,6 +36,7 @@ REQUIRED = {
         {"synguard_syn_received_total", "synguard_synack_sent_total"},
     "XDP verdicts per second (passed and answered up, dropped down)": set(),
     "Cookies engaged": {"synguard_cookies_engaged"},
+    "Enforcing": {"synguard_enforcing"},
     "Cookies engaged over time": {"synguard_cookies_engaged"},
     "Legit handoffs per second": {"synguard_handoff_ok_total"},
     "Handoff failures per second":

@@ -80,8 +80,8 @@ nsenter --net=/var/run/netns/$NS "$BIN" stats $A --prometheus >"$tmp/metrics" 2>
 rc=$?
 REASONS=()
 [ "$rc" = 0 ] || REASONS+=("exit $rc: $(cat "$tmp/err")")
-for m in synguard_syn_received_total synguard_cookies_engaged synguard_key_age_seconds \
-	synguard_src_table_entries synguard_src_table_size; do
+for m in synguard_syn_received_total synguard_cookies_engaged synguard_enforcing \
+	synguard_key_age_seconds synguard_src_table_entries synguard_src_table_size; do
 	grep -q "^$m{iface=\"$A\"} [0-9]*$" "$tmp/metrics" || REASONS+=("no sample of $m")
 done
 # bpftool wrote 1 on every possible CPU; stats sums them.
