@@ -434,6 +434,9 @@ struct sg_info {
 	__u8 pad[2];
 	__u64 attached_unix; /* seconds since the epoch */
 	__u64 key_installed_unix; /* last key rotation or load */
+	/* The network namespace's nsfs inode: which of two interfaces of the
+	 * same name in two namespaces this is (0: unknown). */
+	__u64 netns_ino;
 };
 
 /* sg_info.synproxy: --synproxy nat, --gateway. */

@@ -182,7 +182,14 @@ static struct synguard *skel_open(const char *dir, bool xdp,
  */
 static int attach_begin(const char *iface, int ifindex, char *dir, size_t len)
 {
-	if (sg_is_protected(iface)) {
+	bool taken = sg_is_protected(iface), other;
+	unsigned long long ino = 0;
+
+	/* The name's directory records another network namespace: this
+	 * interface's pins go to a directory of its own. */
+	other = taken && !sg_pins_netns(iface, &ino) && ino &&
+		ino != sg_netns_ino();
+	if (taken && !other) {
 		sg_err("%s is already protected; use `synguard config %s KEY=VALUE...` to change it (or `synguard detach %s` first)",
 		       iface, iface, iface);
 		return -1;
@@ -192,7 +199,10 @@ static int attach_begin(const char *iface, int ifindex, char *dir, size_t len)
 		       iface, iface);
 		return -1;
 	}
-	sg_pin_dir(iface, dir, len);
+	if (other)
+		sg_pin_dir_netns(iface, dir, len);
+	else
+		sg_pin_dir(iface, dir, len);
 	if ((mkdir(SG_PIN_DIR, 0700) && errno != EEXIST) || mkdir(dir, 0700)) {
 		sg_err("cannot create %s: %s", dir, sg_strerr(errno));
 		return -1;
@@ -417,6 +427,7 @@ static int do_attach(const char *iface, int ifindex,
 
 	/* Settings first: the programs must never run unconfigured. */
 	info.ifindex = ifindex;
+	info.netns_ino = sg_netns_ino();
 	info.attached_unix = time(NULL);
 	info.key_installed_unix = info.attached_unix;
 	/*

@@ -337,7 +337,8 @@ static int sysctls_hand_over(const char *iface, const struct sg_info *info)
 			continue;
 		if (p.fd[SG_M_INFO] >= 0 && !sg_map_read(&p, SG_M_INFO, &o) &&
 		    sysctls_needed(&o, in.sysctl_set) &&
-		    if_nametoindex(names[i]) == o.ifindex) {
+		    if_nametoindex(names[i]) == o.ifindex &&
+		    (!o.netns_ino || o.netns_ino == sg_netns_ino())) {
 			for (b = 0; b < ARRAY_SIZE(engine_sysctls); b++) {
 				__u8 bit = engine_sysctls[b].bit;
 

@@ -23,9 +23,49 @@ const char *const sg_map_names[SG_M_MAX] = {
 #undef SG_MAP_NAME
 };
 
+unsigned long long sg_netns_ino(void)
+{
+	struct stat st;
+
+	return stat("/proc/self/ns/net", &st) ? 0
+					      : (unsigned long long)st.st_ino;
+}
+
+void sg_pin_dir_netns(const char *iface, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%s@%llu", SG_PIN_DIR, iface, sg_netns_ino());
+}
+
+/*
+ * SG_PIN_DIR/IFACE, the directory of the first interface of that name to be
+ * protected, or SG_PIN_DIR/IFACE@NETNS for one whose name an interface of
+ * another network namespace had taken already (attach_begin): bpffs is one
+ * for every namespace, interface names are not.
+ */
 void sg_pin_dir(const char *iface, char *buf, size_t len)
 {
+	struct stat st;
+
+	sg_pin_dir_netns(iface, buf, len);
+	if (!stat(buf, &st))
+		return;
 	snprintf(buf, len, "%s/%s", SG_PIN_DIR, iface);
+}
+
+int sg_pins_netns(const char *iface, unsigned long long *ino)
+{
+	struct sg_pins p;
+	struct sg_info info;
+	int rc = -1;
+
+	if (sg_pins_open(iface, &p))
+		return -1;
+	if (!sg_map_read(&p, SG_M_INFO, &info)) {
+		*ino = info.netns_ino;
+		rc = 0;
+	}
+	sg_pins_close(&p);
+	return rc;
 }
 
 bool sg_is_protected(const char *iface)
@@ -273,10 +313,33 @@ static int is_dir_entry(const struct dirent *de)
 	       (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN);
 }
 
+/*
+ * The name a pin directory stands for in this network namespace: IFACE for
+ * IFACE@NETNS of this one, NULL for another's, and NULL for IFACE when this
+ * one has an IFACE@NETNS (the plain one is another namespace's then).
+ */
+static const char *listed_name(const char *d_name, char *buf, size_t len)
+{
+	const char *at = strchr(d_name, '@');
+	char mine[320];
+
+	if (at) {
+		snprintf(mine, sizeof(mine), "@%llu", sg_netns_ino());
+		if (strcmp(at, mine) || (size_t)(at - d_name) >= len)
+			return NULL;
+		snprintf(buf, len, "%.*s", (int)(at - d_name), d_name);
+		return buf;
+	}
+	sg_pin_dir_netns(d_name, mine, sizeof(mine));
+	return access(mine, F_OK) ? d_name : NULL;
+}
+
 int sg_list_protected(char ***names)
 {
 	struct dirent **ents;
-	int n, i;
+	char buf[IFNAMSIZ];
+	const char *name;
+	int n, i, k = 0;
 
 	*names = NULL;
 	n = scandir(SG_PIN_DIR, &ents, is_dir_entry, alphasort);
@@ -284,14 +347,15 @@ int sg_list_protected(char ***names)
 		return errno == ENOENT ? 0 : -errno;
 	*names = calloc(n ? n : 1, sizeof(char *));
 	for (i = 0; i < n; i++) {
-		if (*names)
-			(*names)[i] = strdup(ents[i]->d_name);
+		name = listed_name(ents[i]->d_name, buf, sizeof(buf));
+		if (*names && name)
+			(*names)[k++] = strdup(name);
 		free(ents[i]);
 	}
 	free(ents);
 	if (!*names)
 		return -ENOMEM;
-	return n;
+	return k;
 }
 
 void sg_free_list(char **names, int n)

@@ -469,6 +469,13 @@ struct sg_pins {
 extern const char *const sg_map_names[SG_M_MAX];
 
 void sg_pin_dir(const char *iface, char *buf, size_t len);
+/* SG_PIN_DIR/IFACE@NETNS: the pins of iface when another network namespace
+ * has an interface of that name protected already. */
+void sg_pin_dir_netns(const char *iface, char *buf, size_t len);
+/* The nsfs inode of this process's network namespace, 0 if unknown. */
+unsigned long long sg_netns_ino(void);
+/* The namespace iface's pins record (sg_info.netns_ino); -1 if none. */
+int sg_pins_netns(const char *iface, unsigned long long *ino);
 bool sg_is_protected(const char *iface);
 /* Opens what is pinned for iface; 0 if the pin directory exists. */
 int sg_pins_open(const char *iface, struct sg_pins *p);

@@ -132,7 +132,8 @@ static void gather_attach(const char *iface, struct iface_state *s)
 		return;
 	}
 	ifindex = if_nametoindex(iface);
-	if ((__u32)ifindex != s->info.ifindex &&
+	if (((s->info.netns_ino && s->info.netns_ino != sg_netns_ino()) ||
+	     (__u32)ifindex != s->info.ifindex) &&
 	    sg_prog_alive(s->info.xdp_prog_id)) {
 		s->elsewhere = true;
 		problem(s,

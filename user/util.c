@@ -187,11 +187,13 @@ int sg_iface_check(const char *name, int *ifindex)
 	bool bad = !len || len >= IFNAMSIZ || !strcmp(name, ".") ||
 		   !strcmp(name, "..");
 
-	/* The name becomes a directory under SG_PIN_DIR. */
+	/* The name becomes a directory under SG_PIN_DIR; '@' separates the
+	 * namespace there (sg_pin_dir). */
 	for (i = 0; i < len && !bad; i++)
-		bad = name[i] == '/' || isspace((unsigned char)name[i]);
+		bad = name[i] == '/' || name[i] == '@' ||
+		      isspace((unsigned char)name[i]);
 	if (bad) {
-		sg_err("invalid interface name '%s': 1 to %d characters, without '/' or spaces",
+		sg_err("invalid interface name '%s': 1 to %d characters, without '/', '@' or spaces",
 		       name, IFNAMSIZ - 1);
 		return -1;
 	}

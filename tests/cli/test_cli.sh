@@ -53,6 +53,11 @@ cleanup() {
 	[ -e /var/run/netns/$NS ] && ip netns exec $NS nft delete table ip sgcli_nat 2>/dev/null
 	ip netns del $NS 2>/dev/null
 	ip netns del $NSC 2>/dev/null
+	# The namespace of the same-name case, and its pins (by exact name).
+	if [ -e /var/run/netns/sgcli2$ID ]; then
+		rm -rf "/sys/fs/bpf/synguard/$A@$(stat -L -c %i /var/run/netns/sgcli2$ID)"
+		ip netns del sgcli2$ID
+	fi
 	[ -n "$TMP" ] && rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -538,6 +543,40 @@ expect "detach from another netns refused" 1 "run detach there" "$BIN" detach $A
 
 expect "second attach refused" 1 "$A is already protected; use \`synguard config $A" sg attach $A --ports 22
 expect "run on a protected interface refused" 1 "$A is already protected" sg run $A --ports 22
+
+# The same name in another namespace is another interface: protected too,
+# in a pin directory of its own ($A@<netns inode>), each namespace seeing
+# its own.
+NS2=sgcli2$ID
+sg2() { nsenter --net=/var/run/netns/$NS2 "$BIN" "$@"; }
+if ip netns add $NS2 && ip -n $NS2 link add $A type veth peer name sgc${ID}y &&
+	ip -n $NS2 link set $A up && ip -n $NS2 link set sgc${ID}y up; then
+	A2DIR=/sys/fs/bpf/synguard/$A@$(stat -L -c %i /var/run/netns/$NS2)
+	run sg2 attach $A --ports 22 --mode skb
+	why=""
+	[ "$RC" = 0 ] || why+="exit $RC: $OUT; "
+	[ -d "$A2DIR" ] || why+="no $A2DIR; "
+	[ -z "$why" ] && ok "same name in another namespace: attach" ||
+		fail "same name in another namespace: attach" "$why"
+	run sg2 status $A --json
+	pyjson "same name in another namespace: its status" "d['interfaces'][0]['healthy'] and d['interfaces'][0]['ports'] == '22'" "$STDOUT"
+	run sg status $A --json
+	pyjson "same name in another namespace: the first one's status unchanged" "d['interfaces'][0]['healthy'] and d['interfaces'][0]['ports'] == '80,443,8000-8100'" "$STDOUT"
+	run sg2 status --json
+	pyjson "same name in another namespace: listed once there, as its own" "[i['iface'] for i in d['interfaces']].count('$A') == 1 and [i for i in d['interfaces'] if i['iface'] == '$A'][0]['ports'] == '22'" "$STDOUT"
+	run sg2 detach $A
+	why=""
+	[ "$RC" = 0 ] || why+="exit $RC: $OUT; "
+	[ -e "$A2DIR" ] && why+="$A2DIR left; "
+	[ -d /sys/fs/bpf/synguard/$A ] || why+="the first $A's pins went too; "
+	ip -n $NS2 -d link show dev $A | grep -q 'prog/xdp' && why+="XDP left on $NS2's $A; "
+	[ -z "$why" ] && ok "same name in another namespace: detach leaves the first" ||
+		fail "same name in another namespace: detach leaves the first" "$why"
+	[ -d "$A2DIR" ] && rm -rf "$A2DIR"
+else
+	fail "same name in another namespace" "cannot make namespace $NS2 with a veth $A"
+fi
+ip netns del $NS2 2>/dev/null
 
 run sg status
 why=""
