@@ -70,11 +70,12 @@ SG_ATTACHED=1
 	REASONS+=("no note that tcp_timestamps was set: $out")
 want "tcp_syncookies while attached" "$(in_s_sysctl tcp_syncookies)" -eq 2
 want "tcp_timestamps while attached" "$(in_s_sysctl tcp_timestamps)" -eq 2
-st=$(sg status "$SIF" --json 2>&1)
+# stderr apart: a note that another command holds the lock is not JSON.
+st=$(sg status "$SIF" --json 2>"$TMP/status.err")
 eng=$(python3 -c 'import json,sys
 d = json.loads(sys.argv[1]); i = d["interfaces"][0] if isinstance(d.get("interfaces"), list) else d
 print(i.get("engine"), i.get("healthy"), i.get("tc_state"), i.get("sysctls_set", {}).get("tcp_syncookies_was"))' "$st" 2>/dev/null)
-[ "$eng" = "kernel True none 1" ] || REASONS+=("status: engine healthy tc_state tcp_syncookies_was = '$eng', want 'kernel True none 1'")
+[ "$eng" = "kernel True none 1" ] || REASONS+=("status: engine healthy tc_state tcp_syncookies_was = '$eng', want 'kernel True none 1' ($(cat "$TMP/status.err"))")
 [ -n "$(tc -n "$SNS" filter show dev "$SIF" ingress 2>/dev/null)" ] &&
 	REASONS+=("a TC filter on $SIF: the kernel engine has none")
 check attach_kernel_engine
