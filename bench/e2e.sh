@@ -22,14 +22,17 @@
 # floods: the live-frames generator paced at FRACTION of the ceiling,
 # unpaced, and hping3 --flood --rand-source; during each, 200 sequential
 # legitimate connects. The ceiling is measured again right after synguard.
-# Then IPv6 and ACK floods for synguard and kernel syncookies, and bulk TCP
-# throughput with and without synguard.
+# Then IPv6 and ACK floods for synguard and kernel syncookies, a SYN flood
+# and a random-ACK flood together (cookies go out, so every ACK is checked:
+# the forged connections per 10^8 ACKs), and bulk TCP throughput with and
+# without synguard.
 #
 # Output: one JSON object per phase in $OUT/bench-e2e.json (an array), read
 # by bench/report.sh. Environment knobs: WINDOW (s, 6), FRACTION (0.6),
 # CONNECTS (200), DEFENSES ("none sc1 sc2 synproxy synguard"),
 # FLOODS ("paced unpaced hping3"), EXTRA (defense:flood pairs run once
-# more, "synguard:paced6 sc1:paced6 synguard:ack sc1:ack"), THROUGHPUT (1).
+# more, "synguard:paced6 sc1:paced6 synguard:ack sc1:ack synguard:synack
+# sc1:synack"), THROUGHPUT (1).
 set -u
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -42,7 +45,7 @@ FRACTION=${FRACTION:-0.6}
 CONNECTS=${CONNECTS:-200}
 DEFENSES=${DEFENSES-"none sc1 sc2 synproxy synguard"}
 FLOODS=${FLOODS-"paced unpaced hping3"}
-EXTRA=${EXTRA-"synguard:paced6 sc1:paced6 synguard:ack sc1:ack"}
+EXTRA=${EXTRA-"synguard:paced6 sc1:paced6 synguard:ack sc1:ack synguard:synack sc1:synack"}
 THROUGHPUT=${THROUGHPUT:-1}
 NCPU=$(nproc)
 
@@ -337,6 +340,19 @@ flood_start() { # kind seconds
 			--duration "$dur" --json >"$TMP/flood.0" 2>&1 &
 		FLOOD_PIDS+=($!)
 		;;
+	synack)
+		# A paced SYN flood keeps cookies going out (an ACK flood alone
+		# is refused unhashed), and random ACKs without options, the
+		# cookie variant easiest to forge, come unpaced beside it.
+		"${IN_C[@]}" timeout $((dur + 10)) "$B/flood" --dev "$CDEV" \
+			--dst-mac "$SMAC" --threads "$NCPU" --dst $SRV4 \
+			--rate "$PACED_RATE" --duration "$dur" --json >"$TMP/flood.0" 2>&1 &
+		FLOOD_PIDS+=($!)
+		"${IN_C[@]}" timeout $((dur + 10)) "$B/flood" --dev "$CDEV" \
+			--dst-mac "$SMAC" --threads "$NCPU" --dst $SRV4 --ack \
+			--opts none --duration "$dur" --json >"$TMP/flood.1" 2>&1 &
+		FLOOD_PIDS+=($!)
+		;;
 	hping3)
 		# One process per core (each one is single-threaded).
 		for ((i = 0; i < NCPU; i++)); do
@@ -360,8 +376,9 @@ flood_wait() {
 
 flood_offered() { # seconds -> offered frames/s as JSON
 	if [ -s "$TMP/flood.0" ] && jq -e . "$TMP/flood.0" >/dev/null 2>&1; then
-		jq -c '{offered_pps: .pps, frames: .frames, skipped: .skipped}' \
-			"$TMP/flood.0"
+		# Every flood process of the phase (synack runs two).
+		jq -sc '{offered_pps: (map(.pps) | add), frames: (map(.frames) | add),
+			 skipped: (map(.skipped // 0) | add)}' "$TMP"/flood.[0-9]
 	else
 		# hping3 prints "N packets tramitted" (sic) on SIGINT.
 		cat "$TMP"/flood.* 2>/dev/null | awk -v d="$1" '

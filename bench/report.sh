@@ -76,6 +76,16 @@ jq -n --slurpfile c "$TMP/cost.json" --slurpfile e "$TMP/e2e.json" \
 				measured: "\($p.forged_connections) forged connections in \($p.seconds * 10 | round / 10) s at \($p.ack_rx_pps / 1e4 | round / 100)M ACKs/s (kernel syncookies: \(phase("sc1"; "ack").forged_connections // "-"))",
 				met: ($p.forged_connections == 0)
 			}),
+			(phase("synguard"; "synack") as $p | select($p)
+			| phase("sc1"; "synack") as $k
+			| ($p.ack_rx_pps * $p.seconds) as $n
+			| ($n * pow(2; -25)) as $e
+			| def per8($f; $acks): if ($acks // 0) > 0 then "\($f / $acks * 1e10 | round / 100)" else "-" end;
+			{
+				target: "SYN and random-ACK floods together (ACKs without timestamps, the weakest variant): forged connections within 2^-25 per ACK",
+				measured: "\($p.forged_connections) forged in \($n / 1e4 | round / 100)M ACKs = \(per8($p.forged_connections; $n)) per 10^8 (2^-25: 2.98 per 10^8); kernel syncookies: \($k.forged_connections // "-") in \((($k.ack_rx_pps // 0) * ($k.seconds // 0)) / 1e4 | round / 100)M = \(per8($k.forged_connections // 0; ($k.ack_rx_pps // 0) * ($k.seconds // 0))) per 10^8 (about 2^-29: 0.19)",
+				met: ($p.forged_connections <= ($e + 3 * ($e | sqrt) + 3 | floor))
+			}),
 			(phase("synguard"; "paced") as $p | select($p) | {
 				target: "paced flood: every legit connect succeeds, p99 < 1 ms",
 				measured: "\($p.client.ok // 0)/\($p.client.count // 0), p99 \(($p.client.connect_us.p99 // 0) / 1000 * 1000 | round / 1000) ms",
@@ -136,16 +146,16 @@ tables() {
 		"|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
 		(.ceiling_synack_pps as $c
 		| ["ceiling", "none", "sc1", "sc2", "synproxy", "synguard"] as $o
-		| ["paced", "unpaced", "hping3", "paced6", "ack"] as $fo
+		| ["paced", "unpaced", "hping3", "paced6", "ack", "synack"] as $fo
 		| .e2e.phases | sort_by(. as $p | [($o | index($p.defense)), ($fo | index($p.flood))]) | .[] |
-			"| \(.defense) | \(.flood) | \(k(.offered_pps)) | \(if .flood == "ack" then "\(k(.ack_rx_pps)) ACKs" else k(.syn_rx_pps) end) | \(k(.synack_pps)) | \(if $c then "\(.synack_pps / $c * 100 | round)%" else "-" end) | \(f(.softirq_cores; 100)) | \(f(.busy_cores; 100)) | \(if .client then "\(.client.ok)/\(.client.count)" + (if .client.tried < .client.count then " (\(.client.tried) tried)" else "" end) else "-" end) | \(if (.client.ok // 0) > 0 then "\(us(.client.connect_us.p50)) | \(us(.client.connect_us.p99)) | \(us(.client.connect_us.max))" else "- | - | -" end) | \(if .defense == "ceiling" then "-" else (.forged_connections // "-" | tostring) end) |"),
+			"| \(.defense) | \(.flood) | \(k(.offered_pps)) | \(if .flood == "ack" then "\(k(.ack_rx_pps)) ACKs" elif .flood == "synack" then "\(k(.syn_rx_pps)) + \(k(.ack_rx_pps)) ACKs" else k(.syn_rx_pps) end) | \(k(.synack_pps)) | \(if $c then "\(.synack_pps / $c * 100 | round)%" else "-" end) | \(f(.softirq_cores; 100)) | \(f(.busy_cores; 100)) | \(if .client then "\(.client.ok)/\(.client.count)" + (if .client.tried < .client.count then " (\(.client.tried) tried)" else "" end) else "-" end) | \(if (.client.ok // 0) > 0 then "\(us(.client.connect_us.p50)) | \(us(.client.connect_us.p99)) | \(us(.client.connect_us.max))" else "- | - | -" end) | \(if .defense == "ceiling" then "-" else (.forged_connections // "-" | tostring) end) |"),
 		"",
 		(if [.e2e.phases[] | .machine.other_flooders // 0] | add > 0 then
 			"**Warning**: other flooding processes ran on this machine during the run: every figure is lower than it would be alone.", ""
 		else empty end),
 		"ceiling: " + ([.e2e.phases[] | select(.defense == "ceiling") | k(.synack_pps)] | join(", then ")) + " SYN-ACKs/s (their mean is the ceiling below)",
 		"",
-		"Floods: the live-frames generator (bench/flood.c) with random sources in 203.0.113.0/24 and MSS+SACK+TS+WS options, paced at \(.e2e.paced_rate | k(.))/s or unpaced, \(.e2e.cpus) threads; hping3 --flood --rand-source, one process per core; paced6: IPv6 from 2001:db8:f::/48 and an IPv6 client; ack: unpaced ACK flood with random ack numbers. Offered: what the generator sent (on veth the receiver runs on the CPU of the sender, so a slow defense also slows the flood). Softirq/busy: cores, from /proc/stat (the CPU time of the generators counts as busy). Legit: 200 sequential connect + 1-byte request/reply, 2 s timeout, within the window; p50/p99/max of the connect time of those that succeeded. Forged conns: connections the server kernel created (TcpPassiveOpens) beyond the successful legit ones, i.e. spoofed packets let through as new connections.",
+		"Floods: the live-frames generator (bench/flood.c) with random sources in 203.0.113.0/24 and MSS+SACK+TS+WS options, paced at \(.e2e.paced_rate | k(.))/s or unpaced, \(.e2e.cpus) threads; hping3 --flood --rand-source, one process per core; paced6: IPv6 from 2001:db8:f::/48 and an IPv6 client; ack: unpaced ACK flood with random ack numbers; synack: the paced SYN flood and, beside it, an unpaced flood of random ACKs without options (the cookie variant easiest to forge), so that cookies are out and every ACK is checked. Offered: what the generator sent (on veth the receiver runs on the CPU of the sender, so a slow defense also slows the flood). Softirq/busy: cores, from /proc/stat (the CPU time of the generators counts as busy). Legit: 200 sequential connect + 1-byte request/reply, 2 s timeout, within the window; p50/p99/max of the connect time of those that succeeded. Forged conns: connections the server kernel created (TcpPassiveOpens) beyond the successful legit ones, i.e. spoofed packets let through as new connections.",
 		"",
 		"synguard SYN-ACK rate: " + ([.ratios[] | "\(.flood): \(f(.synguard_vs_ceiling; 100)) of the ceiling, \(f(.synguard_vs_syncookies; 100))x kernel syncookies"] | join("; ")),
 		""
