@@ -386,8 +386,10 @@ int sg_engine_kernel_wscale(void)
 	long long rmem = sg_proc_sys_field("/proc/sys/net/ipv4/tcp_rmem", 2);
 	/*
 	 * Global, and not shown in other network namespaces: the kernel's
-	 * default then. XXX: a listener with SO_RCVBUF above both gets a
-	 * larger scale than the SYN-ACK offers.
+	 * default then. SO_RCVBUF, capped at twice rmem_max, never raises
+	 * the scale above this. XXX: a listener with SO_RCVBUFFORCE above
+	 * that, or with a window clamp, gets another scale than the SYN-ACK
+	 * offers (doc/design.md, "The kernel engine").
 	 */
 	long long max = sg_proc_sys_field("/proc/sys/net/core/rmem_max", 0);
 	int ws = 0;
