@@ -11,6 +11,7 @@
  * second by run's loop: a change within a second shows at the next tick.
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -19,9 +20,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
+
 #include "sg.h"
 
 #define SG_HOOK_SEC 10 /* an --on-event command runs this long at most */
+#define SG_EVENT_SOURCES 5 /* sources named in src_limit_start, at most */
+/* Entries of the per-source table read for them, at most: the walk is one
+ * syscall per entry, and an attack can fill the largest table. */
+#define SG_EVENT_SRC_SCAN 262144
 
 /* SYNs answered and handshakes handed off per second, over the last tick. */
 static double per_sec(const struct sg_sample *s, enum sg_counter c, double dt)
@@ -179,6 +186,87 @@ static json_t *rates(const struct sg_sample *s, double dt)
 		      per_sec(s, SG_CNT_ACK_SRC_LIMITED, dt)));
 }
 
+struct limited {
+	struct sg_src_key k;
+	__u64 excess; /* packets over the burst, as GCRA's TAT says */
+};
+
+/* "203.0.113.20/32 syn": a source of the per-source table, as limited. */
+static json_t *source_str(const struct limited *l, const struct sg_config *c)
+{
+	char a[INET6_ADDRSTRLEN], buf[INET6_ADDRSTRLEN + 16];
+	int v6 = l->k.family != 4;
+
+	inet_ntop(v6 ? AF_INET6 : AF_INET, l->k.addr, a, sizeof(a));
+	snprintf(buf, sizeof(buf), "%s/%u %s", a,
+		 v6 ? c->src_prefix6 : c->src_prefix4,
+		 l->k.kind == SG_SRC_ACK ? "ack" : "syn");
+	return json_string(buf);
+}
+
+/* Keeps the SG_EVENT_SOURCES furthest over in top[0..*n), furthest first. */
+static void keep_top(struct limited *top, int *n, const struct limited *cur)
+{
+	int i = *n;
+
+	if (i == SG_EVENT_SOURCES) {
+		if (top[i - 1].excess >= cur->excess)
+			return;
+		i--; /* the least over goes */
+	} else {
+		(*n)++;
+	}
+	for (; i > 0 && top[i - 1].excess < cur->excess; i--)
+		top[i] = top[i - 1];
+	top[i] = *cur;
+}
+
+/*
+ * The sources over their limit now, the furthest over first: entries of
+ * the per-source table whose next allowed packet (the GCRA value the
+ * program keeps, bpf/limits.h) lies beyond the burst's tolerance. Read for
+ * src_limit_start only, as the walk is bounded but not cheap.
+ */
+static json_t *limited_sources(const struct sg_sample *s)
+{
+	struct limited top[SG_EVENT_SOURCES] = {}, cur;
+	struct sg_src_key key, next;
+	int n = 0, i, fd = s->p->fd[SG_M_SRC];
+	__u64 now, tat, interval, tol;
+	struct sg_config c;
+	struct timespec ts;
+	__u32 seen = 0, rate, burst;
+	json_t *arr = json_array();
+
+	if (!arr || fd < 0 || sg_map_read(s->p, SG_M_CONFIG, &c))
+		return arr;
+	clock_gettime(CLOCK_MONOTONIC, &ts); /* bpf_ktime_get_ns's clock */
+	now = (__u64)ts.tv_sec * SG_NSEC_PER_SEC + ts.tv_nsec;
+	if (bpf_map_get_next_key(fd, NULL, &next))
+		return arr;
+	do {
+		key = next;
+		if (bpf_map_lookup_elem(fd, &key, &tat))
+			continue;
+		rate = key.kind == SG_SRC_ACK ? c.src_ack_rate : c.src_syn_rate;
+		burst = key.kind == SG_SRC_ACK ? c.src_ack_burst
+					       : c.src_syn_burst;
+		if (!rate)
+			continue;
+		interval = SG_NSEC_PER_SEC / rate;
+		tol = interval * (burst > 1 ? burst - 1 : 0);
+		if (tat <= now || tat - now <= tol)
+			continue;
+		cur.k = key;
+		cur.excess = (tat - now - tol) / interval + 1;
+		keep_top(top, &n, &cur);
+	} while (++seen < SG_EVENT_SRC_SCAN &&
+		 !bpf_map_get_next_key(fd, &key, &next));
+	for (i = 0; i < n; i++)
+		json_array_append_new(arr, source_str(&top[i], &c));
+	return arr;
+}
+
 void sg_events_tick(struct sg_events *ev, const char *iface,
 		    const struct sg_sample *s, double dt)
 {
@@ -204,10 +292,14 @@ void sg_events_tick(struct sg_events *ev, const char *iface,
 		sg_event(ev, iface, "cookies_engaged", rates(s, dt));
 	if (off && on && !s->engaged)
 		sg_event(ev, iface, "cookies_disengaged", rates(s, dt));
-	if (limiting != ev->limiting)
+	if (limiting != ev->limiting) {
+		json_t *f = rates(s, dt);
+
+		if (limiting && f)
+			sg_jset(f, "sources", limited_sources(s));
 		sg_event(ev, iface,
-			 limiting ? "src_limit_start" : "src_limit_stop",
-			 rates(s, dt));
+			 limiting ? "src_limit_start" : "src_limit_stop", f);
+	}
 	if (ack_flood != ev->ack_flood)
 		sg_event(ev, iface,
 			 ack_flood ? "ack_flood_start" : "ack_flood_stop",

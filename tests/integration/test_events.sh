@@ -7,8 +7,8 @@
 #   events_cookies        a SYN flood over syn_rate_on: cookies_engaged with
 #                         the rates; after it and hold_time, the next SYN:
 #                         cookies_disengaged
-#   events_src_limit      one source over src_syn_rate: src_limit_start,
-#                         then src_limit_stop when it stops
+#   events_src_limit      one source over src_syn_rate: src_limit_start
+#                         naming it, then src_limit_stop when it stops
 #   events_ack_flood      random ACKs over --ack-flood-rate: ack_flood_start,
 #                         then ack_flood_stop
 #   events_hook           the command ran for each, with SYNGUARD_* set
@@ -93,6 +93,9 @@ if out=$(sg config "$SIF" src_syn_rate=50 src_syn_burst=5 cookies=always 2>&1); 
 	wait_event src_limit_start 2 || REASONS+=("no src_limit_start event")
 	e=$(events src_limit_start | head -n 1)
 	want "src_limit_start: src_limited_per_s" "$(field "$e" src_limited_per_s)" -gt 0
+	# The flooding source, and only it: nothing else sent SYNs.
+	[ "$(field "$e" sources)" = "[\"$SPOOF/32 syn\"]" ] ||
+		REASONS+=("src_limit_start: sources '$(field "$e" sources)', wanted [\"$SPOOF/32 syn\"]")
 	wait_event src_limit_stop 3 || REASONS+=("no src_limit_stop event after the flood")
 else
 	REASONS+=("config: $out")
