@@ -113,8 +113,9 @@ static int detach_notrack(const char *iface, int ifindex)
 
 /*
  * Before the programs go (doc/design.md, "Detach drains"): a handshake
- * whose SYN-ACK synguard sent has a cookie only the TC handoff takes, so
- * its ACK would reach a kernel that resets it. New SYNs pass to the kernel
+ * whose SYN-ACK synguard sent has a cookie only the TC handoff takes (or,
+ * for a --synproxy or --gateway port, SYNPROXY through our table's rule),
+ * so its ACK would reach a kernel that resets it. New SYNs pass to the kernel
  * from here (syn_detach_pass), and the programs stay until the ACKs of the
  * SYN-ACKs already sent are back. Best effort: a map that cannot be read
  * or written only costs the wait.
@@ -174,9 +175,10 @@ int sg_detach(const char *iface)
 	sg_block_signals();
 	have_info = !sg_map_read(&p, SG_M_INFO, &info) && info.ifindex;
 	ifindex = if_nametoindex(iface);
-	/* Only the own engine's cookies need its handoff; the kernel takes
-	 * the kernel engine's itself. */
-	if (have_info && info.engine == SG_ENGINE_OWN &&
+	/* The own engine's cookies need its handoff, and SYNPROXY's (either
+	 * engine) the rules of our table, which go with the programs; the
+	 * kernel takes the kernel engine's own cookies itself. */
+	if (have_info && (info.engine == SG_ENGINE_OWN || info.synproxy) &&
 	    (__u32)ifindex == info.ifindex && sg_prog_alive(info.xdp_prog_id))
 		drain(iface, &p);
 	sg_pins_close(&p);

@@ -386,7 +386,17 @@ for engine in own kernel; do
 	[ $engine = own ] && c=handoff_ok || c=syn_kernel_cookie
 	want "local port: $c delta" "$(d $c)" -eq 20
 	unset -f d
-	sg_detach || REASONS+=("detach failed")
+	# A SYN every 100 ms while detach starts: SYN-ACKs are out, so it
+	# must drain before the table and its SYNPROXY rule go, in the kernel
+	# engine too (whose own cookies would need no drain).
+	ip netns exec "$CNS" timeout 10 hping3 -q -S -p $P_NODE -i u100000 -c 60 "$S4" \
+		>/dev/null 2>&1 &
+	hp=$!
+	BG_PIDS+=($hp)
+	sleep 0.5
+	out=$(sg detach "$SIF" 2>&1) && SG_ATTACHED=0 || REASONS+=("detach failed: $out")
+	kill_ours "$hp"
+	[[ $out == *"draining for "* ]] || REASONS+=("detach did not drain: $out")
 	check "kube_nodeport_synproxy_$engine"
 done
 
