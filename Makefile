@@ -101,6 +101,15 @@ $(OUTPUT)/synguard.skel.h: $(OUTPUT)/synguard.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name synguard > $@
 
+# The unit tests' way into the TC checksum step (tests/bpf/tc_proxycsum.bpf.c).
+$(OUTPUT)/tc_proxycsum.bpf.o: tests/bpf/tc_proxycsum.bpf.c $(BPF_HDRS) $(OUTPUT)/vmlinux.h
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/tc_proxycsum.skel.h: $(OUTPUT)/tc_proxycsum.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name tc_proxycsum > $@
+
 USER_SRCS := $(wildcard user/*.c)
 USER_HDRS := $(wildcard user/*.h) include/synguard.h
 
@@ -109,7 +118,7 @@ $(OUTPUT)/synguard: $(USER_SRCS) $(USER_HDRS) $(OUTPUT)/synguard.skel.h VERSION
 	$(Q)$(CC) $(CFLAGS) $(EXTRA_CFLAGS) -DSG_VERSION='"$(VERSION)"' -Iuser $(USER_SRCS) -o $@ \
 		$(EXTRA_LDFLAGS) $(CLI_LIBS)
 
-$(OUTPUT)/test_xdp: $(TEST_SRCS) $(TEST_HDRS) $(OUTPUT)/synguard.skel.h
+$(OUTPUT)/test_xdp: $(TEST_SRCS) $(TEST_HDRS) $(OUTPUT)/synguard.skel.h $(OUTPUT)/tc_proxycsum.skel.h
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests/lib $(TEST_SRCS) -o $@ $(LIBS)
 

@@ -61,6 +61,33 @@ extern int bpf_sk_assign_tcp_reqsk(struct __sk_buff *skb, struct sock *sk,
 #endif
 
 /*
+ * Room for synguard's metadata in front of the frame, stamped with this
+ * load's secret and flags; NULL (counted as cookie_meta_error) when the
+ * driver leaves no headroom. Packet pointers are stale after it.
+ */
+static __always_inline struct sg_meta *sg_meta_push(struct xdp_md *ctx,
+						    __u8 flags)
+{
+	struct sg_meta *m;
+
+	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(struct sg_meta))) {
+		sg_count(SG_CNT_COOKIE_META_ERROR);
+		return NULL;
+	}
+	m = (void *)(long)ctx->data_meta;
+	if ((void *)(m + 1) > (void *)(long)ctx->data) {
+		sg_count(SG_CNT_COOKIE_META_ERROR);
+		return NULL;
+	}
+	__builtin_memset(m, 0, sizeof(*m));
+	m->magic = SG_META_MAGIC;
+	m->flags = flags;
+	m->secret[0] = sg_meta_secret[0];
+	m->secret[1] = sg_meta_secret[1];
+	return m;
+}
+
+/*
  * Metadata for the TC handoff of a validated ACK; its verdict. opt: the
  * ACK's options; o: what the cookie says the SYN offered; ws: the window
  * scale our SYN-ACK offered.
@@ -71,7 +98,6 @@ static __always_inline int sg_write_meta(struct xdp_md *ctx,
 					 const struct sg_cookie_opts *o,
 					 __u32 family, __u32 ws)
 {
-	void *data;
 	struct sg_meta *m;
 	/* Options whose sysctl went off since the SYN-ACK are dropped: the
 	 * kfunc would refuse the handoff for them. */
@@ -83,27 +109,17 @@ static __always_inline int sg_write_meta(struct xdp_md *ctx,
 		sg_count(SG_CNT_COOKIE_OK);
 		return XDP_PASS;
 	}
-	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(struct sg_meta))) {
-		sg_count(SG_CNT_COOKIE_META_ERROR);
+	m = sg_meta_push(ctx,
+			 (ts ? SG_META_F_TSTAMP : 0) |
+				 (o->sack && (cfg->tcp_sysctl & SG_SYSCTL_SACK)
+					  ? SG_META_F_SACK
+					  : 0) |
+				 (o->ecn ? SG_META_F_ECN : 0));
+	if (!m)
 		return XDP_PASS;
-	}
-	data = (void *)(long)ctx->data;
-	m = (void *)(long)ctx->data_meta;
-	if ((void *)(m + 1) > data) {
-		sg_count(SG_CNT_COOKIE_META_ERROR);
-		return XDP_PASS;
-	}
-	m->magic = SG_META_MAGIC;
 	m->rcv_tsval = ts ? opt->tsval : 0;
 	m->rcv_tsecr = ts ? opt->tsecr : 0;
 	m->mss = sg_mss_table(family, o->mss_idx);
-	m->flags = (ts ? SG_META_F_TSTAMP : 0) |
-		   (o->sack && (cfg->tcp_sysctl & SG_SYSCTL_SACK)
-			    ? SG_META_F_SACK
-			    : 0) |
-		   (o->ecn ? SG_META_F_ECN : 0);
-	m->rcv_wscale = 0;
-	m->snd_wscale = 0;
 	if (o->snd_ws != SG_COOKIE_WS_NONE &&
 	    (cfg->tcp_sysctl & SG_SYSCTL_WS)) {
 		m->flags |= SG_META_F_WSCALE;
@@ -111,10 +127,21 @@ static __always_inline int sg_write_meta(struct xdp_md *ctx,
 		/* The one our SYN-ACK offered, as the MAC proved. */
 		m->rcv_wscale = ws;
 	}
-	m->pad[0] = m->pad[1] = m->pad[2] = 0;
-	m->secret[0] = sg_meta_secret[0];
-	m->secret[1] = sg_meta_secret[1];
 	sg_count(SG_CNT_COOKIE_OK);
+	return XDP_PASS;
+}
+
+/*
+ * An IPv6 ACK with a valid raw cookie, for SYNPROXY: passed with metadata
+ * that has TC verify its TCP checksum (bpf/proxycsum.h); its verdict.
+ * Monitor mode sent no SYN-ACK, and changes no frame: no metadata.
+ */
+static __always_inline int sg_proxy_meta(struct xdp_md *ctx,
+					 const struct sg_config *cfg)
+{
+	if (!cfg->monitor && !sg_meta_push(ctx, SG_META_F_PROXY))
+		return XDP_PASS;
+	sg_count(SG_CNT_ACK_PROXY_COOKIE_PASS);
 	return XDP_PASS;
 }
 

@@ -133,18 +133,16 @@ static __noinline int sg_kernel_cookie(struct xdp_md *ctx,
 }
 
 /*
- * attach --gateway: is this IPv4 flow routed through this host (not to one
- * of its addresses)? The kernel's FIB says, as it will for the packet: a
- * route out (neighbour known or not) is forwarding; a local address,
- * forwarding off or no route is not. A subprogram: the lookup's 64 bytes
- * stay off the caller's stack.
+ * attach --gateway: is this flow routed through this host (not to one of
+ * its addresses)? The kernel's FIB says, as it will for the packet: a route
+ * out (neighbour known or not) is forwarding; a local address, forwarding
+ * off or no route is not. A subprogram: the lookup's 64 bytes stay off the
+ * caller's stack.
  */
 static __noinline int sg_routed(struct xdp_md *ctx, const struct sg_flow *f)
 {
 	struct bpf_fib_lookup fib = {
-		.family = 2, /* AF_INET */
 		.l4_protocol = IPPROTO_TCP,
-		.tot_len = 40,
 	};
 	long rc;
 
@@ -152,8 +150,17 @@ static __noinline int sg_routed(struct xdp_md *ctx, const struct sg_flow *f)
 		return 0;
 	fib.sport = f->sport;
 	fib.dport = f->dport;
-	fib.ipv4_src = f->saddr[0];
-	fib.ipv4_dst = f->daddr[0];
+	if (f->family == 4) {
+		fib.family = 2; /* AF_INET */
+		fib.tot_len = 40;
+		fib.ipv4_src = f->saddr[0];
+		fib.ipv4_dst = f->daddr[0];
+	} else {
+		fib.family = 10; /* AF_INET6 */
+		fib.tot_len = 60;
+		__builtin_memcpy(fib.ipv6_src, f->saddr, 16);
+		__builtin_memcpy(fib.ipv6_dst, f->daddr, 16);
+	}
 	fib.ifindex = ctx->ingress_ifindex;
 	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
 	return rc == BPF_FIB_LKUP_RET_SUCCESS ||
@@ -161,10 +168,13 @@ static __noinline int sg_routed(struct xdp_md *ctx, const struct sg_flow *f)
 }
 
 /*
- * Is this IPv4 flow one SYNPROXY completes: to a nat port of this host, or
+ * Is this flow one SYNPROXY completes: to a nat port of this host, or
  * (--gateway) routed through it? A nat port's number routed to another
  * host is not this host's port: without --gateway no rule would take its
- * ACK in FORWARD.
+ * ACK in FORWARD. IPv6 only with the own engine: SYNPROXY drops an IPv6
+ * ACK whose checksum the kernel has not verified yet, and only the own
+ * engine's TC program verifies and marks it (bpf/proxycsum.h); the kernel
+ * engine has none, so its IPv6 passes as before.
  */
 static __always_inline int sg_proxied(struct xdp_md *ctx,
 				      const struct sg_pkt *p,
@@ -173,7 +183,7 @@ static __always_inline int sg_proxied(struct xdp_md *ctx,
 {
 	int nat;
 
-	if (p->family != 4)
+	if (p->family != 4 && sg_engine != SG_ENGINE_OWN)
 		return 0;
 	nat = sg_port_in(&sg_proxy_ports, bpf_ntohs(flow->dport));
 	if (!nat && !cfg->gateway)
@@ -199,22 +209,17 @@ static __noinline int sg_proxy_cookie(struct xdp_md *ctx,
 	return -1;
 }
 
-/*
- * A valid kernel cookie's ACK: passed and counted as c, unless its source
- * is over its ACK limit.
- */
-static __always_inline int sg_cookie_ack_pass(const struct sg_flow *flow,
-					      const struct sg_config *cfg,
-					      enum sg_counter c)
+/* Is a valid kernel cookie's ACK over its source's ACK limit? Counted. */
+static __always_inline int sg_ack_limited(const struct sg_flow *flow,
+					  const struct sg_config *cfg)
 {
 	if (cfg->src_ack_rate &&
 	    !sg_src_allow(flow, SG_SRC_ACK, cfg, cfg->src_ack_rate,
 			  cfg->src_ack_burst)) {
 		sg_count(SG_CNT_ACK_SRC_LIMITED);
-		return XDP_DROP;
+		return 1;
 	}
-	sg_count(c);
-	return XDP_PASS;
+	return 0;
 }
 
 /*
@@ -222,13 +227,15 @@ static __always_inline int sg_cookie_ack_pass(const struct sg_flow *flow,
  * valid raw cookie passes to SYNPROXY, which checks it again with the same
  * secret and opens the connection to the backend; anything else is
  * dropped, as SYNPROXY would drop it, but before the kernel pays for it.
+ * A valid IPv6 one carries metadata for TC, which verifies its checksum
+ * for SYNPROXY (sg_proxy_meta).
  */
-static __always_inline int sg_proxy_ack(void *data, void *data_end,
-					const struct sg_pkt *p,
-					struct tcphdr *th,
-					const struct sg_flow *flow,
-					const struct sg_config *cfg)
+static __always_inline int
+sg_proxy_ack(struct xdp_md *ctx, const struct sg_pkt *p, struct tcphdr *th,
+	     const struct sg_flow *flow, const struct sg_config *cfg)
 {
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
 	void *iph = data + (p->l3_off & SG_L3_OFF_MASK);
 	long r = -1;
 
@@ -240,7 +247,12 @@ static __always_inline int sg_proxy_ack(void *data, void *data_end,
 		sg_count(SG_CNT_ACK_PROXY_COOKIE_BAD);
 		return XDP_DROP;
 	}
-	return sg_cookie_ack_pass(flow, cfg, SG_CNT_ACK_PROXY_COOKIE_PASS);
+	if (sg_ack_limited(flow, cfg))
+		return XDP_DROP;
+	if (p->family == 6)
+		return sg_proxy_meta(ctx, cfg);
+	sg_count(SG_CNT_ACK_PROXY_COOKIE_PASS);
+	return XDP_PASS;
 }
 
 /*
@@ -283,7 +295,10 @@ static __always_inline int sg_kernel_ack(struct bpf_sock *sk, void *data,
 		sg_count(SG_CNT_ACK_KERNEL_COOKIE_BAD);
 		return XDP_DROP;
 	}
-	return sg_cookie_ack_pass(flow, cfg, SG_CNT_ACK_KERNEL_COOKIE_PASS);
+	if (sg_ack_limited(flow, cfg))
+		return XDP_DROP;
+	sg_count(SG_CNT_ACK_KERNEL_COOKIE_PASS);
+	return XDP_PASS;
 }
 
 #endif /* SG_KENGINE_H */

@@ -8,9 +8,9 @@
 #define SG_SYNCHECK_H
 
 /*
- * A SYN's payload (TCP Fast Open data) is summed in a per-CPU copy: the
- * checksum helper cannot take a packet range of variable length. Larger
- * SYN payloads are not verified, and dropped (syn_bad_csum).
+ * The longest payload whose checksum is verified (sg_payload_buf): a SYN
+ * with more is dropped (syn_bad_csum), a SYNPROXY ACK with more is left
+ * unverified (proxy_csum_unmarked, bpf/proxycsum.h).
  */
 #define SG_SYN_DATA_MAX 2048
 #define SG_SCRATCH_MASK 4095
@@ -140,21 +140,30 @@ static __always_inline int sg_sum_words(const void *p, const void *data_end,
 	return 0;
 }
 
-/* Adds a SYN's payload of len bytes at off to *sum; -1 if it cannot. A
- * subprogram: rare (TCP Fast Open), and kept off the common path's stack. */
-static __noinline int sg_sum_payload(struct xdp_md *ctx, __u32 off, __u32 len,
-				     __u64 *sum)
+/*
+ * A segment's payload (a SYN's TCP Fast Open data, a first data segment)
+ * is summed in the per-CPU scratch copy: the checksum helper cannot take a
+ * packet range of variable length. The copy, for len bytes; NULL if there
+ * is none or len is 0 or past SG_SYN_DATA_MAX. *len comes back bounded
+ * for the verifier.
+ */
+static __always_inline struct sg_scratch *sg_payload_buf(__u32 *len)
 {
-	struct sg_scratch *b;
-	__u32 zero = 0, len4, chunk;
+	__u32 zero = 0;
+
+	if (!*len || *len > SG_SYN_DATA_MAX)
+		return NULL;
+	*len = sg_size_bound(*len, SG_SYN_DATA_MAX);
+	return bpf_map_lookup_elem(&sg_scratch, &zero);
+}
+
+/* Adds the len bytes copied into b to *sum; 0. */
+static __always_inline int sg_sum_copy(struct sg_scratch *b, __u32 len,
+				       __u64 *sum)
+{
+	__u32 len4, chunk;
 	int i;
 
-	b = bpf_map_lookup_elem(&sg_scratch, &zero);
-	if (!b || !len || len > SG_SYN_DATA_MAX)
-		return -1;
-	len = sg_size_bound(len, SG_SYN_DATA_MAX);
-	if (bpf_xdp_load_bytes(ctx, off, b->b, len))
-		return -1;
 	/* Zero up to the next word: the copy holds older bytes past len. */
 	b->b[len & SG_SCRATCH_MASK] = 0;
 	b->b[(len + 1) & SG_SCRATCH_MASK] = 0;
@@ -184,6 +193,55 @@ static __noinline int sg_sum_payload(struct xdp_md *ctx, __u32 off, __u32 len,
 	return 0;
 }
 
+/* XDP: adds the payload of len bytes at off to *sum; -1 if it cannot. A
+ * subprogram: rare (TCP Fast Open), and kept off the common path's stack. */
+static __noinline int sg_sum_payload(struct xdp_md *ctx, __u32 off, __u32 len,
+				     __u64 *sum)
+{
+	struct sg_scratch *b = sg_payload_buf(&len);
+
+	if (!b || bpf_xdp_load_bytes(ctx, off, b->b, len))
+		return -1;
+	return sg_sum_copy(b, len, sum);
+}
+
+/*
+ * The one's complement sums of a TCP segment's pseudo header (*pseudo)
+ * and of the pseudo header and TCP header (*sum, the payload still to
+ * add); -1 if the headers are not all in [data, data_end), or an IPv4
+ * header's own checksum is wrong. Shared by the SYN check at XDP and the
+ * SYNPROXY ACK check at TC (bpf/proxycsum.h).
+ */
+static __always_inline int sg_tcp_sum_hdr(void *data, void *data_end,
+					  const struct sg_pkt *p, __u64 *pseudo,
+					  __u64 *sum)
+{
+	void *l3 = data + (p->l3_off & SG_L3_OFF_MASK);
+	void *l4 = data + (p->l4_off & SG_L4_OFF_MASK);
+	__u32 seg_len = p->ip_end - p->l4_off;
+
+	if (p->family == 4) {
+		struct iphdr *ip = l3;
+		__u64 hs = 0;
+
+		if ((void *)(ip + 1) > data_end ||
+		    sg_sum_words(ip, data_end, ip->ihl, &hs) ||
+		    sg_csum_fold(hs))
+			return -1;
+		*pseudo = sg_sum32(&ip->saddr, 2);
+	} else {
+		struct ipv6hdr *ip6 = l3;
+
+		if ((void *)(ip6 + 1) > data_end)
+			return -1;
+		*pseudo = sg_sum32(&ip6->saddr, 8);
+	}
+	/* Protocol and length: the same words in both pseudo headers. */
+	*pseudo += bpf_htons(IPPROTO_TCP) + bpf_htons(seg_len);
+	*sum = *pseudo;
+	return sg_sum_words(l4, data_end, p->tcp_len / 4, sum);
+}
+
 /*
  * Are the IPv4 header and TCP checksums right? The kernel drops a SYN with
  * a wrong one; answering it would reflect garbage. One exception: a sender
@@ -197,34 +255,12 @@ static __always_inline int sg_syn_csum_ok(struct xdp_md *ctx,
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	void *l3 = data + (p->l3_off & SG_L3_OFF_MASK);
-	void *l4 = data + (p->l4_off & SG_L4_OFF_MASK);
+	struct tcphdr *th = data + (p->l4_off & SG_L4_OFF_MASK);
 	__u32 seg_len = p->ip_end - p->l4_off;
-	__u64 pseudo = 0, sum;
-	struct tcphdr *th = l4;
+	__u64 pseudo = 0, sum = 0;
 
-	if ((void *)(th + 1) > data_end)
-		return 0;
-	if (p->family == 4) {
-		struct iphdr *ip = l3;
-		__u64 hs = 0;
-
-		if ((void *)(ip + 1) > data_end ||
-		    sg_sum_words(ip, data_end, ip->ihl, &hs) ||
-		    sg_csum_fold(hs))
-			return 0;
-		pseudo = sg_sum32(&ip->saddr, 2);
-	} else {
-		struct ipv6hdr *ip6 = l3;
-
-		if ((void *)(ip6 + 1) > data_end)
-			return 0;
-		pseudo = sg_sum32(&ip6->saddr, 8);
-	}
-	/* Protocol and length: the same words in both pseudo headers. */
-	pseudo += bpf_htons(IPPROTO_TCP) + bpf_htons(seg_len);
-	sum = pseudo;
-	if (sg_sum_words(th, data_end, p->tcp_len / 4, &sum))
+	if ((void *)(th + 1) > data_end ||
+	    sg_tcp_sum_hdr(data, data_end, p, &pseudo, &sum))
 		return 0;
 	if (seg_len > p->tcp_len && sg_sum_payload(ctx, p->l4_off + p->tcp_len,
 						   seg_len - p->tcp_len, &sum))

@@ -22,10 +22,11 @@
 #include "lists.h"
 #include "limits.h"
 #include "syncheck.h"
+#include "handoff.h"
 #include "kengine.h"
 #include "synack.h"
 #include "firstflight.h"
-#include "handoff.h"
+#include "proxycsum.h"
 #include "conntrack.h"
 #include "estcache.h"
 #include "ack.h"
@@ -82,8 +83,8 @@ __noinline int sg_handle_syn(struct xdp_md *ctx, struct sg_pkt *p,
 #endif
 	/* No local listener, and NAT translates it (attach --synproxy), or
 	 * routed through (--gateway): SYNPROXY completes the handshake, no
-	 * handoff. IPv4 only: nftables' synproxy drops IPv6 whose checksum
-	 * is not verified yet (doc/design.md). */
+	 * handoff. IPv6 with the own engine only: TC must verify the ACK's
+	 * checksum for nftables' synproxy (bpf/proxycsum.h). */
 	if (sg_proxied(ctx, p, flow, cfg))
 		return SG_SYN_PROXY;
 	/*
@@ -235,7 +236,7 @@ __noinline int sg_handle_ack(struct xdp_md *ctx, struct sg_pkt *p,
 
 	/* Unknown to conntrack, for a translated port: SYNPROXY's. */
 	if (!sk && sg_proxied(ctx, p, flow, cfg))
-		return sg_proxy_ack(data, data_end, p, th, flow, cfg);
+		return sg_proxy_ack(ctx, p, th, flow, cfg);
 	if (sg_engine == SG_ENGINE_KERNEL)
 		return sg_kernel_ack(sk, data, data_end, p, th, flow, cfg);
 	return sg_own_ack(ctx, p, flow, cfg, th, sk, cookie, &u.opt, &u.o);
@@ -422,10 +423,11 @@ int synguard_xdp(struct xdp_md *ctx)
 /*
  * TC ingress: the kernel handoff. Reads the metadata XDP wrote for a
  * cookie-validated ACK, finds the listener and asks the kernel to build the
- * connection from the decoded options. A frame without synguard metadata is
- * not touched: TC never acts on traffic XDP did not mark. Frames it does
- * not hand off return TC_ACT_UNSPEC, so later filters still see them (OK
- * would end classification).
+ * connection from the decoded options; or, for an IPv6 cookie ACK XDP
+ * passed to SYNPROXY, verifies its checksum (sg_proxy_csum). A frame
+ * without synguard metadata is not touched: TC never acts on traffic XDP
+ * did not mark. Frames it does not hand off return TC_ACT_UNSPEC, so later
+ * filters still see them (OK would end classification).
  */
 SEC("tc")
 int synguard_tc(struct __sk_buff *skb)
@@ -452,6 +454,10 @@ int synguard_tc(struct __sk_buff *skb)
 	    sg_flow_fill(&flow, data, data_end, &p, th, 0)) {
 		sg_count(SG_CNT_HANDOFF_META_BAD);
 		return TC_ACT_UNSPEC;
+	}
+	if (m->flags & SG_META_F_PROXY) {
+		p.tcp_len = th->doff * 4;
+		return sg_proxy_csum(skb, &p);
 	}
 	return sg_handoff(skb, m, &flow, th);
 }

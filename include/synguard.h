@@ -31,8 +31,9 @@
  * increments exactly one verdict counter (SG_CNT_IS_XDP_VERDICT below);
  * syn_received counts SYNs to a protected port on top of their outcome.
  * cookies_engaged/disengaged count state changes, not packets. The
- * handoff_* counters belong to the TC program and count only frames that
- * carry metadata, exactly one each (SG_CNT_IS_TC_VERDICT); cookie_ok minus
+ * handoff_* and proxy_csum_* counters belong to the TC program and count
+ * only frames that carry metadata, exactly one each (SG_CNT_IS_TC_VERDICT);
+ * proxy_csum_* count the IPv6 ACKs of ack_proxy_cookie_pass; cookie_ok minus
  * all handoff_* is the number of validated ACKs whose metadata never
  * reached TC (a driver that drops XDP metadata).
  * X(enum suffix, printed name, meaning)
@@ -132,6 +133,12 @@
 	  "TC: more segments of a handshake just handed off: passed as is")    \
 	X(HANDOFF_KFUNC_ERROR, "handoff_kfunc_error",                          \
 	  "TC: bpf_sk_assign_tcp_reqsk failed (errno in sg_kfunc_errors)")     \
+	X(PROXY_CSUM_OK, "proxy_csum_ok",                                      \
+	  "TC: IPv6 cookie ACKs for SYNPROXY, TCP checksum right: verified")   \
+	X(PROXY_CSUM_BAD, "proxy_csum_bad",                                    \
+	  "TC: IPv6 cookie ACKs for SYNPROXY, wrong TCP checksum: unverified") \
+	X(PROXY_CSUM_UNMARKED, "proxy_csum_unmarked",                          \
+	  "TC: IPv6 cookie ACKs for SYNPROXY not checked or not markable here") \
 	X(HANDOFF_META_BAD, "handoff_meta_bad",                                \
 	  "TC: metadata of the wrong size or magic, or not a TCP frame")
 
@@ -193,8 +200,8 @@ struct sg_config {
 	 * SYNPROXY, the backends' (SYNPROXY does not rescale windows):
 	 * --wscale if given, else this kernel's. */
 	__u8 proxy_wscale;
-	/* attach --gateway: IPv4 flows routed through this host get SYNPROXY
-	 * too (bpf/kengine.h, sg_proxied). */
+	/* attach --gateway: flows routed through this host get SYNPROXY too
+	 * (bpf/kengine.h, sg_proxied); IPv6 ones with the own engine only. */
 	__u8 gateway;
 	__u8 pad_nf[3];
 };
@@ -617,6 +624,14 @@ _Static_assert((__u64)SG_LIFETIME_MAX * SG_NSEC_PER_SEC +
 #define SG_META_F_WSCALE (1u << 1)
 #define SG_META_F_SACK (1u << 2)
 #define SG_META_F_ECN (1u << 3)
+/*
+ * Not a handoff: an IPv6 ACK with a valid raw cookie for netfilter's
+ * SYNPROXY (attach --synproxy nat, --gateway), whose TCP checksum TC
+ * verifies and marks so that SYNPROXY's IPv4-only checksum routine lets it
+ * through (bpf/proxycsum.h; doc/design.md, "SYNPROXY for translated
+ * ports"). Only magic, flags and secret are set.
+ */
+#define SG_META_F_PROXY (1u << 4)
 
 struct sg_meta {
 	__u32 magic;

@@ -320,6 +320,7 @@ static void attach_report(const char *iface, int ifindex,
 	if (a->synproxy)
 		printf("%s: --synproxy nat: SYNs to translated ports are answered at XDP and netfilter's SYNPROXY opens their connections (nftables table inet %s, set proxy_ports, chain proxy)\n",
 		       iface, table);
+	sg_proxy_families_text(iface, info);
 }
 
 /* The TC handoff filter (and clsact, if missing), recorded in u. */
@@ -362,7 +363,10 @@ static int synproxy_prepare(const char *iface, const struct sg_attach_args *a,
 			 (a->gateway ? SG_PROXY_GATEWAY : 0);
 	sp->ports = a->synproxy ? &kinds->kind[SG_PK_NAT] : &no_ports;
 	sp->gateway = a->gateway ? &a->s.ports : NULL;
+	/* One rule for both families: SYNPROXY uses its mss only for SYNs
+	 * it answers itself, and XDP answers them all. */
 	sp->mss = cfg->mss4;
+	sp->ipv6 = sg_proxy_ipv6(info);
 	/* The backends' window scale: on this host, the kernel's; a --wscale
 	 * given says what remote backends use. */
 	sp->wscale = a->wscale_set ? cfg->wscale

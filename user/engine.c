@@ -149,6 +149,23 @@ const char *sg_engine_why_str(const struct sg_info *info)
 	}
 }
 
+bool sg_proxy_ipv6(const struct sg_info *info)
+{
+	return info->engine == SG_ENGINE_OWN;
+}
+
+void sg_proxy_families_text(const char *iface, const struct sg_info *info)
+{
+	if (!info->synproxy)
+		return;
+	if (sg_proxy_ipv6(info))
+		printf("%s: SYNPROXY ports: IPv4 and IPv6 (TC verifies IPv6 ACK checksums for SYNPROXY)\n",
+		       iface);
+	else
+		printf("%s: SYNPROXY ports: IPv4 only; IPv6 to them passes untouched (the kernel engine has no TC program to verify IPv6 ACK checksums for SYNPROXY)\n",
+		       iface);
+}
+
 static int sysctl_write(const char *dir, const char *name, int v)
 {
 	char path[128], buf[16];

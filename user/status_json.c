@@ -33,6 +33,9 @@ static void json_attach(json_t *o, const struct iface_state *s)
 	sg_jset(o, "synproxy", json_boolean(s->info.synproxy & SG_PROXY_NAT));
 	sg_jset(o, "gateway",
 		json_boolean(s->info.synproxy & SG_PROXY_GATEWAY));
+	/* Whether those cover IPv6 too (sg_proxy_ipv6). */
+	sg_jset(o, "synproxy_ipv6",
+		json_boolean(s->info.synproxy && sg_proxy_ipv6(&s->info)));
 	sg_engine_status_json(o, in);
 	sg_jset(o, "attached_unix", json_integer(in->attached_unix));
 	sg_jset(o, "key_installed_unix", json_integer(in->key_installed_unix));

@@ -195,6 +195,7 @@ static void text_attach(struct sg_table *t, struct iface_state *st, int n)
 			printf("%s: --synproxy nat: translated (nat) ports get SYN cookies at XDP and netfilter's SYNPROXY: nftables table inet " SG_NFT_TABLE_FMT
 			       " (set proxy_ports, chain proxy), net.netfilter.nf_conntrack_tcp_loose 0 until detach\n",
 			       st[i].iface, st[i].info.ifindex);
+		sg_proxy_families_text(st[i].iface, &st[i].info);
 		if (st[i].info.engine == SG_ENGINE_KERNEL)
 			continue; /* no handoff, no table */
 		if (st[i].cfg.nf & SG_NF_NOTRACK)

@@ -15,13 +15,17 @@
 #     (syn_proxy_cookie, exact) and the handshake ACKs passed to SYNPROXY
 #     (ack_proxy_cookie_pass), no RST from the container; the window scale
 #     the client is told is the container's; a 3 s bulk transfer;
-#   - IPv6: N/N, passed untouched as before (nftables' synproxy drops IPv6
-#     whose checksum software must verify);
+#   - IPv6: the same, with the client's checksum offload off (its ACKs
+#     arrive unverified: nftables' synproxy, whose checksum routine is
+#     IPv4's, dropped every one before the TC step, which verifies and
+#     marks them: proxy_csum_ok) and on (partial checksums, which
+#     SYNPROXY passes as they are: proxy_csum_unmarked);
 #   - a forged ACK is dropped (ack_proxy_cookie_bad);
+#   - the kernel engine (no TC program): IPv4 only, its IPv6 untouched;
 #   - run picks up a port published after it started;
-#   - --gateway: the same for the routed server, the host's own published
-#     port left as it was; config ports= moves its SYNPROXY set with the
-#     protected ports;
+#   - --gateway: the same for the routed server, IPv4 and IPv6, the
+#     host's own published port left as it was; config ports= moves its
+#     SYNPROXY set with the protected ports;
 #   - detach removes the table and puts nf_conntrack_tcp_loose back, with
 #     two interfaces only the last detach.
 set -u
@@ -124,36 +128,60 @@ want_acks_passed() {
 	want "ack_proxy_cookie_pass delta" "$(d ack_proxy_cookie_pass)" -le $(($1 + 5))
 }
 
-# run_case NAME ADDR: N connects to the published port, counters by family.
+# want_tc_csum KIND: every ACK passed to SYNPROXY went through TC's
+# checksum step (IPv6) and came out as proxy_csum_KIND, or none did (IPv4).
+want_tc_csum() {
+	local k n=$(d ack_proxy_cookie_pass)
+	for k in ok bad unmarked; do
+		want "proxy_csum_$k delta" "$(d proxy_csum_$k)" -eq \
+			"$([ "$k" = "$1" ] && echo "$n" || echo 0)"
+	done
+}
+
+# run_case NAME ADDR PORT RNS [CSUM]: N connects to ADDR:PORT, served from
+# namespace RNS: every SYN answered at XDP for SYNPROXY, every handshake
+# ACK passed to it; IPv6 ACKs verified at TC as proxy_csum_CSUM (ok).
 run_case() {
-	local name=$1 addr=$2 r
+	local name=$1 addr=$2 port=$3 ns=$4 csum=${5:-ok} r
 	fresh_conntrack
 	stats_snap "$TMP/s0"
-	kns_nstat "$TMP/k0"
-	r=$(client -n "$N" -t "$CT" "$addr" $P_PUB)
+	ip netns exec "$ns" nstat -asz >"$TMP/k0"
+	r=$(client -n "$N" -t "$CT" "$addr" "$port")
 	stats_snap "$TMP/s1"
-	kns_nstat "$TMP/k1"
+	ip netns exec "$ns" nstat -asz >"$TMP/k1"
 	want "connects ok" "$(json_get "$r" ok)" -eq "$N"
 	[ -n "$(json_get "$r" error)" ] && REASONS+=("client: $(json_get "$r" error)")
-	want "RSTs sent by the container" "$(nstat_delta "$TMP/k0" "$TMP/k1" TcpOutRsts)" -eq 0
-	if [ "$addr" = "$S4" ]; then
-		want "syn_proxy_cookie delta" "$(d syn_proxy_cookie)" -eq "$N"
-		want_acks_passed "$N"
-		want "syn_no_listener_pass delta" "$(d syn_no_listener_pass)" -eq 0
-	else
-		want "syn_no_listener_pass delta" "$(d syn_no_listener_pass)" -eq "$N"
-		want "syn_proxy_cookie delta" "$(d syn_proxy_cookie)" -eq 0
-	fi
+	want "RSTs sent by the server" "$(nstat_delta "$TMP/k0" "$TMP/k1" TcpOutRsts)" -eq 0
+	want "syn_proxy_cookie delta" "$(d syn_proxy_cookie)" -eq "$N"
+	want_acks_passed "$N"
+	want "syn_no_listener_pass delta" "$(d syn_no_listener_pass)" -eq 0
 	want "ack_proxy_cookie_bad delta" "$(d ack_proxy_cookie_bad)" -eq 0
 	want "synack_sent delta" "$(d synack_sent)" -eq 0
+	want "cookie_meta_error delta" "$(d cookie_meta_error)" -eq 0
+	if [[ $addr == *:* ]]; then
+		want_tc_csum "$csum"
+	else
+		want_tc_csum none
+	fi
 	echo "# $name: $(json_get "$r" ok)/$N ok, syn_proxy_cookie $(d syn_proxy_cookie)," \
 		"ack_proxy_cookie_pass $(d ack_proxy_cookie_pass)," \
-		"ack_conntrack_pass $(d ack_conntrack_pass)"
+		"ack_conntrack_pass $(d ack_conntrack_pass)," \
+		"proxy_csum_ok/bad/unmarked $(d proxy_csum_ok)/$(d proxy_csum_bad)/$(d proxy_csum_unmarked)"
 	check "$name"
 }
 
 sif_idx=$(ip -n "$SNS" -o link show dev "$SIF" | cut -d: -f1)
 table=synguard_if$sif_idx
+
+# rule_and_status RULE STATUS: our table has a rule matching RULE (grep),
+# and status says STATUS.
+rule_and_status() {
+	in_s nft list table inet "$table" >"$TMP/table" 2>&1
+	grep -q "$1" "$TMP/table" ||
+		REASONS+=("no rule like '$1' in: $(tr '\n' ' ' <"$TMP/table")")
+	st=$(sg status "$SIF" 2>&1)
+	[[ $st == *"$2"* ]] || REASONS+=("status does not say '$2': $st")
+}
 
 # ---- cookies always ----
 out=$(sg attach "$SIF" --ports "$SG_PORTS" --mode native --cookies always --synproxy nat 2>&1) &&
@@ -162,21 +190,34 @@ out=$(sg attach "$SIF" --ports "$SG_PORTS" --mode native --cookies always --synp
 	REASONS+=("attach does not say what 8080 gets: $out")
 [[ $out == *"net.netfilter.nf_conntrack_tcp_loose set to 0 (was 1)"* ]] ||
 	REASONS+=("attach does not say it set tcp_loose: $out")
+[[ $out == *"SYNPROXY ports: IPv4 and IPv6"* ]] ||
+	REASONS+=("attach does not say IPv6 is covered: $out")
 want "tcp_loose while attached" "$(in_s sysctl -n net.netfilter.nf_conntrack_tcp_loose)" -eq 0
 in_s nft list table inet "$table" >"$TMP/table" 2>&1 || REASONS+=("table inet $table missing")
 grep -q "elements = { 8080 }" "$TMP/table" || REASONS+=("set not as expected: $(tr '\n' ' ' <"$TMP/table")")
 grep -q 'tcp dport @proxy_ports ct state invalid synproxy' "$TMP/table" ||
 	REASONS+=("synproxy rule not as expected: $(tr '\n' ' ' <"$TMP/table")")
+# Both families: the rule is not limited to one.
+grep -q 'nfproto' "$TMP/table" && REASONS+=("synproxy rule limited to a family: $(tr '\n' ' ' <"$TMP/table")")
 st=$(sg status "$SIF" 2>&1)
 [[ $st == *"--synproxy nat: translated (nat) ports get SYN cookies at XDP and netfilter's SYNPROXY: nftables table inet $table"* ]] ||
 	REASONS+=("status does not show the synproxy table: $st")
-sj=$(sg status "$SIF" --json 2>&1)
+sj=$(sg status "$SIF" --json 2>"$TMP/status.err")
 [[ $sj == *'"synproxy": true'* || $sj == *'"synproxy":true'* ]] ||
 	REASONS+=("status --json does not say synproxy")
+[[ $sj == *'"synproxy_ipv6": true'* || $sj == *'"synproxy_ipv6":true'* ]] ||
+	REASONS+=("status --json does not say synproxy_ipv6")
 check synproxy_attach_table_status
 
-run_case always_ipv4 "$S4"
-run_case always_ipv6 "$S6"
+run_case always_ipv4 "$S4" $P_PUB "$KNS"
+# The client's checksum offload is off (topo_setup): its IPv6 ACKs arrive
+# CHECKSUM_NONE, the case SYNPROXY dropped before the TC step.
+run_case always_ipv6_csum_none "$S6" $P_PUB "$KNS" ok
+# Offload on: partial checksums, which XDP's SYN check and SYNPROXY both
+# take from a sender on this host; TC leaves them unmarked.
+ip netns exec "$CNS" ethtool -K "$CIF" tx on >/dev/null
+run_case always_ipv6_csum_partial "$S6" $P_PUB "$KNS" unmarked
+ip netns exec "$CNS" ethtool -K "$CIF" tx off >/dev/null
 
 # The window scale the client was told (XDP's SYN-ACK: its socket's
 # snd_wscale) is the one the container uses (its socket's rcv_wscale):
@@ -245,6 +286,37 @@ in_s nft list table ip sptest >/dev/null 2>&1 || REASONS+=("detach touched the N
 want "tcp_loose after detach" "$(in_s sysctl -n net.netfilter.nf_conntrack_tcp_loose)" -eq 1
 check detach_restores
 
+# ---- the kernel engine: no TC program, so IPv4 only ----
+# Its IPv6 to the published port passes untouched, at XDP and in the rule.
+# Counted runs wait for the client namespace to be idle: the flood above
+# ends at kill_ours, and at most with its own 20 s timeout.
+for _ in $(seq 250); do
+	[ -z "$(ip netns pids "$CNS")" ] && break
+	sleep 0.1
+done
+out=$(sg attach "$SIF" --ports "$SG_PORTS" --mode native --engine kernel --cookies always --synproxy nat 2>&1) &&
+	SG_ATTACHED=1 || REASONS+=("attach --engine kernel failed: $out")
+[[ $out == *"SYNPROXY ports: IPv4 only; IPv6 to them passes untouched"* ]] ||
+	REASONS+=("kernel engine attach does not say IPv6 passes: $out")
+rule_and_status 'meta nfproto ipv4 tcp dport @proxy_ports ct state invalid synproxy' \
+	"SYNPROXY ports: IPv4 only; IPv6 to them passes untouched"
+for a in "$S4" "$S6"; do
+	fresh_conntrack
+	stats_snap "$TMP/s0"
+	r=$(client -n 20 -t "$CT" "$a" $P_PUB)
+	stats_snap "$TMP/s1"
+	want "kernel engine: connects to $a" "$(json_get "$r" ok)" -eq 20
+	if [ "$a" = "$S4" ]; then
+		want "kernel engine, IPv4: syn_proxy_cookie delta" "$(d syn_proxy_cookie)" -eq 20
+	else
+		want "kernel engine, IPv6: syn_no_listener_pass delta" "$(d syn_no_listener_pass)" -eq 20
+		want "kernel engine, IPv6: syn_proxy_cookie delta" "$(d syn_proxy_cookie)" -eq 0
+		want "kernel engine, IPv6: ack_proxy_cookie_pass delta" "$(d ack_proxy_cookie_pass)" -eq 0
+	fi
+done
+sg_detach || REASONS+=("detach failed")
+check kernel_engine_ipv4_only
+
 # ---- run follows a port published after it started ----
 # 8081 has nothing yet; a DNAT rule for it appears while run runs. Its
 # 10 s scan puts it into the XDP map and the nftables set.
@@ -288,20 +360,26 @@ RIF=spr$RUN_ID
 GIF=spg$RUN_ID
 R4=203.0.113.2
 G4=203.0.113.1
+R6=2001:db8:3::2
+G6=2001:db8:3::1
 ip netns add "$RNS" && RNS_MADE=1 || topo_fail "cannot create $RNS"
 ip link add "$GIF" netns "$SNS" type veth peer name "$RIF" netns "$RNS" ||
 	topo_fail "cannot create the routed veth"
 ip -n "$RNS" link set lo up
 ip -n "$SNS" addr add $G4/24 dev "$GIF"
 ip -n "$RNS" addr add $R4/24 dev "$RIF"
+ip -n "$SNS" addr add $G6/64 dev "$GIF" nodad
+ip -n "$RNS" addr add $R6/64 dev "$RIF" nodad
 ip -n "$SNS" link set "$GIF" up
 ip -n "$RNS" link set "$RIF" up
 ip netns exec "$RNS" ethtool -K "$RIF" tx off >/dev/null
 ip netns exec "$SNS" ethtool -K "$GIF" tx off >/dev/null
 ip -n "$RNS" route add default via $G4
+ip -n "$RNS" -6 route add default via $G6
 ip -n "$CNS" route add 203.0.113.0/24 via "$S4"
+ip -n "$CNS" -6 route add 2001:db8:3::/64 via "$S6"
 P_GW2=8090
-ip netns exec "$RNS" "$BUILD/tcp_echo" -i -a $R4 -p $P_PUB -p $P_GW2 >"$TMP/routed.log" 2>&1 &
+ip netns exec "$RNS" "$BUILD/tcp_echo" -i -a $R4 -a $R6 -p $P_PUB -p $P_GW2 >"$TMP/routed.log" 2>&1 &
 BG_PIDS+=($!)
 for _ in $(seq 50); do
 	grep -q ready "$TMP/routed.log" && break
@@ -309,6 +387,8 @@ for _ in $(seq 50); do
 done
 r=$(client -n 5 $R4 $P_PUB)
 want "premise: routed server without synguard" "$(json_get "$r" ok)" -eq 5
+r=$(client -n 5 $R6 $P_PUB)
+want "premise: routed server without synguard, IPv6" "$(json_get "$r" ok)" -eq 5
 # The routed server's window scale: --wscale tells synguard what to offer.
 ws_r=$(grep -o '"rcv_wscale":[0-9]*' "$TMP/routed.log" | tail -n 1 | cut -d: -f2)
 [ -n "$ws_r" ] || REASONS+=("no window scale from the routed server")
@@ -316,12 +396,8 @@ check premise_routed
 
 out=$(sg attach "$SIF" --ports $P_PUB --mode native --cookies always --gateway --wscale "${ws_r:-7}" 2>&1) &&
 	SG_ATTACHED=1 || REASONS+=("attach --gateway failed: $out")
-in_s nft list table inet "$table" >"$TMP/table" 2>&1
-grep -q 'tcp dport @gateway_ports ct state invalid synproxy' "$TMP/table" ||
-	REASONS+=("forward synproxy rule not as expected: $(tr '\n' ' ' <"$TMP/table")")
-st=$(sg status "$SIF" 2>&1)
-[[ $st == *"--gateway: SYNs routed through this host get SYN cookies at XDP"* ]] ||
-	REASONS+=("status does not show --gateway: $st")
+rule_and_status 'iif "'"$SIF"'" tcp dport @gateway_ports ct state invalid synproxy' \
+	"--gateway: SYNs routed through this host get SYN cookies at XDP"
 check gateway_attach_table_status
 
 rns_nstat() { ip netns exec "$RNS" nstat -asz >"$1"; }
@@ -340,6 +416,8 @@ ws_c=$(client -i -n 1 $R4 $P_PUB | grep -o '"snd_wscale":[0-9]*' | head -n 1 | c
 want "window scale told = the routed server's" "${ws_c:-0}" -eq "${ws_r:-1}"
 echo "# gateway: $(json_get "$r" ok)/$N ok, syn_proxy_cookie $(d syn_proxy_cookie), ack_proxy_cookie_pass $(d ack_proxy_cookie_pass), wscale $ws_c"
 check gateway_routed_ipv4
+
+run_case gateway_routed_ipv6 "$R6" $P_PUB "$RNS" ok
 
 # The host's own nat port is not routed: without --synproxy nat it passes.
 fresh_conntrack

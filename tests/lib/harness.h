@@ -96,5 +96,6 @@ void test_monitor(void);
  * loads it (tcp_syncookies=2, tcp_timestamps=2), ports protected. */
 void with_kernel_engine(const int *ports, int nports, void (*body)(void));
 void test_synproxy_ports(void);
+void test_proxy_csum(void);
 
 #endif /* SG_TESTS_HARNESS_H */

@@ -323,19 +323,60 @@ static void ke_shared_paths(void)
 }
 
 /*
- * attach --synproxy nat: a port nothing listens on, in sg_proxy_ports. IPv4
+ * A valid IPv6 cookie ACK for SYNPROXY, own engine: passed as is, with
+ * metadata in front that has TC verify its checksum (SG_META_F_PROXY, the
+ * load's secret, nothing else).
+ */
+static void ke_proxy_ack6(const char *name, const struct pkt_spec *ack)
+{
+	uint8_t in[PKT_BUF_SIZE];
+	const struct sg_meta *m;
+	struct sg_meta want = {
+		.magic = SG_META_MAGIC,
+		.flags = SG_META_F_PROXY,
+		.secret = {TEST_META_SECRET0, TEST_META_SECRET1},
+	};
+	struct run r;
+	int len;
+
+	begin(name);
+	len = pkt_build(ack, in, sizeof(in));
+	if (len > 0 && !run_prog(in, len, &r)) {
+		expect_verdict(&r, XDP_PASS);
+		expect_counters(&r, SG_CNT_ACK_PROXY_COOKIE_PASS, CNT_END);
+		if (r.out_len != len + sizeof(*m)) {
+			fail("output %u bytes, want %zu (metadata + frame)",
+			     r.out_len, len + sizeof(*m));
+		} else {
+			m = (const void *)r.out;
+			expect_bytes((const uint8_t *)&want, sizeof(want),
+				     (const uint8_t *)m, sizeof(*m));
+			expect_bytes(in, len, r.out + sizeof(*m), len);
+		}
+	}
+	end();
+}
+
+/*
+ * attach --synproxy nat: a port nothing listens on, in sg_proxy_ports.
  * SYNs get the raw kernel cookie (no listener needed), their ACKs are
- * checked with the raw helper; IPv6 passes as before. In either engine.
+ * checked with the raw helper, in either engine. IPv6 only in the own
+ * engine, whose TC program verifies the ACK's checksum for SYNPROXY; the
+ * kernel engine has none, and passes IPv6 as before.
  */
 static void ke_proxy_ports(void)
 {
-	const struct ke_case v4[] = {
+	const struct ke_case cases[] = {
 		{"IPv4 Linux SYN (MSS, SACK, TS, WS 7)", 4, 1460, 7, 1, 1, 0,
 		 SG_SYSCTL_ALL},
 		{"IPv4 SYN without TS (WS, SACK dropped)", 4, 1460, 7, 1, 0, 0,
 		 SG_SYSCTL_ALL},
+		{"IPv6 Linux SYN (MSS, SACK, TS, WS 7)", 6, 1440, 7, 1, 1, 0,
+		 SG_SYSCTL_ALL},
+		{"IPv6 SYN without TS (WS, SACK dropped)", 6, 1440, 7, 1, 0, 0,
+		 SG_SYSCTL_ALL},
 	};
-	const struct ke_case v6 = {"", 6, 1440, 7, 1, 1, 0, SG_SYSCTL_ALL};
+	int own = skel->rodata->sg_engine == SG_ENGINE_OWN;
 	struct ke_synack sa;
 	struct pkt_spec s;
 	char name[160];
@@ -344,34 +385,52 @@ static void ke_proxy_ports(void)
 	put_port_map(skel->maps.sg_proxy_ports, (const int[]){KE_PORT_NONE}, 1);
 	/* Not the own window scale: the SYN-ACK must offer the backend's. */
 	cfg.proxy_wscale = cfg.wscale + 3;
-	for (i = 0; i < sizeof(v4) / sizeof(v4[0]); i++) {
-		if (ke_check_syn_as(&v4[i], &sa, 1))
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct ke_case *c = &cases[i];
+
+		if (c->family == 6 && !own) {
+			cfg.tcp_sysctl = c->sysctl;
+			put_config();
+			ke_syn_spec(c, &s);
+			s.dport = KE_PORT_NONE;
+			snprintf(
+				name, sizeof(name),
+				"synproxy, kernel engine (no TC step): %s -> pass",
+				c->name);
+			expect_syn_untouched(name, &s,
+					     SG_CNT_SYN_NO_LISTENER_PASS);
 			continue;
-		ke_ack_spec(&v4[i], &sa, 0, &s);
+		}
+		if (ke_check_syn_as(c, &sa, 1))
+			continue;
+		ke_ack_spec(c, &sa, 0, &s);
 		s.dport = KE_PORT_NONE;
 		snprintf(name, sizeof(name),
-			 "synproxy: %s: its ACK -> raw cookie good, pass",
-			 v4[i].name);
-		expect_spec_untouched(name, &s, XDP_PASS,
-				      SG_CNT_ACK_PROXY_COOKIE_PASS);
-		ke_ack_spec(&v4[i], &sa, 1u << 20, &s);
+			 "synproxy: %s: its ACK -> raw cookie good, pass%s",
+			 c->name,
+			 c->family == 6 ? " with metadata for TC" : "");
+		if (c->family == 6)
+			ke_proxy_ack6(name, &s);
+		else
+			expect_spec_untouched(name, &s, XDP_PASS,
+					      SG_CNT_ACK_PROXY_COOKIE_PASS);
+		ke_ack_spec(c, &sa, 1u << 20, &s);
 		s.dport = KE_PORT_NONE;
 		snprintf(name, sizeof(name),
 			 "synproxy: %s: ACK with a wrong cookie -> drop",
-			 v4[i].name);
+			 c->name);
 		check_ack_dropped(name, &s, SG_CNT_ACK_PROXY_COOKIE_BAD);
 	}
-	cfg.tcp_sysctl = v6.sysctl;
-	put_config();
-	ke_syn_spec(&v6, &s);
-	s.dport = KE_PORT_NONE;
-	expect_syn_untouched("synproxy: IPv6 SYN to a proxy port -> pass", &s,
-			     SG_CNT_SYN_NO_LISTENER_PASS);
 	put_port_map(skel->maps.sg_proxy_ports, NULL, 0);
-	ke_syn_spec(&v4[0], &s);
-	s.dport = KE_PORT_NONE;
-	expect_syn_untouched("synproxy: SYN once the port left the map -> pass",
-			     &s, SG_CNT_SYN_NO_LISTENER_PASS);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i += 2) {
+		ke_syn_spec(&cases[i], &s);
+		s.dport = KE_PORT_NONE;
+		snprintf(
+			name, sizeof(name),
+			"synproxy: IPv%d SYN once the port left the map -> pass",
+			cases[i].family);
+		expect_syn_untouched(name, &s, SG_CNT_SYN_NO_LISTENER_PASS);
+	}
 }
 
 void test_synproxy_ports(void)
