@@ -18,7 +18,8 @@ set -u
 # Names of this suite's own, so it can run next to the others.
 suite_names eng
 # Connections per family, and flood sizes. SG_SUITE_QUICK=1 (the kernel
-# matrix, whose guests emulate the CPU) runs the same cases smaller.
+# matrix's guests under TCG, which emulates the CPU) runs the same cases
+# smaller.
 N=20 ACKS=500 SYNS=5000 LEGIT=100
 [ "${SG_SUITE_QUICK:-0}" = 1 ] && N=5 ACKS=100 SYNS=1000 LEGIT=20
 

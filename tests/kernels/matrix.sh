@@ -9,9 +9,24 @@
 #
 # Each kernel is the newest Debian 12 package of its series, downloaded
 # with `apt-get download` and unpacked under build/kernels/ (nothing is
-# installed into /boot). qemu runs with software emulation (TCG): the
-# /dev/kvm of the machines this was written on cannot boot a stock kernel.
-# Prints each guest's suites and ends with "N passed, M failed" over all.
+# installed into /boot). Prints each guest's suites and ends with
+# "N passed, M failed" over all.
+#
+# The accelerator, per guest: KVM (-accel kvm -cpu host) when /dev/kvm is
+# usable and a probe boot of that kernel reaches the guest's init within
+# MATRIX_KVM_PROBE seconds (default 30; a KVM boot takes a few); software
+# emulation (TCG) otherwise. Not every /dev/kvm boots a stock kernel: on
+# machines whose KVM is the paravirtual kvm_pvm (no vmx or svm in
+# /proc/cpuinfo) qemu aborts on `-cpu host` (it cannot set
+# MSR_IA32_ARCH_CAPABILITIES), and with that feature off the kernel crawls
+# (a minute and a half to its first line) and then dies of an emulation
+# failure (doc/design.md, "The kernel matrix"). Each guest prints one line
+# saying which one it got and why: "# 6.1: kvm", "# 6.1: tcg (...)", and
+# at its end how long it took.
+# MATRIX_ACCEL=tcg skips the probe; MATRIX_ACCEL=kvm fails a kernel whose
+# probe fails instead of falling back. Under KVM the guest runs its suites
+# at full size, under TCG at smaller counts unless MATRIX_FULL=1
+# (tests/kernels/guest.sh).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 ROOT=$PWD
@@ -19,6 +34,12 @@ CACHE=$ROOT/build/kernels
 SERIES=("$@")
 [ ${#SERIES[@]} -gt 0 ] || SERIES=(6.1 6.12)
 TIMEOUT=${MATRIX_TIMEOUT:-900} # seconds per guest, boot to poweroff
+# Seconds from qemu's start to guest.sh's first line: TCG boots take under
+# a minute on a loaded 2-core machine; one that hangs is booted again.
+UP=${MATRIX_BOOT_TIMEOUT:-300}
+PROBE=${MATRIX_KVM_PROBE:-30}  # seconds for the KVM probe boot
+ACCEL=${MATRIX_ACCEL:-auto}
+case $ACCEL in auto | kvm | tcg) ;; *) ACCEL=bad ;; esac
 
 # shellcheck source=tests/lib/suite.sh
 . tests/lib/suite.sh
@@ -28,8 +49,9 @@ die() {
 	exit 1
 }
 
+[ "$ACCEL" != bad ] || die "MATRIX_ACCEL=${MATRIX_ACCEL-} is none of auto, kvm, tcg"
 for t in qemu-system-x86_64 busybox apt-get dpkg-deb depmod xz; do
-	command -v "$t" >/dev/null || die "$t is missing: run 'make matrix-deps'"
+	command -v "$t" >/dev/null || die "$t is missing: run 'make deps'"
 done
 if [ ! -x build/test_xdp ] || [ ! -x build/synguard ]; then
 	die "build first: make all"
@@ -100,6 +122,74 @@ initramfs() {
 	(cd "$ird" && find . | busybox cpio -o -H newc 2>/dev/null | gzip -1) >"$dir/initrd.gz"
 }
 
+# qemu DIR ACCEL SECONDS LOG MARKER UP APPEND...: boots the kernel of DIR
+# under ACCEL (kvm or tcg) for at most SECONDS, the console in LOG, and
+# stops it early unless MARKER is on the console within UP seconds: a
+# kernel that hangs in early boot costs UP, not SECONDS. (Not only at a
+# line's start: with "quiet" the firmware's escape sequences can be the
+# start of the line. Matching at the start took guests that had run
+# guest.sh for guests that died before it, and booted them again.)
+# Returns qemu's exit status (124: SECONDS passed; 125: no MARKER in UP).
+qemu() {
+	local dir=$1 accel=$2 secs=$3 log=$4 marker=$5 up=$6 kv pid t=0
+	shift 6
+	kv=$(ls "$dir/root/lib/modules")
+	local a=(-accel "tcg,thread=multi" -cpu max)
+	[ "$accel" = kvm ] && a=(-accel kvm -cpu host)
+	# In a subshell whose stderr is dropped: bash's "Aborted" line when
+	# qemu dies of a signal (the exit status says it). "|| exit" keeps bash
+	# from exec'ing timeout in place of the subshell.
+	(timeout "$secs" qemu-system-x86_64 "${a[@]}" \
+		-smp 2 -m 2048 -nographic -no-reboot -nic none \
+		-kernel "$dir/root/boot/vmlinuz-$kv" -initrd "$dir/initrd.gz" \
+		-append "console=ttyS0 panic=-1 quiet sg_mods=$dir/root/lib/modules/$kv $*" \
+		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+		</dev/null >"$log" 2>&1 || exit) 2>/dev/null &
+	pid=$!
+	while kill -0 $pid 2>/dev/null; do
+		if grep -qF -- "$marker" "$log" 2>/dev/null; then
+			wait $pid
+			return
+		fi
+		if [ $t -ge "$up" ]; then
+			kill $pid # timeout passes it on to qemu
+			wait $pid
+			return 125
+		fi
+		sleep 1
+		t=$((t + 1))
+	done
+	wait $pid
+}
+
+# kvm_ok DIR: whether this kernel boots under KVM here: /dev/kvm usable,
+# and a probe boot reaching the guest's init (tests/kernels/init stops
+# there) within $PROBE seconds, so that a KVM that hangs or crawls costs
+# that much and no more. Otherwise sets $why to the reason.
+kvm_ok() {
+	local dir=$1 rc err
+	if [ ! -e /dev/kvm ]; then
+		why="no /dev/kvm"
+		return 1
+	fi
+	if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
+		why="/dev/kvm: no read and write access for $(id -un)"
+		return 1
+	fi
+	qemu "$dir" kvm "$PROBE" "$dir/probe.log" "matrix-init: probe ok" "$PROBE" sg_probe=1
+	rc=$?
+	grep -qF 'matrix-init: probe ok' "$dir/probe.log" && return 0
+	case $rc in
+	124 | 125) why="the KVM probe boot did not reach init in ${PROBE}s" ;;
+	*)
+		err=$(grep -m 1 '^qemu-system-x86_64: ' "$dir/probe.log")
+		why="the KVM probe boot failed, qemu exit $rc${err:+: ${err#qemu-system-x86_64: }}"
+		;;
+	esac
+	why="$why; console in $dir/probe.log"
+	return 1
+}
+
 for s in "${SERIES[@]}"; do
 	echo "== kernel $s"
 	if ! dir=$(fetch "$s"); then
@@ -112,24 +202,47 @@ for s in "${SERIES[@]}"; do
 	fi
 	kv=$(ls "$dir/root/lib/modules")
 	log=$dir/console.log
-	# A guest whose kernel dies while booting, before guest.sh starts (seen
-	# once with 6.12 under TCG: an int3 in early boot), is booted once more,
-	# saying so; a failure after guest.sh started is never retried.
+	case $ACCEL in
+	tcg) accel=tcg why="MATRIX_ACCEL=tcg" ;;
+	*)
+		accel=tcg
+		kvm_ok "$dir" && accel=kvm why=
+		;;
+	esac
+	if [ "$ACCEL" = kvm ] && [ "$accel" != kvm ]; then
+		fail "kernel $s under KVM (MATRIX_ACCEL=kvm)" "$why"
+		continue
+	fi
+	echo "# $s: $accel${why:+ ($why)}"
+	start=$SECONDS
+	# A guest whose kernel dies or hangs while booting, before guest.sh
+	# starts (seen with 6.1 and 6.12 under TCG: an int3 in early boot, and
+	# a boot that sat until the timeout), is booted once more, saying so
+	# (under TCG if the first boot was KVM's); a failure after guest.sh
+	# started is never retried.
 	for boot in 1 2; do
-		timeout "$TIMEOUT" qemu-system-x86_64 -accel tcg,thread=multi -cpu max \
-			-smp 2 -m 2048 -nographic -no-reboot -nic none \
-			-kernel "$dir/root/boot/vmlinuz-$kv" -initrd "$dir/initrd.gz" \
-			-append "console=ttyS0 panic=-1 quiet sg_mods=$dir/root/lib/modules/$kv sg_cmd=$ROOT/tests/kernels/guest.sh sg_verbose=${MATRIX_VERBOSE:-0}" \
-			-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
-			</dev/null >"$log" 2>&1
+		full=${MATRIX_FULL:-0}
+		[ "$accel" = kvm ] && full=1
+		qemu "$dir" "$accel" "$TIMEOUT" "$log" "# guest kernel" "$UP" \
+			"sg_cmd=$ROOT/tests/kernels/guest.sh sg_full=$full sg_verbose=${MATRIX_VERBOSE:-0}"
 		rc=$?
-		tr -d '\r' <"$log" | grep -q '^# guest kernel' && break
-		[ $boot = 1 ] && echo "[$s] # the guest died before guest.sh started (qemu exit $rc): booting it again"
+		grep -qF '# guest kernel' "$log" && break
+		[ $boot = 2 ] && break
+		cp "$log" "$log.1"
+		how="died before guest.sh started (qemu exit $rc"
+		[ $rc = 125 ] && how="had not started guest.sh in ${UP}s (stopped"
+		if [ "$accel" = kvm ] && [ "$ACCEL" != kvm ]; then
+			accel=tcg
+			echo "# $s: tcg (the KVM guest $how; console in $log.1)"
+		else
+			echo "[$s] # the guest $how; console in $log.1): booting it again"
+		fi
 	done
 	tr -d '\r' <"$log" | grep -E '^(ok|FAIL|skip|#|==|matrix)' | sed "s/^/[$s] /"
 	grep -qE '^[0-9]+ passed, [0-9]+ failed' "$log" ||
 		{ echo "[$s] console, last lines (qemu exit $rc; all of it in $log):"; tail -n 20 "$log"; }
 	add_summary "kernel $s ($kv)" "$(cat "$log")"
 	echo "kernel $s ($kv): $(tr -d '\r' <"$log" | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -n 1)"
+	echo "# $s: $((SECONDS - start)) s, the last boot under $accel"
 done
 summary
