@@ -124,7 +124,10 @@ static int write_settings(const struct sg_pins *p, struct sg_config *old,
 		if (err)
 			return err;
 	}
-	return cur->ports_set ? sg_map_write(p, SG_M_PORTS, &cur->ports) : 0;
+	/* The protected ports only: the kinds run's scan wrote stay (a port
+	 * added gets its SG_PORT_PASS with its protected bit). */
+	return cur->ports_set ? sg_port_map_update(p, &cur->ports, NULL, NULL)
+			      : 0;
 }
 
 /* What was stored, normalised ("0080" -> 80), in the order given. */
@@ -172,7 +175,7 @@ static bool engine_refuses(const struct sg_pins *p, const char *iface,
 
 static int cmd_config(int argc, char **argv)
 {
-	const int need[] = {SG_M_CONFIG, SG_M_PORTS};
+	const int need[] = {SG_M_CONFIG, SG_M_PORT_MAP};
 	struct sg_settings check, cur = {};
 	bool cfg_set = false, force = false;
 	struct sg_config old;
@@ -205,7 +208,7 @@ static int cmd_config(int argc, char **argv)
 	/* Read-modify-write: keys not named keep their value. */
 	rc = sg_map_read(&p, SG_M_CONFIG, &cur.cfg);
 	if (!rc)
-		rc = sg_map_read(&p, SG_M_PORTS, &cur.ports);
+		rc = sg_ports_read(&p, &cur.ports);
 	if (rc) {
 		sg_err("%s: cannot read the settings: %s", iface,
 		       sg_strerr(rc));

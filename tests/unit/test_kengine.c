@@ -323,9 +323,10 @@ static void ke_shared_paths(void)
 }
 
 /*
- * attach --synproxy nat: a port nothing listens on, in sg_proxy_ports. IPv4
- * SYNs get the raw kernel cookie (no listener needed), their ACKs are
- * checked with the raw helper; IPv6 passes as before. In either engine.
+ * attach --synproxy nat: a port nothing listens on, SG_PORT_PROXY in the
+ * port map. IPv4 SYNs get the raw kernel cookie (no listener needed), their
+ * ACKs are checked with the raw helper; IPv6 passes as before. In either
+ * engine.
  */
 static void ke_proxy_ports(void)
 {
@@ -341,7 +342,7 @@ static void ke_proxy_ports(void)
 	char name[160];
 	size_t i;
 
-	put_port_map(skel->maps.sg_proxy_ports, (const int[]){KE_PORT_NONE}, 1);
+	put_port_bits(SG_PORT_PROXY, (const int[]){KE_PORT_NONE}, 1);
 	/* Not the own window scale: the SYN-ACK must offer the backend's. */
 	cfg.proxy_wscale = cfg.wscale + 3;
 	for (i = 0; i < sizeof(v4) / sizeof(v4[0]); i++) {
@@ -367,7 +368,7 @@ static void ke_proxy_ports(void)
 	s.dport = KE_PORT_NONE;
 	expect_syn_untouched("synproxy: IPv6 SYN to a proxy port -> pass", &s,
 			     SG_CNT_SYN_NO_LISTENER_PASS);
-	put_port_map(skel->maps.sg_proxy_ports, NULL, 0);
+	put_port_bits(SG_PORT_PROXY, NULL, 0);
 	ke_syn_spec(&v4[0], &s);
 	s.dport = KE_PORT_NONE;
 	expect_syn_untouched("synproxy: SYN once the port left the map -> pass",
