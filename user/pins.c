@@ -159,15 +159,20 @@ int sg_map_write(const struct sg_pins *p, enum sg_map_id id, const void *val)
 	return 0;
 }
 
-int sg_ports_read(const struct sg_pins *p, struct sg_ports *prot)
+int sg_port_bits_read(const struct sg_pins *p, __u8 bit, struct sg_ports *out)
 {
 	struct sg_port_map *m = malloc(sizeof(*m));
 	int err = m ? sg_map_read(p, SG_M_PORT_MAP, m) : -ENOMEM;
 
 	if (!err)
-		sg_port_map_get(m, SG_PORT_PROTECTED, prot);
+		sg_port_map_get(m, bit, out);
 	free(m);
 	return err;
+}
+
+int sg_ports_read(const struct sg_pins *p, struct sg_ports *prot)
+{
+	return sg_port_bits_read(p, SG_PORT_PROTECTED, prot);
 }
 
 int sg_port_map_update(const struct sg_pins *p, const struct sg_ports *prot,

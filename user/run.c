@@ -179,19 +179,32 @@ static void kind_maps_write(const char *iface, const struct sg_port_kinds *k)
 {
 	const int need[] = {SG_M_PORT_MAP, SG_M_INFO};
 	const struct sg_ports *proxy = NULL;
+	static struct sg_ports still;
 	struct sg_info info;
 	struct sg_pins p;
+	size_t w;
 
-	if (!sg_iface_open(iface, true, need, ARRAY_SIZE(need), &p)) {
-		/* The set before the map: an ACK XDP passes for a port finds
-		 * its rule. */
-		if (!sg_map_read(&p, SG_M_INFO, &info) &&
-		    (info.synproxy & SG_PROXY_NAT) &&
+	if (sg_iface_open(iface, true, need, ARRAY_SIZE(need), &p)) {
+		sg_unlock();
+		return;
+	}
+	/*
+	 * The set follows the map out and leads it in: a port that is no
+	 * longer nat stops getting SYNPROXY's cookies before its rule goes,
+	 * a new one has its rule before its first such cookie. (Handshakes
+	 * answered before a port left still fail: their ACKs come later.)
+	 */
+	if (!sg_map_read(&p, SG_M_INFO, &info) &&
+	    (info.synproxy & SG_PROXY_NAT) &&
+	    !sg_port_bits_read(&p, SG_PORT_PROXY, &still)) {
+		for (w = 0; w < ARRAY_SIZE(still.bits); w++)
+			still.bits[w] &= k->kind[SG_PK_NAT].bits[w];
+		if (!sg_port_map_update(&p, NULL, NULL, &still) &&
 		    !sg_synproxy_ports_set(info.ifindex, &k->kind[SG_PK_NAT]))
 			proxy = &k->kind[SG_PK_NAT];
-		sg_port_map_update(&p, NULL, &k->pass, proxy);
-		sg_pins_close(&p);
 	}
+	sg_port_map_update(&p, NULL, &k->pass, proxy);
+	sg_pins_close(&p);
 	sg_unlock();
 }
 

@@ -488,6 +488,8 @@ int sg_iface_open(const char *iface, bool change, const int *ids, size_t n,
 		  struct sg_pins *p);
 int sg_map_read(const struct sg_pins *p, enum sg_map_id id, void *val);
 int sg_map_write(const struct sg_pins *p, enum sg_map_id id, const void *val);
+/* The ports with bit (SG_PORT_*) in the pinned port map: 0, or -errno. */
+int sg_port_bits_read(const struct sg_pins *p, __u8 bit, struct sg_ports *out);
 /* The protected ports of the pinned port map: 0, or -errno. */
 int sg_ports_read(const struct sg_pins *p, struct sg_ports *prot);
 /*
