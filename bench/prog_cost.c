@@ -214,7 +214,7 @@ static int sg_setup_maps(struct variant *v)
 		.syn_rate_off = SG_DEFAULT_SYN_RATE_OFF,
 		.hold_time = SG_DEFAULT_HOLD_TIME,
 	};
-	static struct sg_ports ports;
+	static struct sg_port_map ports;
 
 	/* The kernel engine: tcp_timestamps is 2, as attach sets it
 	 * (kengine_sysctls_set() in setup), and attach says so. */
@@ -222,11 +222,11 @@ static int sg_setup_maps(struct variant *v)
 		cfg.tcp_sysctl |= SG_SYSCTL_TS_RAW;
 	/* 80 (listeners) and 443 (none) protected, 8080 not. */
 	memset(&ports, 0, sizeof(ports));
-	ports.bits[80 / 64] |= 1ULL << (80 % 64);
-	ports.bits[443 / 64] |= 1ULL << (443 % 64);
+	ports.port[80] = SG_PORT_PROTECTED;
+	ports.port[443] = SG_PORT_PROTECTED;
 	if (map_set(v, "sg_config", &cfg, sizeof(cfg)) ||
 	    map_set(v, "sg_keys", &keys, sizeof(keys)) ||
-	    map_set(v, "sg_ports", &ports, sizeof(ports)))
+	    map_set(v, "sg_port_map", &ports, sizeof(ports)))
 		return -1;
 	return 0;
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * What every path of the programs reads: the configuration, the port set,
+ * What every path of the programs reads: the configuration, the port map,
  * the key slots and the verdict counters (and sg_info, which only user
  * space reads); the SG clock, the flow of a frame, the TCP options.
  */
@@ -23,42 +23,19 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sg_keys SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct sg_ports);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} sg_ports SEC(".maps");
-
 /*
- * Protected ports whose SYNs must still go to the kernel: a local listener
- * and a NAT rule on the same port (Docker's userland proxy). A handoff
- * there goes to the local socket while conntrack translates the rest of
- * the flow, and the connection is reset. The CLI finds them (user/
- * portkind.c) and keeps this map current (doc/design.md, "Ports by kind").
+ * Per destination port: protected, and how its SYNs are handled
+ * (include/synguard.h, struct sg_port_map). The CLI writes it read-modify-
+ * write: the port list (attach, config ports=) and the kinds (attach, and
+ * run's scan: doc/design.md, "Ports by kind") each keep the other's bits.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct sg_ports);
+	__type(value, struct sg_port_map);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} sg_pass_ports SEC(".maps");
-
-/*
- * Protected ports with no local listener that NAT translates, answered at
- * XDP with the kernel's own cookie for netfilter's SYNPROXY to complete
- * (attach --synproxy; doc/design.md, "SYNPROXY for translated ports").
- * Kept current by the CLI like sg_pass_ports.
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct sg_ports);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} sg_proxy_ports SEC(".maps");
+} sg_port_map SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -105,20 +82,23 @@ static __always_inline void sg_count(enum sg_counter c)
 		*v += 1;
 }
 
-/* Is port set in the port bitmap of map (sg_ports, sg_pass_ports)? */
-static __always_inline int sg_port_in(void *map, __u16 port)
+/*
+ * The port map's byte for a TCP destination port (SG_PORT_*): 0 if the
+ * port is not protected. The one lookup of the port a packet pays; the
+ * caller keeps the byte in sg_pkt for the SYN and ACK paths. The port
+ * indexes the value: sg_ntohs_bounded keeps it 0..65535 for verifiers that
+ * lose the bounds of a byte swap (bpf/parse.h).
+ */
+static __always_inline __u8 sg_port_bits(__be16 dport)
 {
 	__u32 zero = 0;
-	struct sg_ports *p = bpf_map_lookup_elem(map, &zero);
+	const struct sg_port_map *m = bpf_map_lookup_elem(&sg_port_map, &zero);
+	__u8 b;
 
-	if (!p)
+	if (!m)
 		return 0;
-	return (p->bits[(port >> 6) & 1023] >> (port & 63)) & 1;
-}
-
-static __always_inline int sg_port_protected(__u16 port)
-{
-	return sg_port_in(&sg_ports, port);
+	b = m->port[sg_ntohs_bounded(dport)];
+	return b & SG_PORT_PROTECTED ? b : 0;
 }
 
 /* The SG clock (include/synguard.h): REALTIME, which a fleet agrees on. */

@@ -185,14 +185,14 @@ static __always_inline int sg_proxied(struct xdp_md *ctx,
 
 	if (p->family != 4 && sg_engine != SG_ENGINE_OWN)
 		return 0;
-	nat = sg_port_in(&sg_proxy_ports, bpf_ntohs(flow->dport));
+	nat = !!(p->port & SG_PORT_PROXY);
 	if (!nat && !cfg->gateway)
 		return 0;
 	return sg_routed(ctx, flow) ? cfg->gateway : nat;
 }
 
 /*
- * A SYN to a translated port (sg_proxy_ports): the raw kernel cookie for
+ * A SYN to a translated port (SG_PORT_PROXY): the raw kernel cookie for
  * netfilter's SYNPROXY, into *cookie: -1 when there is one, else the
  * verdict (counted). A subprogram, like sg_kernel_cookie.
  */

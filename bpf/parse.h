@@ -76,6 +76,9 @@ struct sg_pkt {
 	__u8 flags; /* TCP flags byte */
 	__u8 nvlan; /* VLAN tags in front of the IP header */
 	__u8 first_frag; /* first fragment of a fragmented IP packet */
+	/* The port map's byte of the destination port (SG_PORT_*), looked
+	 * up once by sg_xdp: what SYNs and ACKs to it get. */
+	__u8 port;
 };
 
 /* Outcome of parsing: what the caller should do before looking at ports. */

@@ -63,7 +63,7 @@ __noinline int sg_handle_syn(struct xdp_md *ctx, struct sg_pkt *p,
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
 
-	if (sg_port_in(&sg_pass_ports, bpf_ntohs(flow->dport))) {
+	if (p->port & SG_PORT_PASS) {
 		sg_count(SG_CNT_SYN_LOCAL_NAT_PASS);
 		return XDP_PASS;
 	}
@@ -145,7 +145,7 @@ __noinline int sg_kernel_syn(struct xdp_md *ctx, struct sg_pkt *p,
 }
 
 /*
- * A SYN to a translated port (sg_proxy_ports), answered with the raw
+ * A SYN to a translated port (SG_PORT_PROXY), answered with the raw
  * kernel cookie netfilter's SYNPROXY accepts (doc/design.md, "SYNPROXY for
  * translated ports"). A global function of its own, like sg_kernel_syn.
  */
@@ -226,7 +226,7 @@ __noinline int sg_handle_ack(struct xdp_md *ctx, struct sg_pkt *p,
 	 * pay the lookup (about 90 ns an ACK here, measured with make bench),
 	 * and no SYN to such a port went anywhere but to us.
 	 */
-	if ((!sk || sg_port_in(&sg_pass_ports, bpf_ntohs(flow->dport))) &&
+	if ((!sk || (p->port & SG_PORT_PASS)) &&
 	    sg_ct_known(ctx, &u.tup, tlen)) {
 		if (sk)
 			bpf_sk_release(sk);
@@ -356,7 +356,8 @@ static __always_inline int sg_xdp(struct xdp_md *ctx)
 		sg_count(SG_CNT_MALFORMED);
 		return XDP_PASS;
 	}
-	if (!sg_port_protected(bpf_ntohs(th->dest))) {
+	p.port = sg_port_bits(th->dest);
+	if (!p.port) {
 		sg_count(p.first_frag ? SG_CNT_FRAGMENT_PASS
 				      : SG_CNT_OTHER_PASS);
 		return XDP_PASS;

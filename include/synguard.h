@@ -450,10 +450,64 @@ struct sg_info {
 #define SG_PROXY_NAT (1u << 0)
 #define SG_PROXY_GATEWAY (1u << 1)
 
-/* Protected destination ports: a 65536-bit bitmap, one array entry. */
+/* A set of destination ports: a 65536-bit bitmap (the CLI's port lists). */
 struct sg_ports {
 	__u64 bits[65536 / 64];
 };
+
+/*
+ * The port map (sg_port_map, one array entry): a byte per destination port
+ * saying all the XDP program asks of it, so that a packet pays one lookup
+ * and one load. Protected is the port list (--ports, config ports=); the
+ * kind bits say how the SYNs of a protected port are handled, as the CLI
+ * last found them (user/portkind.c, "Ports by kind" in doc/design.md); they
+ * mean nothing while the port is not protected. A port's bits share its
+ * byte, so a write moves each port from its old state to its new one at
+ * once: the kernel copies the value without a lock, but no byte is torn,
+ * and no packet sees a port protected without the kind written with it.
+ */
+#define SG_PORT_PROTECTED (1u << 0)
+/* Local+nat: its SYNs pass (syn_local_nat_pass), its ACKs are checked
+ * against conntrack. Written for every port, protected or not, so that a
+ * port config adds gets it with its protected bit. */
+#define SG_PORT_PASS (1u << 1)
+/* Nat, with attach --synproxy nat: SYNPROXY completes its handshakes. Only
+ * protected ports, as in the nftables set proxy_ports (user/notrack.c). */
+#define SG_PORT_PROXY (1u << 2)
+
+struct sg_port_map {
+	__u8 port[65536];
+};
+
+#ifndef __bpf__
+/*
+ * For user space (the CLI, the tests, the benchmarks), which writes the map
+ * read-modify-write: bit (SG_PORT_*) set on exactly the ports of set, every
+ * other bit of every port kept.
+ */
+static inline void sg_port_map_mark(struct sg_port_map *m, __u8 bit,
+				    const struct sg_ports *set)
+{
+	unsigned int i;
+
+	for (i = 0; i < 65536; i++)
+		m->port[i] = (m->port[i] & ~bit) |
+			     ((set->bits[i / 64] >> (i % 64) & 1) ? bit : 0);
+}
+
+/* The ports with bit set, into *out. */
+static inline void sg_port_map_get(const struct sg_port_map *m, __u8 bit,
+				   struct sg_ports *out)
+{
+	unsigned int i;
+
+	for (i = 0; i < 65536 / 64; i++)
+		out->bits[i] = 0;
+	for (i = 0; i < 65536; i++)
+		if (m->port[i] & bit)
+			out->bits[i / 64] |= 1ULL << (i % 64);
+}
+#endif
 
 /*
  * The cookie (sequence number of our SYN-ACK) comes in two variants. Which

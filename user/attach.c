@@ -74,6 +74,7 @@ static int write_maps(struct synguard *skel, const struct sg_settings *s,
 		      __u8 nf, const struct sg_ports *pass,
 		      const struct sg_ports *proxy)
 {
+	static struct sg_port_map ports;
 	struct sg_config cfg = s->cfg;
 	struct sg_keys keys = {};
 	struct timespec tai;
@@ -83,11 +84,9 @@ static int write_maps(struct synguard *skel, const struct sg_settings *s,
 		const void *val;
 	} w[] = {
 		{skel->maps.sg_config, &cfg},
-		{skel->maps.sg_ports, &s->ports},
+		{skel->maps.sg_port_map, &ports},
 		{skel->maps.sg_keys, &keys},
 		{skel->maps.sg_info, info},
-		{skel->maps.sg_pass_ports, pass},
-		{skel->maps.sg_proxy_ports, proxy},
 	};
 	size_t i;
 	int err;
@@ -101,6 +100,10 @@ static int write_maps(struct synguard *skel, const struct sg_settings *s,
 		sg_err("net.ipv4.tcp_syncookies is 0 in this network namespace: the kernel refuses every connection synguard hands off; set it to 1 (sysctl -w net.ipv4.tcp_syncookies=1) and attach again");
 		return -EINVAL;
 	}
+	memset(&ports, 0, sizeof(ports));
+	sg_port_map_mark(&ports, SG_PORT_PROTECTED, &s->ports);
+	sg_port_map_mark(&ports, SG_PORT_PASS, pass);
+	sg_port_map_mark(&ports, SG_PORT_PROXY, proxy);
 	sg_key_words(key, keys.key[0]);
 	keys.valid[0] = 1;
 	keys.current = 0;
@@ -437,11 +440,10 @@ static int do_attach(const char *iface, int ifindex,
 	/*
 	 * Attached whatever it says: a port's kind can change at any time.
 	 * Before the programs run, so that a local+nat port is never
-	 * answered (sg_pass_ports); `run` keeps that map current.
+	 * answered (SG_PORT_PASS); `run` keeps the kinds current.
 	 */
 	if (write_maps(base, &args.s, key, &info,
-		       nf > 0 && !kernel ? SG_NF_NOTRACK : 0,
-		       &kinds.kind[SG_PK_LOCAL_NAT],
+		       nf > 0 && !kernel ? SG_NF_NOTRACK : 0, &kinds.pass,
 		       a->synproxy ? &kinds.kind[SG_PK_NAT] : &no_ports))
 		goto fail;
 

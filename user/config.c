@@ -116,13 +116,15 @@ static int ports_write(const struct sg_pins *p, const struct sg_ports *old,
 	size_t i;
 	int err;
 
+	/* The protected ports only: the kinds run's scan wrote stay (a port
+	 * added gets its SG_PORT_PASS with its protected bit). */
 	if (!gw_ifindex)
-		return sg_map_write(p, SG_M_PORTS, ports);
+		return sg_port_map_update(p, ports, NULL, NULL);
 	for (i = 0; i < ARRAY_SIZE(both.bits); i++)
 		both.bits[i] |= ports->bits[i];
 	if (sg_nft_ports_set(gw_ifindex, SG_NFT_GATEWAY_SET, &both))
 		return -1;
-	err = sg_map_write(p, SG_M_PORTS, ports);
+	err = sg_port_map_update(p, ports, NULL, NULL);
 	return err ?: sg_nft_ports_set(gw_ifindex, SG_NFT_GATEWAY_SET, ports);
 }
 
@@ -200,7 +202,7 @@ static bool engine_refuses(const struct sg_pins *p, const char *iface,
 
 static int cmd_config(int argc, char **argv)
 {
-	const int need[] = {SG_M_CONFIG, SG_M_PORTS, SG_M_INFO};
+	const int need[] = {SG_M_CONFIG, SG_M_PORT_MAP, SG_M_INFO};
 	static struct sg_ports old_ports;
 	struct sg_info info = {};
 	struct sg_settings check, cur = {};
@@ -235,7 +237,7 @@ static int cmd_config(int argc, char **argv)
 	/* Read-modify-write: keys not named keep their value. */
 	rc = sg_map_read(&p, SG_M_CONFIG, &cur.cfg);
 	if (!rc)
-		rc = sg_map_read(&p, SG_M_PORTS, &cur.ports);
+		rc = sg_ports_read(&p, &cur.ports);
 	if (!rc)
 		rc = sg_map_read(&p, SG_M_INFO, &info);
 	if (rc) {

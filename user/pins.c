@@ -199,6 +199,48 @@ int sg_map_write(const struct sg_pins *p, enum sg_map_id id, const void *val)
 	return 0;
 }
 
+int sg_port_bits_read(const struct sg_pins *p, __u8 bit, struct sg_ports *out)
+{
+	struct sg_port_map *m = malloc(sizeof(*m));
+	int err = m ? sg_map_read(p, SG_M_PORT_MAP, m) : -ENOMEM;
+
+	if (!err)
+		sg_port_map_get(m, bit, out);
+	free(m);
+	return err;
+}
+
+int sg_ports_read(const struct sg_pins *p, struct sg_ports *prot)
+{
+	return sg_port_bits_read(p, SG_PORT_PROTECTED, prot);
+}
+
+int sg_port_map_update(const struct sg_pins *p, const struct sg_ports *prot,
+		       const struct sg_ports *pass,
+		       const struct sg_ports *proxy)
+{
+	struct sg_port_map *m = malloc(sizeof(*m));
+	int err = m ? sg_map_read(p, SG_M_PORT_MAP, m) : -ENOMEM;
+
+	if (err) {
+		sg_err("%s: cannot read map %s: %s", p->iface,
+		       sg_map_names[SG_M_PORT_MAP], sg_strerr(err));
+		free(m);
+		return err;
+	}
+	/* One write: each port's byte goes from old to new at once, its
+	 * protected bit never without the kind written with it. */
+	if (pass)
+		sg_port_map_mark(m, SG_PORT_PASS, pass);
+	if (proxy)
+		sg_port_map_mark(m, SG_PORT_PROXY, proxy);
+	if (prot)
+		sg_port_map_mark(m, SG_PORT_PROTECTED, prot);
+	err = sg_map_write(p, SG_M_PORT_MAP, m);
+	free(m);
+	return err;
+}
+
 int sg_map_count(int fd, __u32 max)
 {
 	/* Large enough for every key of ours (LPM: 4 + 16 bytes). */

@@ -133,6 +133,7 @@ void sg_port_classify(const struct sg_port_scan *scan,
 		out->kind[SG_PK_NAT].bits[w] = p & ~l & n;
 		out->kind[SG_PK_NOTHING].bits[w] = p & ~l & ~n;
 		out->kind[SG_PK_LOCAL_NAT].bits[w] = p & l & n;
+		out->pass.bits[w] = l & n;
 	}
 	for (k = 0; k < SG_PK_MAX; k++)
 		out->count[k] = sg_ports_count(&out->kind[k]);

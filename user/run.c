@@ -172,25 +172,40 @@ out:
 /*
  * The XDP program passes the SYNs of the local+nat ports untouched, and
  * with --synproxy answers those of the nat ports for SYNPROXY, whose
- * nftables set then names them too.
+ * nftables set then names them too. The kinds of the port map only: the
+ * protected ports stay as config last wrote them.
  */
 static void kind_maps_write(const char *iface, const struct sg_port_kinds *k)
 {
-	const int need[] = {SG_M_PASS_PORTS, SG_M_PROXY_PORTS, SG_M_INFO};
+	const int need[] = {SG_M_PORT_MAP, SG_M_INFO};
+	const struct sg_ports *proxy = NULL;
+	static struct sg_ports still;
 	struct sg_info info;
 	struct sg_pins p;
+	size_t w;
 
-	if (!sg_iface_open(iface, true, need, ARRAY_SIZE(need), &p)) {
-		sg_map_write(&p, SG_M_PASS_PORTS, &k->kind[SG_PK_LOCAL_NAT]);
-		/* The set before the map: an ACK XDP passes for a port finds
-		 * its rule. */
-		if (!sg_map_read(&p, SG_M_INFO, &info) &&
-		    (info.synproxy & SG_PROXY_NAT) &&
+	if (sg_iface_open(iface, true, need, ARRAY_SIZE(need), &p)) {
+		sg_unlock();
+		return;
+	}
+	/*
+	 * The set follows the map out and leads it in: a port that is no
+	 * longer nat stops getting SYNPROXY's cookies before its rule goes,
+	 * a new one has its rule before its first such cookie. (Handshakes
+	 * answered before a port left still fail: their ACKs come later.)
+	 */
+	if (!sg_map_read(&p, SG_M_INFO, &info) &&
+	    (info.synproxy & SG_PROXY_NAT) &&
+	    !sg_port_bits_read(&p, SG_PORT_PROXY, &still)) {
+		for (w = 0; w < ARRAY_SIZE(still.bits); w++)
+			still.bits[w] &= k->kind[SG_PK_NAT].bits[w];
+		if (!sg_port_map_update(&p, NULL, NULL, &still) &&
 		    !sg_nft_ports_set(info.ifindex, SG_NFT_NAT_SET,
 				      &k->kind[SG_PK_NAT]))
-			sg_map_write(&p, SG_M_PROXY_PORTS, &k->kind[SG_PK_NAT]);
-		sg_pins_close(&p);
+			proxy = &k->kind[SG_PK_NAT];
 	}
+	sg_port_map_update(&p, NULL, &k->pass, proxy);
+	sg_pins_close(&p);
 	sg_unlock();
 }
 
@@ -207,7 +222,7 @@ static void follow_ports(const char *iface, struct sg_port_kinds *seen,
 	static struct sg_port_kinds now;
 	static struct sg_port_scan scan;
 	static struct sg_ports moved;
-	const int need[] = {SG_M_PORTS, SG_M_INFO};
+	const int need[] = {SG_M_PORT_MAP, SG_M_INFO};
 	struct sg_info info = {};
 	struct sg_ports prot;
 	struct sg_pins p;
@@ -219,7 +234,7 @@ static void follow_ports(const char *iface, struct sg_port_kinds *seen,
 	if (sg_lock(false))
 		return;
 	rc = sg_pins_need(iface, &p, need, ARRAY_SIZE(need))
-		     ?: sg_map_read(&p, SG_M_PORTS, &prot)
+		     ?: sg_ports_read(&p, &prot)
 		     ?: sg_map_read(&p, SG_M_INFO, &info);
 	nat_proxy = info.synproxy & SG_PROXY_NAT;
 	sg_pins_close(&p);
@@ -227,9 +242,7 @@ static void follow_ports(const char *iface, struct sg_port_kinds *seen,
 	if (rc || sg_port_scan(&scan))
 		return; /* follow_host says when the pins are gone */
 	sg_port_classify(&scan, &prot, &now);
-	if (!*have ||
-	    memcmp(&seen->kind[SG_PK_LOCAL_NAT], &now.kind[SG_PK_LOCAL_NAT],
-		   sizeof(now.kind[SG_PK_LOCAL_NAT])) ||
+	if (!*have || memcmp(&seen->pass, &now.pass, sizeof(now.pass)) ||
 	    memcmp(&seen->kind[SG_PK_NAT], &now.kind[SG_PK_NAT],
 		   sizeof(now.kind[SG_PK_NAT])))
 		kind_maps_write(iface, &now);

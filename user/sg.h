@@ -250,6 +250,9 @@ struct sg_port_scan {
 struct sg_port_kinds {
 	struct sg_ports kind[SG_PK_MAX];
 	unsigned int count[SG_PK_MAX];
+	/* Local+nat ports, protected or not: the port map's SG_PORT_PASS,
+	 * there before a port config adds is protected. */
+	struct sg_ports pass;
 };
 
 /*
@@ -441,7 +444,7 @@ int sg_skel_map(const char *name, struct bpf_map_info *want);
 #define SG_PINNED_MAPS(X)                                                      \
 	X(CONFIG, sg_config)                                                   \
 	X(KEYS, sg_keys)                                                       \
-	X(PORTS, sg_ports)                                                     \
+	X(PORT_MAP, sg_port_map)                                               \
 	X(COUNTERS, sg_counters)                                               \
 	X(KFUNC_ERRORS, sg_kfunc_errors)                                       \
 	X(INFO, sg_info)                                                       \
@@ -450,8 +453,6 @@ int sg_skel_map(const char *name, struct bpf_map_info *want);
 	X(ALLOW6, sg_allow6)                                                   \
 	X(DENY4, sg_deny4)                                                     \
 	X(DENY6, sg_deny6)                                                     \
-	X(PASS_PORTS, sg_pass_ports)                                           \
-	X(PROXY_PORTS, sg_proxy_ports)                                         \
 	X(SRC, sg_src)
 
 enum sg_map_id {
@@ -502,6 +503,20 @@ int sg_iface_open(const char *iface, bool change, const int *ids, size_t n,
 		  struct sg_pins *p);
 int sg_map_read(const struct sg_pins *p, enum sg_map_id id, void *val);
 int sg_map_write(const struct sg_pins *p, enum sg_map_id id, const void *val);
+/* The ports with bit (SG_PORT_*) in the pinned port map: 0, or -errno. */
+int sg_port_bits_read(const struct sg_pins *p, __u8 bit, struct sg_ports *out);
+/* The protected ports of the pinned port map: 0, or -errno. */
+int sg_ports_read(const struct sg_pins *p, struct sg_ports *prot);
+/*
+ * Read-modify-write of the pinned port map, under the caller's exclusive
+ * lock: the protected ports (config ports=), the local+nat ports
+ * (SG_PORT_PASS) or the --synproxy nat ports (SG_PORT_PROXY) become those
+ * given; NULL keeps what is there, so no writer loses another's bits.
+ * 0, or -errno after a message.
+ */
+int sg_port_map_update(const struct sg_pins *p, const struct sg_ports *prot,
+		       const struct sg_ports *pass,
+		       const struct sg_ports *proxy);
 /* Entries in a hash-like map (an LPM trie), up to max: >= 0, or -errno. */
 int sg_map_count(int fd, __u32 max);
 /* Entries in the per-source table (a walk of up to its size), -1 unknown. */

@@ -117,7 +117,7 @@ static void gather_attach(const char *iface, struct iface_state *s)
 	s->have_info =
 		!sg_map_read(&s->p, SG_M_INFO, &s->info) && s->info.ifindex;
 	s->have_cfg = !sg_map_read(&s->p, SG_M_CONFIG, &s->cfg);
-	s->have_ports = !sg_map_read(&s->p, SG_M_PORTS, &s->ports);
+	s->have_ports = !sg_ports_read(&s->p, &s->ports);
 	s->have_keys = !sg_map_read(&s->p, SG_M_KEYS, &s->keys);
 	s->have_state = !sg_map_read(&s->p, SG_M_STATE, &s->state);
 	if (s->have_state && s->have_cfg)

@@ -113,6 +113,24 @@ print('yes' if ($expr) else 'no')
 	if [ "$res" = yes ]; then ok "$name"; else fail "$name" "$expr: ${res:0:300}"; fi
 }
 
+# expect_port_map NAME DICT: the set bytes of $A's pinned sg_port_map,
+# {port: bits}, are DICT. The dump (64 KiB of bytes as JSON) goes through a
+# file: it is too long for an argument.
+expect_port_map() {
+	local res
+	if ! bpftool -j map dump pinned /sys/fs/bpf/synguard/$A/sg_port_map >"$TMP/portmap" 2>&1; then
+		command -v bpftool >/dev/null || { skip "$1" "no bpftool"; return; }
+		fail "$1" "$(head -c 300 "$TMP/portmap")"
+		return
+	fi
+	res=$(python3 -c "
+import json, sys
+d = json.load(open(sys.argv[1]))
+print({i: int(b, 16) for i, b in enumerate(d[0]['value']) if int(b, 16)})
+" "$TMP/portmap" 2>&1)
+	[ "$res" = "$2" ] && ok "$1" || fail "$1" "${res:0:300}"
+}
+
 # The counter names and help texts, read from the header's X-macro.
 header_counters() {
 	python3 - "$HDR" "$1" <<'EOF'
@@ -1246,10 +1264,17 @@ grep -qF "synguard: warning: $A: port 8082: a local listener AND a DNAT rule (Do
 	ok "attach: warns about a local+nat port" || fail "attach: warns about a local+nat port" "$OUT"
 run sg status $A --json
 pyjson "status --json: local+nat" "d['interfaces'][0]['ports_by_kind'] == {'local': [[8081, 8081]], 'nat': [], 'nothing': [], 'local+nat': [[8082, 8082]]}" "$STDOUT"
-# The XDP program passes the SYNs of exactly that port: bit 8082 (byte 1010,
-# bit 2) of the pinned sg_pass_ports, and no other.
-run bpftool -j map dump pinned /sys/fs/bpf/synguard/$A/sg_pass_ports
-pyjson "attach: sg_pass_ports holds 8082 only" "[i for i, b in enumerate(d[0]['value']) if int(b, 16)] == [1010] and int(d[0]['value'][1010], 16) == 4" "$STDOUT"
+# The XDP program passes the SYNs of exactly that port: in the pinned
+# sg_port_map (a byte per port), 8081 and 8082 protected (bit 0), 8082
+# local+nat too (SG_PORT_PASS, bit 1), and nothing else set.
+expect_port_map "attach: sg_port_map protects 8081-8082, 8082 local+nat" "{8081: 1, 8082: 3}"
+# config ports= rewrites the protected bits only: the kind attach found
+# stays, on a port no longer protected too, so that a port added back
+# comes with it in the same write.
+run sg config $A ports=8081
+expect_port_map "config ports=: 8082 unprotected keeps its kind" "{8081: 1, 8082: 2}"
+run sg config $A ports=8082-8083
+expect_port_map "config ports=: 8082 protected again, local+nat at once" "{8082: 3, 8083: 1}"
 sg detach $A >/dev/null 2>&1
 unlisten "$L8082"
 

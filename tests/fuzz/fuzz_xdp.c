@@ -59,7 +59,7 @@
 #define FZ_ETH_HLEN 14
 
 /* Protected ports: 80 and 443 have listeners (harness.c), 8080 is local+nat
- * (sg_pass_ports), 8443 has no listener, 9443 an MPTCP one. */
+ * (SG_PORT_PASS), 8443 has no listener, 9443 an MPTCP one. */
 #define FZ_PORT_PASS 8080
 #define FZ_PORT_NONE 8443
 #define FZ_PORT_MPTCP 9443
@@ -1261,7 +1261,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	{
 		const int pass[] = {FZ_PORT_PASS};
 
-		put_port_map(skel->maps.sg_pass_ports, pass, 1);
+		put_port_bits(SG_PORT_PASS, pass, 1);
 	}
 	put_lpm(skel->maps.sg_allow4, 4, FZ_ALLOW4);
 	put_lpm(skel->maps.sg_deny4, 4, FZ_DENY4);

@@ -347,11 +347,32 @@ stats_snap "$TMP/s1"
 want "connects to 8081" "$(json_get "$r" ok)" -eq 20
 want "8081: syn_proxy_cookie delta" "$(d syn_proxy_cookie)" -eq 20
 want_acks_passed 20
+# ... and one unpublished again: the next scan takes it out of the port
+# map's proxy bits, then out of the set, and its SYNs pass to a kernel
+# with nothing on 8081, which refuses them.
+h=$(in_s nft -a list chain ip sptest docker | awk '/dport 8081 / {print $NF}')
+in_s nft delete rule ip sptest docker handle "$h" ||
+	REASONS+=("cannot delete the DNAT rule of 8081 (handle '$h')")
+gone=0
+for _ in $(seq 150); do
+	in_s nft list set inet "$table" proxy_ports 2>/dev/null | grep -q 8081 || { gone=1; break; }
+	sleep 0.1
+done
+want "8081 out of the synproxy set within 15 s" "$gone" -eq 1
+grep -q "port 8081 now nothing (was nat)" "$TMP/run.out" ||
+	REASONS+=("run did not log 8081 leaving: $(cat "$TMP/run.out")")
+fresh_conntrack
+stats_snap "$TMP/s0"
+r=$(client -n 5 -t "$CT" "$S4" 8081)
+stats_snap "$TMP/s1"
+want "connects to 8081 unpublished" "$(json_get "$r" ok)" -eq 0
+want "8081 unpublished: syn_proxy_cookie delta" "$(d syn_proxy_cookie)" -eq 0
+want "8081 unpublished: syn_no_listener_pass delta" "$(d syn_no_listener_pass)" -eq 5
 kill_ours "$run_pid"
 SG_ATTACHED=0
 in_s nft list table inet "$table" >/dev/null 2>&1 && REASONS+=("table inet $table left after run stopped")
 want "tcp_loose after run stopped" "$(in_s sysctl -n net.netfilter.nf_conntrack_tcp_loose)" -eq 1
-check run_follows_a_new_published_port
+check run_follows_a_port_published_and_unpublished
 
 # ---- --gateway: a server in a third namespace routed through the host ----
 #   client ─ host (synguard --gateway, forwarding) ─ router-side ns (203.0.113.2:8080)

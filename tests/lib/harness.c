@@ -109,23 +109,30 @@ void put_keys(void)
 		fail("keys update: %s", strerror(errno));
 }
 
-void put_port_map(struct bpf_map *m, const int *ports, int n)
+/* Read-modify-write of the port map, as the CLI does (include/synguard.h):
+ * bit on exactly the ports listed, the other bits kept. */
+void put_port_bits(__u8 bit, const int *ports, int n)
 {
-	static struct sg_ports pm;
+	static struct sg_port_map m;
+	static struct sg_ports set;
 	__u32 zero = 0;
 	int i;
 
-	memset(&pm, 0, sizeof(pm));
+	if (bpf_map__lookup_elem(skel->maps.sg_port_map, &zero, sizeof(zero),
+				 &m, sizeof(m), 0))
+		fail("sg_port_map lookup: %s", strerror(errno));
+	memset(&set, 0, sizeof(set));
 	for (i = 0; i < n; i++)
-		pm.bits[ports[i] / 64] |= 1ULL << (ports[i] % 64);
-	if (bpf_map__update_elem(m, &zero, sizeof(zero), &pm, sizeof(pm),
-				 BPF_ANY))
-		fail("%s update: %s", bpf_map__name(m), strerror(errno));
+		set.bits[ports[i] / 64] |= 1ULL << (ports[i] % 64);
+	sg_port_map_mark(&m, bit, &set);
+	if (bpf_map__update_elem(skel->maps.sg_port_map, &zero, sizeof(zero),
+				 &m, sizeof(m), BPF_ANY))
+		fail("sg_port_map update: %s", strerror(errno));
 }
 
 void put_ports(const int *ports, int n)
 {
-	put_port_map(skel->maps.sg_ports, ports, n);
+	put_port_bits(SG_PORT_PROTECTED, ports, n);
 }
 
 /* All counters, summed over the CPUs, in one syscall: the fuzzer reads

@@ -45,8 +45,9 @@ void put_keys(void);
 /* Sets cookies auto's engaged state (the rest of sg_state stays). */
 void state_engaged(int engaged);
 void put_ports(const int *ports, int n);
-/* The same bitmap into another port map (sg_pass_ports). */
-void put_port_map(struct bpf_map *m, const int *ports, int n);
+/* SG_PORT_* bit on exactly these ports; put_ports sets the protected one.
+ * Each keeps the other bits of the port map. */
+void put_port_bits(__u8 bit, const int *ports, int n);
 void read_counters(__u64 *out);
 void key_bytes(uint8_t out[16], unsigned int slot);
 void random_key(unsigned int slot);
@@ -97,5 +98,6 @@ void test_monitor(void);
 void with_kernel_engine(const int *ports, int nports, void (*body)(void));
 void test_synproxy_ports(void);
 void test_proxy_csum(void);
+void test_port_map(void);
 
 #endif /* SG_TESTS_HARNESS_H */

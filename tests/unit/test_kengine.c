@@ -358,9 +358,9 @@ static void ke_proxy_ack6(const char *name, const struct pkt_spec *ack)
 }
 
 /*
- * attach --synproxy nat: a port nothing listens on, in sg_proxy_ports.
- * SYNs get the raw kernel cookie (no listener needed), their ACKs are
- * checked with the raw helper, in either engine. IPv6 only in the own
+ * attach --synproxy nat: a port nothing listens on, SG_PORT_PROXY in the
+ * port map. SYNs get the raw kernel cookie (no listener needed), their
+ * ACKs are checked with the raw helper, in either engine. IPv6 only in the own
  * engine, whose TC program verifies the ACK's checksum for SYNPROXY; the
  * kernel engine has none, and passes IPv6 as before.
  */
@@ -382,7 +382,7 @@ static void ke_proxy_ports(void)
 	char name[160];
 	size_t i;
 
-	put_port_map(skel->maps.sg_proxy_ports, (const int[]){KE_PORT_NONE}, 1);
+	put_port_bits(SG_PORT_PROXY, (const int[]){KE_PORT_NONE}, 1);
 	/* Not the own window scale: the SYN-ACK must offer the backend's. */
 	cfg.proxy_wscale = cfg.wscale + 3;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -421,7 +421,7 @@ static void ke_proxy_ports(void)
 			 c->name);
 		check_ack_dropped(name, &s, SG_CNT_ACK_PROXY_COOKIE_BAD);
 	}
-	put_port_map(skel->maps.sg_proxy_ports, NULL, 0);
+	put_port_bits(SG_PORT_PROXY, NULL, 0);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i += 2) {
 		ke_syn_spec(&cases[i], &s);
 		s.dport = KE_PORT_NONE;

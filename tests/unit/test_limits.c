@@ -305,7 +305,7 @@ static void test_src_table_bound(void)
 	__u32 zero = 0, n = 0;
 	void *prev = NULL;
 	int fd, i, len, ok = 1;
-	static struct sg_ports ports;
+	static struct sg_port_map ports;
 
 	begin("per-source table of 64 entries, 2000 sources -> at most 64 kept");
 	small = synguard__open();
@@ -323,14 +323,14 @@ static void test_src_table_bound(void)
 		end();
 		return;
 	}
-	ports.bits[80 / 64] |= 1ULL << (80 % 64);
+	ports.port[80] = SG_PORT_PROTECTED;
 	cfg.src_syn_rate = 100;
 	cfg.src_syn_burst = 10;
 	bpf_map__update_elem(small->maps.sg_config, &zero, 4, &cfg,
 			     sizeof(cfg), 0);
 	bpf_map__update_elem(small->maps.sg_keys, &zero, 4, &keys,
 			     sizeof(keys), 0);
-	bpf_map__update_elem(small->maps.sg_ports, &zero, 4, &ports,
+	bpf_map__update_elem(small->maps.sg_port_map, &zero, 4, &ports,
 			     sizeof(ports), 0);
 	cfg.src_syn_rate = 0;
 	fd = bpf_program__fd(small->progs.synguard_xdp);

@@ -369,17 +369,17 @@ static void test_owners(void)
 		expect_syn_untouched(name, &s, SG_CNT_SYN_NO_LISTENER_PASS);
 	}
 	/* A listener on 80 (the harness's) and a NAT rule too: the CLI puts
-	 * the port in sg_pass_ports, and its SYNs pass. */
-	put_port_map(skel->maps.sg_pass_ports, (const int[]){80}, 1);
+	 * SG_PORT_PASS on the port, and its SYNs pass. */
+	put_port_bits(SG_PORT_PASS, (const int[]){80}, 1);
 	for (family = 4; family <= 6; family += 2) {
 		pkt_spec_init(&s, family);
 		s.dport = 80;
 		snprintf(name, sizeof(name),
-			 "IPv%d SYN to a local+nat port (sg_pass_ports) -> pass",
+			 "IPv%d SYN to a local+nat port (SG_PORT_PASS) -> pass",
 			 family);
 		expect_syn_untouched(name, &s, SG_CNT_SYN_LOCAL_NAT_PASS);
 	}
-	put_port_map(skel->maps.sg_pass_ports, NULL, 0);
+	put_port_bits(SG_PORT_PASS, NULL, 0);
 	mfd = listen_on(6, IPPROTO_MPTCP, P_MPTCP);
 	if (mfd < 0) {
 		printf("skip MPTCP listener: cannot listen with IPPROTO_MPTCP: "

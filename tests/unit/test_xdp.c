@@ -1162,7 +1162,7 @@ static int ct_insert(int family, int sport, int dport)
 /*
  * ACKs without a socket that conntrack knows pass where the kernel can
  * translate or forward: a protected port with no local listener, or a
- * local+nat one (sg_pass_ports). A local port's ACKs never consult it.
+ * local+nat one (SG_PORT_PASS). A local port's ACKs never consult it.
  */
 static void test_conntrack_pass(void)
 {
@@ -1202,13 +1202,13 @@ static void test_conntrack_pass(void)
 			 "IPv%d ACK to a local port, a conntrack entry -> cookie check, drop",
 			 family);
 		check_ack_dropped(name, &s, SG_CNT_COOKIE_BAD);
-		put_port_map(skel->maps.sg_pass_ports, (const int[]){80}, 1);
+		put_port_bits(SG_PORT_PASS, (const int[]){80}, 1);
 		snprintf(name, sizeof(name),
 			 "IPv%d ACK to a local+nat port, a conntrack entry -> pass",
 			 family);
 		expect_spec_untouched(name, &s, XDP_PASS,
 				      SG_CNT_ACK_CONNTRACK_PASS);
-		put_port_map(skel->maps.sg_pass_ports, NULL, 0);
+		put_port_bits(SG_PORT_PASS, NULL, 0);
 	}
 	put_ports(ports, 2);
 }
@@ -1662,6 +1662,7 @@ static const struct {
 	{"monitor", test_monitor, true},
 	{"synproxy_ports", test_synproxy_ports, true},
 	{"synproxy_tc_csum", test_proxy_csum, true},
+	{"port_map", test_port_map, true},
 };
 
 int main(int argc, char **argv)
