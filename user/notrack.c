@@ -23,6 +23,8 @@
 #include "sg.h"
 
 #define NFT_OUT_MAX 1024
+/* The conntrack mark bit of SYNPROXY's flows (hold_chains). */
+#define SG_PROXY_CT_MARK 0x00100000
 /* Present in every network namespace while conntrack is in the kernel. */
 #define CONNTRACK_SYSCTL "/proc/sys/net/netfilter/nf_conntrack_max"
 
@@ -130,6 +132,38 @@ static int proxy_chain(char *script, size_t len, int *n, const char *set,
 	return rc;
 }
 
+/*
+ * SYNPROXY's race (doc/design.md, "SYNPROXY for translated ports"): once
+ * conntrack has seen the backend's SYN-ACK (seen-reply) and before
+ * SYNPROXY's hook has set up the sequence adjustment (IPS_SEQ_ADJUST,
+ * 0x40), a client segment would reach the backend unadjusted and be
+ * reset. SYNPROXY's own SYN to the backend (a non-local source, leaving
+ * through OUTPUT) marks its flow; a client segment of a marked flow in
+ * that moment is dropped before NAT, and the client sends it again.
+ */
+static int hold_chains(char *script, size_t len, const char *iface, bool gw)
+{
+	/* clang-format off: one line of the script a line */
+	return snprintf(
+		script, len,
+		"\tchain proxy_mark {\n"
+		"\t\ttype filter hook output priority filter; policy accept;\n"
+		"\t\ttcp flags & (syn|ack) == syn fib saddr type != local ct original proto-dst @%s ct mark set ct mark | 0x%08x\n"
+		"%s%s%s%s"
+		"\t}\n"
+		"\tchain proxy_hold {\n"
+		"\t\ttype filter hook prerouting priority mangle; policy accept;\n"
+		"\t\tiif \"%s\" ct direction original ct mark & 0x%08x == 0x%08x ct status & seen-reply == seen-reply ct status & 0x40 == 0 drop\n"
+		"\t}\n",
+		SG_NFT_NAT_SET, SG_PROXY_CT_MARK,
+		gw ? "\t\ttcp flags & (syn|ack) == syn fib saddr type != local ct original proto-dst @" : "",
+		gw ? SG_NFT_GATEWAY_SET : "",
+		gw ? " ct mark set ct mark | " : "",
+		gw ? SG_XSTR(SG_PROXY_CT_MARK) "\n" : "",
+		iface, SG_PROXY_CT_MARK, SG_PROXY_CT_MARK);
+	/* clang-format on */
+}
+
 int sg_notrack_install(const char *iface, int ifindex,
 		       const struct sg_synproxy *sp)
 {
@@ -193,7 +227,10 @@ int sg_notrack_install(const char *iface, int ifindex,
 	    proxy_chain(script, len, &n, SG_NFT_GATEWAY_SET, "proxy_forward",
 			"forward", sp->gateway, iface, sp))
 		goto out;
-	snprintf(script + n, len - n, "}\n");
+	if (sp && n < (int)len)
+		n += hold_chains(script + n, len - n, iface, sp->gateway != NULL);
+	if (n < (int)len)
+		snprintf(script + n, len - n, "}\n");
 	rc = nft(script, args, out, sizeof(out));
 	if (rc == -ENOENT) {
 		nft_missing(sp ? "hand connections to netfilter's SYNPROXY"
