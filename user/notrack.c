@@ -132,6 +132,10 @@ static int proxy_chain(char *script, size_t len, int *n, const char *set,
 	return rc;
 }
 
+/* One set's line of chain proxy_mark. */
+#define PROXY_MARK_RULE                                                        \
+	"\t\ttcp flags & (syn|ack) == syn fib saddr type != local ct original proto-dst @%s ct mark set ct mark | 0x%08x\n"
+
 /*
  * SYNPROXY's race (doc/design.md, "SYNPROXY for translated ports"): once
  * conntrack has seen the backend's SYN-ACK (seen-reply) and before
@@ -143,25 +147,26 @@ static int proxy_chain(char *script, size_t len, int *n, const char *set,
  */
 static int hold_chains(char *script, size_t len, const char *iface, bool gw)
 {
+	int n;
+
 	/* clang-format off: one line of the script a line */
-	return snprintf(
-		script, len,
+	n = snprintf(script, len,
 		"\tchain proxy_mark {\n"
 		"\t\ttype filter hook output priority filter; policy accept;\n"
-		"\t\ttcp flags & (syn|ack) == syn fib saddr type != local ct original proto-dst @%s ct mark set ct mark | 0x%08x\n"
-		"%s%s%s%s"
-		"\t}\n"
-		"\tchain proxy_hold {\n"
-		"\t\ttype filter hook prerouting priority mangle; policy accept;\n"
-		"\t\tiif \"%s\" ct direction original ct mark & 0x%08x == 0x%08x ct status & seen-reply == seen-reply ct status & 0x40 == 0 drop\n"
-		"\t}\n",
-		SG_NFT_NAT_SET, SG_PROXY_CT_MARK,
-		gw ? "\t\ttcp flags & (syn|ack) == syn fib saddr type != local ct original proto-dst @" : "",
-		gw ? SG_NFT_GATEWAY_SET : "",
-		gw ? " ct mark set ct mark | " : "",
-		gw ? SG_XSTR(SG_PROXY_CT_MARK) "\n" : "",
-		iface, SG_PROXY_CT_MARK, SG_PROXY_CT_MARK);
+		PROXY_MARK_RULE, SG_NFT_NAT_SET, SG_PROXY_CT_MARK);
+	if (gw && n < (int)len)
+		n += snprintf(script + n, len - n, PROXY_MARK_RULE,
+			      SG_NFT_GATEWAY_SET, SG_PROXY_CT_MARK);
+	if (n < (int)len)
+		n += snprintf(script + n, len - n,
+			"\t}\n"
+			"\tchain proxy_hold {\n"
+			"\t\ttype filter hook prerouting priority mangle; policy accept;\n"
+			"\t\tiif \"%s\" ct direction original ct mark & 0x%08x == 0x%08x ct status & seen-reply == seen-reply ct status & 0x40 == 0 drop\n"
+			"\t}\n",
+			iface, SG_PROXY_CT_MARK, SG_PROXY_CT_MARK);
 	/* clang-format on */
+	return n;
 }
 
 int sg_notrack_install(const char *iface, int ifindex,
