@@ -20,6 +20,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "sg.h"
 
 #define NFT_OUT_MAX 1024
@@ -135,6 +137,12 @@ static int proxy_chain(char *script, size_t len, int *n, const char *set,
 /* One set's line of chain proxy_mark. */
 #define PROXY_MARK_RULE                                                        \
 	"\t\ttcp flags & (syn|ack) == syn fib saddr type != local ct original proto-dst @%s ct mark set ct mark | 0x%08x\n"
+/*
+ * One set's line of chain proxy_hold. The port set keeps a flow that other
+ * software marked with the same bit to any other port out of it.
+ */
+#define PROXY_HOLD_RULE                                                        \
+	"\t\tiif \"%s\" meta l4proto tcp ct direction original ct original proto-dst @%s ct mark & 0x%08x == 0x%08x ct status & seen-reply == seen-reply ct status & 0x40 == 0 counter name \"" SG_NFT_HELD_COUNTER "\" drop\n"
 
 /*
  * SYNPROXY's race (doc/design.md, "SYNPROXY for translated ports"): once
@@ -143,28 +151,32 @@ static int proxy_chain(char *script, size_t len, int *n, const char *set,
  * 0x40), a client segment would reach the backend unadjusted and be
  * reset. SYNPROXY's own SYN to the backend (a non-local source, leaving
  * through OUTPUT) marks its flow; a client segment of a marked flow in
- * that moment is dropped before NAT, and the client sends it again.
+ * that moment is dropped before NAT, and the client sends it again. The
+ * named counter shows how often that happened (status).
  */
 static int hold_chains(char *script, size_t len, const char *iface, bool gw)
 {
-	int n;
+	const char *sets[] = {SG_NFT_NAT_SET, SG_NFT_GATEWAY_SET};
+	int nsets = gw ? 2 : 1, n, i;
 
 	/* clang-format off: one line of the script a line */
 	n = snprintf(script, len,
+		"\tcounter " SG_NFT_HELD_COUNTER " {\n\t}\n"
 		"\tchain proxy_mark {\n"
-		"\t\ttype filter hook output priority filter; policy accept;\n"
-		PROXY_MARK_RULE, SG_NFT_NAT_SET, SG_PROXY_CT_MARK);
-	if (gw && n < (int)len)
-		n += snprintf(script + n, len - n, PROXY_MARK_RULE,
-			      SG_NFT_GATEWAY_SET, SG_PROXY_CT_MARK);
+		"\t\ttype filter hook output priority filter; policy accept;\n");
+	for (i = 0; i < nsets && n < (int)len; i++)
+		n += snprintf(script + n, len - n, PROXY_MARK_RULE, sets[i],
+			      SG_PROXY_CT_MARK);
 	if (n < (int)len)
 		n += snprintf(script + n, len - n,
 			"\t}\n"
 			"\tchain proxy_hold {\n"
-			"\t\ttype filter hook prerouting priority mangle; policy accept;\n"
-			"\t\tiif \"%s\" ct direction original ct mark & 0x%08x == 0x%08x ct status & seen-reply == seen-reply ct status & 0x40 == 0 drop\n"
-			"\t}\n",
-			iface, SG_PROXY_CT_MARK, SG_PROXY_CT_MARK);
+			"\t\ttype filter hook prerouting priority mangle; policy accept;\n");
+	for (i = 0; i < nsets && n < (int)len; i++)
+		n += snprintf(script + n, len - n, PROXY_HOLD_RULE, iface,
+			      sets[i], SG_PROXY_CT_MARK, SG_PROXY_CT_MARK);
+	if (n < (int)len)
+		n += snprintf(script + n, len - n, "\t}\n");
 	/* clang-format on */
 	return n;
 }
@@ -290,6 +302,32 @@ int sg_notrack_present(int ifindex)
 	if (rc < 0)
 		return -1;
 	return rc == 0;
+}
+
+long long sg_notrack_held(int ifindex)
+{
+	char name[32], out[NFT_OUT_MAX];
+	const char *args[] = {"-j",   "list", "counter",
+			      "inet", name,   SG_NFT_HELD_COUNTER,
+			      NULL};
+	long long packets = -1;
+	json_t *root, *items, *it, *c;
+	size_t i;
+
+	sg_notrack_name(ifindex, name, sizeof(name));
+	if (nft(NULL, args, out, sizeof(out)))
+		return -1;
+	root = json_loads(out, 0, NULL);
+	items = json_object_get(root, "nftables");
+	json_array_foreach(items, i, it)
+	{
+		c = json_object_get(it, "counter");
+		if (json_is_integer(json_object_get(c, "packets")))
+			packets = json_integer_value(
+				json_object_get(c, "packets"));
+	}
+	json_decref(root);
+	return packets;
 }
 
 int sg_notrack_remove(int ifindex)

@@ -137,6 +137,8 @@ int sg_notrack_install(const char *iface, int ifindex,
 /* The SYNPROXY port sets of the table: --synproxy nat's, --gateway's. */
 #define SG_NFT_NAT_SET "proxy_ports"
 #define SG_NFT_GATEWAY_SET "gateway_ports"
+/* The named counter of the client segments held back for SYNPROXY. */
+#define SG_NFT_HELD_COUNTER "proxy_held"
 /* The ports of SYNPROXY set `set` of the table, replaced by ports; 0 or -1
  * (said). */
 int sg_nft_ports_set(int ifindex, const char *set,
@@ -145,6 +147,8 @@ int sg_nft_ports_set(int ifindex, const char *set,
 int sg_notrack_remove(int ifindex);
 /* 1 present, 0 absent, -1 cannot tell (no nft). */
 int sg_notrack_present(int ifindex);
+/* Packets counted by SG_NFT_HELD_COUNTER, or -1 (not there, no nft). */
+long long sg_notrack_held(int ifindex);
 /* Has the kernel conntrack (loading its module if it is one)? */
 bool sg_conntrack_present(void);
 

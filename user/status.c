@@ -108,6 +108,7 @@ static void gather_attach(const char *iface, struct iface_state *s)
 	time_t now = time(NULL);
 
 	memset(s, 0, sizeof(*s));
+	s->proxy_held = -1;
 	s->iface = iface;
 	sg_pins_open(iface, &s->p);
 	for (i = 0; i < SG_M_MAX; i++)
@@ -174,6 +175,7 @@ static void gather_attach(const char *iface, struct iface_state *s)
 		problem(s,
 			"a detach stopped while draining: SYNs pass to the kernel unprotected; run `synguard detach %s` again",
 			s->iface);
+	s->proxy_held = s->info.synproxy ? sg_notrack_held(ifindex) : -1;
 	if (s->have_cfg && (s->cfg.nf & SG_NF_NOTRACK)) {
 		s->notrack = sg_notrack_present(ifindex);
 		if (!s->notrack)

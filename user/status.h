@@ -37,6 +37,7 @@ struct iface_state {
 	__u32 tc_prog_now;
 	__u64 key_age;
 	int notrack; /* the nftables table of SG_NF_NOTRACK: 1, 0 or -1 */
+	long long proxy_held; /* SG_NFT_HELD_COUNTER; -1 unknown or none */
 	char problems[512];
 	/* The host the programs follow: */
 	double wscale_prev_left; /* seconds wscale_prev stays valid; 0 none */

@@ -36,6 +36,10 @@ static void json_attach(json_t *o, const struct iface_state *s)
 	/* Whether those cover IPv6 too (sg_proxy_ipv6). */
 	sg_jset(o, "synproxy_ipv6",
 		json_boolean(s->info.synproxy && sg_proxy_ipv6(&s->info)));
+	/* Client segments held back for SYNPROXY (null: no SYNPROXY, or
+	 * the table could not be read). */
+	sg_jset(o, "synproxy_held",
+		s->proxy_held >= 0 ? json_integer(s->proxy_held) : json_null());
 	sg_engine_status_json(o, in);
 	sg_jset(o, "attached_unix", json_integer(in->attached_unix));
 	sg_jset(o, "key_installed_unix", json_integer(in->key_installed_unix));

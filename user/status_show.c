@@ -196,6 +196,10 @@ static void text_attach(struct sg_table *t, struct iface_state *st, int n)
 			       " (set proxy_ports, chain proxy), net.netfilter.nf_conntrack_tcp_loose 0 until detach\n",
 			       st[i].iface, st[i].info.ifindex);
 		sg_proxy_families_text(st[i].iface, &st[i].info);
+		if (st[i].proxy_held >= 0)
+			printf("%s: %lld client segments held back until SYNPROXY had set up the connection's sequence translation (counter " SG_NFT_HELD_COUNTER
+			       ")\n",
+			       st[i].iface, st[i].proxy_held);
 		if (st[i].info.engine == SG_ENGINE_KERNEL)
 			continue; /* no handoff, no table */
 		if (st[i].cfg.nf & SG_NF_NOTRACK)
