@@ -42,7 +42,8 @@ REQUIRED = {
     "Handoff failures per second":
         {"synguard_handoff_no_listener_total",
          "synguard_handoff_kfunc_errors_total",
-         "synguard_handoff_meta_bad_total"},
+         "synguard_handoff_meta_bad_total",
+         "synguard_proxy_csum_bad_total"},
     "ACK verdicts per second":
         {"synguard_cookie_ok_total", "synguard_cookie_bad_total",
          "synguard_cookie_expired_total"},
