@@ -163,8 +163,17 @@ void test_proxy_csum(void)
 	size_t i;
 	int len;
 
-	pc = tc_proxycsum__open();
+	/* Runs without the harness's setup (it needs Linux 5.7, not the
+	 * own engine's 6.9), which is what sizes the per-CPU reads. */
+	if (ncpus <= 0)
+		ncpus = libbpf_num_possible_cpus();
 	begin("TC checksum step: the test program loads");
+	if (ncpus <= 0) {
+		fail("cannot count the possible CPUs: %s", strerror(-ncpus));
+		end();
+		return;
+	}
+	pc = tc_proxycsum__open();
 	if (!pc) {
 		fail("open: %s", strerror(errno));
 	} else {
