@@ -16,8 +16,9 @@
 #   - published port: N/N, its SYNs passed (no local listener) and its
 #     ACKs passed because conntrack knows the flow;
 #   - a transfer opened before attach survives attach and detach;
-#   - --synproxy nat protects the NodePort, IPv4, in both engines: N/N,
-#     every SYN-ACK made at XDP, no RST from the pod.
+#   - --synproxy nat protects the NodePort in both engines: N/N, every
+#     SYN-ACK made at XDP, no RST from the pod; IPv6 too in the own
+#     engine, while the kernel engine passes IPv6 untouched (N/N).
 #   - status shows 8080 and 30080 as nat and 9090 as local (attach warns
 #     about the nat ones), and 8080 as local+nat once a "userland proxy"
 #     listens on it too.
@@ -379,6 +380,36 @@ for engine in own kernel; do
 	want "RSTs sent by the pod" "$(nstat_delta "$TMP/k0" "$TMP/k1" TcpOutRsts)" -eq 0
 	echo "# NodePort, $engine engine: $(json_get "$r" ok)/$N ok," \
 		"syn_proxy_cookie $(d syn_proxy_cookie), ack_proxy_cookie_pass $(d ack_proxy_cookie_pass)"
+	check "kube_nodeport_synproxy_$engine"
+	# IPv6: the own engine proxies it too (its TC step verifies the ACKs'
+	# checksums for SYNPROXY); the kernel engine has no TC program and
+	# leaves IPv6 untouched, which must still reach the pod N/N.
+	in_s conntrack -F >/dev/null 2>&1
+	stats_snap "$TMP/s0"
+	kns_nstat "$TMP/k0"
+	r=$(client -n "$N" -t "$CT" "$S6" $P_NODE)
+	stats_snap "$TMP/s1"
+	kns_nstat "$TMP/k1"
+	want "NodePort IPv6 connects" "$(json_get "$r" ok)" -eq "$N"
+	[ -n "$(json_get "$r" error)" ] && REASONS+=("client: $(json_get "$r" error)")
+	if [ $engine = own ]; then
+		want "syn_proxy_cookie delta" "$(d syn_proxy_cookie)" -eq "$N"
+		want "ack_proxy_cookie_pass delta" "$(d ack_proxy_cookie_pass)" -ge "$N"
+		want "ack_proxy_cookie_pass delta" "$(d ack_proxy_cookie_pass)" -le $((N + 5))
+		want "proxy_csum_ok + proxy_csum_unmarked delta" \
+			$(($(d proxy_csum_ok) + $(d proxy_csum_unmarked))) -eq "$(d ack_proxy_cookie_pass)"
+	else
+		want "syn_proxy_cookie delta" "$(d syn_proxy_cookie)" -eq 0
+		want "ack_proxy_cookie_pass delta" "$(d ack_proxy_cookie_pass)" -eq 0
+	fi
+	for c in ack_proxy_cookie_bad syn_proxy_cookie_error proxy_csum_bad; do
+		want "$c delta" "$(d $c)" -eq 0
+	done
+	want "RSTs sent by the pod" "$(nstat_delta "$TMP/k0" "$TMP/k1" TcpOutRsts)" -eq 0
+	echo "# NodePort IPv6, $engine engine: $(json_get "$r" ok)/$N ok," \
+		"syn_proxy_cookie $(d syn_proxy_cookie), ack_proxy_cookie_pass $(d ack_proxy_cookie_pass)," \
+		"proxy_csum_ok/unmarked $(d proxy_csum_ok)/$(d proxy_csum_unmarked)"
+	check "kube_nodeport_synproxy_${engine}_ipv6"
 	stats_snap "$TMP/s0"
 	r=$(client -n 20 -t "$CT" "$S4" $P_LOCAL)
 	stats_snap "$TMP/s1"
@@ -397,7 +428,7 @@ for engine in own kernel; do
 	out=$(sg detach "$SIF" 2>&1) && SG_ATTACHED=0 || REASONS+=("detach failed: $out")
 	kill_ours "$hp"
 	[[ $out == *"draining for "* ]] || REASONS+=("detach did not drain: $out")
-	check "kube_nodeport_synproxy_$engine"
+	check "kube_nodeport_synproxy_${engine}_local_port_and_drain"
 done
 
 finish
