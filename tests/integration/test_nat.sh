@@ -354,21 +354,26 @@ done
 # it, and the mark set there masquerades it. The local port keeps its
 # handoff (own engine) or the kernel's cookie (kernel engine).
 nat_rules kube || fail rules_kube_synproxy "cannot load the kube rules"
+# nodeport_connects ADDR: N connects to ADDR's NodePort between snapshots
+# (s0/s1, k0/k1 of the pod), each with request and reply; sets r. Closed
+# flows of earlier cases would pass as known to conntrack: flushed first.
+nodeport_connects() {
+	in_s conntrack -F >/dev/null 2>&1
+	stats_snap "$TMP/s0"
+	kns_nstat "$TMP/k0"
+	r=$(client -n "$N" -t "$CT" "$1" $P_NODE)
+	stats_snap "$TMP/s1"
+	kns_nstat "$TMP/k1"
+	want "NodePort connects to $1" "$(json_get "$r" ok)" -eq "$N"
+	[ -n "$(json_get "$r" error)" ] && REASONS+=("client: $(json_get "$r" error)")
+}
 for engine in own kernel; do
 	if ! sg_attach --cookies always --synproxy nat --engine $engine; then
 		fail "kube_nodeport_synproxy_$engine" "synguard attach failed (output above)"
 		continue
 	fi
-	# Closed flows of earlier cases would pass as known to conntrack.
-	in_s conntrack -F >/dev/null 2>&1
-	stats_snap "$TMP/s0"
-	kns_nstat "$TMP/k0"
-	r=$(client -n "$N" -t "$CT" "$S4" $P_NODE)
-	stats_snap "$TMP/s1"
-	kns_nstat "$TMP/k1"
+	nodeport_connects "$S4"
 	d() { stat_delta "$TMP/s0" "$TMP/s1" "$1"; }
-	want "NodePort connects" "$(json_get "$r" ok)" -eq "$N"
-	[ -n "$(json_get "$r" error)" ] && REASONS+=("client: $(json_get "$r" error)")
 	want "syn_proxy_cookie delta" "$(d syn_proxy_cookie)" -eq "$N"
 	# A client's first data segment can reach XDP before SYNPROXY's
 	# conntrack entry exists: it is checked as a cookie ACK again.
@@ -384,14 +389,7 @@ for engine in own kernel; do
 	# IPv6: the own engine proxies it too (its TC step verifies the ACKs'
 	# checksums for SYNPROXY); the kernel engine has no TC program and
 	# leaves IPv6 untouched, which must still reach the pod N/N.
-	in_s conntrack -F >/dev/null 2>&1
-	stats_snap "$TMP/s0"
-	kns_nstat "$TMP/k0"
-	r=$(client -n "$N" -t "$CT" "$S6" $P_NODE)
-	stats_snap "$TMP/s1"
-	kns_nstat "$TMP/k1"
-	want "NodePort IPv6 connects" "$(json_get "$r" ok)" -eq "$N"
-	[ -n "$(json_get "$r" error)" ] && REASONS+=("client: $(json_get "$r" error)")
+	nodeport_connects "$S6"
 	if [ $engine = own ]; then
 		want "syn_proxy_cookie delta" "$(d syn_proxy_cookie)" -eq "$N"
 		want "ack_proxy_cookie_pass delta" "$(d ack_proxy_cookie_pass)" -ge "$N"
