@@ -19,6 +19,9 @@
  *   cookie   the ACK completing a handshake the program answered is passed
  *            with metadata that says what the SYN offered; a data segment
  *            behind it passes as first flight; an old cookie is dropped
+ *   monitor  with enforce off, every frame passes byte for byte (no
+ *            SYN-ACK, no drop, no metadata), still with exactly one
+ *            verdict counter, and TC moves none of its counters
  *
  * The first two bytes of an input choose the configuration (fz_config), the
  * rest is the frame. A violated invariant prints its name and aborts, so
@@ -67,8 +70,10 @@ static const int fz_ports[] = {80, 443, FZ_PORT_PASS, FZ_PORT_NONE,
 			       FZ_PORT_MPTCP};
 
 /* Configuration byte 0. */
-/* Mode 0, 1: cookies always; 2: auto, rate low; 3: auto, engaging. */
+/* Mode 0: cookies always; 1: the same with enforce off (monitor mode);
+ * 2: auto, rate low; 3: auto, engaging. */
 #define FZ_MODE_MASK 0x3
+#define FZ_MODE_MONITOR 1
 #define FZ_LISTS (1u << 2)	   /* allow and deny lists in use */
 #define FZ_SRC_LIMITS (1u << 3)	   /* per-source SYN and ACK limits, tight */
 #define FZ_SYSCTL_FEW (1u << 4)	   /* tcp_sack, _timestamps, _ecn off */
@@ -114,12 +119,13 @@ __attribute__((section("__libfuzzer_extra_counters"),
 	       used)) static uint8_t fz_cov[FZ_COV_SIZE];
 
 static unsigned int cur_sel = ~0u;
+static int fz_monitor; /* the configuration has enforce off */
 static uint8_t in[OUT_CAP], ack_in[PKT_BUF_SIZE];
 static const uint8_t *fz_input;
 static size_t fz_input_len;
 
 /* What was reached, for the report at exit. */
-static unsigned long long execs, handshakes;
+static unsigned long long execs, handshakes, monitor_execs;
 static unsigned long long cnt_seen[SG_CNT_MAX];
 static unsigned long long xdp_seen[XDP_REDIRECT + 1];
 static unsigned long long tc_unspec, tc_other, tc_refused;
@@ -189,6 +195,8 @@ static void fz_config(unsigned int sel)
 	 * limits off): clear what the previous input chose first. */
 	memset(&cfg, 0, sizeof(cfg));
 	config_defaults();
+	fz_monitor = mode == FZ_MODE_MONITOR;
+	cfg.monitor = fz_monitor;
 	if (mode >= 2) {
 		cfg.cookies = SG_COOKIES_AUTO;
 		/* Mode 2 never engages; mode 3 engages on the first SYN and
@@ -609,7 +617,11 @@ static int one_verdict(const uint8_t *f, size_t len, const struct run *r,
 	if (r->verdict == XDP_ABORTED || r->verdict == XDP_REDIRECT)
 		violated("verdict", "XDP returned %d on %s (counted as %s)",
 			 r->verdict, what, counter_names[which]);
-	if ((r->verdict == XDP_TX) != (which == SG_CNT_SYNACK_SENT))
+	if (fz_monitor && r->verdict != XDP_PASS)
+		violated("monitor", "verdict %d on %s (counted as %s)",
+			 r->verdict, what, counter_names[which]);
+	if (!fz_monitor &&
+	    (r->verdict == XDP_TX) != (which == SG_CNT_SYNACK_SENT))
 		violated("verdict", "verdict %d on %s counted as %s",
 			 r->verdict, what, counter_names[which]);
 	return which;
@@ -831,6 +843,11 @@ static void check_xdp(const uint8_t *f, size_t len, const struct run *r)
 	}
 	if (r->out_len == len && !memcmp(r->out, f, len))
 		return;
+	if (fz_monitor) {
+		hexdump_err("output", r->out, r->out_len);
+		violated("monitor", "%s changed the frame (%zu -> %u bytes)",
+			 counter_names[which], len, r->out_len);
+	}
 	if (r->verdict == XDP_PASS && which == SG_CNT_COOKIE_OK &&
 	    r->out_len == len + sizeof(struct sg_meta) &&
 	    !memcmp(r->out + sizeof(struct sg_meta), f, len))
@@ -994,6 +1011,11 @@ static void check_live(const uint8_t *f, size_t len, const char *what,
 		fz_cov[FZ_COV_TC + k - SG_CNT_TC_VERDICT_FIRST] = 1;
 	}
 	ok = after[SG_CNT_COOKIE_OK] - before[SG_CNT_COOKIE_OK];
+	if (fz_monitor && tc)
+		violated("monitor", "TC moved %s on %s with enforce off",
+			 counter_names[which], what);
+	if (fz_monitor)
+		return;
 	if (tc > ok)
 		violated("tc", "TC moved %s on %s, which XDP did not mark",
 			 counter_names[which], what);
@@ -1056,6 +1078,8 @@ static void write_seeds(void)
 {
 	static const unsigned int sels[] = {
 		0x0000,
+		FZ_MODE_MONITOR,
+		FZ_MODE_MONITOR | FZ_LISTS | FZ_SRC_LIMITS,
 		2,
 		3,
 		FZ_LISTS,
@@ -1228,6 +1252,8 @@ static void report(void)
 			printf(" %s %s", counter_names[k],
 			       cnt_seen[k] ? "yes" : "no");
 	printf("\n");
+	printf("fuzz: %llu executions with enforce off (monitor mode)\n",
+	       monitor_execs);
 	fflush(stdout);
 }
 
@@ -1321,6 +1347,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (data[1] & FZ_NO_RECENT_COOKIE)
 		no_recent_cookie();
 	execs++;
+	monitor_execs += fz_monitor;
 	run_prog(in, len, &r);
 	harness_ok("BPF_PROG_TEST_RUN of XDP");
 	check_xdp(in, len, &r);

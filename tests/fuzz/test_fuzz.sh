@@ -44,22 +44,24 @@ if grep -q 'INVARIANT VIOLATED' "$log" || [ "$rc" -ne 0 ]; then
 	summary
 	exit
 else
-	execs=$(sed -n 's/^fuzz: \([0-9]*\) executions.*/\1/p' "$log")
+	execs=$(sed -n 's/^fuzz: \([0-9]*\) executions in .*/\1/p' "$log")
 	ok "fuzz: ${secs} s, ${execs:-?} executions, every invariant held"
 fi
 
-execs=$(sed -n 's/^fuzz: \([0-9]*\) executions.*/\1/p' "$log")
+execs=$(sed -n 's/^fuzz: \([0-9]*\) executions in .*/\1/p' "$log")
 hs=$(sed -n 's/.* \([0-9]*\) handshakes completed.*/\1/p' "$log")
 reached=$(sed -n 's/^fuzz: XDP verdict counters reached \([0-9]*\) of.*/\1/p' "$log")
 tx=$(grep -c '^fuzz: XDP verdicts reached.* XDP_TX ' "$log")
 tc_reached=$(sed -n 's/^fuzz: TC verdict counters reached \([0-9]*\) of.*/\1/p' "$log")
 handoffs=$(sed -n 's/.* handoffs \([0-9]*\)$/\1/p' "$log")
+monitor=$(sed -n 's/^fuzz: \([0-9]*\) executions with enforce off.*/\1/p' "$log")
 want "executions" "$execs" -gt 0
 want "handshakes completed" "$hs" -gt 0
 want "runs with XDP_TX reported" "$tx" -eq 1
 want "XDP verdict counters reached" "$reached" -ge "$min_counters"
 want "TC verdict counters reached" "$tc_reached" -ge "$min_tc_counters"
 want "handoffs by TC" "$handoffs" -gt 0
-check "fuzz: reached XDP_TX, handoffs, at least $min_counters XDP and $min_tc_counters TC verdict counters"
+want "executions in monitor mode" "$monitor" -gt 0
+check "fuzz: reached XDP_TX, handoffs, monitor mode, at least $min_counters XDP and $min_tc_counters TC verdict counters"
 
 summary
