@@ -150,6 +150,10 @@ int sg_attach_opt(void *ctx, int idx, const char *arg)
 			a->lifetime_set = true;
 		return sg_param_set(p, arg, label, &a->s);
 	}
+	if (idx == AO_CONFIG && a->cmd == &sg_cmd_attach) {
+		sg_err("attach does not take --config: the config file is read by `synguard run IFACE` (and the systemd unit synguard@IFACE), which stays to follow it; `synguard reload IFACE` applies one to what attach protected");
+		return -1;
+	}
 	if (idx >= AO_KEY_ROTATE && a->cmd == &sg_cmd_attach) {
 		sg_err("attach does not take --%s: it exits at once, so nothing would %s; use `synguard run IFACE --ports LIST ... --%s`, which attaches, stays in the foreground and detaches when stopped",
 		       sg_attach_opts[idx].name,

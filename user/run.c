@@ -711,10 +711,19 @@ static int cmd_run(int argc, char **argv)
 	}
 }
 
+struct reload_opts {
+	const char *config;
+	bool check;
+};
+
 static int reload_opt(void *ctx, int idx, const char *arg)
 {
-	(void)idx;
-	*(const char **)ctx = arg;
+	struct reload_opts *o = ctx;
+
+	if (idx == 0)
+		o->config = arg;
+	else
+		o->check = true;
 	return 0;
 }
 
@@ -758,15 +767,15 @@ static int cmd_reload(int argc, char **argv)
 {
 	static struct sg_attach_args a;
 	const int need[] = {SG_M_INFO, SG_M_SRC};
-	const char *given = NULL, *iface;
+	struct reload_opts o = {};
+	const char *iface;
 	struct sg_info info;
 	struct sg_pins p;
 	char *path;
 	pid_t pid;
 	int first, rc;
 
-	rc = sg_parse_opts(&sg_cmd_reload, argc, argv, reload_opt, &given,
-			   &first);
+	rc = sg_parse_opts(&sg_cmd_reload, argc, argv, reload_opt, &o, &first);
 	if (rc)
 		return rc;
 	if (argc - first != 1) {
@@ -777,7 +786,7 @@ static int cmd_reload(int argc, char **argv)
 	iface = argv[first];
 	if (sg_iface_check(iface, NULL))
 		return SG_EXIT_USAGE;
-	path = sg_conf_find(iface, given);
+	path = sg_conf_find(iface, o.config);
 	if (!path) {
 		sg_err("%s: no config file: %s/%s.conf does not exist (or name one with --config FILE)",
 		       iface, SG_CONF_DIR, iface);
@@ -789,8 +798,11 @@ static int cmd_reload(int argc, char **argv)
 	rc = sg_conf_load(path, &a);
 	if (!rc)
 		rc = sg_attach_finish(&a);
-	if (rc)
+	if (rc || o.check) {
+		if (!rc)
+			printf("%s: valid\n", path);
 		return rc;
+	}
 	pid = run_pid(iface);
 	if (pid > 0) {
 		/* What only a restart applies, refused here, where it shows. */
@@ -815,15 +827,20 @@ static int cmd_reload(int argc, char **argv)
 	return rc;
 }
 
+static const struct sg_opt reload_opts_tbl[] = {
+	{"config", 'c', "FILE",
+	 "the config file (default " SG_CONF_DIR "/IFACE.conf)"},
+	{"check", 'n', NULL,
+	 "only read and check the file and its list files; change nothing"},
+	{NULL},
+};
+
 const struct sg_cmd sg_cmd_reload = {
 	.name = "reload",
 	.run = cmd_reload,
 	.min_abbrev = 3,
-	.args = "IFACE [--config FILE]",
+	.args = "IFACE [--config FILE] [--check]",
 	.summary = "apply a changed config file in place, without detaching",
-	.opts = (const struct sg_opt[]){{"config", 'c', "FILE",
-					 "the config file (default " SG_CONF_DIR
-					 "/IFACE.conf)"},
-					{NULL}},
+	.opts = reload_opts_tbl,
 	.doc = "The whole file and the list files it names are read and checked first: any\nerror refuses it (FILE:LINE: reason) and nothing changes. Settings, ports\nand lists are then written in place (lists as a diff: no moment without an\nentry both have). mode, engine, src_table, synproxy and gateway are set when\nsynguard attaches: a file that changes one is refused, since only a restart\napplies it. If `synguard run IFACE` runs, it does the reload (SIGHUP), so\nits own options (key_rotate, log_format, on_event, ...) follow too.",
 };
