@@ -662,6 +662,26 @@ int sg_conf_apply(const struct sg_attach_args *a);
 int sg_conf_lists_write(const struct sg_pins *p, const struct sg_attach_args *a,
 			bool quiet);
 
+/* ---- reload.c: reload, run's PID file and restart handover ---- */
+
+/* What SIGHUP's sender asks when it waits for the answer (reload). */
+#define SG_RELOAD_ASK 0x53475248
+const char *sg_run_file(const char *iface, const char *what, char *buf,
+			size_t len);
+/* Writes text to SG_RUN_DIR/IFACE.what, whole (a rename): 0 or -errno. */
+int sg_run_file_write(const char *iface, const char *what, const char *text);
+/* The run of iface alive now, by its PID file: its PID, or 0. */
+pid_t sg_run_pid(const char *iface);
+/* Is systemd restarting the unit of this run ($SYNGUARD_UNIT)? */
+bool sg_restart_pending(void);
+struct sg_attach_args;
+/*
+ * Adopts what a run stopped for a restart left attached (its handover),
+ * with a's settings written in place; what attached into *ours. 1 adopted
+ * (the lock held), 0 nothing to adopt, or an exit code after a message.
+ */
+int sg_run_adopt(struct sg_attach_args *a, struct sg_info *ours);
+
 /* ---- attach.c ---- */
 
 /* What attach (and run) were asked to do. */
