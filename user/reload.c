@@ -96,8 +96,9 @@ bool sg_restart_pending(void)
 /*
  * A run stopped during a restart left the interface attached and a
  * handover naming its XDP program: take it over, with this run's settings
- * written in place. 1 adopted (lock released), 0 nothing to adopt, or an
- * exit code after a message. The key stays: cookies in flight stay valid.
+ * written in place. 1 adopted (the lock held again, as after attach), 0
+ * nothing to adopt, or -(exit code) after a message. The key stays:
+ * cookies in flight stay valid.
  */
 int sg_run_adopt(struct sg_attach_args *a, struct sg_info *ours)
 {
@@ -119,7 +120,7 @@ int sg_run_adopt(struct sg_attach_args *a, struct sg_info *ours)
 	unlink(path); /* one adoption, whatever comes of it */
 	if (sg_require_root() || sg_iface_check(a->iface, &ifindex) ||
 	    sg_bpffs_ready(false) || sg_lock(true))
-		return SG_EXIT_FAIL;
+		return -SG_EXIT_FAIL;
 	sg_block_signals();
 	rc = sg_pins_open(a->iface, &p) ? -1
 					: sg_map_read(&p, SG_M_INFO, &info);
@@ -149,11 +150,11 @@ int sg_run_adopt(struct sg_attach_args *a, struct sg_info *ours)
 			a->iface, a->key_file, a->iface, a->key_file);
 	rc = sg_conf_apply(a);
 	if (rc)
-		return rc; /* said why; what is attached stays as it was */
+		return -rc; /* said why; what is attached stays as it was */
 	*ours = info;
 	printf("%s: adopted the protection the last run left attached (XDP program %u): no gap\n",
 	       a->iface, info.xdp_prog_id);
-	return sg_lock(true) ? SG_EXIT_FAIL : 1;
+	return sg_lock(true) ? -SG_EXIT_FAIL : 1;
 }
 
 struct reload_opts {

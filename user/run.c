@@ -504,9 +504,6 @@ static int cmd_run(int argc, char **argv)
 	static struct run r;
 	struct timespec left;
 	char path[128], pid[32];
-	const int need[] = {SG_M_ALLOW4, SG_M_ALLOW6, SG_M_DENY4, SG_M_DENY6,
-			    SG_M_CONFIG};
-	struct sg_pins lp;
 	siginfo_t si;
 	sigset_t set;
 	int rc, sig;
@@ -519,19 +516,13 @@ static int cmd_run(int argc, char **argv)
 	/* A service manager's log gets each line as it happens. */
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	rc = sg_run_adopt(&r.a, &r.ours);
-	if (rc < 0 || rc > 1)
-		return rc;
+	if (rc < 0)
+		return -rc;
 	/* It blocks the stop signals: from here they wait for sigtimedwait. */
 	if (!rc) {
 		rc = sg_attach(&r.a, &r.ours);
 		if (rc)
 			return rc;
-		/* The lists of the file, the lock still held. */
-		if (r.a.conf &&
-		    !sg_pins_need(r.a.iface, &lp, need, ARRAY_SIZE(need))) {
-			sg_conf_lists_write(&lp, &r.a, false);
-			sg_pins_close(&lp);
-		}
 	}
 	run_start(&r);
 	/* After attach, since it serves the pins; a failure undoes attach. */

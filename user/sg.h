@@ -678,7 +678,7 @@ struct sg_attach_args;
 /*
  * Adopts what a run stopped for a restart left attached (its handover),
  * with a's settings written in place; what attached into *ours. 1 adopted
- * (the lock held), 0 nothing to adopt, or an exit code after a message.
+ * (the lock held), 0 nothing to adopt, or -(exit code) after a message.
  */
 int sg_run_adopt(struct sg_attach_args *a, struct sg_info *ours);
 

@@ -11,7 +11,8 @@
 #   conf_bad_*          an unknown key, a bad value, a missing list file, a
 #                       bad CIDR at line N, an attach-only key changed:
 #                       exit 2, "FILE:N:", mss4 unchanged
-#   conf_sighup         kill -HUP run: the same as reload
+#   conf_sighup         kill -HUP run: the same as reload; a bad file is
+#                       refused in run's log by FILE:LINE, run goes on
 #   conf_old_format     SYNGUARD_ARGS= refused, naming the new format
 #   conf_save           allow add/del --save: the list file follows, with
 #                       its comments; a run started again finds it
@@ -23,6 +24,7 @@
 #   conf_stop_detaches  a plain stop then start: detached in between, and
 #                       the kernel answered SYNs (the measurement sees a gap
 #                       when there is one)
+#   conf_reload_no_run  reload of what attach protected: through the pins
 set -u
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
@@ -109,6 +111,7 @@ bad() {
 	want "exit" "$rc" -eq 2
 	[[ $out == *"$2:$3: "*"$4"* ]] || REASONS+=("said: $out")
 	want "mss4 kept" "$(status_get mss4)" -eq 1300
+	[ "$(lists allow)" = "192.0.2.128/25 198.51.100.0/24 " ] || REASONS+=("allow list changed: $(lists allow)")
 	check "conf_bad_$1"
 }
 conf 1200
@@ -137,7 +140,19 @@ done
 want "mss4 after SIGHUP" "$(status_get mss4)" -eq 1220
 want "xdp_prog_id" "$(status_get xdp_prog_id)" -eq "$PROG"
 pid_alive "$RUN_PID" || REASONS+=("run exited on SIGHUP")
+# A bad file on SIGHUP: refused in run's log, by line; run goes on.
+conf 1230
+echo 'bogus = 1' >>"$CONF"
+kill -HUP "$RUN_PID"
+for _ in $(seq 50); do
+	grep -q "$CONF:7: unknown key 'bogus'" "$TMP/run.err" && break
+	sleep 0.1
+done
+grep -q "$CONF:7: unknown key 'bogus'" "$TMP/run.err" || REASONS+=("run's log: $(tail -n 3 "$TMP/run.err")")
+want "mss4 after a bad SIGHUP" "$(status_get mss4)" -eq 1220
+pid_alive "$RUN_PID" || REASONS+=("run exited on a bad SIGHUP")
 check conf_sighup
+conf 1220
 
 printf 'SYNGUARD_ARGS="--ports 80"\n' >"$TMP/old.conf"
 out=$(sg reload "$SIF" --config "$TMP/old.conf" 2>&1)
@@ -220,7 +235,16 @@ want "SYN-ACKs the kernel sent between stop and start" "$KSYNACK" -gt 0
 [ "$(status_get xdp_prog_id)" != "$PROG" ] || REASONS+=("the same program after a stop: not detached")
 check conf_stop_detaches
 
+# ---- reload without a run: through the pins ----
 run_stop
-SG_ATTACHED=0
+sg_attach --mss4 1400 >/dev/null || REASONS+=("attach failed")
+conf 1360
+out=$(sg reload "$SIF" --config "$CONF" 2>&1)
+want "reload exit" "$?" -eq 0
+[[ $out == *"reloaded $CONF"* ]] || REASONS+=("reload said: $out")
+want "mss4" "$(status_get mss4)" -eq 1360
+[ "$(lists allow)" = "198.51.100.0/24 203.0.113.0/24 " ] || REASONS+=("allow list: $(lists allow)")
+check conf_reload_no_run
+sg_detach
 rm -f "/run/synguard/$SIF.pid" "/run/synguard/$SIF.handover"
 finish
