@@ -186,6 +186,7 @@ check conf_save
 # and the test runs the unit's ExecStart and stop as systemd would.
 UNIT=synguard@$SIF.service
 mkdir -p "$TMP/bin"
+# shellcheck disable=SC2016 # $1 and $4 are the stand-in's own
 printf '#!/bin/sh\n[ "$1" = list-jobs ] && [ "$4" = %s ] && echo "42 %s restart running"\n' \
 	"$UNIT" "$UNIT" >"$TMP/bin/systemctl"
 chmod +x "$TMP/bin/systemctl"
