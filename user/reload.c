@@ -122,8 +122,11 @@ int sg_run_adopt(struct sg_attach_args *a, struct sg_info *ours)
 	    sg_bpffs_ready(false) || sg_lock(true))
 		return -SG_EXIT_FAIL;
 	sg_block_signals();
-	rc = sg_pins_open(a->iface, &p) ? -1
-					: sg_map_read(&p, SG_M_INFO, &info);
+	if (sg_pins_open(a->iface, &p)) {
+		sg_unlock();
+		return 0; /* nothing pinned: attach says what is left */
+	}
+	rc = sg_map_read(&p, SG_M_INFO, &info);
 	if (!rc && (info.xdp_prog_id != id || info.attached_unix != at ||
 		    (int)info.ifindex != ifindex || !sg_prog_alive(id) ||
 		    sg_xdp_attached(ifindex, id, &multi, &mode) != 1))
@@ -131,14 +134,12 @@ int sg_run_adopt(struct sg_attach_args *a, struct sg_info *ours)
 	if (!rc && sg_attach_keys_check(a, &info, p.max_entries[SG_M_SRC])) {
 		sg_note("%s: detaching what the last run left, to attach anew with these settings",
 			a->iface);
-		rc = -1;
 		sg_pins_close(&p);
 		sg_detach(a->iface);
 		sg_unlock();
 		return 0;
 	}
-	if (!rc)
-		sg_pins_close(&p);
+	sg_pins_close(&p);
 	sg_unlock();
 	if (rc) {
 		sg_note("%s: the handover of the last run does not match what is attached: attaching anew",

@@ -32,6 +32,13 @@ suite_names sgcf
 
 topo_setup
 server_start
+# run makes /run/synguard: removed at the end if this run made it.
+[ -d /run/synguard ] && RUNDIR_MADE=0 || RUNDIR_MADE=1
+conf_finish() {
+	rm -f "/run/synguard/$SIF.pid" "/run/synguard/$SIF.handover"
+	[ "$RUNDIR_MADE" = 1 ] && rmdir /run/synguard 2>/dev/null
+	finish
+}
 
 CONF=$TMP/$SIF.conf
 RUN_PID=
@@ -77,10 +84,12 @@ status_get() {
 		head -n 1 | sed 's/.*: *//; s/"//g'
 }
 
-lists() { sg "$1" "$SIF" list 2>&1 | tr '\n' ' '; }
+# lists allow|deny: the list on one line (its "is empty" note too, but not
+# a wait for the lock, which another synguard command may hold).
+lists() { sg "$1" "$SIF" list 2>&1 | grep -v 'waiting for another' | tr '\n' ' '; }
 
 conf 1400
-run_start || { fail conf_run_loads "no run"; finish; }
+run_start || { fail conf_run_loads "no run"; conf_finish; }
 want "mss4" "$(status_get mss4)" -eq 1400
 PROG=$(status_get xdp_prog_id)
 [ "$(lists allow)" = "198.51.100.0/24 " ] || REASONS+=("allow list: $(lists allow)")
@@ -191,7 +200,7 @@ printf '#!/bin/sh\n[ "$1" = list-jobs ] && [ "$4" = %s ] && echo "42 %s restart 
 	"$UNIT" "$UNIT" >"$TMP/bin/systemctl"
 chmod +x "$TMP/bin/systemctl"
 run_stop
-run_start PATH="$TMP/bin:$PATH" SYNGUARD_UNIT="$UNIT" || { fail conf_restart_gap "no run"; finish; }
+run_start PATH="$TMP/bin:$PATH" SYNGUARD_UNIT="$UNIT" || { fail conf_restart_gap "no run"; conf_finish; }
 PROG=$(status_get xdp_prog_id)
 
 # gap ENV...: SYNs every 5 ms while run stops and starts again (with
@@ -247,5 +256,4 @@ want "mss4" "$(status_get mss4)" -eq 1360
 [ "$(lists allow)" = "198.51.100.0/24 203.0.113.0/24 " ] || REASONS+=("allow list: $(lists allow)")
 check conf_reload_no_run
 sg_detach
-rm -f "/run/synguard/$SIF.pid" "/run/synguard/$SIF.handover"
-finish
+conf_finish
