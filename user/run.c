@@ -444,6 +444,7 @@ static int run_stop(struct run *r, int sig)
 	if (restart)
 		sg_warn("%s: cannot leave a handover in %s: detaching",
 			r->a.iface, SG_RUN_DIR);
+	rmdir(SG_RUN_DIR); /* if no other run has a file there */
 	printf("%s: SIG%s: detaching\n", r->a.iface, sigabbrev_np(sig));
 	if (sg_bpffs_ready(false) < 0 || sg_lock(true))
 		return SG_EXIT_FAIL;
@@ -553,6 +554,7 @@ static int cmd_run(int argc, char **argv)
 		if (run_tick(&r) < 0) {
 			unlink(sg_run_file(r.a.iface, "pid", path,
 					   sizeof(path)));
+			rmdir(SG_RUN_DIR);
 			return SG_EXIT_FAIL;
 		}
 	}
