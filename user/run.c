@@ -479,7 +479,10 @@ static void run_reload(struct run *r, const siginfo_t *si)
 	if (!rc)
 		rc = sg_conf_apply(&na);
 	if (!rc) {
-		/* XXX: the strings of the last file stay allocated. */
+		/* The previous file's strings stay allocated: settings this
+		 * reload does not replace (the metrics address, the key
+		 * file) may still point into them. A few hundred bytes per
+		 * SIGHUP, which an operator sends by hand. */
 		r->a.s = na.s;
 		r->a.conf = na.conf;
 		r->a.ev.json = na.ev.json;
