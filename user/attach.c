@@ -123,6 +123,33 @@ static int write_maps(struct synguard *skel, const struct sg_settings *s,
 	return 0;
 }
 
+/*
+ * The lists of the config file, written before the programs run, so that
+ * a denied source is dropped from the first packet: the maps of the
+ * skeleton as the pins that sg_conf_lists_write() takes. 0 or -1 (said).
+ */
+static int lists_write(struct synguard *skel, const struct sg_attach_args *a)
+{
+	struct bpf_map *m[SG_M_MAX] = {
+		[SG_M_CONFIG] = skel->maps.sg_config,
+		[SG_M_ALLOW4] = skel->maps.sg_allow4,
+		[SG_M_ALLOW6] = skel->maps.sg_allow6,
+		[SG_M_DENY4] = skel->maps.sg_deny4,
+		[SG_M_DENY6] = skel->maps.sg_deny6,
+	};
+	struct sg_pins p = {};
+	int i;
+
+	if (!a->conf)
+		return 0;
+	snprintf(p.iface, sizeof(p.iface), "%s", a->iface);
+	for (i = 0; i < SG_M_MAX; i++) {
+		p.fd[i] = m[i] ? bpf_map__fd(m[i]) : -1;
+		p.max_entries[i] = m[i] ? bpf_map__max_entries(m[i]) : 0;
+	}
+	return sg_conf_lists_write(&p, a, false);
+}
+
 static int info_write(struct synguard *skel, const struct sg_info *info)
 {
 	__u32 zero = 0;
@@ -444,7 +471,8 @@ static int do_attach(const char *iface, int ifindex,
 	 */
 	if (write_maps(base, &args.s, key, &info,
 		       nf > 0 && !kernel ? SG_NF_NOTRACK : 0, &kinds.pass,
-		       a->synproxy ? &kinds.kind[SG_PK_NAT] : &no_ports))
+		       a->synproxy ? &kinds.kind[SG_PK_NAT] : &no_ports) ||
+	    lists_write(base, a))
 		goto fail;
 
 	/*

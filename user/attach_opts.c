@@ -23,33 +23,53 @@ enum {
 	AO_LOG_FORMAT,
 	AO_ON_EVENT,
 	AO_ACK_FLOOD,
+	AO_CONFIG,
+	AO_MAX,
 };
+_Static_assert(AO_MAX <= SG_CONF_MAX_OPTS, "SG_CONF_MAX_OPTS too small");
 
 /* Shared with `run`, which takes attach's options and one more. */
 const struct sg_opt sg_attach_opts[] = {
-	[AO_MODE] = {"mode", 'm', "native|skb",
-		     "XDP mode: native (default, in the driver) or skb (generic, any driver, slower)"},
-	[AO_KEY_FILE] = {"key-file", 'k', "FILE",
-			 "cookie key: 32 hex digits, mode 600 (default: random); share it across hosts behind one address"},
-	[AO_KEY_ROTATE] = {"key-rotate", 0, "SEC",
-			   "`synguard run` only: rotate to a random key every SEC seconds, at least the cookie lifetime + "
-			   SG_XSTR(SG_COOKIE_MARGIN_SEC_LIT) " s (attach exits at once: nothing would rotate)"},
-	[AO_ENGINE] = {"engine", 0, "auto|own|kernel",
-		       "own: synguard's cookies and the TC handoff (Linux 6.9+); kernel: the kernel's own cookies, made and checked at XDP (Linux 6.1+); auto (default): own if the kernel has its kfunc, else kernel"},
-	[AO_SRC_TABLE] = {"src-table", 0, "N",
-			   "entries of the per-source limits table (default " SG_XSTR(SG_DEFAULT_SRC_TABLE) ", " SG_XSTR(SG_SRC_TABLE_MIN) " to " SG_XSTR(SG_SRC_TABLE_MAX) "), fixed until detach; when full, the least recently seen source makes room"},
-	[AO_SYNPROXY] = {"synproxy", 0, "nat",
-			 "answer SYNs to ports NAT translates to another namespace (Docker -p, NodePort) at XDP with the kernel's cookie, and let netfilter's SYNPROXY open the connection to the backend: installs nftables rules and sets net.netfilter.nf_conntrack_tcp_loose to 0 until detach (IPv4; IPv6 too with the own engine)"},
-	[AO_GATEWAY] = {"gateway", 0, NULL,
-			"also answer SYNs this host routes to others (a router, a load balancer) at XDP, and let netfilter's SYNPROXY open their connections; the SYN-ACKs offer --wscale, which must be the backends' (IPv4; IPv6 too with the own engine)"},
-	[AO_METRICS] = {"metrics", 0, "[ADDR:]PORT",
-			"`synguard run` only: serve Prometheus metrics on http://ADDR:PORT/metrics (ADDR defaults to 127.0.0.1; [::1]:PORT for IPv6)"},
-	[AO_LOG_FORMAT] = {"log-format", 0, "text|json",
-			   "`synguard run` only: events (cookies engaging, limits dropping, ACK floods, key rotations) as text lines (default) or one JSON object a line"},
-	[AO_ON_EVENT] = {"on-event", 0, "CMD",
-			 "`synguard run` only: run CMD (sh -c) at each event, with SYNGUARD_EVENT, SYNGUARD_IFACE and the event's figures in its environment; one at a time, in order, each killed after 10 s"},
-	[AO_ACK_FLOOD] = {"ack-flood-rate", 0, "N",
-			  "`synguard run` only: ACKs/s without a valid cookie that make an ack_flood_start event (default " SG_XSTR(SG_DEFAULT_ACK_FLOOD) ")"},
+	[AO_MODE] =
+		{"mode", 'm', "native|skb",
+		 "XDP mode: native (default, in the driver) or skb (generic, any driver, slower)"},
+	[AO_KEY_FILE] =
+		{"key-file", 'k', "FILE",
+		 "cookie key: 32 hex digits, mode 600 (default: random); share it across hosts behind one address"},
+	[AO_KEY_ROTATE] =
+		{"key-rotate", 0, "SEC",
+		 "`synguard run` only: rotate to a random key every SEC seconds, at least the cookie lifetime + " SG_XSTR(
+			 SG_COOKIE_MARGIN_SEC_LIT) " s (attach exits at once: nothing would rotate)"},
+	[AO_ENGINE] =
+		{"engine", 0, "auto|own|kernel",
+		 "own: synguard's cookies and the TC handoff (Linux 6.9+); kernel: the kernel's own cookies, made and checked at XDP (Linux 6.1+); auto (default): own if the kernel has its kfunc, else kernel"},
+	[AO_SRC_TABLE] =
+		{"src-table", 0, "N",
+		 "entries of the per-source limits table (default " SG_XSTR(SG_DEFAULT_SRC_TABLE) ", " SG_XSTR(
+			 SG_SRC_TABLE_MIN) " to " SG_XSTR(SG_SRC_TABLE_MAX) "), fixed until detach; when full, the least recently seen source makes room"},
+	[AO_SYNPROXY] =
+		{"synproxy", 0, "nat",
+		 "answer SYNs to ports NAT translates to another namespace (Docker -p, NodePort) at XDP with the kernel's cookie, and let netfilter's SYNPROXY open the connection to the backend: installs nftables rules and sets net.netfilter.nf_conntrack_tcp_loose to 0 until detach (IPv4; IPv6 too with the own engine)"},
+	[AO_GATEWAY] =
+		{"gateway", 0, NULL,
+		 "also answer SYNs this host routes to others (a router, a load balancer) at XDP, and let netfilter's SYNPROXY open their connections; the SYN-ACKs offer --wscale, which must be the backends' (IPv4; IPv6 too with the own engine)"},
+	[AO_METRICS] =
+		{"metrics", 0, "[ADDR:]PORT",
+		 "`synguard run` only: serve Prometheus metrics on http://ADDR:PORT/metrics (ADDR defaults to 127.0.0.1; [::1]:PORT for IPv6)"},
+	[AO_LOG_FORMAT] =
+		{"log-format", 0, "text|json",
+		 "`synguard run` only: events (cookies engaging, limits dropping, ACK floods, key rotations) as text lines (default) or one JSON object a line"},
+	[AO_ON_EVENT] =
+		{"on-event", 0, "CMD",
+		 "`synguard run` only: run CMD (sh -c) at each event, with SYNGUARD_EVENT, SYNGUARD_IFACE and the event's figures in its environment; one at a time, in order, each killed after 10 s"},
+	[AO_ACK_FLOOD] =
+		{"ack-flood-rate", 0, "N",
+		 "`synguard run` only: ACKs/s without a valid cookie that make an ack_flood_start event (default " SG_XSTR(
+			 SG_DEFAULT_ACK_FLOOD) ")"},
+	[AO_CONFIG] =
+		{"config", 'c', "FILE",
+		 "`synguard run` only: the config file (default " SG_CONF_DIR
+		 "/IFACE.conf, if it exists); options given here override its keys"},
 	{NULL},
 };
 
@@ -98,6 +118,9 @@ static int run_opt(struct sg_attach_args *a, int idx, const char *arg)
 		}
 		a->ev.on_event = arg;
 		return 0;
+	case AO_CONFIG:
+		a->config = arg;
+		return 0;
 	case AO_ACK_FLOOD:
 		return parse_range("ack-flood-rate", arg, "ACKs per second", 1,
 				   1000000000, &a->ev.ack_flood_rate);
@@ -109,7 +132,7 @@ static int run_opt(struct sg_attach_args *a, int idx, const char *arg)
 	}
 }
 
-static int attach_opt(void *ctx, int idx, const char *arg)
+int sg_attach_opt(void *ctx, int idx, const char *arg)
 {
 	struct sg_attach_args *a = ctx;
 	char label[64], opt[40];
@@ -117,13 +140,19 @@ static int attach_opt(void *ctx, int idx, const char *arg)
 	if (idx < 0) {
 		const struct sg_param *p = &sg_params[-1 - idx];
 
-		snprintf(label, sizeof(label), "--%s",
-			 sg_param_opt(p, opt, sizeof(opt)));
+		/* In the config file, the key is what the line says. */
+		snprintf(label, sizeof(label), "%s%s", a->in_file ? "" : "--",
+			 a->in_file ? p->key
+				    : sg_param_opt(p, opt, sizeof(opt)));
 		if (p->off == offsetof(struct sg_config, wscale))
 			a->wscale_set = true;
 		if (p->off == offsetof(struct sg_config, cookie_lifetime))
 			a->lifetime_set = true;
 		return sg_param_set(p, arg, label, &a->s);
+	}
+	if (idx == AO_CONFIG && a->cmd == &sg_cmd_attach) {
+		sg_err("attach does not take --config: the config file is read by `synguard run IFACE` (and the systemd unit synguard@IFACE), which stays to follow it; `synguard reload IFACE` applies one to what attach protected");
+		return -1;
 	}
 	if (idx >= AO_KEY_ROTATE && a->cmd == &sg_cmd_attach) {
 		sg_err("attach does not take --%s: it exits at once, so nothing would %s; use `synguard run IFACE --ports LIST ... --%s`, which attaches, stays in the foreground and detaches when stopped",
@@ -171,12 +200,8 @@ static int attach_opt(void *ctx, int idx, const char *arg)
 	}
 }
 
-int sg_attach_parse(const struct sg_cmd *cmd, int argc, char **argv,
-		    struct sg_attach_args *a)
+void sg_attach_defaults(const struct sg_cmd *cmd, struct sg_attach_args *a)
 {
-	unsigned int min;
-	int first, rc;
-
 	memset(a, 0, sizeof(*a));
 	a->cmd = cmd;
 	a->mode = SG_MODE_NATIVE;
@@ -184,20 +209,97 @@ int sg_attach_parse(const struct sg_cmd *cmd, int argc, char **argv,
 	a->engine = SG_ENGINE_AUTO;
 	a->src_table = SG_DEFAULT_SRC_TABLE;
 	sg_settings_default(&a->s);
-	rc = sg_parse_opts(cmd, argc, argv, attach_opt, a, &first);
-	if (rc)
-		return rc;
-	if (argc - first != 1) {
-		sg_err("%s takes one interface", cmd->name);
-		sg_usage_hint(cmd);
-		return SG_EXIT_USAGE;
+}
+
+const char *sg_attach_opt_key(int idx, char *buf, size_t len)
+{
+	char *c;
+
+	if (idx < 0 || idx >= AO_MAX || idx == AO_CONFIG)
+		return NULL;
+	snprintf(buf, len, "%s", sg_attach_opts[idx].name);
+	for (c = buf; *c; c++)
+		if (*c == '-')
+			*c = '_';
+	return buf;
+}
+
+int sg_attach_opt_find(const char *key)
+{
+	char name[40];
+	int i;
+
+	for (i = 0; i < AO_MAX; i++)
+		if (sg_attach_opt_key(i, name, sizeof(name)) &&
+		    !strcmp(name, key))
+			return i;
+	return -1;
+}
+
+int sg_attach_keys_check(const struct sg_attach_args *a,
+			 const struct sg_info *info, __u32 src_max)
+{
+	static const char *const modes[] = {"", "native", "skb"};
+	char where[4200];
+	const char *path = a->conf ? a->conf->path : "the options";
+	int idx, bad = 0;
+	bool differs;
+
+	for (idx = 0; idx < AO_KEY_ROTATE; idx++) {
+		switch (idx) {
+		case AO_MODE:
+			differs = a->mode != info->xdp_mode;
+			break;
+		case AO_ENGINE:
+			differs = a->engine != SG_ENGINE_AUTO &&
+				  a->engine != info->engine;
+			break;
+		case AO_SRC_TABLE:
+			differs = a->src_table != src_max;
+			break;
+		case AO_SYNPROXY:
+			differs = a->synproxy !=
+				  !!(info->synproxy & SG_PROXY_NAT);
+			break;
+		case AO_GATEWAY:
+			differs = a->gateway !=
+				  !!(info->synproxy & SG_PROXY_GATEWAY);
+			break;
+		default:
+			/* key_file: the key is `synguard key IFACE load`'s. */
+			differs = false;
+		}
+		if (!differs)
+			continue;
+		snprintf(where, sizeof(where), "%s:%d", path,
+			 a->conf ? a->conf->opt_line[idx] : 0);
+		sg_err_where = a->conf && a->conf->opt_line[idx] ? where : path;
+		sg_err("%s: %s differs from what %s runs with (%s); it is set when synguard attaches: restart the service (systemctl restart synguard@%s), or detach and run again",
+		       a->iface, sg_attach_opts[idx].name, a->iface,
+		       idx == AO_MODE
+			       ? modes[info->xdp_mode < 3 ? info->xdp_mode : 0]
+		       : idx == AO_ENGINE    ? sg_engine_names[info->engine & 1]
+		       : idx == AO_SRC_TABLE ? "another size"
+		       : idx == AO_SYNPROXY
+			       ? (info->synproxy & SG_PROXY_NAT ? "synproxy nat"
+								: "no synproxy")
+			       : (info->synproxy & SG_PROXY_GATEWAY
+					  ? "gateway on"
+					  : "gateway off"),
+		       a->iface);
+		sg_err_where = NULL;
+		bad++;
 	}
-	a->iface = argv[first];
-	if (sg_iface_check(a->iface, NULL))
-		return SG_EXIT_USAGE;
+	return bad ? -1 : 0;
+}
+
+int sg_attach_finish(struct sg_attach_args *a)
+{
+	unsigned int min;
+
 	if (!a->s.ports_set) {
-		sg_err("%s needs --ports LIST: the TCP ports to protect, e.g. --ports 80,443",
-		       cmd->name);
+		sg_err("%s needs --ports LIST (or ports = LIST in its config file): the TCP ports to protect, e.g. --ports 80,443",
+		       a->cmd->name);
 		return SG_EXIT_USAGE;
 	}
 	if (sg_settings_check(&a->s.cfg, true))
@@ -218,4 +320,39 @@ int sg_attach_parse(const struct sg_cmd *cmd, int argc, char **argv,
 		return SG_EXIT_USAGE;
 	}
 	return 0;
+}
+
+int sg_attach_parse(const struct sg_cmd *cmd, int argc, char **argv,
+		    struct sg_attach_args *a)
+{
+	char *path;
+	int first, rc;
+
+	sg_attach_defaults(cmd, a);
+	rc = sg_parse_opts(cmd, argc, argv, sg_attach_opt, a, &first);
+	if (rc)
+		return rc;
+	if (argc - first != 1) {
+		sg_err("%s takes one interface", cmd->name);
+		sg_usage_hint(cmd);
+		return SG_EXIT_USAGE;
+	}
+	if (sg_iface_check(argv[first], NULL))
+		return SG_EXIT_USAGE;
+	/*
+	 * run: the file first, then the options again over it, so that
+	 * an option given overrides the file's key.
+	 */
+	path = cmd == &sg_cmd_run ? sg_conf_find(argv[first], a->config) : NULL;
+	if (path) {
+		sg_attach_defaults(cmd, a);
+		rc = sg_conf_load(path, a);
+		if (rc)
+			return rc;
+		rc = sg_parse_opts(cmd, argc, argv, sg_attach_opt, a, &first);
+		if (rc)
+			return rc;
+	}
+	a->iface = argv[first];
+	return sg_attach_finish(a);
 }

@@ -248,28 +248,10 @@ static int cmd_config(int argc, char **argv)
 	old = cur.cfg;
 	old_ports = cur.ports;
 	apply(argc - first - 1, argv + first + 1, &cur, &cfg_set);
-	if (engine_refuses(&p, iface, &old, &cur.cfg)) {
-		sg_err("nothing changed");
-		sg_pins_close(&p);
-		return SG_EXIT_FAIL;
-	}
-	/* The rules between settings hold for the result, as in attach. */
-	if (sg_settings_check(&cur.cfg, false)) {
-		sg_err("nothing changed");
-		sg_pins_close(&p);
-		return SG_EXIT_USAGE;
-	}
-	rc = wscale_change(iface, &old, &cur.cfg, force);
-	if (rc) {
-		sg_pins_close(&p);
-		return rc;
-	}
-	rc = write_settings(&p, &old, &cur, cfg_set, &old_ports,
-			    (info.synproxy & SG_PROXY_GATEWAY) ? info.ifindex
-							       : 0);
+	rc = sg_config_write(&p, iface, &old, &old_ports, &cur, cfg_set, force);
 	sg_pins_close(&p);
 	if (rc)
-		return SG_EXIT_FAIL;
+		return rc;
 	print_stored(iface, argc - first - 1, argv + first + 1, &cur);
 	if (cur.cfg.monitor != old.monitor)
 		printf(cur.cfg.monitor ? "%s: " SG_MONITOR_NOTE "\n"
@@ -281,3 +263,28 @@ fail:
 	return SG_EXIT_FAIL;
 }
 
+int sg_config_write(const struct sg_pins *p, const char *iface,
+		    struct sg_config *old, const struct sg_ports *old_ports,
+		    struct sg_settings *cur, bool cfg_set, bool force)
+{
+	struct sg_info info = {};
+	int rc;
+
+	if (engine_refuses(p, iface, old, &cur->cfg)) {
+		sg_err("nothing changed");
+		return SG_EXIT_FAIL;
+	}
+	/* The rules between settings hold for the result, as in attach. */
+	if (sg_settings_check(&cur->cfg, false)) {
+		sg_err("nothing changed");
+		return SG_EXIT_USAGE;
+	}
+	rc = wscale_change(iface, old, &cur->cfg, force);
+	if (rc)
+		return rc;
+	sg_map_read(p, SG_M_INFO, &info);
+	rc = write_settings(p, old, cur, cfg_set, old_ports,
+			    (info.synproxy & SG_PROXY_GATEWAY) ? info.ifindex
+							       : 0);
+	return rc ? SG_EXIT_FAIL : 0;
+}

@@ -15,17 +15,9 @@
 
 #include "sg.h"
 
-enum list_kind { LIST_ALLOW, LIST_DENY };
-
-static const char *const list_name[] = {
-	[LIST_ALLOW] = "allow",
-	[LIST_DENY] = "deny",
-};
-
-struct cidr {
-	int family; /* 4 or 6 */
-	unsigned int len;
-	__u8 addr[16];
+const char *const sg_list_names[] = {
+	[SG_LIST_ALLOW] = "allow",
+	[SG_LIST_DENY] = "deny",
 };
 
 static unsigned int family_bits(int family)
@@ -33,7 +25,7 @@ static unsigned int family_bits(int family)
 	return family == 4 ? 32 : 128;
 }
 
-static const char *cidr_fmt(const struct cidr *c, char *buf, size_t len)
+const char *sg_cidr_fmt(const struct sg_cidr *c, char *buf, size_t len)
 {
 	char a[INET6_ADDRSTRLEN];
 
@@ -43,7 +35,7 @@ static const char *cidr_fmt(const struct cidr *c, char *buf, size_t len)
 }
 
 /* The address of c with its bits past len cleared, into out. */
-static void cidr_mask(const struct cidr *c, struct cidr *out)
+static void cidr_mask(const struct sg_cidr *c, struct sg_cidr *out)
 {
 	unsigned int i, bits;
 
@@ -59,13 +51,13 @@ static void cidr_mask(const struct cidr *c, struct cidr *out)
  * "ADDR/LEN" or "ADDR" (one host), IPv4 or IPv6, with no host bits set:
  * 0, or -1 after saying what is wrong with it.
  */
-static int cidr_parse(const char *arg, struct cidr *c)
+int sg_cidr_parse(const char *arg, struct sg_cidr *c)
 {
 	const char *slash = strchr(arg, '/');
 	size_t alen = slash ? (size_t)(slash - arg) : strlen(arg);
 	char addr[INET6_ADDRSTRLEN], net[64];
 	unsigned long long len;
-	struct cidr m;
+	struct sg_cidr m;
 	unsigned int max;
 
 	memset(c, 0, sizeof(*c));
@@ -100,7 +92,7 @@ static int cidr_parse(const char *arg, struct cidr *c)
 		m.len = c->len > 96 ? c->len - 96 : 0;
 		memcpy(m.addr, c->addr + 12, 4);
 		sg_err("invalid CIDR '%s': an IPv4-mapped IPv6 address, which IPv4 clients never arrive as; write %s",
-		       arg, cidr_fmt(&m, net, sizeof(net)));
+		       arg, sg_cidr_fmt(&m, net, sizeof(net)));
 		return -1;
 	}
 	cidr_mask(c, &m);
@@ -108,20 +100,22 @@ static int cidr_parse(const char *arg, struct cidr *c)
 		inet_ntop(c->family == 4 ? AF_INET : AF_INET6, c->addr, addr,
 			  sizeof(addr));
 		sg_err("invalid CIDR '%s': host bits set after the first %u; did you mean the network %s, or %s/%u for the one address?",
-		       arg, c->len, cidr_fmt(&m, net, sizeof(net)), addr, max);
+		       arg, c->len, sg_cidr_fmt(&m, net, sizeof(net)), addr,
+		       max);
 		return -1;
 	}
 	return 0;
 }
 
 /* The map of a list and family: enum sg_map_id puts them in order. */
-static int list_map(enum list_kind kind, int family)
+static int list_map(enum sg_list_kind kind, int family)
 {
-	return (kind == LIST_ALLOW ? SG_M_ALLOW4 : SG_M_DENY4) + (family == 6);
+	return (kind == SG_LIST_ALLOW ? SG_M_ALLOW4 : SG_M_DENY4) +
+	       (family == 6);
 }
 
 /* An LPM key of either family: both start with the prefix length. */
-static void cidr_key(const struct cidr *c, struct sg_lpm6 *k)
+static void cidr_key(const struct sg_cidr *c, struct sg_lpm6 *k)
 {
 	memset(k, 0, sizeof(*k));
 	k->prefixlen = c->len;
@@ -129,8 +123,8 @@ static void cidr_key(const struct cidr *c, struct sg_lpm6 *k)
 }
 
 /* Is c itself (not a shorter prefix covering it) on the list? */
-static bool list_has(const struct sg_pins *p, enum list_kind kind,
-		     const struct cidr *c)
+static bool list_has(const struct sg_pins *p, enum sg_list_kind kind,
+		     const struct sg_cidr *c)
 {
 	struct sg_lpm6 k;
 	__u32 v;
@@ -140,8 +134,8 @@ static bool list_has(const struct sg_pins *p, enum list_kind kind,
 	       v == c->len;
 }
 
-static int list_write(const struct sg_pins *p, enum list_kind kind,
-		      const struct cidr *c, bool add)
+static int list_write(const struct sg_pins *p, enum sg_list_kind kind,
+		      const struct sg_cidr *c, bool add)
 {
 	int fd = p->fd[list_map(kind, c->family)];
 	struct sg_lpm6 k;
@@ -154,9 +148,9 @@ static int list_write(const struct sg_pins *p, enum list_kind kind,
 	return 0;
 }
 
-static int cidr_cmp(const void *a, const void *b)
+int sg_cidr_cmp(const void *a, const void *b)
 {
-	const struct cidr *x = a, *y = b;
+	const struct sg_cidr *x = a, *y = b;
 	int d = x->family - y->family;
 
 	if (!d)
@@ -166,13 +160,14 @@ static int cidr_cmp(const void *a, const void *b)
 	return d;
 }
 
-static int list_print(const struct sg_pins *p, enum list_kind kind)
+/* Every entry of a list, sorted, into *out (malloc'd): the count, or -errno
+ * after a message. */
+static int list_read(const struct sg_pins *p, enum sg_list_kind kind,
+		     struct sg_cidr **out)
 {
-	struct cidr *all = NULL, *more;
-	size_t n = 0, i;
+	struct sg_cidr *all = NULL, *more;
 	struct sg_lpm6 key, next;
-	char buf[64];
-	int fam, fd, err = 0;
+	int fam, fd, err = 0, n = 0;
 
 	for (fam = 4; fam <= 6 && !err; fam += 2) {
 		fd = p->fd[list_map(kind, fam)];
@@ -197,15 +192,30 @@ static int list_print(const struct sg_pins *p, enum list_kind kind)
 	}
 	if (err) {
 		sg_err("%s: cannot read the %s list: %s", p->iface,
-		       list_name[kind], sg_strerr(err));
+		       sg_list_names[kind], sg_strerr(err));
 		free(all);
-		return SG_EXIT_FAIL;
+		return err;
 	}
-	qsort(all, n, sizeof(*all), cidr_cmp);
+	if (n)
+		qsort(all, n, sizeof(*all), sg_cidr_cmp);
+	*out = all;
+	return n;
+}
+
+static int list_print(const struct sg_pins *p, enum sg_list_kind kind)
+{
+	struct sg_cidr *all = NULL;
+	char buf[64];
+	int i, n;
+
+	n = list_read(p, kind, &all);
+	if (n < 0)
+		return SG_EXIT_FAIL;
 	for (i = 0; i < n; i++)
-		printf("%s\n", cidr_fmt(&all[i], buf, sizeof(buf)));
+		printf("%s\n", sg_cidr_fmt(&all[i], buf, sizeof(buf)));
 	if (!n)
-		sg_note("%s: the %s list is empty", p->iface, list_name[kind]);
+		sg_note("%s: the %s list is empty", p->iface,
+			sg_list_names[kind]);
 	free(all);
 	return 0;
 }
@@ -255,12 +265,13 @@ static int lists_sync(const struct sg_pins *p)
  * it), not on it for a removal, or no room. Counts what will change into
  * *todo; returns how many CIDRs are refused, each after a message.
  */
-static int list_check(const struct sg_pins *p, enum list_kind kind,
-		      const struct cidr *c, size_t n, bool add, const int *size,
-		      bool *skip, size_t *todo)
+static int list_check(const struct sg_pins *p, enum sg_list_kind kind,
+		      const struct sg_cidr *c, size_t n, bool add,
+		      const int *size, bool *skip, size_t *todo)
 {
-	enum list_kind other = kind == LIST_ALLOW ? LIST_DENY : LIST_ALLOW;
-	const char *name = list_name[kind];
+	enum sg_list_kind other =
+		kind == SG_LIST_ALLOW ? SG_LIST_DENY : SG_LIST_ALLOW;
+	const char *name = sg_list_names[kind];
 	int room[2], bad = 0;
 	char buf[64];
 	size_t i;
@@ -268,7 +279,7 @@ static int list_check(const struct sg_pins *p, enum list_kind kind,
 	room[0] = p->max_entries[list_map(kind, 4)] - size[0];
 	room[1] = p->max_entries[list_map(kind, 6)] - size[1];
 	for (i = 0; i < n; i++) {
-		cidr_fmt(&c[i], buf, sizeof(buf));
+		sg_cidr_fmt(&c[i], buf, sizeof(buf));
 		if (add && list_has(p, kind, &c[i])) {
 			sg_note("%s: %s is on the %s list already", p->iface,
 				buf, name);
@@ -283,7 +294,7 @@ static int list_check(const struct sg_pins *p, enum list_kind kind,
 		}
 		if (add && list_has(p, other, &c[i]))
 			sg_note("%s: %s is on the %s list too, with the same prefix: deny wins",
-				p->iface, buf, list_name[other]);
+				p->iface, buf, sg_list_names[other]);
 		if (add && --room[c[i].family == 6] < 0) {
 			sg_err("%s: the %s list (IPv%d) is full: %u entries at most; %s does not fit",
 			       p->iface, name, c[i].family,
@@ -296,10 +307,10 @@ static int list_check(const struct sg_pins *p, enum list_kind kind,
 	return bad;
 }
 
-static int list_change(const struct sg_pins *p, enum list_kind kind,
-		       struct cidr *c, size_t n, bool add)
+static int list_change(const struct sg_pins *p, enum sg_list_kind kind,
+		       struct sg_cidr *c, size_t n, bool add)
 {
-	const char *name = list_name[kind];
+	const char *name = sg_list_names[kind];
 	int size[2], total, err = 0;
 	size_t done, todo = 0;
 	char buf[64], line[512] = "";
@@ -321,7 +332,7 @@ static int list_change(const struct sg_pins *p, enum list_kind kind,
 	for (done = 0; done < n; done++) {
 		if (skip[done])
 			continue;
-		cidr_fmt(&c[done], buf, sizeof(buf));
+		sg_cidr_fmt(&c[done], buf, sizeof(buf));
 		err = list_write(p, kind, &c[done], add);
 		if (err) {
 			sg_err("%s: cannot %s %s: %s", p->iface,
@@ -355,20 +366,171 @@ fail:
 	return SG_EXIT_FAIL;
 }
 
-static int list_cmd(const struct sg_cmd *cmd, enum list_kind kind, int argc,
+/* Does a list of c[0..n) fit the maps? 0, or -1 after a message. */
+int sg_list_room(const struct sg_pins *p, enum sg_list_kind kind,
+		 const struct sg_cidr *c, size_t n)
+{
+	unsigned int count[2] = {0, 0};
+	__u32 max;
+	size_t i;
+	int fam;
+
+	for (i = 0; i < n; i++)
+		count[c[i].family == 6]++;
+	for (fam = 4; fam <= 6; fam += 2) {
+		max = p->max_entries[list_map(kind, fam)];
+		if (count[fam == 6] > max) {
+			sg_err("%s: %u IPv%d entries for the %s list, which holds %u at most",
+			       p->iface, count[fam == 6], fam,
+			       sg_list_names[kind], max);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static bool cidr_in(const struct sg_cidr *c, const struct sg_cidr *set,
+		    size_t n)
+{
+	return n && bsearch(c, set, n, sizeof(*set), sg_cidr_cmp);
+}
+
+/*
+ * The list becomes c[0..n) (sorted, no duplicates, checked by
+ * sg_list_room) by a diff: the new entries are added first, then the gone
+ * ones removed, so that no packet sees an entry missing that both lists
+ * hold, nor the list empty on the way. Only where both together do not
+ * fit a map are the gone ones removed first. The counts into *added and
+ * *removed. 0, or -1 after a message: what was written stays, each entry
+ * valid alone, and the next reload writes the rest.
+ */
+int sg_list_replace(const struct sg_pins *p, enum sg_list_kind kind,
+		    const struct sg_cidr *c, size_t n, int *added, int *removed)
+{
+	unsigned int both[2] = {0, 0};
+	struct sg_cidr *cur = NULL;
+	int ncur, i, step, err = 0;
+	bool del_first;
+	char buf[64];
+	size_t j;
+
+	*added = *removed = 0;
+	ncur = list_read(p, kind, &cur);
+	if (ncur < 0)
+		return -1;
+	for (i = 0; i < ncur; i++)
+		both[cur[i].family == 6]++;
+	for (j = 0; j < n; j++)
+		both[c[j].family == 6] += !cidr_in(&c[j], cur, ncur);
+	del_first = both[0] > p->max_entries[list_map(kind, 4)] ||
+		    both[1] > p->max_entries[list_map(kind, 6)];
+	for (step = 0; step < 2 && !err; step++) {
+		if (step == del_first) {
+			for (j = 0; j < n && !err; j++) {
+				if (cidr_in(&c[j], cur, ncur))
+					continue;
+				err = list_write(p, kind, &c[j], true);
+				if (err)
+					sg_err("%s: cannot add %s to the %s list: %s",
+					       p->iface,
+					       sg_cidr_fmt(&c[j], buf,
+							   sizeof(buf)),
+					       sg_list_names[kind],
+					       sg_strerr(err));
+				else
+					(*added)++;
+			}
+			continue;
+		}
+		for (i = 0; i < ncur && !err; i++) {
+			if (cidr_in(&cur[i], c, n))
+				continue;
+			err = list_write(p, kind, &cur[i], false);
+			if (err)
+				sg_err("%s: cannot remove %s from the %s list: %s",
+				       p->iface,
+				       sg_cidr_fmt(&cur[i], buf, sizeof(buf)),
+				       sg_list_names[kind], sg_strerr(err));
+			else
+				(*removed)++;
+		}
+	}
+	free(cur);
+	if (lists_sync(p))
+		err = -1;
+	return err ? -1 : 0;
+}
+
+struct save_opts {
+	bool save;
+	const char *config;
+};
+
+static int save_opt(void *ctx, int idx, const char *arg)
+{
+	struct save_opts *so = ctx;
+
+	if (idx == 0)
+		so->save = true;
+	else
+		so->config = arg;
+	return 0;
+}
+
+/*
+ * --save: the list file the config names for this list, into *file,
+ * checked before the list changes. 0, or an exit code after a message.
+ */
+static int save_file(const char *iface, enum sg_list_kind kind, bool list,
+		     const struct save_opts *so, struct sg_attach_args *conf,
+		     const char **file)
+{
+	char *path;
+	int rc;
+
+	if (list || !so->save) {
+		sg_err("--config goes with add --save or del --save");
+		return SG_EXIT_USAGE;
+	}
+	path = sg_conf_find(iface, so->config);
+	if (!path) {
+		sg_err("--save: no config file: %s/%s.conf does not exist (or name one with --config FILE)",
+		       SG_CONF_DIR, iface);
+		return SG_EXIT_USAGE;
+	}
+	sg_attach_defaults(&sg_cmd_run, conf);
+	rc = sg_conf_load(path, conf);
+	if (rc)
+		return rc;
+	if (!conf->conf->list[kind].line) {
+		sg_err("--save: %s names no %s_file: add a line `%s_file = %s.list` (the file one CIDR a line) to save the %s list there; nothing changed",
+		       path, sg_list_names[kind], sg_list_names[kind],
+		       sg_list_names[kind], sg_list_names[kind]);
+		return SG_EXIT_USAGE;
+	}
+	*file = conf->conf->list[kind].path;
+	return 0;
+}
+
+static int list_cmd(const struct sg_cmd *cmd, enum sg_list_kind kind, int argc,
 		    char **argv)
 {
-	int need[] = {list_map(kind, 4), list_map(kind, 6),
-		      list_map(kind == LIST_ALLOW ? LIST_DENY : LIST_ALLOW, 4),
-		      list_map(kind == LIST_ALLOW ? LIST_DENY : LIST_ALLOW, 6),
-		      SG_M_CONFIG};
-	const char *iface, *action;
-	struct cidr *c = NULL;
+	int need[] = {
+		list_map(kind, 4), list_map(kind, 6),
+		list_map(kind == SG_LIST_ALLOW ? SG_LIST_DENY : SG_LIST_ALLOW,
+			 4),
+		list_map(kind == SG_LIST_ALLOW ? SG_LIST_DENY : SG_LIST_ALLOW,
+			 6),
+		SG_M_CONFIG};
+	static struct sg_attach_args conf;
+	struct save_opts so = {};
+	const char *iface, *action, *file = NULL;
+	struct sg_cidr *c = NULL;
 	struct sg_pins p;
 	int first, rc, bad = 0, i, j, n = 0;
 	bool add, list;
 
-	rc = sg_parse_opts(cmd, argc, argv, NULL, NULL, &first);
+	rc = sg_parse_opts(cmd, argc, argv, save_opt, &so, &first);
 	if (rc)
 		return rc;
 	if (argc - first < 2) {
@@ -400,12 +562,12 @@ static int list_cmd(const struct sg_cmd *cmd, enum list_kind kind, int argc,
 	if (!c)
 		return SG_EXIT_FAIL;
 	for (i = first + 2; i < argc; i++) {
-		if (cidr_parse(argv[i], &c[n])) {
+		if (sg_cidr_parse(argv[i], &c[n])) {
 			bad++;
 			continue;
 		}
 		/* The same network twice is one change. */
-		for (j = 0; j < n && cidr_cmp(&c[j], &c[n]); j++)
+		for (j = 0; j < n && sg_cidr_cmp(&c[j], &c[n]); j++)
 			;
 		n += j == n;
 	}
@@ -415,12 +577,22 @@ static int list_cmd(const struct sg_cmd *cmd, enum list_kind kind, int argc,
 		free(c);
 		return SG_EXIT_USAGE;
 	}
+	if (so.save || so.config) {
+		rc = save_file(iface, kind, list, &so, &conf, &file);
+		if (rc)
+			goto out;
+	}
 	/* Printing a list reads two of its maps; changing it needs all. */
 	rc = SG_EXIT_FAIL;
 	if (sg_iface_open(iface, !list, need, list ? 2 : ARRAY_SIZE(need), &p))
 		goto out;
 	rc = list ? list_print(&p, kind) : list_change(&p, kind, c, n, add);
 	sg_pins_close(&p);
+	if (!rc && file) {
+		rc = sg_list_file_save(file, c, n, add) ? SG_EXIT_FAIL : 0;
+		if (!rc)
+			printf("%s: saved to %s\n", iface, file);
+	}
 out:
 	free(c);
 	return rc;
@@ -428,31 +600,39 @@ out:
 
 static int cmd_allow(int argc, char **argv)
 {
-	return list_cmd(&sg_cmd_allow, LIST_ALLOW, argc, argv);
+	return list_cmd(&sg_cmd_allow, SG_LIST_ALLOW, argc, argv);
 }
 
 static int cmd_deny(int argc, char **argv)
 {
-	return list_cmd(&sg_cmd_deny, LIST_DENY, argc, argv);
+	return list_cmd(&sg_cmd_deny, SG_LIST_DENY, argc, argv);
 }
 
 static const char list_doc[] =
-	"CIDR: an IPv4 or IPv6 network, e.g. 192.0.2.0/24 or 2001:db8::/32; an address\nalone is one host. The longest matching prefix of the allow and deny lists\ndecides; on equal prefixes deny wins. Every CIDR is checked before anything\nchanges. The lists are pinned: they stay until detach; status shows their sizes.";
+	"CIDR: an IPv4 or IPv6 network, e.g. 192.0.2.0/24 or 2001:db8::/32; an address\nalone is one host. The longest matching prefix of the allow and deny lists\ndecides; on equal prefixes deny wins. Every CIDR is checked before anything\nchanges. The lists are pinned: they stay until detach; status shows their sizes.\n--save also writes the change to the list file the config file names\n(allow_file, deny_file), so that the next run finds it.";
+
+static const struct sg_opt list_opts[] = {
+	{"save", 's', NULL,
+	 "also add to (or remove from) the list file the config file names, atomically, keeping its comments"},
+	{"config", 'c', "FILE",
+	 "with --save: the config file (default " SG_CONF_DIR "/IFACE.conf)"},
+	{NULL},
+};
 
 const struct sg_cmd sg_cmd_allow = {
 	.name = "allow",
 	.run = cmd_allow,
-	.args = "IFACE add|del CIDR... | list",
+	.args = "IFACE add|del CIDR... [--save] | list",
 	.summary = "sources whose SYNs go to the kernel, never limited",
-	.opts = (const struct sg_opt[]){{NULL}},
+	.opts = list_opts,
 	.doc = list_doc,
 };
 
 const struct sg_cmd sg_cmd_deny = {
 	.name = "deny",
 	.run = cmd_deny,
-	.args = "IFACE add|del CIDR... | list",
+	.args = "IFACE add|del CIDR... [--save] | list",
 	.summary = "sources whose packets to protected ports are dropped",
-	.opts = (const struct sg_opt[]){{NULL}},
+	.opts = list_opts,
 	.doc = list_doc,
 };

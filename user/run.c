@@ -8,8 +8,11 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
 #include "sg.h"
 
@@ -20,13 +23,17 @@ const struct sg_cmd sg_cmd_run = {
 	.run = cmd_run,
 	.args = "IFACE --ports LIST [options] [--key-rotate SEC]",
 	.summary = "attach, rotate the key on a schedule, detach when stopped",
+	.min_abbrev = 1,
 	.opts = sg_attach_opts,
 	.with_params = true,
 	.doc = "Attaches as attach does, then stays in the foreground: every SEC seconds a new\nrandom key becomes current, the previous one staying valid for cookies already\nsent (as `synguard key IFACE rotate`). Every second it reads net.ipv4.tcp_sack,\n"
 	       "tcp_timestamps, tcp_window_scaling, tcp_ecn and tcp_syncookies "
 	       "of this network\nnamespace, and the programs follow a change (one line each). Every 10 s it finds\nthe kind of each protected port again (local, nat, nothing, local+nat, as\n"
-	       "status shows them) and logs each change. SIGTERM, SIGINT, "
-	       "SIGHUP or SIGQUIT\ndetaches and exits 0. If attach fails, run exits non-zero and leaves nothing behind.\nconfig, allow, deny, status and stats work on the interface while it runs.",
+	       "status shows them) and logs each change. SIGTERM, SIGINT "
+	       "or SIGQUIT detaches\nand exits 0, except while systemd restarts the unit named by $SYNGUARD_UNIT:\nrun then leaves the programs attached and the next run adopts them. SIGHUP\n"
+	       "reads the config file again (as `synguard reload IFACE`). If attach fails, run\nexits non-zero and leaves nothing behind. config, allow, deny, status and stats\nwork on the interface while it runs.\n\n"
+	       "The config file (" SG_CONF_DIR
+	       "/IFACE.conf, or --config FILE) holds `key = value`\nlines: the KEYs of config and these options with '-' written '_' (mode,\nkey_rotate, ...), and allow_file / deny_file naming list files (one CIDR a\nline). '#' starts a comment. Options given on the command line override it.",
 };
 
 /* After a failed rotation (not a refused one), try again this much later. */
@@ -311,6 +318,8 @@ struct run {
 	struct sg_pins p;		       /* the counters, for events */
 	struct sg_sample s;
 	struct timespec sampled;
+	int argc; /* the command line, read again with the file on reload */
+	char **argv;
 };
 
 /* The events of the last second: from a fresh sample of the counters. */
@@ -407,17 +416,36 @@ static void run_start(struct run *r)
 	r->rotate_due.tv_sec += r->a.key_rotate;
 }
 
-/* Detaches what this run attached, unless another command did already. */
+/*
+ * Detaches what this run attached, unless another command did already; or,
+ * while systemd restarts the unit, leaves it attached with a handover
+ * that the next run adopts.
+ */
 static int run_stop(struct run *r, int sig)
 {
+	bool restart = sg_restart_pending();
+	char path[128], text[64];
 	struct sg_pins p;
 	int ours;
 
-	printf("%s: SIG%s: detaching\n", r->a.iface, sigabbrev_np(sig));
+	unlink(sg_run_file(r->a.iface, "pid", path, sizeof(path)));
 	sg_metrics_stop(r->metrics);
 	sg_events_stop(&r->a.ev);
 	if (r->s.iface)
 		sg_pins_close(&r->p);
+	snprintf(text, sizeof(text), "%u %llu\n", r->ours.xdp_prog_id,
+		 (unsigned long long)r->ours.attached_unix);
+	if (restart && !sg_run_file_write(r->a.iface, "handover", text)) {
+		printf("%s: SIG%s during a restart of %s: leaving %s protected for the next run, which adopts it\n",
+		       r->a.iface, sigabbrev_np(sig), getenv("SYNGUARD_UNIT"),
+		       r->a.iface);
+		return 0;
+	}
+	if (restart)
+		sg_warn("%s: cannot leave a handover in %s: detaching",
+			r->a.iface, SG_RUN_DIR);
+	rmdir(SG_RUN_DIR); /* if no other run has a file there */
+	printf("%s: SIG%s: detaching\n", r->a.iface, sigabbrev_np(sig));
 	if (sg_bpffs_ready(false) < 0 || sg_lock(true))
 		return SG_EXIT_FAIL;
 	if (sg_pins_open(r->a.iface, &p)) {
@@ -430,22 +458,76 @@ static int run_stop(struct run *r, int sig)
 	return ours ? sg_detach(r->a.iface) : SG_EXIT_FAIL;
 }
 
+/*
+ * SIGHUP: the config file and the command line read again, and applied in
+ * place, as `synguard reload` does; the options of run itself follow.
+ * Answers a reload that asked (si) with SIGUSR1 carrying the exit code.
+ */
+static void run_reload(struct run *r, const siginfo_t *si)
+{
+	static struct sg_attach_args na;
+	union sigval v;
+	int rc;
+
+	rc = sg_attach_parse(&sg_cmd_run, r->argc, r->argv, &na);
+	if (!rc && (na.want_metrics != r->a.want_metrics ||
+		    memcmp(&na.metrics, &r->a.metrics, sizeof(na.metrics)))) {
+		sg_err("%s: metrics changed: the endpoint moves when run starts again (systemctl restart); nothing changed",
+		       r->a.iface);
+		rc = SG_EXIT_USAGE;
+	}
+	if (!rc)
+		rc = sg_conf_apply(&na);
+	if (!rc) {
+		/* The previous file's strings stay allocated: settings this
+		 * reload does not replace (the metrics address, the key
+		 * file) may still point into them. A few hundred bytes per
+		 * SIGHUP, which an operator sends by hand. */
+		r->a.s = na.s;
+		r->a.conf = na.conf;
+		r->a.ev.json = na.ev.json;
+		r->a.ev.on_event = na.ev.on_event;
+		r->a.ev.ack_flood_rate = na.ev.ack_flood_rate;
+		if (na.key_rotate != r->a.key_rotate) {
+			r->a.key_rotate = na.key_rotate;
+			clock_gettime(CLOCK_MONOTONIC, &r->rotate_due);
+			r->rotate_due.tv_sec += r->a.key_rotate;
+		}
+		printf("%s: reloaded %s\n", r->a.iface,
+		       na.conf ? na.conf->path : "the command line");
+	}
+	if (si->si_code == SI_QUEUE &&
+	    si->si_value.sival_int == SG_RELOAD_ASK) {
+		v.sival_int = rc;
+		sigqueue(si->si_pid, SIGUSR1, v);
+	}
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	static struct run r;
 	struct timespec left;
+	char path[128], pid[32];
+	siginfo_t si;
 	sigset_t set;
 	int rc, sig;
 
 	rc = sg_attach_parse(&sg_cmd_run, argc, argv, &r.a);
 	if (rc)
 		return rc;
+	r.argc = argc;
+	r.argv = argv;
 	/* A service manager's log gets each line as it happens. */
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	rc = sg_run_adopt(&r.a, &r.ours);
+	if (rc < 0)
+		return -rc;
 	/* It blocks the stop signals: from here they wait for sigtimedwait. */
-	rc = sg_attach(&r.a, &r.ours);
-	if (rc)
-		return rc;
+	if (!rc) {
+		rc = sg_attach(&r.a, &r.ours);
+		if (rc)
+			return rc;
+	}
 	run_start(&r);
 	/* After attach, since it serves the pins; a failure undoes attach. */
 	if (r.a.want_metrics &&
@@ -455,15 +537,28 @@ static int cmd_run(int argc, char **argv)
 		sg_detach(r.a.iface);
 		return SG_EXIT_FAIL;
 	}
+	snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	if (sg_run_file_write(r.a.iface, "pid", pid))
+		sg_warn("%s: cannot write %s: `synguard reload` will not find this run",
+			r.a.iface,
+			sg_run_file(r.a.iface, "pid", path, sizeof(path)));
 	stop_signals(&set);
 	for (;;) {
 		left = run_wait(&r);
-		sig = sigtimedwait(&set, NULL, &left);
+		sig = sigtimedwait(&set, &si, &left);
+		if (sig == SIGHUP) {
+			run_reload(&r, &si);
+			continue;
+		}
 		if (sig > 0)
 			return run_stop(&r, sig);
 		if (errno != EAGAIN)
 			continue; /* EINTR: another signal's handler */
-		if (run_tick(&r) < 0)
+		if (run_tick(&r) < 0) {
+			unlink(sg_run_file(r.a.iface, "pid", path,
+					   sizeof(path)));
+			rmdir(SG_RUN_DIR);
 			return SG_EXIT_FAIL;
+		}
 	}
 }

@@ -48,6 +48,11 @@ _Static_assert(SG_COOKIE_MARGIN_SEC_LIT == SG_COOKIE_MARGIN_SEC,
 /* ---- util.c ---- */
 
 extern int sg_verbose;
+/*
+ * Where the input being read comes from, "FILE:LINE", or NULL: messages
+ * then start with it (the config file's errors name the line).
+ */
+extern const char *sg_err_where;
 
 void sg_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void sg_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -591,6 +596,96 @@ const char *sg_engine_host_problem(const struct sg_info *info, char *buf,
 bool sg_engine_refuses(const struct sg_info *info, const char *iface,
 		       const char *what);
 
+/* ---- lists.c and conffile.c: the allow and deny lists, the config file ----
+ */
+
+#define SG_CONF_DIR "/etc/synguard"
+/* Where run leaves its PID (IFACE.pid) and a restart's handover. */
+#define SG_RUN_DIR "/run/synguard"
+
+struct sg_cidr {
+	int family; /* 4 or 6 */
+	unsigned int len;
+	__u8 addr[16];
+};
+enum sg_list_kind { SG_LIST_ALLOW, SG_LIST_DENY };
+extern const char *const sg_list_names[2];
+/* "ADDR[/LEN]": 0, or -1 after saying what is wrong with it. */
+int sg_cidr_parse(const char *arg, struct sg_cidr *c);
+const char *sg_cidr_fmt(const struct sg_cidr *c, char *buf, size_t len);
+int sg_cidr_cmp(const void *a, const void *b);
+int sg_list_room(const struct sg_pins *p, enum sg_list_kind kind,
+		 const struct sg_cidr *c, size_t n);
+int sg_list_replace(const struct sg_pins *p, enum sg_list_kind kind,
+		    const struct sg_cidr *c, size_t n, int *added,
+		    int *removed);
+
+/* A list file the config names (allow_file, deny_file), as read. */
+struct sg_conf_list {
+	char *file; /* as the config names it, relative to its directory */
+	char *path; /* the file itself */
+	int line;   /* of the config, naming it; 0: no file */
+	struct sg_cidr *c; /* sorted, no duplicates */
+	size_t n;
+};
+
+#define SG_CONF_MAX_OPTS 16
+struct sg_conf {
+	char *path;
+	struct sg_conf_list list[2];	/* by enum sg_list_kind */
+	int opt_line[SG_CONF_MAX_OPTS]; /* sg_attach_opts[i]'s line, or 0 */
+};
+
+struct sg_attach_args;
+/*
+ * The config file of iface: given (--config), else SG_CONF_DIR/IFACE.conf
+ * if it exists. Its path (malloc'd) or NULL for none.
+ */
+char *sg_conf_find(const char *iface, const char *given);
+/*
+ * Reads the file into a (on top of what a holds), the list files it names
+ * with it: 0, or SG_EXIT_USAGE after a "FILE:LINE: reason" for each error.
+ */
+int sg_conf_load(const char *path, struct sg_attach_args *a);
+/*
+ * Adds c[0..n) to a list file (those not in it), or removes the lines
+ * that name one, atomically (a new file renamed over it), keeping every
+ * other line and comment. 0, or -errno after a message.
+ */
+int sg_list_file_save(const char *path, const struct sg_cidr *c, size_t n,
+		      bool add);
+/* Reads a list file: 0, or the number of bad lines, each said. */
+int sg_list_file_read(const char *path, struct sg_conf_list *l);
+/*
+ * Applies a (a config file and options) to the protected a->iface in
+ * place: settings, ports and lists. Refused whole, nothing changed, when
+ * a setting only attach makes differs. 0, or an exit code after a message.
+ */
+int sg_conf_apply(const struct sg_attach_args *a);
+/* Writes the lists a's config names into the pins: 0 or -1 (said). */
+int sg_conf_lists_write(const struct sg_pins *p, const struct sg_attach_args *a,
+			bool quiet);
+
+/* ---- reload.c: reload, run's PID file and restart handover ---- */
+
+/* What SIGHUP's sender asks when it waits for the answer (reload). */
+#define SG_RELOAD_ASK 0x53475248
+const char *sg_run_file(const char *iface, const char *what, char *buf,
+			size_t len);
+/* Writes text to SG_RUN_DIR/IFACE.what, whole (a rename): 0 or -errno. */
+int sg_run_file_write(const char *iface, const char *what, const char *text);
+/* The run of iface alive now, by its PID file: its PID, or 0. */
+pid_t sg_run_pid(const char *iface);
+/* Is systemd restarting the unit of this run ($SYNGUARD_UNIT)? */
+bool sg_restart_pending(void);
+struct sg_attach_args;
+/*
+ * Adopts what a run stopped for a restart left attached (its handover),
+ * with a's settings written in place; what attached into *ours. 1 adopted
+ * (the lock held), 0 nothing to adopt, or -(exit code) after a message.
+ */
+int sg_run_adopt(struct sg_attach_args *a, struct sg_info *ours);
+
 /* ---- attach.c ---- */
 
 /* What attach (and run) were asked to do. */
@@ -609,7 +704,29 @@ struct sg_attach_args {
 	unsigned long long src_table;  /* --src-table: sg_src's entries */
 	bool synproxy;		       /* --synproxy nat */
 	bool gateway;		       /* --gateway */
+	const char *config;	       /* run: --config FILE */
+	struct sg_conf *conf;	       /* the config file read, or NULL */
+	bool in_file;		       /* parsing the file: keys as labels */
 };
+
+/* attach's defaults in a, for cmd. */
+void sg_attach_defaults(const struct sg_cmd *cmd, struct sg_attach_args *a);
+/* One attach option (sg_opt_cb): idx into sg_attach_opts, or a param. */
+int sg_attach_opt(void *ctx, int idx, const char *arg);
+/* The config file key of sg_attach_opts[idx] ("key_rotate"), or NULL for
+ * none (--config). */
+const char *sg_attach_opt_key(int idx, char *buf, size_t len);
+/* sg_attach_opts' index of a config file key ("key_rotate"), or -1. */
+int sg_attach_opt_find(const char *key);
+/* Every check of attach's options together: 0, or an exit code. */
+int sg_attach_finish(struct sg_attach_args *a);
+/*
+ * The settings only attach makes (mode, engine, src_table, synproxy,
+ * gateway) against what runs (info, and src_max the source table's
+ * size): 0, or -1 after a message for each that differs.
+ */
+int sg_attach_keys_check(const struct sg_attach_args *a,
+			 const struct sg_info *info, __u32 src_max);
 
 /*
  * Parses attach's options and interface for cmd, with every check that
@@ -677,7 +794,18 @@ int sg_parse_opts(const struct sg_cmd *cmd, int argc, char **argv, sg_opt_cb cb,
 int sg_opt_flag(void *ctx, int idx, const char *arg);
 void sg_usage_hint(const struct sg_cmd *cmd);
 
-/* ---- config.c: keys ---- */
+/* ---- config.c ---- */
+
+/*
+ * Writes the settings cur over old (and old_ports) through p, with every
+ * rule config keeps: the engine's, between settings, wscale's window
+ * (force overrides that). 0, or an exit code after a message.
+ */
+int sg_config_write(const struct sg_pins *p, const char *iface,
+		    struct sg_config *old, const struct sg_ports *old_ports,
+		    struct sg_settings *cur, bool cfg_set, bool force);
+
+/* ---- key.c: keys ---- */
 
 /*
  * The shortest time between two key changes: a change overwrites the
@@ -708,7 +836,7 @@ int sg_key_change(const struct sg_pins *p, const __u8 key[SG_KEY_BYTES],
 struct sg_cmd;
 extern const struct sg_cmd sg_cmd_attach, sg_cmd_detach, sg_cmd_status,
 	sg_cmd_stats, sg_cmd_config, sg_cmd_key, sg_cmd_allow, sg_cmd_deny,
-	sg_cmd_run;
+	sg_cmd_run, sg_cmd_reload;
 /* attach's options, which run takes too. */
 extern const struct sg_opt sg_attach_opts[];
 

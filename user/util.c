@@ -27,10 +27,16 @@
 
 int sg_verbose;
 
-/* "synguard: " and the level's word ("warning: "), then the message. */
+const char *sg_err_where;
+
+/*
+ * "synguard: ", where the input came from (sg_err_where), the level's word
+ * ("warning: "), then the message.
+ */
 static void vmsg(const char *level, const char *fmt, va_list ap)
 {
-	fprintf(stderr, "synguard: %s", level);
+	fprintf(stderr, "synguard: %s%s%s", sg_err_where ? sg_err_where : "",
+		sg_err_where ? ": " : "", level);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 }

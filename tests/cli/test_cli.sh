@@ -297,6 +297,33 @@ expect "unknown command" 2 "unknown command 'frobnicate'" "$BIN" frobnicate
 expect "prefix 'al' runs allow" 0 "Usage: synguard allow" "$BIN" al --help
 expect "prefix 'd' is ambiguous (detach, deny)" 2 "could be detach, deny" "$BIN" d
 expect "prefix 'r' runs run" 0 "Usage: synguard run" "$BIN" r --help
+expect "prefix 'rel' runs reload" 0 "Usage: synguard reload" "$BIN" rel --help
+
+# ---------------------------------------------------------------- config files
+# reload --check reads a file as run and reload do, and changes nothing.
+cf=$TMP/cli.conf
+printf 'ports = 80\nkey_rotate = 3600  # hourly\nmode = skb\ngateway = on\n' >"$cf"
+expect "config file: valid" 0 "$cf: valid" "$BIN" reload $A --check --config "$cf"
+printf 'ports = 80\n\n# a comment\nmss4 = 100\n' >"$cf"
+expect "config file: bad value at line 4" 2 "$cf:4: invalid mss4 100: out of range 536..9216" "$BIN" reload $A --check --config "$cf"
+printf 'ports = 80\nports = 443\n' >"$cf"
+expect "config file: a key twice" 2 "$cf:2: ports is set twice (first on line 1)" "$BIN" reload $A --check --config "$cf"
+printf 'ports = 80\nmode\n' >"$cf"
+expect "config file: a line without =" 2 "$cf:2: expected \`key = value\`" "$BIN" reload $A --check --config "$cf"
+printf 'ports = 80\ngateway = yes\n' >"$cf"
+expect "config file: a flag takes on or off" 2 "$cf:2: invalid gateway 'yes': must be on or off" "$BIN" reload $A --check --config "$cf"
+printf 'ports = 80\nconfig = x\n' >"$cf"
+expect "config file: config is no key" 2 "$cf:2: unknown key 'config'" "$BIN" reload $A --check --config "$cf"
+printf 'mss4 = 1400\n' >"$cf"
+expect "config file: ports required" 2 "needs --ports LIST (or ports = LIST in its config file)" "$BIN" reload $A --check --config "$cf"
+printf 'ports = 80\ndeny_file = cli.deny\n' >"$cf"
+printf '# bad\n192.0.2.0/24\n2001:db8::1/129\n' >"$TMP/cli.deny"
+expect "list file: bad CIDR at line 3" 2 "$TMP/cli.deny:3: invalid CIDR '2001:db8::1/129': prefix length 129 out of range" "$BIN" reload $A --check --config "$cf"
+expect "reload: no config file" 2 "no config file: /etc/synguard/$A.conf does not exist" "$BIN" reload $A
+expect "attach does not take --config" 2 "attach does not take --config" "$BIN" attach $A --ports 80 --config "$cf"
+expect "allow --config needs --save" 2 "--config goes with add --save or del --save" "$BIN" allow $A add 192.0.2.1 --config "$cf"
+printf 'ports = 80\n' >"$cf"
+expect "allow --save: the config names no allow_file" 2 "names no allow_file" "$BIN" allow $A add 192.0.2.1 --save --config "$cf"
 
 # ---------------------------------------------------------------- usage errors
 

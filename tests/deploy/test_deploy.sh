@@ -49,25 +49,28 @@ fi
 
 # --- systemd unit ---
 unit=$tmp/root/usr/lib/systemd/system/synguard@.service
-# shellcheck disable=SC2016 # a literal $SYNGUARD_ARGS: systemd expands it
-if grep -q '^ExecStart=/usr/sbin/synguard run %I $SYNGUARD_ARGS$' "$unit" &&
+if grep -q '^ExecStart=/usr/sbin/synguard run %I$' "$unit" &&
+	grep -q '^ExecReload=/usr/sbin/synguard reload %I$' "$unit" &&
+	grep -q '^Environment=SYNGUARD_UNIT=%n$' "$unit" &&
 	grep -q '^Type=simple$' "$unit" &&
-	grep -q '^EnvironmentFile=/etc/synguard/%I.conf$' "$unit" &&
+	! grep -q '^EnvironmentFile=' "$unit" &&
 	! grep -q '^ExecStop=' "$unit"; then
-	ok "unit runs synguard run from /etc/synguard/IFACE.conf (SIGTERM detaches)"
+	ok "unit runs synguard run (which reads /etc/synguard/IFACE.conf), reloads with synguard reload, names itself for restarts"
 else
-	fail "unit runs synguard run from /etc/synguard/IFACE.conf (SIGTERM detaches)" "$(cat "$unit")"
+	fail "unit runs synguard run (which reads /etc/synguard/IFACE.conf), reloads with synguard reload, names itself for restarts" "$(cat "$unit")"
 fi
-# Every option in the example config is one `run` knows.
-args=$(sed -n 's/^SYNGUARD_ARGS="\(.*\)"$/\1/p' deploy/systemd/example.conf)
-unknown=""
-for opt in $(echo "$args" | grep -o -- '--[a-z][a-z0-9-]*'); do
-	build/synguard run --help 2>&1 | grep -q -- "$opt " || unknown="$unknown $opt"
-done
-if [ -n "$args" ] && [ -z "$unknown" ]; then
-	ok "example.conf's SYNGUARD_ARGS are options of synguard run"
+# The example config is valid as it is, and with every key it shows
+# commented out set (but key_file, which key_rotate excludes).
+mkdir -p "$tmp/conf"
+sed -E 's/^# ([a-z_0-9]+ = )/\1/' deploy/systemd/example.conf | grep -v '^key_file' >"$tmp/conf/eth0.conf"
+: >"$tmp/conf/eth0.allow"
+: >"$tmp/conf/eth0.deny"
+if out=$(build/synguard reload eth0 --check --config deploy/systemd/example.conf 2>&1) &&
+	out=$(build/synguard reload eth0 --check --config "$tmp/conf/eth0.conf" 2>&1) &&
+	[ "$(grep -cE '^[a-z_0-9]+ = ' "$tmp/conf/eth0.conf")" -ge 24 ]; then
+	ok "example.conf is valid (synguard reload --check), also with every key it shows set"
 else
-	fail "example.conf's SYNGUARD_ARGS are options of synguard run" "'$args', unknown:$unknown"
+	fail "example.conf is valid (synguard reload --check), also with every key it shows set" "$out"
 fi
 if command -v systemd-analyze >/dev/null; then
 	# verify checks that ExecStart exists: point it at the DESTDIR copy.
