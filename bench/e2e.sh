@@ -18,21 +18,26 @@
 # here are ever killed.
 #
 # Phases: the ceiling (a trivial XDP reflector, unpaced flood), then for
-# each defense (none, syncookies 1, syncookies 2, SYNPROXY, synguard) three
+# each defense (none, syncookies 1, syncookies 2, SYNPROXY, synguard) five
 # floods: the live-frames generator paced at FRACTION of the ceiling,
-# unpaced, and hping3 --flood --rand-source; during each, 200 sequential
-# legitimate connects. The ceiling is measured again right after synguard.
+# unpaced (which measures the defense's own capacity: the SYN-ACKs it
+# answers), paced at 0.9 and 1.5 times that capacity (cap09, cap15), and
+# hping3 --flood --rand-source; during each, 200 sequential legitimate
+# connects. The ceiling is measured again right after synguard.
 # Then IPv6 and ACK floods for synguard and kernel syncookies, a SYN flood
 # and a random-ACK flood together (cookies go out, so every ACK is checked:
 # the forged connections per 10^8 ACKs), and bulk TCP throughput with and
-# without synguard.
+# without synguard. unpaced_q1: synguard's unpaced flood again with one
+# receive queue instead of one per core (how the answers scale with
+# cores).
 #
 # Output: one JSON object per phase in $OUT/bench-e2e.json (an array), read
 # by bench/report.sh. Environment knobs: WINDOW (s, 6), FRACTION (0.6),
 # CONNECTS (200), DEFENSES ("none sc1 sc2 synproxy synguard"),
-# FLOODS ("paced unpaced hping3"), EXTRA (defense:flood pairs run once
-# more, "synguard:paced6 sc1:paced6 synguard:ack sc1:ack synguard:synack
-# sc1:synack"), THROUGHPUT (1).
+# FLOODS ("paced unpaced cap09 cap15 hping3"; cap* after unpaced), EXTRA
+# (defense:flood pairs run once more, "synguard:paced6 sc1:paced6
+# synguard:ack sc1:ack synguard:synack sc1:synack synguard:unpaced_q1"),
+# THROUGHPUT (1).
 set -u
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -44,8 +49,8 @@ WARM=1
 FRACTION=${FRACTION:-0.6}
 CONNECTS=${CONNECTS:-200}
 DEFENSES=${DEFENSES-"none sc1 sc2 synproxy synguard"}
-FLOODS=${FLOODS-"paced unpaced hping3"}
-EXTRA=${EXTRA-"synguard:paced6 sc1:paced6 synguard:ack sc1:ack synguard:synack sc1:synack"}
+FLOODS=${FLOODS-"paced unpaced cap09 cap15 hping3"}
+EXTRA=${EXTRA-"synguard:paced6 sc1:paced6 synguard:ack sc1:ack synguard:synack sc1:synack synguard:unpaced_q1"}
 THROUGHPUT=${THROUGHPUT:-1}
 NCPU=$(nproc)
 
@@ -328,10 +333,11 @@ flood_start() { # kind seconds
 	FLOOD_PIDS=()
 	rm -f "$TMP"/flood.*
 	case $kind in
-	paced | unpaced | paced6 | ack)
+	paced | unpaced | paced6 | ack | cap09 | cap15 | unpaced_q1)
 		local opt=(--dst $SRV4)
 		case $kind in
 		paced) opt+=(--rate "$PACED_RATE") ;;
+		cap09 | cap15) opt+=(--rate "$CAP_RATE") ;;
 		paced6) opt=(--dst $SRV6 --rate "$PACED_RATE") ;;
 		ack) opt+=(--ack) ;;
 		esac
@@ -391,15 +397,59 @@ flood_offered() { # seconds -> offered frames/s as JSON
 
 RESULTS=$TMP/results.jsonl
 
+# queues N: N receive queues on the server's end (and N transmit queues on
+# the client's, which an XDP program on the server requires: no more than
+# its receive queues). Live frames land on queue (sender's CPU mod N).
+queues() {
+	if [ "$1" -lt "$NCPU" ]; then
+		nsx "$CNS" ethtool -L "$CDEV" tx "$1" &&
+			nsx "$SNS" ethtool -L "$SDEV" rx "$1"
+	else
+		nsx "$SNS" ethtool -L "$SDEV" rx "$1" &&
+			nsx "$CNS" ethtool -L "$CDEV" tx "$1"
+	fi
+}
+
+# cap_rate defense flood: CAP_RATE for cap09/cap15, from the defense's
+# own capacity (SYN-ACKs/s of its unpaced phase); 1 when none is known.
+cap_rate() {
+	local f=0.9 cap
+	[ "$2" = cap15 ] && f=1.5
+	cap=$(jq -s --arg d "$1" '[.[] | select(.defense == $d and .flood == "unpaced") | .synack_pps // 0] | .[-1] // 0' "$RESULTS")
+	CAP_RATE=$(awk -v c="$cap" -v f="$f" 'BEGIN {printf "%.0f", c * f}')
+	CAPACITY=$(awk -v c="$cap" 'BEGIN {printf "%.0f", c}')
+	[ "$CAP_RATE" -ge 1 ]
+}
+
 run_phase() { # defense flood
 	local def=$1 fl=$2 dur=$((WARM + WINDOW + 1)) a b client='null'
-	local t0 offered busy dst=$SRV4
+	local t0 offered busy dst=$SRV4 rate=null capacity=null
 	[ "$fl" = paced6 ] && dst=$SRV6
 	log "e2e: $def under $fl flood ..."
+	case $fl in
+	paced | paced6 | synack) rate=$PACED_RATE ;;
+	cap09 | cap15)
+		if ! cap_rate "$def" "$fl"; then
+			jq -nc --arg d "$def" --arg f "$fl" \
+				'{defense: $d, flood: $f, error: "no capacity measured: the unpaced flood runs first"}' >>"$RESULTS"
+			return
+		fi
+		rate=$CAP_RATE capacity=$CAPACITY
+		log "e2e:   paced at $CAP_RATE/s ($fl of $CAPACITY SYN-ACKs/s)"
+		;;
+	unpaced_q1)
+		if ! queues 1; then
+			jq -nc --arg d "$def" --arg f "$fl" \
+				'{defense: $d, flood: $f, error: "cannot set one receive queue (ethtool -L)"}' >>"$RESULTS"
+			return
+		fi
+		;;
+	esac
 	if ! defense_up "$def"; then
 		jq -nc --arg d "$def" --arg f "$fl" \
 			'{defense: $d, flood: $f, error: "setup failed"}' >>"$RESULTS"
 		defense_down "$def"
+		[ "$fl" = unpaced_q1 ] && queues "$NCPU"
 		return
 	fi
 	restart_server
@@ -421,13 +471,15 @@ run_phase() { # defense flood
 	flood_wait
 	offered=$(flood_offered "$dur")
 	defense_down "$def"
+	[ "$fl" = unpaced_q1 ] && { queues "$NCPU" || log "e2e: warning: cannot restore $NCPU queues"; }
 	jq -e . >/dev/null 2>&1 <<<"$client" || client='null'
 	jq -nc --arg d "$def" --arg f "$fl" --argjson a "$a" --argjson b "$b" \
 		--argjson client "$client" --argjson offered "$offered" \
-		--argjson ncpu "$NCPU" --argjson busy "$busy" '
+		--argjson ncpu "$NCPU" --argjson busy "$busy" \
+		--argjson rate "$rate" --argjson capacity "$capacity" '
 		($b.t - $a.t) as $dt
 		| (($b.cpu.all - $a.cpu.all) / $ncpu) as $ticks
-		| {defense: $d, flood: $f, seconds: $dt} + $offered + {
+		| {defense: $d, flood: $f, seconds: $dt, rate: $rate, capacity: $capacity} + $offered + {
 			syn_rx_pps: (($b.srv.syn - $a.srv.syn) / $dt),
 			ack_rx_pps: ((($b.srv.ack // 0) - ($a.srv.ack // 0)) / $dt),
 			synack_pps: (($b.cli.synack - $a.cli.synack) / $dt),

@@ -86,6 +86,23 @@ jq -n --slurpfile c "$TMP/cost.json" --slurpfile e "$TMP/e2e.json" \
 				measured: "\($p.forged_connections) forged in \($n / 1e4 | round / 100)M ACKs = \(per8($p.forged_connections; $n)) per 10^8 (2^-25: 2.98 per 10^8); kernel syncookies: \($k.forged_connections // "-") in \((($k.ack_rx_pps // 0) * ($k.seconds // 0)) / 1e4 | round / 100)M = \(per8($k.forged_connections // 0; ($k.ack_rx_pps // 0) * ($k.seconds // 0))) per 10^8 (about 2^-29: 0.19)",
 				met: ($p.forged_connections <= ($e + 3 * ($e | sqrt) + 3 | floor))
 			}),
+			(phase("synguard"; "cap09") as $p | select($p) | {
+				target: "flood paced at 0.9x synguard'"'"'s own capacity: 200/200 legit connects, p99 <= 5 ms",
+				measured: "\($p.client.ok // 0)/\($p.client.count // 0), p99 \(($p.client.connect_us.p99 // 0) / 1000 * 1000 | round / 1000) ms at \(($p.rate // 0) / 1e4 | round / 100)M SYNs/s offered",
+				met: (($p.client.ok // 0) == ($p.client.count // -1) and ($p.client.connect_us.p99 // 1e9) <= 5000)
+			}),
+			(phase("synguard"; "cap15") as $p | select($p)
+			| phase("sc1"; "cap15") as $k | {
+				target: "flood paced at 1.5x each defense'"'"'s own capacity: synguard'"'"'s legit connects better than kernel syncookies'"'"'",
+				measured: "synguard \($p.client.ok // 0)/\($p.client.count // 0) at \(($p.rate // 0) / 1e4 | round / 100)M/s; kernel syncookies \($k.client.ok // "-")/\($k.client.count // "-") at \((($k.rate // 0) / 1e4) | round / 100)M/s",
+				met: (($p.client.ok // 0) > ($k.client.ok // 0) or (($p.client.ok // 0) == ($p.client.count // -1) and ($k.client.ok // 0) == ($p.client.ok // 0)))
+			}),
+			(phase("synguard"; "unpaced") as $p | select($p)
+			| phase("synguard"; "unpaced_q1") as $q | select($q) | {
+				target: "SYN-ACKs/s with \($e2e.cpus) receive queues / with 1: >= 1.8x",
+				measured: "\(ratio($p.synack_pps; $q.synack_pps) * 100 | round / 100)x (\($p.synack_pps / 1e4 | round / 100)M vs \($q.synack_pps / 1e4 | round / 100)M/s)",
+				met: ((ratio($p.synack_pps; $q.synack_pps) // 0) >= 1.8)
+			}),
 			(phase("synguard"; "paced") as $p | select($p) | {
 				target: "paced flood: every legit connect succeeds, p99 < 1 ms",
 				measured: "\($p.client.ok // 0)/\($p.client.count // 0), p99 \(($p.client.connect_us.p99 // 0) / 1000 * 1000 | round / 1000) ms",
@@ -146,7 +163,7 @@ tables() {
 		"|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
 		(.ceiling_synack_pps as $c
 		| ["ceiling", "none", "sc1", "sc2", "synproxy", "synguard"] as $o
-		| ["paced", "unpaced", "hping3", "paced6", "ack", "synack"] as $fo
+		| ["paced", "unpaced", "cap09", "cap15", "hping3", "paced6", "ack", "synack", "unpaced_q1"] as $fo
 		| .e2e.phases | sort_by(. as $p | [($o | index($p.defense)), ($fo | index($p.flood))]) | .[] |
 			"| \(.defense) | \(.flood) | \(k(.offered_pps)) | \(if .flood == "ack" then "\(k(.ack_rx_pps)) ACKs" elif .flood == "synack" then "\(k(.syn_rx_pps)) + \(k(.ack_rx_pps)) ACKs" else k(.syn_rx_pps) end) | \(k(.synack_pps)) | \(if $c then "\(.synack_pps / $c * 100 | round)%" else "-" end) | \(f(.softirq_cores; 100)) | \(f(.busy_cores; 100)) | \(if .client then "\(.client.ok)/\(.client.count)" + (if .client.tried < .client.count then " (\(.client.tried) tried)" else "" end) else "-" end) | \(if (.client.ok // 0) > 0 then "\(us(.client.connect_us.p50)) | \(us(.client.connect_us.p99)) | \(us(.client.connect_us.max))" else "- | - | -" end) | \(if .defense == "ceiling" then "-" else (.forged_connections // "-" | tostring) end) |"),
 		"",
@@ -155,7 +172,7 @@ tables() {
 		else empty end),
 		"ceiling: " + ([.e2e.phases[] | select(.defense == "ceiling") | k(.synack_pps)] | join(", then ")) + " SYN-ACKs/s (their mean is the ceiling below)",
 		"",
-		"Floods: the live-frames generator (bench/flood.c) with random sources in 203.0.113.0/24 and MSS+SACK+TS+WS options, paced at \(.e2e.paced_rate | k(.))/s or unpaced, \(.e2e.cpus) threads; hping3 --flood --rand-source, one process per core; paced6: IPv6 from 2001:db8:f::/48 and an IPv6 client; ack: unpaced ACK flood with random ack numbers; synack: the paced SYN flood and, beside it, an unpaced flood of random ACKs without options (the cookie variant easiest to forge), so that cookies are out and every ACK is checked. Offered: what the generator sent (on veth the receiver runs on the CPU of the sender, so a slow defense also slows the flood). Softirq/busy: cores, from /proc/stat (the CPU time of the generators counts as busy). Legit: 200 sequential connect + 1-byte request/reply, 2 s timeout, within the window; p50/p99/max of the connect time of those that succeeded. Forged conns: connections the server kernel created (TcpPassiveOpens) beyond the successful legit ones, i.e. spoofed packets let through as new connections.",
+		"Floods: the live-frames generator (bench/flood.c) with random sources in 203.0.113.0/24 and MSS+SACK+TS+WS options, paced at \(.e2e.paced_rate | k(.))/s or unpaced, \(.e2e.cpus) threads; hping3 --flood --rand-source, one process per core; paced6: IPv6 from 2001:db8:f::/48 and an IPv6 client; ack: unpaced ACK flood with random ack numbers; synack: the paced SYN flood and, beside it, an unpaced flood of random ACKs without options (the cookie variant easiest to forge), so that cookies are out and every ACK is checked; cap09 and cap15: paced at 0.9 and 1.5 times what that defense answered under the unpaced flood (its own capacity); unpaced_q1: the unpaced flood into one receive queue instead of one per core. Offered: what the generator sent (on veth the receiver runs on the CPU of the sender, so a slow defense also slows the flood). Softirq/busy: cores, from /proc/stat (the CPU time of the generators counts as busy). Legit: 200 sequential connect + 1-byte request/reply, 2 s timeout, within the window; p50/p99/max of the connect time of those that succeeded. Forged conns: connections the server kernel created (TcpPassiveOpens) beyond the successful legit ones, i.e. spoofed packets let through as new connections.",
 		"",
 		"synguard SYN-ACK rate: " + ([.ratios[] | "\(.flood): \(f(.synguard_vs_ceiling; 100)) of the ceiling, \(f(.synguard_vs_syncookies; 100))x kernel syncookies"] | join("; ")),
 		""
@@ -193,14 +210,23 @@ if command -v gnuplot >/dev/null && jq -e '.e2e.phases' "$OUT/bench.json" >/dev/
 		| @tsv' "$OUT/bench.json" |
 		sed -e 's/^sc1\t/syncookies=1\t/; s/^sc2\t/syncookies=2\t/; s/^none\t/no defense\t/' \
 		>"$TMP/plot.tsv"
+	# Legit success against the flood rate: one file per defense, its
+	# IPv4 SYN floods by offered rate.
+	for d in none sc1 sc2 synproxy synguard; do
+		jq -r --arg d "$d" '[.e2e.phases[] | select(.defense == $d and .client
+			and (.flood | IN("paced", "unpaced", "cap09", "cap15")))]
+			| sort_by(.offered_pps) | .[]
+			| "\(.offered_pps / 1e6)\t\(.client.ok / .client.count * 100)"' \
+			"$OUT/bench.json" >"$TMP/legit.$d.tsv"
+	done
 	ceil=$(jq '(.ceiling_synack_pps // 0) / 1e6' "$OUT/bench.json")
 	title="synguard benchmark: $(jq -r '.machine | "\(.cores) cores, \(.cpu), Linux \(.kernel)"' "$OUT/bench.json")"
 	gnuplot <<-EOF 2>"$TMP/gnuplot.err" || echo "report: gnuplot failed: $(cat "$TMP/gnuplot.err")" >&2
-	set terminal pngcairo size 1000,800 font "sans,10"
+	set terminal pngcairo size 1000,1150 font "sans,10"
 	set output "$PNG"
 	set datafile separator "\t"
 	set datafile missing "-"
-	set multiplot layout 2,1 title "$title"
+	set multiplot layout 3,1 title "$title"
 	set style data histograms
 	set style histogram clustered gap 1
 	set style fill solid 0.8 border -1
@@ -227,6 +253,20 @@ if command -v gnuplot >/dev/null && jq -e '.e2e.phases' "$OUT/bench.json" >/dev/
 	     "" using (\$0 - 0.27):(strcol(4) eq "0" ? 0.015 : 1/0):("0%") with labels font "sans,8" notitle, \
 	     "" using (\$0):(strcol(7) eq "0" ? 0.015 : 1/0):("0%") with labels font "sans,8" notitle, \
 	     "" using (\$0 + 0.27):(strcol(10) eq "0" ? 0.015 : 1/0):("0%") with labels font "sans,8" notitle
+	set title "Legitimate connects that succeeded against the offered SYN flood rate (paced, 0.9x and 1.5x own capacity, unpaced)"
+	set style data linespoints
+	set xlabel "offered SYN flood (millions of frames/s, log)"
+	set ylabel "legit connects ok (%)"
+	set logscale x
+	unset logscale y
+	set xrange [*:*]
+	set xtics autofreq
+	set yrange [0:105]
+	plot "$TMP/legit.none.tsv" using 1:2 title "no defense", \
+	     "$TMP/legit.sc1.tsv" using 1:2 title "syncookies=1", \
+	     "$TMP/legit.sc2.tsv" using 1:2 title "syncookies=2", \
+	     "$TMP/legit.synproxy.tsv" using 1:2 title "synproxy", \
+	     "$TMP/legit.synguard.tsv" using 1:2 title "synguard"
 	unset multiplot
 	EOF
 	[ -s "$PNG" ] && echo "plot: $PNG"
