@@ -137,7 +137,7 @@ static struct variant variants[V_MAX] = {
 			      "the socket lookup (a listener assumed)"},
 	[V_OWNER_NONE] = {"owner-none", "the socket lookup (none assumed)"},
 	[V_NO_FIRST_FLIGHT] = {"no-first-flight",
-			       "the first-flight LRU lookup and update"},
+			       "the first-flight lookup and update"},
 	[V_NO_SYN_CHECKS] = {"no-syn-checks",
 			     "unicast, checksums and the socket lookup"},
 	[V_KERNEL] = {"kernel", "nothing", VK_SKEL, SG_ENGINE_KERNEL},
@@ -1219,7 +1219,7 @@ static void syn_classes(void)
 	add_check("all three SYN checks", s6, V_NO_SYN_CHECKS);
 }
 
-/* The ACK classes, and what the first-flight LRU costs on them. */
+/* The ACK classes, and what the first-flight table costs on them. */
 static void ack_classes(void)
 {
 	struct pclass *ck, *fl;
@@ -1241,8 +1241,8 @@ static void ack_classes(void)
 			fam == 4 ? "IPv4 2nd segment after a valid ACK"
 				 : "IPv6 2nd segment after a valid ACK",
 			&s, ACK_FLIGHT, V_PRODUCT);
-		add_check("first-flight LRU lookup", fl, V_NO_FIRST_FLIGHT);
-		add_check("first-flight LRU update", ck, V_NO_FIRST_FLIGHT);
+		add_check("first-flight lookup", fl, V_NO_FIRST_FLIGHT);
+		add_check("first-flight update", ck, V_NO_FIRST_FLIGHT);
 	}
 }
 

@@ -552,6 +552,12 @@ static void test_first_flight(void)
 	check_ack_dropped("first flight: another ack number -> drop", &seg,
 			  SG_CNT_COOKIE_BAD);
 	seg.ack -= 1;
+	/* The slot is found by the ack number alone: the connection must
+	 * match too (bpf/firstflight.h). */
+	seg.sport += 1;
+	check_ack_dropped("first flight: same ack, another connection -> drop",
+			  &seg, SG_CNT_COOKIE_BAD);
+	seg.sport -= 1;
 	seg.seq = ack.seq + cfg.window + 1;
 	check_ack_dropped("first flight: past our SYN-ACK's window -> drop",
 			  &seg, SG_CNT_COOKIE_BAD);
