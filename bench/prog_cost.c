@@ -54,6 +54,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fnmatch.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
@@ -124,6 +125,7 @@ enum {
 	V_NO_SYN_CHECKS,
 	V_KERNEL,
 	V_LOOKUP,
+	V_ALT, /* --alt FILE: another build of the product, e.g. an older one */
 	V_MAX
 };
 
@@ -135,16 +137,19 @@ static struct variant variants[V_MAX] = {
 			      "the socket lookup (a listener assumed)"},
 	[V_OWNER_NONE] = {"owner-none", "the socket lookup (none assumed)"},
 	[V_NO_FIRST_FLIGHT] = {"no-first-flight",
-			       "the first-flight LRU lookup and update"},
+			       "the first-flight lookup and update"},
 	[V_NO_SYN_CHECKS] = {"no-syn-checks",
 			     "unicast, checksums and the socket lookup"},
 	[V_KERNEL] = {"kernel", "nothing", VK_SKEL, SG_ENGINE_KERNEL},
 	[V_LOOKUP] = {"lookup", "everything but the socket lookup", VK_LOOKUP},
+	[V_ALT] = {"alt", "the build given with --alt"},
 };
 
 static struct wrap *wr;
 static int wrap_fd, floor_fd, ncpus;
 static int repeat = 1000000, runs = 7;
+static const char *only;     /* --only: a glob of the classes to measure */
+static const char *alt_path; /* --alt: the object of V_ALT */
 static int errors;
 static struct sg_keys keys; /* the same in every build: one cookie fits all */
 
@@ -1005,6 +1010,9 @@ static int variant_load(struct variant *v, const char *objdir)
 		v->obj = v->skel ? v->skel->obj : NULL;
 		snprintf(path, sizeof(path), "the product object (%s engine)",
 			 v->engine == SG_ENGINE_KERNEL ? "kernel" : "own");
+	} else if (v == &variants[V_ALT]) {
+		snprintf(path, sizeof(path), "%s", alt_path);
+		v->obj = bpf_object__open_file(path, NULL);
 	} else {
 		snprintf(path, sizeof(path), "%s/synguard-%s.bpf.o", objdir,
 			 v->name);
@@ -1117,7 +1125,8 @@ static int setup(int cpu, const char *objdir)
 	keys.valid[0] = 1;
 	keys.current = 0;
 	for (i = 0; i < V_MAX; i++)
-		if (variant_load(&variants[i], objdir))
+		if ((i != V_ALT || alt_path) &&
+		    variant_load(&variants[i], objdir))
 			return -1;
 	return set_target(floor_fd);
 }
@@ -1134,7 +1143,12 @@ static void usage(const char *p)
 		"  --cpu N      CPU to run on (default 0)\n"
 		"  --objdir DIR the bench-only builds synguard-*.bpf.o "
 		"(default: this program's directory)\n"
-		"  --json FILE  write the results as JSON too\n",
+		"  --json FILE  write the results as JSON too\n"
+		"  --alt FILE   run every own-engine class on this build of "
+		"synguard_xdp too,\n"
+		"               in the same rounds (check = product - FILE)\n"
+		"  --only GLOB  measure only the classes whose name matches "
+		"(fnmatch)\n",
 		p, repeat, runs);
 }
 
@@ -1205,7 +1219,7 @@ static void syn_classes(void)
 	add_check("all three SYN checks", s6, V_NO_SYN_CHECKS);
 }
 
-/* The ACK classes, and what the first-flight LRU costs on them. */
+/* The ACK classes, and what the first-flight table costs on them. */
 static void ack_classes(void)
 {
 	struct pclass *ck, *fl;
@@ -1227,8 +1241,8 @@ static void ack_classes(void)
 			fam == 4 ? "IPv4 2nd segment after a valid ACK"
 				 : "IPv6 2nd segment after a valid ACK",
 			&s, ACK_FLIGHT, V_PRODUCT);
-		add_check("first-flight LRU lookup", fl, V_NO_FIRST_FLIGHT);
-		add_check("first-flight LRU update", ck, V_NO_FIRST_FLIGHT);
+		add_check("first-flight lookup", fl, V_NO_FIRST_FLIGHT);
+		add_check("first-flight update", ck, V_NO_FIRST_FLIGHT);
 	}
 }
 
@@ -1321,15 +1335,18 @@ int main(int argc, char **argv)
 		{"cpu", required_argument, NULL, 'c'},
 		{"objdir", required_argument, NULL, 'o'},
 		{"json", required_argument, NULL, 'j'},
+		{"only", required_argument, NULL, 'O'},
+		{"alt", required_argument, NULL, 'A'},
 		{"help", no_argument, NULL, 'h'},
 		{}};
 	const char *json = NULL, *objdir = NULL;
-	int opt, cpu = 0, lfd4, lfd6, cfd4, cfd6, afd4, afd6, i;
+	int opt, cpu = 0, lfd4, lfd6, cfd4, cfd6, afd4, afd6, i, k;
 	uint16_t p4, p6;
 	struct pkt_spec s;
 	struct pclass *c;
 
-	while ((opt = getopt_long(argc, argv, "r:n:c:o:j:h", lo, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "r:n:c:o:j:O:A:h", lo, NULL)) !=
+	       -1) {
 		switch (opt) {
 		case 'r':
 			repeat = atoi(optarg);
@@ -1345,6 +1362,12 @@ int main(int argc, char **argv)
 			break;
 		case 'j':
 			json = optarg;
+			break;
+		case 'O':
+			only = optarg;
+			break;
+		case 'A':
+			alt_path = optarg;
 			break;
 		default:
 			usage(argv[0]);
@@ -1394,6 +1417,18 @@ int main(int argc, char **argv)
 		  SG_CNT_OTHER_PASS, -1);
 	kernel_classes(p4, p6);
 
+	/* --only: the others are dropped before anything is measured. */
+	for (i = 0, k = 0; only && i < nclasses; i++)
+		if (!fnmatch(only, classes[i].name, 0))
+			classes[k++] = classes[i];
+	if (only)
+		nclasses = k;
+	/* --alt: the product's own classes against that build, paired. */
+	for (i = 0; alt_path && i < nclasses; i++)
+		if (classes[i].v == &variants[V_PRODUCT] && !classes[i].alt) {
+			classes[i].alt = &variants[V_ALT];
+			classes[i].check = "product - --alt build";
+		}
 	for (i = 0; i < nclasses; i++) {
 		fprintf(stderr, "measuring %-13s %-28s\r", classes[i].name,
 			classes[i].check ? classes[i].check : "");

@@ -272,10 +272,15 @@ struct sg_est {
 
 /*
  * The SG clock of cookies and TSvals: REALTIME nanoseconds, computed in BPF
- * as bpf_ktime_get_tai_ns() - tai_offset_ns. Hosts sharing a key must agree
+ * as TAI - tai_offset_ns. Hosts sharing a key must agree
  * on REALTIME (NTP), not on their kernels' TAI offsets, which are 0 or 37 s
- * depending on whether a time daemon set them.
+ * depending on whether a time daemon set them. BPF reads TAI as the coarse
+ * monotonic clock plus TAI's offset to it (bpf/common.h, sg_now), so the
+ * SG clock lags REALTIME by up to a tick of the kernel (4 ms at HZ=250,
+ * 10 ms at HZ=100) and never leads it: SG_CLOCK_LAG_NS bounds that, with
+ * a tick's margin, for the tests that bracket the program's clock.
  */
+#define SG_CLOCK_LAG_NS (20 * 1000 * 1000ULL)
 
 /*
  * sg_config.lists: the XDP program looks up only the tries marked here,

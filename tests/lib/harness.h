@@ -33,6 +33,8 @@ struct run {
 	uint8_t out[OUT_CAP];
 	__u32 out_len;
 	__u64 delta[SG_CNT_MAX];
+	/* The SG clock the program can have read: from before the run,
+	 * less its lag (SG_CLOCK_LAG_NS), to after it. */
 	uint64_t tai_before, tai_after;
 };
 

@@ -128,8 +128,35 @@ static void test_checksums(void)
 			   len, XDP_DROP, SG_CNT_SYN_RECEIVED,
 			   SG_CNT_SYN_BAD_CSUM);
 	}
+	/* The option words are summed apart from the fixed 20 bytes
+	 * (bpf/syncheck.h): an error there must count as well. */
+	pkt_spec_init(&s, 4);
+	memset(s.ip_opts, 1, 4); /* four NOPs */
+	s.ip_opts_len = 4;
+	len = build(&s, buf);
+	if (len > 0 && !pkt_offsets(buf, len, &o)) {
+		buf[o.l3_off + 23] = 0; /* NOP -> EOL, checksum not updated */
+		untouched2(
+			"SYN with IP options, checksum wrong for them -> drop",
+			buf, len, XDP_DROP, SG_CNT_SYN_RECEIVED,
+			SG_CNT_SYN_BAD_CSUM);
+	}
 	for (family = 4; family <= 6; family += 2) {
 		char name[128];
+
+		pkt_spec_init(&s, family);
+		pkt_opt_nop(s.tcp_opts, &s.tcp_opts_len);
+		pkt_opt_nop(s.tcp_opts, &s.tcp_opts_len);
+		pkt_opt_ts(s.tcp_opts, &s.tcp_opts_len, 0x01020304, 0);
+		len = build(&s, buf);
+		if (len > 0 && !pkt_offsets(buf, len, &o)) {
+			buf[o.l4_off + 20 + 5] ^= 0x08; /* in the TSval */
+			snprintf(name, sizeof(name),
+				 "IPv%d SYN, a TCP option byte changed -> drop",
+				 family);
+			untouched2(name, buf, len, XDP_DROP,
+				   SG_CNT_SYN_RECEIVED, SG_CNT_SYN_BAD_CSUM);
+		}
 
 		pkt_spec_init(&s, family);
 		len = build(&s, buf);
@@ -552,6 +579,12 @@ static void test_first_flight(void)
 	check_ack_dropped("first flight: another ack number -> drop", &seg,
 			  SG_CNT_COOKIE_BAD);
 	seg.ack -= 1;
+	/* The slot is found by the ack number alone: the connection must
+	 * match too (bpf/firstflight.h). */
+	seg.sport += 1;
+	check_ack_dropped("first flight: same ack, another connection -> drop",
+			  &seg, SG_CNT_COOKIE_BAD);
+	seg.sport -= 1;
 	seg.seq = ack.seq + cfg.window + 1;
 	check_ack_dropped("first flight: past our SYN-ACK's window -> drop",
 			  &seg, SG_CNT_COOKIE_BAD);
