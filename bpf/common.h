@@ -72,7 +72,18 @@ static __always_inline __u16 sg_mss_table(int family, __u32 idx)
 	return t >> ((idx & 3) * 16);
 }
 
-/* Per-CPU slot, so no atomics: XDP runs in softirq, one packet at a time. */
+/*
+ * Packet samples (bpf/sample.h): the control word a reader sets, in a data
+ * section of its own, so that user space can pin it and write it alone.
+ * A global, not a map entry: reading it is one load, no lookup.
+ */
+struct sg_sample_ctl sg_sample_ctl SEC(".data.sample") = {};
+int sg_sample_take(__u32 c);
+
+/*
+ * Per-CPU slot, so no atomics: XDP runs in softirq, one packet at a time.
+ * Every frame's verdict is counted here, so this is where it is sampled.
+ */
 static __always_inline void sg_count(enum sg_counter c)
 {
 	__u32 k = c;
@@ -80,6 +91,8 @@ static __always_inline void sg_count(enum sg_counter c)
 
 	if (v)
 		*v += 1;
+	if (SG_CNT_IS_XDP_VERDICT(c) && (sg_sample_ctl.mask >> c & 1))
+		sg_sample_take(c);
 }
 
 /*

@@ -17,6 +17,7 @@
 #include "parse.h"
 #include "cookie.h"
 #include "common.h"
+#include "sample.h"
 #include "csum.h"
 #include "adaptive.h"
 #include "lists.h"
@@ -405,6 +406,9 @@ int synguard_xdp(struct xdp_md *ctx)
 	__u32 zero = 0;
 	int v;
 
+	/* Packet samples: the frame before it can become a SYN-ACK. */
+	if (sg_sample_ctl.mask)
+		sg_sample_arm(ctx);
 	v = sg_xdp(ctx);
 	/*
 	 * Monitor mode: a drop, counted as one, passes. Here, once, rather
