@@ -15,8 +15,8 @@ enum { CO_WRITE, CO_WHAT, CO_COUNT, CO_SECONDS, CO_RATE };
 static const struct sg_opt capture_opts[] = {
 	[CO_WRITE] = {"write", 'w', "FILE", "write the samples to FILE (pcap)"},
 	[CO_WHAT] =
-		{"what", 0, "KINDS",
-		 "which frames: syn, ack, limited, denied, dropped or all, several separated by commas (default: dropped)"},
+		{"what", 0, "syn|ack|limited|denied|dropped|all",
+		 "which frames (Kinds below), several separated by commas (default: dropped)"},
 	[CO_COUNT] = {"count", 'c', "N", "stop after N samples"},
 	[CO_SECONDS] = {"seconds", 's', "S", "stop after S seconds"},
 	[CO_RATE] = {"rate", 0, "N",
@@ -28,7 +28,7 @@ static const struct sg_opt capture_opts[] = {
 const struct sg_cmd sg_cmd_capture = {
 	.name = "capture",
 	.run = cmd_capture,
-	.args = "IFACE -w FILE [--what KINDS] [--count N] [--seconds S] [--rate N]",
+	.args = "IFACE -w FILE [--what KIND[,KIND...]] [--count N] [--seconds S] [--rate N]",
 	.summary = "write a sample of the frames of a kind to a pcap file",
 	.opts = capture_opts,
 	.doc = "Kinds (the XDP verdict counters each covers):\n"
@@ -42,7 +42,7 @@ const struct sg_cmd sg_cmd_capture = {
 	       "  dropped  every frame dropped, whatever the reason\n"
 	       "  all      every frame\n"
 	       "Each sample holds the first " SG_XSTR(
-		       SG_SAMPLE_BYTES) " bytes of the frame; the pcap records its full length.\nStops at --count, --seconds or SIGINT/SIGTERM. One reader (top or capture) per\ninterface at a time.",
+		       SG_SAMPLE_BYTES) " bytes of the frame; the pcap records its\nfull length. Stops at --count, --seconds or SIGINT/SIGTERM. One reader (top or\ncapture) per interface at a time.",
 };
 
 struct capture_args {

@@ -24,7 +24,7 @@ static const struct sg_opt top_opts[] = {
 			"aggregate IPv4 sources by /N (default 24)"},
 	[TP_PREFIX6] = {"prefix6", 0, "N",
 			"aggregate IPv6 sources by /N (default 64)"},
-	[TP_WHAT] = {"what", 0, "KINDS",
+	[TP_WHAT] = {"what", 0, "syn|ack|limited|denied|dropped|all",
 		     "which frames, as for capture (default: all)"},
 	[TP_RATE] = {"rate", 0, "N",
 		     "at most N samples a second per CPU (default " SG_XSTR(
@@ -35,7 +35,7 @@ static const struct sg_opt top_opts[] = {
 const struct sg_cmd sg_cmd_top = {
 	.name = "top",
 	.run = cmd_top,
-	.args = "IFACE [--json] [--seconds S] [--prefix4 N] [--prefix6 N] [--what KINDS] [--rate N]",
+	.args = "IFACE [--json] [--seconds S] [--prefix4 N] [--prefix6 N] [--what KIND[,KIND...]] [--rate N]",
 	.summary =
 		"show the top sources, ports and verdicts, live, from packet samples",
 	.opts = top_opts,

@@ -265,8 +265,62 @@ static void sa_cases(void)
 	sa_rate();
 }
 
+/*
+ * The kinds against the counters: "dropped" is exactly the verdict
+ * counters whose meaning says dropped (the Grafana dashboard draws the
+ * same ones below its axis), "all" exactly the verdict counters, and each
+ * narrower kind inside one of them.
+ */
+static void sa_kinds(void)
+{
+	static const char *const help[SG_CNT_MAX] = {
+#define SG_X_HELP(name, str, h) [SG_CNT_##name] = h,
+		SG_COUNTERS(SG_X_HELP)
+#undef SG_X_HELP
+	};
+	static const struct {
+		const char *name;
+		__u64 mask;
+	} kinds[] = {
+#define SG_X_KIND(name, mask, h) {name, mask},
+		SG_SAMPLE_KINDS(SG_X_KIND)
+#undef SG_X_KIND
+	};
+	__u64 dropped = 0, all = 0, k_dropped = 0, k_all = 0;
+	size_t i;
+	int c;
+
+	begin("the kinds: dropped and all are what the counters say");
+	for (c = 0; c < SG_CNT_MAX; c++) {
+		if (!SG_CNT_IS_XDP_VERDICT(c))
+			continue;
+		all |= 1ULL << c;
+		if (strstr(help[c], "dropped"))
+			dropped |= 1ULL << c;
+	}
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		if (!strcmp(kinds[i].name, "dropped"))
+			k_dropped = kinds[i].mask;
+		if (!strcmp(kinds[i].name, "all"))
+			k_all = kinds[i].mask;
+	}
+	if (k_dropped != dropped)
+		fail("dropped is %#llx, the counters that say dropped %#llx",
+		     (unsigned long long)k_dropped,
+		     (unsigned long long)dropped);
+	if (k_all != all)
+		fail("all is %#llx, the verdict counters %#llx",
+		     (unsigned long long)k_all, (unsigned long long)all);
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (kinds[i].mask & ~all)
+			fail("kind %s holds counters that are no XDP verdict",
+			     kinds[i].name);
+	end();
+}
+
 void test_sample(void)
 {
+	sa_kinds();
 	begin("the ring buffer opens");
 	sa_rb = ring_buffer__new(bpf_map__fd(skel->maps.sg_samples), sa_collect,
 				 NULL, NULL);
