@@ -81,7 +81,10 @@ int sg_sample_seconds_parse(const char *s, double *seconds)
 	return 0;
 }
 
-/* Field 22 of /proc/PID/stat, the start time in clock ticks; 0 if gone. */
+/*
+ * Field 22 of /proc/PID/stat, the start time in clock ticks; 0 if the
+ * process is gone or a zombie (killed, not yet reaped).
+ */
 static __u64 proc_start(__u32 pid)
 {
 	char path[64], buf[1024], *p;
@@ -98,11 +101,35 @@ static __u64 proc_start(__u32 pid)
 	fclose(f);
 	/* The name in parentheses may hold spaces: count from its end. */
 	p = strrchr(buf, ')');
+	if (!p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X')
+		return 0;
 	for (i = 2; p && i < 22; i++)
 		p = strchr(p + 1, ' ');
 	if (p)
 		sscanf(p + 1, "%llu", &v);
 	return v;
+}
+
+/*
+ * Is the control word pinned for the interface still the one this reader
+ * writes? Not after a detach (and a new attach).
+ */
+static bool still_pinned(const struct sg_reader *r)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	char path[320];
+	bool same;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", r->p.dir,
+		 sg_map_names[SG_M_SAMPLE_CTL]);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return false;
+	same = !bpf_obj_get_info_by_fd(fd, &info, &len) && info.id == r->ctl_id;
+	close(fd);
+	return same;
 }
 
 static __u64 mono_ns(void)
@@ -129,14 +156,31 @@ static void renew(struct sg_reader *r)
 	__atomic_store_n(&c->mask, r->mask, __ATOMIC_RELEASE);
 }
 
+/* Passes on the samples of this reader's kinds, once the ring is drained. */
+static int reader_cb(void *ctx, void *data, size_t size)
+{
+	struct sg_reader *r = ctx;
+	const struct sg_pktsample *s = data;
+
+	if (r->draining || size < sizeof(*s) || s->counter >= 64 ||
+	    !(r->mask >> s->counter & 1))
+		return 0;
+	return r->cb(r->cb_ctx, data, size);
+}
+
 int sg_reader_open(struct sg_reader *r, const char *iface, __u64 mask,
 		   __u32 rate, sg_sample_fn cb, void *ctx)
 {
 	const int ids[] = {SG_M_SAMPLES, SG_M_SAMPLE_CTL, SG_M_CONFIG};
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
 	struct sg_sample_ctl *c;
 	void *m;
+	int i;
 
 	memset(r, 0, sizeof(*r));
+	for (i = 0; i < SG_M_MAX; i++)
+		r->p.fd[i] = -1;
 	r->mask = mask;
 	/* Exclusive: two readers starting at once see each other. */
 	if (sg_iface_open(iface, true, ids, ARRAY_SIZE(ids), &r->p))
@@ -149,6 +193,12 @@ int sg_reader_open(struct sg_reader *r, const char *iface, __u64 mask,
 		goto fail;
 	}
 	r->ctl = c = m;
+	if (bpf_obj_get_info_by_fd(r->p.fd[SG_M_SAMPLE_CTL], &info, &len)) {
+		sg_err("%s: cannot read map %s: %s", iface,
+		       sg_map_names[SG_M_SAMPLE_CTL], sg_strerr(errno));
+		goto fail;
+	}
+	r->ctl_id = info.id;
 	if (sg_sample_ctl_active(c) && c->pid != (__u32)getpid()) {
 		sg_err("%s: packet samples are being read by PID %u already; one reader at a time: stop it first (kill %u)",
 		       iface, c->pid, c->pid);
@@ -157,20 +207,27 @@ int sg_reader_open(struct sg_reader *r, const char *iface, __u64 mask,
 	if (c->mask && c->pid)
 		sg_note("%s: taking the samples over from PID %u, which is gone or stopped renewing them",
 			iface, c->pid);
+	r->cb = cb;
+	r->cb_ctx = ctx;
+	r->rb = ring_buffer__new(r->p.fd[SG_M_SAMPLES], reader_cb, r, NULL);
+	if (!r->rb) {
+		sg_err("%s: cannot read the ring buffer %s: %s", iface,
+		       sg_map_names[SG_M_SAMPLES], sg_strerr(errno));
+		goto fail;
+	}
+	/* What an earlier reader left unread is not ours. */
+	r->draining = true;
+	ring_buffer__consume(r->rb);
+	r->draining = false;
 	c->pid = getpid();
 	c->pid_start = proc_start(c->pid);
 	c->rate = rate;
 	renew(r);
-	r->rb = ring_buffer__new(r->p.fd[SG_M_SAMPLES], cb, ctx, NULL);
-	if (!r->rb) {
-		sg_err("%s: cannot read the ring buffer %s: %s", iface,
-		       sg_map_names[SG_M_SAMPLES], sg_strerr(errno));
-		sg_reader_close(r);
-		return -1;
-	}
 	sg_unlock();
 	return 0;
 fail:
+	ring_buffer__free(r->rb);
+	r->rb = NULL;
 	if (r->ctl)
 		munmap(r->ctl, sizeof(*r->ctl));
 	r->ctl = NULL;
@@ -202,6 +259,11 @@ int sg_reader_run(struct sg_reader *r, double seconds, int (*tick)(void *ctx),
 		now = mono_ns();
 		if (now >= next) {
 			next += SG_NSEC_PER_SEC;
+			if (!still_pinned(r)) {
+				sg_err("%s was detached: no more samples",
+				       r->p.iface);
+				return -1;
+			}
 			if (r->ctl->pid != (__u32)getpid()) {
 				sg_err("%s: another reader (PID %u) took the samples over",
 				       r->p.iface, r->ctl->pid);

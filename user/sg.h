@@ -549,9 +549,13 @@ typedef int (*sg_sample_fn)(void *ctx, void *data, size_t size);
 struct sg_reader {
 	struct sg_pins p;
 	struct sg_sample_ctl *ctl; /* the pinned control word, mapped */
+	__u32 ctl_id;		   /* ... its map id */
 	struct ring_buffer *rb;
 	__u64 mask;
-	bool done; /* set by the sample callback: stop reading */
+	sg_sample_fn cb; /* gets the samples of mask's kinds */
+	void *cb_ctx;
+	bool draining; /* discarding what an earlier reader left */
+	bool done;     /* set by the sample callback: stop reading */
 };
 
 /* --what: kinds separated by commas into a verdict-counter mask; -1 after

@@ -98,7 +98,7 @@ static void frame_parse(const __u8 *d, __u32 len, struct frame_info *f)
 {
 	__u32 off = 12, i;
 	__u16 proto;
-	__u8 next;
+	__u8 next, hdr;
 
 	memset(f, 0, sizeof(*f));
 	f->dport = -1;
@@ -133,8 +133,9 @@ static void frame_parse(const __u8 *d, __u32 len, struct frame_info *f)
 			if (next == 44 &&
 			    ((d[off + 2] << 8 | d[off + 3]) & 0xfff8))
 				return;
+			hdr = next;
 			next = d[off];
-			off += next == 44 ? 8 : (d[off + 1] + 1) * 8;
+			off += hdr == 44 ? 8 : (d[off + 1] + 1) * 8;
 		}
 	} else {
 		return;

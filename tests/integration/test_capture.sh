@@ -9,12 +9,15 @@
 #                        exactly 20 frames, all from the denied source
 #   top_json             top --json --seconds 2 during a burst: the flooding
 #                        /24 and port 80 on top, and it stops by itself
+#   top_ipv6             top --what syn during IPv6 connects: 2001:db8::/64
 #   two_readers          a second reader is refused, naming the first's PID
 #   sigkill_lease        a reader killed with SIGKILL: the program clears
 #                        its mask once the lease ran out
 #   sigkill_takeover     ... and the next reader takes the samples over
 #   bad_input            unknown --what, --count 0, unwritable -w, an
 #                        interface not protected: exit codes and messages
+#   detach_stops_reader  a reader stops (exit 1) when its interface is
+#                        detached under it
 #
 # After every reader, the sample mask (the pinned sg_sample_ctl) is 0.
 set -u
@@ -68,23 +71,40 @@ reader_start() {
 	REASONS+=("$name: the mask was not set within 5 s: $(cat "$TMP/$name.err")")
 }
 
-# reader_end: waits up to 5 s for the reader to stop by itself (else
-# stops it: a failure), then checks its exit status and the mask.
+# reader_end [STATUS]: waits up to 5 s for the reader to stop by itself
+# (else stops it: a failure), then checks its exit status (0 unless
+# given) and, for a reader that had an interface to leave, the mask.
 reader_end() {
 	for _ in $(seq 50); do pid_alive "$RPID" || break; sleep 0.1; done
 	if pid_alive "$RPID"; then
-		REASONS+=("the reader still ran 5 s after the burst")
+		REASONS+=("the reader still ran 5 s later")
 		kill -TERM "$RPID"
 	fi
 	wait "$RPID"
-	want "reader's exit status" $? -eq 0
-	want "mask after the reader" "$(sample_mask)" -eq 0
+	want "reader's exit status" $? -eq "${1:-0}"
+	[ $# -eq 0 ] && want "mask after the reader" "$(sample_mask)" -eq 0
 }
 
 # syns SRC COUNT: a bounded burst of SYNs to the protected port, 100/s.
 syns() {
 	timeout 20 ip netns exec "$CNS" hping3 -q -S -i u10000 -c "$2" -p "$P_PROT" \
 		-a "$1" "$S4" >/dev/null 2>&1
+}
+
+# top_seconds FILE PREFIX: the lines of top --json whose top source is
+# PREFIX, top port the protected one and top verdict synack_sent.
+top_seconds() {
+	python3 - "$1" "$2" "$P_PROT" <<-'EOF'
+		import json, sys
+		n = 0
+		for line in open(sys.argv[1]):
+		    d = json.loads(line)
+		    if (d["samples"] > 0 and d["sources"][0]["prefix"] == sys.argv[2]
+		            and d["ports"][0]["port"] == int(sys.argv[3])
+		            and d["verdicts"][0]["verdict"] == "synack_sent"):
+		        n += 1
+		print(n)
+	EOF
 }
 
 topo_setup
@@ -129,22 +149,26 @@ kill_ours "$FPID"
 want "top exit status" $rc -eq 0
 # One line a second, for 2 s: it stopped by itself.
 want "JSON lines" "$(wc -l <"$TMP/top.out")" -eq 2
-top_ok=$(python3 - "$TMP/top.out" <<-'EOF'
-	import json, sys
-	n = 0
-	for line in open(sys.argv[1]):
-	    d = json.loads(line)
-	    if (d["samples"] > 0 and d["sources"][0]["prefix"] == "203.0.113.0/24"
-	            and d["ports"][0]["port"] == 80
-	            and d["verdicts"][0]["verdict"] == "synack_sent"):
-	        n += 1
-	print(n)
-EOF
-)
+top_ok=$(top_seconds "$TMP/top.out" 203.0.113.0/24)
 want "seconds with 203.0.113.0/24, port 80 and synack_sent on top" "$top_ok" -ge 2
 want "mask after top" "$(sample_mask)" -eq 0
 [ "${#REASONS[@]}" -gt 0 ] && echo "# top said: $(cat "$TMP/top.out" "$TMP/top.err")"
 check top_json
+
+# ---- top over IPv6: connects from the client, aggregated by /64 ----
+# -w: a pause between connects, so that they spread over the 2 s.
+client -n 40 -w 50 "$S6" "$P_PROT" >"$TMP/c6.out" 2>&1 &
+CPID=$!
+BG_PIDS+=("$CPID")
+sleep 0.3
+sg top "$SIF" --json --seconds 2 --what syn >"$TMP/top6.out" 2>"$TMP/top6.err"
+want "top exit status" $? -eq 0
+kill_ours "$CPID"
+top_ok=$(top_seconds "$TMP/top6.out" 2001:db8::/64)
+want "seconds with 2001:db8::/64, port 80 and synack_sent on top" "$top_ok" -ge 2
+want "mask after top" "$(sample_mask)" -eq 0
+[ "${#REASONS[@]}" -gt 0 ] && echo "# top said: $(cat "$TMP/top6.out" "$TMP/top6.err")"
+check top_ipv6
 
 # ---- two readers ----
 reader_start a capture "$SIF" -w "$TMP/a.pcap" --seconds 20
@@ -206,5 +230,13 @@ bad_case "top --prefix4 33" 2 "invalid --prefix4 '33'" top "$SIF" --prefix4 33
 [ -e "$TMP/lo.pcap" ] && REASONS+=("capture on an interface not protected created its file")
 want "mask after the refused readers" "$(sample_mask)" -eq 0
 check bad_input
+
+# ---- detach under a reader: it stops, saying why ----
+reader_start det capture "$SIF" -w "$TMP/det.pcap"
+sg_detach || REASONS+=("detach failed")
+reader_end 1
+grep -q "$SIF was detached: no more samples" "$TMP/det.err" ||
+	REASONS+=("no message about the detach: $(cat "$TMP/det.err")")
+check detach_stops_reader
 
 finish
