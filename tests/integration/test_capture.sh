@@ -130,7 +130,7 @@ syns "$OTHER" 40 &
 OPID=$!
 BG_PIDS+=("$OPID")
 syns "$DENIED" 40
-kill_ours "$OPID"
+wait "$OPID"
 reader_end
 want "frames in the pcap" "$(tcpdump -nn -r "$TMP/drop.pcap" 2>/dev/null | wc -l)" -eq 20
 want "frames from $DENIED" "$(tcpdump -nn -r "$TMP/drop.pcap" 2>/dev/null |
@@ -139,34 +139,30 @@ out=$(sg deny "$SIF" del "$DENIED/32" 2>&1) || REASONS+=("deny del: $out")
 check capture_dropped
 
 # ---- top --json ----
-syns "$SPOOF" 400 &
+# top first: the burst (3 s) starts once it samples, and outlasts it.
+reader_start top top "$SIF" --json --seconds 2
+syns "$SPOOF" 300 &
 FPID=$!
 BG_PIDS+=("$FPID")
-sleep 0.3
-sg top "$SIF" --json --seconds 2 >"$TMP/top.out" 2>"$TMP/top.err"
-rc=$?
-kill_ours "$FPID"
-want "top exit status" $rc -eq 0
+reader_end
+wait "$FPID"
 # One line a second, for 2 s: it stopped by itself.
 want "JSON lines" "$(wc -l <"$TMP/top.out")" -eq 2
-top_ok=$(top_seconds "$TMP/top.out" 203.0.113.0/24)
-want "seconds with 203.0.113.0/24, port 80 and synack_sent on top" "$top_ok" -ge 2
-want "mask after top" "$(sample_mask)" -eq 0
+want "seconds with 203.0.113.0/24, port 80 and synack_sent on top" \
+	"$(top_seconds "$TMP/top.out" 203.0.113.0/24)" -ge 2
 [ "${#REASONS[@]}" -gt 0 ] && echo "# top said: $(cat "$TMP/top.out" "$TMP/top.err")"
 check top_json
 
 # ---- top over IPv6: connects from the client, aggregated by /64 ----
-# -w: a pause between connects, so that they spread over the 2 s.
-client -n 40 -w 50 "$S6" "$P_PROT" >"$TMP/c6.out" 2>&1 &
+reader_start top6 top "$SIF" --json --seconds 2 --what syn
+# -w: a pause between connects, so that they spread over the 2 s and more.
+client -n 50 -w 50 "$S6" "$P_PROT" >"$TMP/c6.out" 2>&1 &
 CPID=$!
 BG_PIDS+=("$CPID")
-sleep 0.3
-sg top "$SIF" --json --seconds 2 --what syn >"$TMP/top6.out" 2>"$TMP/top6.err"
-want "top exit status" $? -eq 0
-kill_ours "$CPID"
-top_ok=$(top_seconds "$TMP/top6.out" 2001:db8::/64)
-want "seconds with 2001:db8::/64, port 80 and synack_sent on top" "$top_ok" -ge 2
-want "mask after top" "$(sample_mask)" -eq 0
+reader_end
+wait "$CPID"
+want "seconds with 2001:db8::/64, port 80 and synack_sent on top" \
+	"$(top_seconds "$TMP/top6.out" 2001:db8::/64)" -ge 2
 [ "${#REASONS[@]}" -gt 0 ] && echo "# top said: $(cat "$TMP/top6.out" "$TMP/top6.err")"
 check top_ipv6
 
