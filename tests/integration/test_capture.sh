@@ -52,6 +52,17 @@ except Exception:
     print("unreadable unreadable")'
 }
 sample_mask() { sample_ctl | cut -d' ' -f1; }
+# status --json's sampling.reader_pid; 0 for null.
+status_sampling() {
+	local j
+	j=$(sg status "$SIF" --json 2>/dev/null)
+	python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+i = d.get("interfaces", d)
+i = i.get(sys.argv[2], i) if isinstance(i, dict) else next(x for x in i if x.get("iface") == sys.argv[2])
+print((i["sampling"] or {}).get("reader_pid", 0))' "$j" "$SIF" 2>/dev/null || echo unreadable
+}
 
 # reader_start NAME ARGS...: synguard ARGS in the server's namespace, in
 # the background, its output in $TMP/NAME.out and .err; nsenter execs it,
@@ -169,6 +180,7 @@ check top_ipv6
 # ---- two readers ----
 reader_start a capture "$SIF" -w "$TMP/a.pcap" --seconds 20
 want "the mask's PID is the first reader's" "$(sample_ctl | cut -d' ' -f2)" -eq "$RPID"
+want "status --json: sampling.reader_pid" "$(status_sampling)" -eq "$RPID"
 sg capture "$SIF" -w "$TMP/b.pcap" --seconds 1 >/dev/null 2>"$TMP/b.err"
 want "second reader's exit status" $? -eq 1
 grep -q "being read by PID $RPID already" "$TMP/b.err" ||
@@ -179,6 +191,7 @@ want "top while capture reads: exit status" $? -eq 1
 want "mask while the first still reads" "$(sample_mask)" -ne 0
 kill -TERM "$RPID"
 reader_end
+want "status --json after it: sampling" "$(status_sampling)" -eq 0
 tcpdump -nn -r "$TMP/a.pcap" >/dev/null 2>&1 || REASONS+=("the first reader's pcap does not read back")
 check two_readers
 
@@ -186,6 +199,8 @@ check two_readers
 reader_start k capture "$SIF" -w "$TMP/k.pcap" --what syn
 kill_ours -KILL "$RPID"
 want "mask right after SIGKILL" "$(sample_mask)" -ne 0
+# status tells a dead reader from a live one.
+want "status --json right after SIGKILL: sampling" "$(status_sampling)" -eq 0
 sleep 3.5
 # The program clears the mask at the first frame after the lease.
 syns "$OTHER" 3
