@@ -72,13 +72,7 @@ static __always_inline __u16 sg_mss_table(int family, __u32 idx)
 	return t >> ((idx & 3) * 16);
 }
 
-/*
- * Packet samples (bpf/sample.h): the control word a reader sets, in a data
- * section of its own, so that user space can pin it and write it alone.
- * A global, not a map entry: reading it is one load, no lookup.
- */
-struct sg_sample_ctl sg_sample_ctl SEC(".data.sample") = {};
-int sg_sample_take(__u32 c);
+#include "sample.h"
 
 /*
  * Per-CPU slot, so no atomics: XDP runs in softirq, one packet at a time.

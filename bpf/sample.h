@@ -2,7 +2,7 @@
 /*
  * Packet samples for `synguard top` and `synguard capture` (doc/design.md,
  * "Who is attacking: packet samples"). While a reader's mask is set
- * (sg_sample_ctl, bpf/common.h), the entry point copies the first bytes of
+ * (sg_sample_ctl, below), the entry point copies the first bytes of
  * each frame into this CPU's slot (sg_sample_arm) before anything can
  * rewrite it into a SYN-ACK, and sg_count, where the frame's verdict is
  * counted, sends the slot to the ring buffer if that verdict is masked
@@ -11,6 +11,17 @@
  */
 #ifndef SG_SAMPLE_H
 #define SG_SAMPLE_H
+
+/* Included by bpf/common.h before sg_count, which uses what follows. */
+static __always_inline __u64 sg_now(const struct sg_config *cfg);
+static __always_inline __u32 sg_size_bound(__u32 v, __u32 max);
+
+/*
+ * The control word a reader sets, in a data section of its own, so that
+ * user space can pin it and write it alone. A global, not a map entry:
+ * reading it is one load, no lookup.
+ */
+struct sg_sample_ctl sg_sample_ctl SEC(".data.sample") = {};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -77,17 +88,19 @@ __noinline int sg_sample_arm(struct xdp_md *ctx)
 }
 
 /*
- * Verifier: sg_sample_take's lookup key, in .rodata rather than on its
- * stack. sg_count calls it from the deepest frames of the program, and a
- * kernel that adds up the frames of a call chain, each rounded up to 32
- * bytes (6.1), refused the kernel engine's program (built by clang 16)
- * over the 32 bytes a 4-byte key on the stack cost; a frame without stack
- * costs nothing.
+ * Verifier: sg_sample_take's lookup key, in .rodata rather than on the
+ * stack of the function sg_count is inlined in.
  */
 static const volatile __u32 sg_sample_key;
 
-/* sg_count's half: this frame's verdict is c, a masked one. */
-__noinline int sg_sample_take(__u32 c)
+/*
+ * sg_count's half: this frame's verdict is c, a masked one. Inlined, not a
+ * function of its own: sg_count runs at the bottom of the deepest call
+ * chains, which 6.1's verifier sums frame by frame (each at least 32
+ * bytes) against 512, and the kernel engine's chain built by clang 16 was
+ * at 512 already.
+ */
+static __always_inline int sg_sample_take(__u32 c)
 {
 	const struct sg_config *cfg;
 	struct sg_sample_cpu *b;

@@ -17,7 +17,6 @@
 #include "parse.h"
 #include "cookie.h"
 #include "common.h"
-#include "sample.h"
 #include "csum.h"
 #include "adaptive.h"
 #include "lists.h"

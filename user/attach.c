@@ -161,7 +161,7 @@ static struct synguard *skel_open(const char *dir, bool xdp,
 	bpf_program__set_autoload(skel->progs.synguard_xdp, xdp);
 	bpf_program__set_autoload(skel->progs.synguard_tc, !xdp);
 	/* The samples' control word is no LIBBPF_PIN_BY_NAME map but a
-	 * global (bpf/common.h): pinned by path, with the others. */
+	 * global (bpf/sample.h): pinned by path, with the others. */
 	if (!shared) {
 		char path[320];
 

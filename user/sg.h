@@ -433,7 +433,7 @@ struct bpf_map_info;
 struct synguard *sg_skel_open(const struct bpf_object_open_opts *opts);
 /*
  * The packet samples' control word is a global of the object, in a data
- * section of its own, which attach pins under this name (bpf/common.h).
+ * section of its own, which attach pins under this name (bpf/sample.h).
  */
 #define SG_SAMPLE_CTL_SEC ".data.sample"
 /* Type and sizes of the object's map pinned as name; 0 or -errno. */

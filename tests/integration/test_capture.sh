@@ -7,7 +7,7 @@
 #                        of exactly 20 SYNs, all from the sender to port 80
 #   capture_dropped      --what dropped, one source deny-listed and one not:
 #                        exactly 20 frames, all from the denied source
-#   top_json             top --json --seconds 2 during a burst: the flooding
+#   top_json             top --json --seconds 3 during a burst: the flooding
 #                        /24 and port 80 on top, and it stops by itself
 #   top_ipv6             top --what syn during IPv6 connects: 2001:db8::/64
 #   two_readers          a second reader is refused, naming the first's PID
@@ -150,24 +150,25 @@ out=$(sg deny "$SIF" del "$DENIED/32" 2>&1) || REASONS+=("deny del: $out")
 check capture_dropped
 
 # ---- top --json ----
-# top first: the burst (3 s) starts once it samples, and outlasts it.
-reader_start top top "$SIF" --json --seconds 2
-syns "$SPOOF" 300 &
+# top first: the burst (4 s) starts once it samples, and outlasts it. Of
+# top's 3 s, the first may pass before hping3 sends on a loaded machine.
+reader_start top top "$SIF" --json --seconds 3
+syns "$SPOOF" 400 &
 FPID=$!
 BG_PIDS+=("$FPID")
 reader_end
 wait "$FPID"
-# One line a second, for 2 s: it stopped by itself.
-want "JSON lines" "$(wc -l <"$TMP/top.out")" -eq 2
+# One line a second, for 3 s: it stopped by itself.
+want "JSON lines" "$(wc -l <"$TMP/top.out")" -eq 3
 want "seconds with 203.0.113.0/24, port 80 and synack_sent on top" \
 	"$(top_seconds "$TMP/top.out" 203.0.113.0/24)" -ge 2
 [ "${#REASONS[@]}" -gt 0 ] && echo "# top said: $(cat "$TMP/top.out" "$TMP/top.err")"
 check top_json
 
 # ---- top over IPv6: connects from the client, aggregated by /64 ----
-reader_start top6 top "$SIF" --json --seconds 2 --what syn
-# -w: a pause between connects, so that they spread over the 2 s and more.
-client -n 50 -w 50 "$S6" "$P_PROT" >"$TMP/c6.out" 2>&1 &
+reader_start top6 top "$SIF" --json --seconds 3 --what syn
+# -w: a pause between connects, so that they spread over the 3 s and more.
+client -n 80 -w 50 "$S6" "$P_PROT" >"$TMP/c6.out" 2>&1 &
 CPID=$!
 BG_PIDS+=("$CPID")
 reader_end
