@@ -11,7 +11,7 @@ VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
 # Debian 12 packages the build needs (also debian/control's Build-Depends,
 # which tests/deploy/test_deb.sh checks against this list) and those the
 # tests need on top (make deps installs both).
-BUILD_DEPS := clang llvm libbpf-dev libxdp-dev libelf-dev zlib1g-dev libjansson-dev libmicrohttpd-dev bpftool \
+BUILD_DEPS := clang llvm libbpf-dev libxdp-dev libelf-dev zlib1g-dev libjansson-dev libmicrohttpd-dev libpcap-dev bpftool \
 	linux-libc-dev pkg-config
 DEPS := $(BUILD_DEPS) nftables conntrack iproute2 ethtool hping3 xdp-tools \
 	python3 python3-yaml python3-scapy systemd tcpdump libfuzzer-14-dev curl \
@@ -28,8 +28,9 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Wextra -Werror \
 	-Wno-unused-parameter -Iinclude -Ibpf -I$(OUTPUT)
 LIBS := -lxdp -lbpf -lelf -lz
 # The CLI reads nft's JSON with jansson, which nftables itself links, and
-# serves `run --metrics` with libmicrohttpd.
-CLI_LIBS := $(LIBS) -ljansson -lmicrohttpd -lpthread
+# serves `run --metrics` with libmicrohttpd;
+# capture writes pcap files with libpcap.
+CLI_LIBS := $(LIBS) -ljansson -lmicrohttpd -lpcap -lpthread
 # More flags for the CLI from outside: debian/rules passes Debian's
 # hardening flags (dpkg-buildflags) here.
 EXTRA_CFLAGS ?=

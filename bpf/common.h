@@ -72,7 +72,12 @@ static __always_inline __u16 sg_mss_table(int family, __u32 idx)
 	return t >> ((idx & 3) * 16);
 }
 
-/* Per-CPU slot, so no atomics: XDP runs in softirq, one packet at a time. */
+#include "sample.h"
+
+/*
+ * Per-CPU slot, so no atomics: XDP runs in softirq, one packet at a time.
+ * Every frame's verdict is counted here, so this is where it is sampled.
+ */
 static __always_inline void sg_count(enum sg_counter c)
 {
 	__u32 k = c;
@@ -80,6 +85,8 @@ static __always_inline void sg_count(enum sg_counter c)
 
 	if (v)
 		*v += 1;
+	if (SG_CNT_IS_XDP_VERDICT(c) && (sg_sample_ctl.mask >> c & 1))
+		sg_sample_take(c);
 }
 
 /*

@@ -405,6 +405,9 @@ int synguard_xdp(struct xdp_md *ctx)
 	__u32 zero = 0;
 	int v;
 
+	/* Packet samples: the frame before it can become a SYN-ACK. */
+	if (sg_sample_ctl.mask)
+		sg_sample_arm(ctx);
 	v = sg_xdp(ctx);
 	/*
 	 * Monitor mode: a drop, counted as one, passes. Here, once, rather

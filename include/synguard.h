@@ -162,6 +162,83 @@ enum sg_counter { SG_COUNTERS(SG_X_ENUM) SG_CNT_MAX };
 #define SG_CNT_IS_TC_VERDICT(c)                                                \
 	((c) >= SG_CNT_TC_VERDICT_FIRST && (c) <= SG_CNT_TC_VERDICT_LAST)
 
+/*
+ * Packet samples (`synguard top`, `synguard capture`; doc/design.md, "Who
+ * is attacking: packet samples"). A reader sets sg_sample_ctl.mask, one bit
+ * per XDP verdict counter; a frame counted as a masked verdict is copied,
+ * its first SG_SAMPLE_BYTES bytes, into the ring buffer sg_samples, at
+ * most `rate` a second on each CPU. With the mask 0 (no reader) the
+ * program pays one load and an untaken branch where it counts the verdict
+ * and one at its entry.
+ */
+#define SG_SAMPLE_BYTES 256
+#define SG_SAMPLE_RING_BYTES (1u << 20) /* sg_samples; a power of two */
+/*
+ * A reader renews its lease every second; the program clears a mask whose
+ * lease ran out, so a reader killed with SIGKILL stops sampling by itself.
+ */
+#define SG_SAMPLE_LEASE_NS (3 * SG_NSEC_PER_SEC)
+#define SG_SAMPLE_RATE_DEFAULT 1000 /* samples a second per CPU */
+#define SG_SAMPLE_RATE_MAX 100000
+
+struct sg_pktsample {
+	__u64 time_ns; /* SG clock (REALTIME ns) when it was taken */
+	__u32 len;     /* the frame's length as it arrived */
+	__u16 cap_len; /* bytes of it in data: up to SG_SAMPLE_BYTES */
+	__u16 counter; /* enum sg_counter: the frame's XDP verdict */
+	__u32 cpu;
+	__u32 pad;
+	__u8 data[SG_SAMPLE_BYTES]; /* the frame from its Ethernet header */
+};
+
+/* The control word, a global of the BPF object pinned as sg_sample_ctl. */
+struct sg_sample_ctl {
+	__u64 mask;	/* bit c: sample verdict counter c; 0: sampling off */
+	__u64 lease_ns; /* CLOCK_MONOTONIC ns until which the mask holds */
+	__u32 rate;	/* samples a second per CPU, at most */
+	/* Only user space reads these: the reader that set the mask, and its
+	 * start time (/proc/PID/stat), so that a reused PID is not it. */
+	__u32 pid;
+	__u64 pid_start;
+};
+
+_Static_assert(SG_CNT_XDP_VERDICT_LAST < 64, "the sample mask has 64 bits");
+#define SG_CNT_BIT(n) (1ULL << SG_CNT_##n)
+/*
+ * The kinds a reader picks (--what), as sets of verdict counters.
+ * X(name, counters, meaning)
+ */
+#define SG_SAMPLE_KINDS(X)                                                     \
+	X("syn",                                                               \
+	  SG_CNT_BIT(SYNACK_SENT) | SG_CNT_BIT(SYN_KERNEL_COOKIE) |            \
+		  SG_CNT_BIT(SYN_PROXY_COOKIE),                                \
+	  "SYNs answered with a cookie SYN-ACK")                               \
+	X("ack",                                                               \
+	  SG_CNT_BIT(COOKIE_BAD) | SG_CNT_BIT(COOKIE_EXPIRED) |                \
+		  SG_CNT_BIT(COOKIE_NONE_ISSUED) |                             \
+		  SG_CNT_BIT(ACK_KERNEL_COOKIE_BAD) |                          \
+		  SG_CNT_BIT(ACK_PROXY_COOKIE_BAD),                            \
+	  "ACKs dropped: no valid cookie")                                     \
+	X("limited",                                                           \
+	  SG_CNT_BIT(SYN_SRC_LIMITED) | SG_CNT_BIT(ACK_SRC_LIMITED),           \
+	  "SYNs and ACKs over their source's rate limit")                      \
+	X("denied", SG_CNT_BIT(DENY_DROP), "packets from the deny list")       \
+	X("dropped",                                                           \
+	  SG_CNT_BIT(SYN_SRC_LIMITED) | SG_CNT_BIT(DENY_DROP) |                \
+		  SG_CNT_BIT(SYN_NOT_UNICAST) | SG_CNT_BIT(SYN_BAD_CSUM) |     \
+		  SG_CNT_BIT(COOKIE_BAD) | SG_CNT_BIT(COOKIE_EXPIRED) |        \
+		  SG_CNT_BIT(COOKIE_NONE_ISSUED) |                             \
+		  SG_CNT_BIT(ACK_SRC_LIMITED) |                                \
+		  SG_CNT_BIT(ACK_KERNEL_COOKIE_BAD) |                          \
+		  SG_CNT_BIT(ACK_PROXY_COOKIE_BAD) |                           \
+		  SG_CNT_BIT(REFLECTION_DROP) | SG_CNT_BIT(FRAGMENT_DROP) |    \
+		  SG_CNT_BIT(UNPARSED_DROP),                                   \
+	  "every frame the program drops")                                     \
+	X("all",                                                               \
+	  ((SG_CNT_BIT(XDP_VERDICT_LAST) << 1) -                               \
+	   SG_CNT_BIT(XDP_VERDICT_FIRST)),                                     \
+	  "every frame, whatever its verdict")
+
 /* Run-time configuration: one entry of the sg_config array. */
 struct sg_config {
 	__u16 mss4; /* MSS option in IPv4 SYN-ACKs */

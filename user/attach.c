@@ -187,6 +187,21 @@ static struct synguard *skel_open(const char *dir, bool xdp,
 	}
 	bpf_program__set_autoload(skel->progs.synguard_xdp, xdp);
 	bpf_program__set_autoload(skel->progs.synguard_tc, !xdp);
+	/* The samples' control word is no LIBBPF_PIN_BY_NAME map but a
+	 * global (bpf/sample.h): pinned by path, with the others. */
+	if (!shared) {
+		char path[320];
+
+		snprintf(path, sizeof(path), "%s/%s", dir,
+			 sg_map_names[SG_M_SAMPLE_CTL]);
+		err = bpf_map__set_pin_path(skel->maps.data_sample, path);
+		if (err) {
+			sg_err("cannot pin map %s: %s",
+			       sg_map_names[SG_M_SAMPLE_CTL], sg_strerr(err));
+			synguard__destroy(skel);
+			return NULL;
+		}
+	}
 	bpf_object__for_each_map (m, skel->obj) {
 		if (!shared)
 			break;

@@ -20,6 +20,7 @@ static const struct sg_opt config_opts[] = {
 
 const struct sg_cmd sg_cmd_config = {
 	.name = "config",
+	.min_abbrev = 1, /* "c" stays config, though capture shares it */
 	.run = cmd_config,
 	.args = "IFACE KEY=VALUE... [--force]",
 	.summary = "change the settings of a protected interface in place",

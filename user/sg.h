@@ -440,7 +440,12 @@ struct bpf_object_open_opts;
 struct bpf_map_info;
 /* synguard__open_opts(): the one place that embeds the BPF object. */
 struct synguard *sg_skel_open(const struct bpf_object_open_opts *opts);
-/* Type and sizes of the object's map called name; 0 or -errno. */
+/*
+ * The packet samples' control word is a global of the object, in a data
+ * section of its own, which attach pins under this name (bpf/sample.h).
+ */
+#define SG_SAMPLE_CTL_SEC ".data.sample"
+/* Type and sizes of the object's map pinned as name; 0 or -errno. */
 int sg_skel_map(const char *name, struct bpf_map_info *want);
 
 /* ---- pins.c ---- */
@@ -462,7 +467,9 @@ int sg_skel_map(const char *name, struct bpf_map_info *want);
 	X(ALLOW6, sg_allow6)                                                   \
 	X(DENY4, sg_deny4)                                                     \
 	X(DENY6, sg_deny6)                                                     \
-	X(SRC, sg_src)
+	X(SRC, sg_src)                                                         \
+	X(SAMPLES, sg_samples)                                                 \
+	X(SAMPLE_CTL, sg_sample_ctl)
 
 enum sg_map_id {
 #define SG_MAP_ID(id, name) SG_M_##id,
@@ -542,6 +549,49 @@ int sg_pins_remove(const char *iface);
 /* Protected interfaces (pin directories), sorted; caller frees. */
 int sg_list_protected(char ***names);
 void sg_free_list(char **names, int n);
+
+/* ---- reader.c: the packet samples of top and capture ---- */
+
+struct ring_buffer;
+typedef int (*sg_sample_fn)(void *ctx, void *data, size_t size);
+
+struct sg_reader {
+	struct sg_pins p;
+	struct sg_sample_ctl *ctl; /* the pinned control word, mapped */
+	__u32 ctl_id;		   /* ... its map id */
+	struct ring_buffer *rb;
+	__u64 mask;
+	sg_sample_fn cb; /* gets the samples of mask's kinds */
+	void *cb_ctx;
+	bool draining; /* discarding what an earlier reader left */
+	bool done;     /* set by the sample callback: stop reading */
+};
+
+/* --what: kinds separated by commas into a verdict-counter mask; -1 after
+ * a message. */
+int sg_sample_kinds_parse(const char *s, __u64 *mask);
+/* --rate: 1 to SG_SAMPLE_RATE_MAX; -1 after a message. */
+int sg_sample_rate_parse(const char *s, __u32 *rate);
+/* --seconds: a positive number; -1 after a message. */
+int sg_sample_seconds_parse(const char *s, double *seconds);
+/* Is a reader sampling: the mask set, its lease running, its PID alive? */
+bool sg_sample_ctl_active(const struct sg_sample_ctl *c);
+/*
+ * Takes iface's samples for mask at rate per CPU, refusing while another
+ * live reader holds them; cb gets each sample. 0, or -1 after a message.
+ * The caller blocks the stop signals (sg_block_signals) first.
+ */
+int sg_reader_open(struct sg_reader *r, const char *iface, __u64 mask,
+		   __u32 rate, sg_sample_fn cb, void *ctx);
+/*
+ * Reads until a stop signal, seconds (0: no limit) or r->done; renews the
+ * lease and calls tick (if not NULL) every second. 0, or -1 after a
+ * message.
+ */
+int sg_reader_run(struct sg_reader *r, double seconds, int (*tick)(void *ctx),
+		  void *ctx);
+/* Clears the mask if it is still this reader's, and closes everything. */
+void sg_reader_close(struct sg_reader *r);
 
 /* ---- engine.c: which engine answers SYNs (enum sg_engine) ---- */
 
@@ -836,7 +886,7 @@ int sg_key_change(const struct sg_pins *p, const __u8 key[SG_KEY_BYTES],
 struct sg_cmd;
 extern const struct sg_cmd sg_cmd_attach, sg_cmd_detach, sg_cmd_status,
 	sg_cmd_stats, sg_cmd_config, sg_cmd_key, sg_cmd_allow, sg_cmd_deny,
-	sg_cmd_run, sg_cmd_reload;
+	sg_cmd_run, sg_cmd_reload, sg_cmd_top, sg_cmd_capture;
 /* attach's options, which run takes too. */
 extern const struct sg_opt sg_attach_opts[];
 

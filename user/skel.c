@@ -4,6 +4,7 @@
  * skeleton's object bytes: every other user of the skeleton opens it here.
  */
 #include <errno.h>
+#include <string.h>
 
 #include <bpf/libbpf.h>
 
@@ -30,6 +31,8 @@ int sg_skel_map(const char *name, struct bpf_map_info *want)
 		if (!skel)
 			return -errno;
 	}
+	if (!strcmp(name, sg_map_names[SG_M_SAMPLE_CTL]))
+		name = SG_SAMPLE_CTL_SEC;
 	m = bpf_object__find_map_by_name(skel->obj, name);
 	if (!m)
 		return -ENOENT;

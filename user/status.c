@@ -121,6 +121,8 @@ static void gather_attach(const char *iface, struct iface_state *s)
 	s->have_ports = !sg_ports_read(&s->p, &s->ports);
 	s->have_keys = !sg_map_read(&s->p, SG_M_KEYS, &s->keys);
 	s->have_state = !sg_map_read(&s->p, SG_M_STATE, &s->state);
+	s->sampling = !sg_map_read(&s->p, SG_M_SAMPLE_CTL, &s->sample_ctl) &&
+		      sg_sample_ctl_active(&s->sample_ctl);
 	if (s->have_state && s->have_cfg)
 		adaptive(s);
 	s->lists[0] = sg_list_count(&s->p, SG_M_ALLOW4, NULL);

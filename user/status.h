@@ -21,6 +21,9 @@ struct iface_state {
 	struct sg_keys keys;
 	bool have_info, have_cfg, have_ports, have_keys, have_state;
 	struct sg_state state;
+	/* A reader of packet samples (top, capture) is alive and sampling. */
+	bool sampling;
+	struct sg_sample_ctl sample_ctl;
 	/* Cookies auto, read in gather (times in seconds before now): */
 	__u32 rate_now;	    /* the SYN rate of the last complete window */
 	double rate_age;    /* when the program last measured it */

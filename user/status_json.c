@@ -170,6 +170,11 @@ static json_t *json_iface(const struct iface_state *s)
 	}
 	if (s->have_state && s->have_cfg)
 		sg_jset(o, "adaptive", json_adaptive(s));
+	sg_jset(o, "sampling",
+		s->sampling ? json_pack("{s:i,s:i}", "reader_pid",
+					(int)s->sample_ctl.pid, "rate",
+					(int)s->sample_ctl.rate)
+			    : json_null());
 	if (s->lists[0] >= 0)
 		sg_jset(o, "allow_entries", json_integer(s->lists[0]));
 	if (s->lists[1] >= 0)

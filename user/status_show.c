@@ -184,6 +184,10 @@ static void text_attach(struct sg_table *t, struct iface_state *st, int n)
 			printf("%s: " SG_MONITOR_NOTE
 			       " (enforce off; `synguard config %s enforce=on` to enforce)\n",
 			       st[i].iface, st[i].iface);
+		if (st[i].sampling)
+			printf("%s: packet samples taken for PID %u (synguard top or capture), at most %u a second per CPU\n",
+			       st[i].iface, st[i].sample_ctl.pid,
+			       st[i].sample_ctl.rate);
 		if (!st[i].have_cfg || !st[i].present)
 			continue;
 		sg_engine_status_text(st[i].iface, &st[i].info);

@@ -37,9 +37,10 @@ static const struct sg_cmd sg_cmd_version = {
 };
 
 static const struct sg_cmd *const cmds[] = {
-	&sg_cmd_attach, &sg_cmd_detach, &sg_cmd_run,	&sg_cmd_status,
-	&sg_cmd_reload, &sg_cmd_stats,	&sg_cmd_config, &sg_cmd_allow,
-	&sg_cmd_deny,	&sg_cmd_key,	&sg_cmd_help,	&sg_cmd_version,
+	&sg_cmd_attach, &sg_cmd_detach,	 &sg_cmd_run,	 &sg_cmd_status,
+	&sg_cmd_reload, &sg_cmd_stats,	 &sg_cmd_config, &sg_cmd_allow,
+	&sg_cmd_deny,	&sg_cmd_key,	 &sg_cmd_top,	 &sg_cmd_capture,
+	&sg_cmd_help,	&sg_cmd_version,
 };
 
 static void print_main_help(FILE *f)

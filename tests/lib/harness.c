@@ -389,6 +389,20 @@ void config_defaults(void)
 	put_config();
 }
 
+void put_deny_net(bool on)
+{
+	struct sg_lpm4 dk = {.prefixlen = 24, .addr = TEST_DENY_NET};
+	__u32 dval = 24;
+
+	if (on && bpf_map__update_elem(skel->maps.sg_deny4, &dk, sizeof(dk),
+				       &dval, sizeof(dval), BPF_ANY))
+		fail("deny list update: %s", strerror(errno));
+	if (!on)
+		bpf_map__delete_elem(skel->maps.sg_deny4, &dk, sizeof(dk), 0);
+	cfg.lists = on ? SG_LISTS_DENY4 : 0;
+	put_config();
+}
+
 void state_engaged(int engaged)
 {
 	struct sg_state st = {};

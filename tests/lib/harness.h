@@ -47,6 +47,10 @@ void put_keys(void);
 /* Sets cookies auto's engaged state (the rest of sg_state stays). */
 void state_engaged(int engaged);
 void put_ports(const int *ports, int n);
+/* With on, 203.0.113.0/24 (TEST_DENY_NET) is the deny list, written to
+ * sg_deny4 and cfg.lists; without, the list is empty again. */
+#define TEST_DENY_NET {203, 0, 113, 0}
+void put_deny_net(bool on);
 /* SG_PORT_* bit on exactly these ports; put_ports sets the protected one.
  * Each keeps the other bits of the port map. */
 void put_port_bits(__u8 bit, const int *ports, int n);
@@ -101,5 +105,6 @@ void with_kernel_engine(const int *ports, int nports, void (*body)(void));
 void test_synproxy_ports(void);
 void test_proxy_csum(void);
 void test_port_map(void);
+void test_sample(void);
 
 #endif /* SG_TESTS_HARNESS_H */

@@ -43,6 +43,19 @@ void pkt_spec_init(struct pkt_spec *s, int family)
 	s->doff = -1;
 }
 
+void pkt_spec_linux_syn(struct pkt_spec *s, int family, uint32_t seq)
+{
+	pkt_spec_init(s, family);
+	s->seq = seq;
+	s->tcp_opts_len = 0;
+	pkt_opt_mss(s->tcp_opts, &s->tcp_opts_len, 1460);
+	pkt_opt_sackperm(s->tcp_opts, &s->tcp_opts_len);
+	pkt_opt_ts(s->tcp_opts, &s->tcp_opts_len, 0x11223344, 0);
+	pkt_opt_nop(s->tcp_opts, &s->tcp_opts_len);
+	pkt_opt_ws(s->tcp_opts, &s->tcp_opts_len, 7);
+	pkt_opt_pad(s->tcp_opts, &s->tcp_opts_len);
+}
+
 /* A bump allocator over the caller's buffer: one overflow check. */
 struct out {
 	uint8_t *buf;

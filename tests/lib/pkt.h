@@ -139,6 +139,9 @@ struct pkt_spec {
  * 64240, TTL 64, IPv4 DF. Family 0 gives an ARP request.
  */
 void pkt_spec_init(struct pkt_spec *s, int family);
+/* pkt_spec_init's SYN with seq, offering every option as Linux does (MSS
+ * 1460, SACK, timestamps, window scale 7). */
+void pkt_spec_linux_syn(struct pkt_spec *s, int family, uint32_t seq);
 
 /* Builds the frame; returns its length, or -1 if s is invalid or cap small. */
 int pkt_build(const struct pkt_spec *s, uint8_t *buf, size_t cap);

@@ -17,20 +17,6 @@
 
 #include "harness.h"
 
-/* A SYN offering every option, as Linux sends it. */
-static void mo_syn(struct pkt_spec *s, int family, uint32_t seq)
-{
-	pkt_spec_init(s, family);
-	s->seq = seq;
-	s->tcp_opts_len = 0;
-	pkt_opt_mss(s->tcp_opts, &s->tcp_opts_len, 1460);
-	pkt_opt_sackperm(s->tcp_opts, &s->tcp_opts_len);
-	pkt_opt_ts(s->tcp_opts, &s->tcp_opts_len, 0x11223344, 0);
-	pkt_opt_nop(s->tcp_opts, &s->tcp_opts_len);
-	pkt_opt_ws(s->tcp_opts, &s->tcp_opts_len, 7);
-	pkt_opt_pad(s->tcp_opts, &s->tcp_opts_len);
-}
-
 /* TcpExt NAME of this network namespace, or -1. */
 static long long mo_netstat(const char *name)
 {
@@ -149,18 +135,16 @@ static int mo_ack_for(const struct pkt_spec *syn, const struct run *sa,
 
 static void mo_own_engine(void)
 {
-	const uint8_t deny[4] = {203, 0, 113, 0};
-	struct sg_lpm4 dk = {.prefixlen = 24};
+	const uint8_t deny[4] = TEST_DENY_NET;
 	struct pkt_spec s, s1, ack;
 	struct run sa = {}, r = {};
 	uint8_t in[PKT_BUF_SIZE];
-	__u32 dval = 24;
 	int family, len;
 
 	for (family = 4; family <= 6; family += 2) {
 		char name[128];
 
-		mo_syn(&s, family, 0x01020304 + family);
+		pkt_spec_linux_syn(&s, family, 0x01020304 + family);
 		snprintf(
 			name, sizeof(name),
 			"IPv%d SYN with options: SYN-ACK enforcing, passed as is in monitor mode",
@@ -188,7 +172,7 @@ static void mo_own_engine(void)
 		struct pkt_offs o;
 		int blen[2] = {-1, -1};
 
-		mo_syn(&s, 4, 0x2000);
+		pkt_spec_linux_syn(&s, 4, 0x2000);
 		blen[0] = pkt_build(&s, bad[0], sizeof(bad[0]));
 		if (blen[0] > 0 && !pkt_offsets(bad[0], blen[0], &o)) {
 			bad[0][o.l4_off + 17] ^= 0x40;
@@ -200,7 +184,7 @@ static void mo_own_engine(void)
 			bad, blen, XDP_DROP, SG_CNT_SYN_BAD_CSUM, NULL);
 	}
 
-	mo_syn(&s, 4, 0x3000);
+	pkt_spec_linux_syn(&s, 4, 0x3000);
 	memset(s.eth_dst, 0xff, 6);
 	mo_pair("broadcast SYN: syn_not_unicast in both modes", &s, NULL,
 		XDP_DROP, SG_CNT_SYN_NOT_UNICAST, NULL);
@@ -214,29 +198,22 @@ static void mo_own_engine(void)
 		XDP_DROP, SG_CNT_COOKIE_BAD, NULL);
 
 	/* The deny list: 203.0.113.0/24. */
-	memcpy(dk.addr, deny, 4);
-	if (bpf_map__update_elem(skel->maps.sg_deny4, &dk, sizeof(dk), &dval,
-				 sizeof(dval), BPF_ANY))
-		fail("deny list update: %s", strerror(errno));
-	cfg.lists = SG_LISTS_DENY4;
-	put_config();
-	mo_syn(&s, 4, 0x4000);
+	put_deny_net(true);
+	pkt_spec_linux_syn(&s, 4, 0x4000);
 	memcpy(s.saddr, deny, 3);
 	s.saddr[3] = 7;
 	mo_pair("SYN from the deny list: deny_drop in both modes", &s, NULL,
 		XDP_DROP, SG_CNT_DENY_DROP, NULL);
-	bpf_map__delete_elem(skel->maps.sg_deny4, &dk, sizeof(dk), 0);
-	cfg.lists = 0;
-	put_config();
+	put_deny_net(false);
 
 	/* Per-source limit 1/s, burst 1: the second SYN of a source is
 	 * over it. A source of its own per mode, so both start full. */
 	cfg.src_syn_rate = 1;
 	cfg.src_syn_burst = 1;
 	put_config();
-	mo_syn(&s, 4, 0x5000);
+	pkt_spec_linux_syn(&s, 4, 0x5000);
 	s.saddr[3] = 41;
-	mo_syn(&s1, 4, 0x5000);
+	pkt_spec_linux_syn(&s1, 4, 0x5000);
 	s1.saddr[3] = 42;
 	mo_pair("first SYN of a source under a limit: answered / passed", &s,
 		&s1, XDP_TX, SG_CNT_SYNACK_SENT, NULL);
@@ -250,7 +227,7 @@ static void mo_own_engine(void)
 	mo_pair("reflected SYN-ACK: reflection_drop in both modes", &s, NULL,
 		XDP_DROP, SG_CNT_REFLECTION_DROP, NULL);
 
-	mo_syn(&s, 4, 0x6000);
+	pkt_spec_linux_syn(&s, 4, 0x6000);
 	s.frag_off = PKT_IP_MF;
 	mo_pair("first fragment of a SYN, cookies on: fragment_drop in both modes",
 		&s, NULL, XDP_DROP, SG_CNT_FRAGMENT_DROP, NULL);
@@ -281,7 +258,7 @@ static void mo_kernel_syns(void)
 		uint8_t in[PKT_BUF_SIZE];
 		int len;
 
-		mo_syn(&s, 4, 0x7000 + m);
+		pkt_spec_linux_syn(&s, 4, 0x7000 + m);
 		len = pkt_build(&s, in, sizeof(in));
 		cfg.monitor = m;
 		put_config();

@@ -1663,6 +1663,7 @@ static const struct {
 	{"synproxy_ports", test_synproxy_ports, true},
 	{"synproxy_tc_csum", test_proxy_csum, false}, /* needs 5.7 only */
 	{"port_map", test_port_map, true},
+	{"sample", test_sample, true},
 };
 
 int main(int argc, char **argv)
