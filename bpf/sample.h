@@ -114,9 +114,10 @@ static __always_inline int sg_sample_take(__u32 c)
 	b->s.time_ns = cfg ? sg_now(cfg) : 0;
 	b->s.counter = c;
 	b->s.cpu = bpf_get_smp_processor_id();
-	/* XXX: a full ring (a reader too slow) loses the sample silently;
-	 * the reader sees the gap in no counter. */
-	bpf_ringbuf_output(&sg_samples, &b->s, sizeof(b->s), 0);
+	/* A full ring: the reader fell behind. Counted for it to report;
+	 * atomic, since every CPU may lose one at once. */
+	if (bpf_ringbuf_output(&sg_samples, &b->s, sizeof(b->s), 0))
+		__sync_fetch_and_add(&sg_sample_ctl.lost, 1);
 	return 0;
 }
 

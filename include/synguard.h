@@ -200,6 +200,9 @@ struct sg_sample_ctl {
 	 * start time (/proc/PID/stat), so that a reused PID is not it. */
 	__u32 pid;
 	__u64 pid_start;
+	/* Samples the ring had no room for since the reader started: it
+	 * fell behind (the program counts, the reader reports). */
+	__u64 lost;
 };
 
 _Static_assert(SG_CNT_XDP_VERDICT_LAST < 64, "the sample mask has 64 bits");

@@ -222,6 +222,7 @@ int sg_reader_open(struct sg_reader *r, const char *iface, __u64 mask,
 	c->pid = getpid();
 	c->pid_start = proc_start(c->pid);
 	c->rate = rate;
+	c->lost = 0;
 	renew(r);
 	sg_unlock();
 	return 0;
@@ -280,6 +281,12 @@ int sg_reader_run(struct sg_reader *r, double seconds, int (*tick)(void *ctx),
 
 void sg_reader_close(struct sg_reader *r)
 {
+	__u64 lost;
+
+	if (r->ctl && r->ctl->pid == (__u32)getpid() &&
+	    (lost = __atomic_load_n(&r->ctl->lost, __ATOMIC_ACQUIRE)))
+		sg_warn("%s: %llu samples lost: the ring buffer was full, this reader fell behind; a lower --rate keeps up",
+			r->p.iface, (unsigned long long)lost);
 	if (r->ctl) {
 		/* Under the lock, so that a reader starting now either sees
 		 * this one or finds the mask clear. */

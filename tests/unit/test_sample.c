@@ -171,6 +171,30 @@ static void sa_rate_case(const char *name, int n, int want)
 	end();
 }
 
+/* A ring nobody drains: each sample is in it or counted as lost. */
+static void sa_full_ring(void)
+{
+	struct sg_sample_ctl *c = &skel->data_sample->sg_sample_ctl;
+	const int n = 5000; /* the ring holds about 3600 */
+	__u64 lost;
+	int got;
+
+	begin("a full ring: every sample is in it or counted as lost");
+	usleep(1100000);
+	__atomic_store_n(&c->lost, 0, __ATOMIC_RELEASE);
+	sa_set(SG_CNT_BIT(COOKIE_BAD), n);
+	sa_drain();
+	sa_burst(n); /* the time it took does not matter here */
+	got = sa_drain();
+	lost = __atomic_load_n(&c->lost, __ATOMIC_ACQUIRE);
+	if (!lost)
+		fail("no sample lost: the ring held all %d", got);
+	if ((__u64)got + lost != (__u64)n)
+		fail("%d in the ring + %llu lost, want %d", got,
+		     (unsigned long long)lost, n);
+	end();
+}
+
 static void sa_rate(void)
 {
 	cpu_set_t old, one;
@@ -197,6 +221,7 @@ static void sa_rate(void)
 	usleep(1100000);
 	sa_rate_case("rate 5: a second later, a burst of 8 gives 5 again", 8,
 		     5);
+	sa_full_ring();
 	sched_setaffinity(0, sizeof(old), &old);
 }
 
