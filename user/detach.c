@@ -135,9 +135,7 @@ static void drain(const char *iface, const struct sg_pins *p)
 	if (sg_map_write(p, SG_M_CONFIG, &cfg) ||
 	    sg_map_read(p, SG_M_STATE, &st) || !st.synack_ns)
 		return;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	left = (__s64)(st.synack_ns + SG_DRAIN_NS) -
-	       (__s64)((__u64)ts.tv_sec * SG_NSEC_PER_SEC + ts.tv_nsec);
+	left = (__s64)(st.synack_ns + SG_DRAIN_NS) - (__s64)sg_clock_ns();
 	if (left <= 0)
 		return;
 	if (left > (__s64)SG_DRAIN_NS) /* the clock stepped back */

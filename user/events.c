@@ -234,14 +234,12 @@ static json_t *limited_sources(const struct sg_sample *s)
 	int n = 0, i, fd = s->p->fd[SG_M_SRC];
 	__u64 now, tat, interval, tol;
 	struct sg_config c;
-	struct timespec ts;
 	__u32 seen = 0, rate, burst;
 	json_t *arr = json_array();
 
 	if (!arr || fd < 0 || sg_map_read(s->p, SG_M_CONFIG, &c))
 		return arr;
-	clock_gettime(CLOCK_MONOTONIC, &ts); /* bpf_ktime_get_ns's clock */
-	now = (__u64)ts.tv_sec * SG_NSEC_PER_SEC + ts.tv_nsec;
+	now = sg_mono_ns(); /* bpf_ktime_get_ns's clock */
 	if (bpf_map_get_next_key(fd, NULL, &next))
 		return arr;
 	do {

@@ -132,17 +132,9 @@ static bool still_pinned(const struct sg_reader *r)
 	return same;
 }
 
-static __u64 mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * SG_NSEC_PER_SEC + ts.tv_nsec;
-}
-
 bool sg_sample_ctl_active(const struct sg_sample_ctl *c)
 {
-	return c->mask && (__s64)(c->lease_ns - mono_ns()) > 0 && c->pid &&
+	return c->mask && (__s64)(c->lease_ns - sg_mono_ns()) > 0 && c->pid &&
 	       proc_start(c->pid) == c->pid_start;
 }
 
@@ -151,7 +143,7 @@ static void renew(struct sg_reader *r)
 	struct sg_sample_ctl *c = r->ctl;
 
 	/* The lease first: the program clears a mask whose lease is over. */
-	__atomic_store_n(&c->lease_ns, mono_ns() + SG_SAMPLE_LEASE_NS,
+	__atomic_store_n(&c->lease_ns, sg_mono_ns() + SG_SAMPLE_LEASE_NS,
 			 __ATOMIC_RELEASE);
 	__atomic_store_n(&c->mask, r->mask, __ATOMIC_RELEASE);
 }
@@ -241,7 +233,7 @@ int sg_reader_run(struct sg_reader *r, double seconds, int (*tick)(void *ctx),
 		  void *ctx)
 {
 	struct timespec zero = {0, 0};
-	__u64 start = mono_ns(), next = start + SG_NSEC_PER_SEC, now;
+	__u64 start = sg_mono_ns(), next = start + SG_NSEC_PER_SEC, now;
 	sigset_t set;
 	int n;
 
@@ -257,7 +249,7 @@ int sg_reader_run(struct sg_reader *r, double seconds, int (*tick)(void *ctx),
 		}
 		if (r->done)
 			return 0;
-		now = mono_ns();
+		now = sg_mono_ns();
 		if (now >= next) {
 			next += SG_NSEC_PER_SEC;
 			if (!still_pinned(r)) {

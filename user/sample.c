@@ -45,17 +45,14 @@ static void gauges_read(struct sg_sample *s)
 	struct sg_config cfg;
 	struct sg_state st;
 	struct sg_info info;
-	struct timespec ts;
 	time_t now = time(NULL);
 
 	s->have_state = !sg_map_read(s->p, SG_M_STATE, &st) &&
 			!sg_map_read(s->p, SG_M_CONFIG, &cfg);
 	if (s->have_state) {
-		clock_gettime(CLOCK_MONOTONIC, &ts);
 		s->engaged = cfg.cookies != SG_COOKIES_AUTO || st.engaged;
 		s->monitor = cfg.monitor;
-		s->syn_rate = sg_syn_rate_now(
-			&st, (__u64)ts.tv_sec * SG_NSEC_PER_SEC + ts.tv_nsec);
+		s->syn_rate = sg_syn_rate_now(&st, sg_mono_ns());
 	}
 	s->src_size = s->p->max_entries[SG_M_SRC];
 	s->src_entries = s->no_src ? -1 : sg_src_count(s->p);

@@ -114,6 +114,8 @@ int sg_run_tool(const char *const argv[], const char *script, bool with_stderr,
 
 /* The SG clock (include/synguard.h) in user space: CLOCK_REALTIME ns. */
 __u64 sg_clock_ns(void);
+/* CLOCK_MONOTONIC ns: bpf_ktime_get_ns()'s clock (and the coarse one's). */
+__u64 sg_mono_ns(void);
 /*
  * Seconds for which cookies made with cfg->wscale_prev still validate, as
  * the XDP program reckons it; 0 once that window is over, or if wscale never

@@ -83,11 +83,9 @@ static void host_state(struct iface_state *s)
 static void adaptive(struct iface_state *s)
 {
 	const struct sg_state *st = &s->state;
-	struct timespec ts;
 	__u64 now;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (__u64)ts.tv_sec * SG_NSEC_PER_SEC + ts.tv_nsec;
+	now = sg_mono_ns();
 	s->rate_now = sg_syn_rate_now(st, now);
 	s->rate_age = -1;
 	if (st->measured_ns && st->measured_ns <= now)

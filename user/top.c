@@ -326,18 +326,10 @@ static void top_print(struct top *tp, double dt)
 	tp->n = 0;
 }
 
-static __u64 top_mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * SG_NSEC_PER_SEC + ts.tv_nsec;
-}
-
 static int top_tick(void *ctx)
 {
 	struct top *tp = ctx;
-	__u64 now = top_mono_ns();
+	__u64 now = sg_mono_ns();
 
 	top_print(tp, (now - tp->last_ns) / 1e9);
 	tp->last_ns = now;
@@ -367,7 +359,7 @@ static int cmd_top(int argc, char **argv)
 	sg_block_signals();
 	if (sg_reader_open(&tp.r, a.iface, a.mask, a.rate, top_one, &tp))
 		goto out;
-	tp.last_ns = top_mono_ns();
+	tp.last_ns = sg_mono_ns();
 	if (!sg_reader_run(&tp.r, a.seconds, top_tick, &tp))
 		ret = 0;
 	/* The part of a second since the last table. */

@@ -397,6 +397,14 @@ __u64 sg_clock_ns(void)
 	return (__u64)ts.tv_sec * SG_NSEC_PER_SEC + ts.tv_nsec;
 }
 
+__u64 sg_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * SG_NSEC_PER_SEC + ts.tv_nsec;
+}
+
 double sg_wscale_prev_left(const struct sg_config *cfg)
 {
 	__s64 left;
