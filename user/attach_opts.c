@@ -29,49 +29,36 @@ enum {
 _Static_assert(AO_MAX <= SG_CONF_MAX_OPTS, "SG_CONF_MAX_OPTS too small");
 
 /* Shared with `run`, which takes attach's options and one more. */
+/* clang-format off */
 const struct sg_opt sg_attach_opts[] = {
-	[AO_MODE] =
-		{"mode", 'm', "native|skb",
-		 "XDP mode: native (default, in the driver) or skb (generic, any driver, slower)"},
-	[AO_KEY_FILE] =
-		{"key-file", 'k', "FILE",
-		 "cookie key: 32 hex digits, mode 600 (default: random); share it across hosts behind one address"},
-	[AO_KEY_ROTATE] =
-		{"key-rotate", 0, "SEC",
-		 "`synguard run` only: rotate to a random key every SEC seconds, at least the cookie lifetime + " SG_XSTR(
-			 SG_COOKIE_MARGIN_SEC_LIT) " s (attach exits at once: nothing would rotate)"},
-	[AO_ENGINE] =
-		{"engine", 0, "auto|own|kernel",
-		 "own: synguard's cookies and the TC handoff (Linux 6.9+); kernel: the kernel's own cookies, made and checked at XDP (Linux 6.1+); auto (default): own if the kernel has its kfunc, else kernel"},
-	[AO_SRC_TABLE] =
-		{"src-table", 0, "N",
-		 "entries of the per-source limits table (default " SG_XSTR(SG_DEFAULT_SRC_TABLE) ", " SG_XSTR(
-			 SG_SRC_TABLE_MIN) " to " SG_XSTR(SG_SRC_TABLE_MAX) "), fixed until detach; when full, the least recently seen source makes room"},
-	[AO_SYNPROXY] =
-		{"synproxy", 0, "nat",
-		 "answer SYNs to ports NAT translates to another namespace (Docker -p, NodePort) at XDP with the kernel's cookie, and let netfilter's SYNPROXY open the connection to the backend: installs nftables rules and sets net.netfilter.nf_conntrack_tcp_loose to 0 until detach (IPv4; IPv6 too with the own engine)"},
-	[AO_GATEWAY] =
-		{"gateway", 0, NULL,
-		 "also answer SYNs this host routes to others (a router, a load balancer) at XDP, and let netfilter's SYNPROXY open their connections; the SYN-ACKs offer --wscale, which must be the backends' (IPv4; IPv6 too with the own engine)"},
-	[AO_METRICS] =
-		{"metrics", 0, "[ADDR:]PORT",
-		 "`synguard run` only: serve Prometheus metrics on http://ADDR:PORT/metrics (ADDR defaults to 127.0.0.1; [::1]:PORT for IPv6)"},
-	[AO_LOG_FORMAT] =
-		{"log-format", 0, "text|json",
-		 "`synguard run` only: events (cookies engaging, limits dropping, ACK floods, key rotations) as text lines (default) or one JSON object a line"},
-	[AO_ON_EVENT] =
-		{"on-event", 0, "CMD",
-		 "`synguard run` only: run CMD (sh -c) at each event, with SYNGUARD_EVENT, SYNGUARD_IFACE and the event's figures in its environment; one at a time, in order, each killed after 10 s"},
-	[AO_ACK_FLOOD] =
-		{"ack-flood-rate", 0, "N",
-		 "`synguard run` only: ACKs/s without a valid cookie that make an ack_flood_start event (default " SG_XSTR(
-			 SG_DEFAULT_ACK_FLOOD) ")"},
-	[AO_CONFIG] =
-		{"config", 'c', "FILE",
-		 "`synguard run` only: the config file (default " SG_CONF_DIR
-		 "/IFACE.conf, if it exists); options given here override its keys"},
+	[AO_MODE] = {"mode", 'm', "native|skb",
+		     "XDP mode: native (default, in the driver) or skb (generic, any driver, slower)"},
+	[AO_KEY_FILE] = {"key-file", 'k', "FILE",
+			 "cookie key: 32 hex digits, mode 600 (default: random); share it across hosts behind one address"},
+	[AO_KEY_ROTATE] = {"key-rotate", 0, "SEC",
+			   "`synguard run` only: rotate to a random key every SEC seconds, at least the cookie lifetime + "
+			   SG_XSTR(SG_COOKIE_MARGIN_SEC_LIT) " s (attach exits at once: nothing would rotate)"},
+	[AO_ENGINE] = {"engine", 0, "auto|own|kernel",
+		       "own: synguard's cookies and the TC handoff (Linux 6.9+); kernel: the kernel's own cookies, made and checked at XDP (Linux 6.1+); auto (default): own if the kernel has its kfunc, else kernel"},
+	[AO_SRC_TABLE] = {"src-table", 0, "N",
+			   "entries of the per-source limits table (default " SG_XSTR(SG_DEFAULT_SRC_TABLE) ", " SG_XSTR(SG_SRC_TABLE_MIN) " to " SG_XSTR(SG_SRC_TABLE_MAX) "), fixed until detach; when full, the least recently seen source makes room"},
+	[AO_SYNPROXY] = {"synproxy", 0, "nat",
+			 "answer SYNs to ports NAT translates to another namespace (Docker -p, NodePort) at XDP with the kernel's cookie, and let netfilter's SYNPROXY open the connection to the backend: installs nftables rules and sets net.netfilter.nf_conntrack_tcp_loose to 0 until detach (IPv4; IPv6 too with the own engine)"},
+	[AO_GATEWAY] = {"gateway", 0, NULL,
+			"also answer SYNs this host routes to others (a router, a load balancer) at XDP, and let netfilter's SYNPROXY open their connections; the SYN-ACKs offer --wscale, which must be the backends' (IPv4; IPv6 too with the own engine)"},
+	[AO_METRICS] = {"metrics", 0, "[ADDR:]PORT",
+			"`synguard run` only: serve Prometheus metrics on http://ADDR:PORT/metrics (ADDR defaults to 127.0.0.1; [::1]:PORT for IPv6)"},
+	[AO_LOG_FORMAT] = {"log-format", 0, "text|json",
+			   "`synguard run` only: events (cookies engaging, limits dropping, ACK floods, key rotations) as text lines (default) or one JSON object a line"},
+	[AO_ON_EVENT] = {"on-event", 0, "CMD",
+			 "`synguard run` only: run CMD (sh -c) at each event, with SYNGUARD_EVENT, SYNGUARD_IFACE and the event's figures in its environment; one at a time, in order, each killed after 10 s"},
+	[AO_ACK_FLOOD] = {"ack-flood-rate", 0, "N",
+			  "`synguard run` only: ACKs/s without a valid cookie that make an ack_flood_start event (default " SG_XSTR(SG_DEFAULT_ACK_FLOOD) ")"},
+	[AO_CONFIG] = {"config", 'c', "FILE",
+		       "`synguard run` only: the config file (default " SG_CONF_DIR "/IFACE.conf, if it exists); options given here override its keys"},
 	{NULL},
 };
+/* clang-format on */
 
 /* Longest --key-rotate: a year; longer is a typo for a shorter one. */
 #define SG_KEY_ROTATE_MAX (365 * 86400ULL)
