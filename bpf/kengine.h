@@ -68,17 +68,25 @@ static __always_inline __s64 sg_cookie_gen(struct xdp_md *ctx,
 }
 
 /*
- * The kernel's cookie for this SYN, into *cookie: -1 when there is one and
- * the SYN-ACK is to be sent, else the verdict (counted). Only a TCP
- * listener makes one: a socket of this very connection or an MPTCP
- * listener gets the SYN, as in the own engine (sg_owner). A subprogram:
- * its socket tuple then takes no room in sg_handle_syn's stack frame,
- * which 6.1's verifier counted past its 512-byte limit.
+ * A cookie subprogram's result: SG_COOKIE_MADE with the cookie in the low
+ * 32 bits when the SYN-ACK is to be sent, else the verdict (counted). A
+ * return value, not an out-parameter: the caller is the entry point, whose
+ * frame a pointed-to slot would grow on every call chain.
  */
-static __noinline int sg_kernel_cookie(struct xdp_md *ctx,
-				       const struct sg_pkt *p,
-				       const struct sg_flow *flow,
-				       __u32 *cookie)
+#define SG_COOKIE_MADE (1ULL << 32)
+
+/*
+ * The kernel's cookie for this SYN (SG_COOKIE_MADE | cookie, or the
+ * verdict). Only a TCP listener makes one: a socket of this very
+ * connection or an MPTCP listener gets the SYN, as in the own engine
+ * (sg_owner). A subprogram called by the entry point, before
+ * sg_kernel_syn: its socket tuple takes no room in the SYN paths' frames,
+ * and the two frames are never on one call chain, which 6.1's verifier
+ * sums (each rounded up to 32 bytes) against its 512-byte limit.
+ */
+static __noinline __s64 sg_kernel_cookie(struct xdp_md *ctx,
+					 const struct sg_pkt *p,
+					 const struct sg_flow *flow)
 {
 	const struct sg_config *cfg;
 	struct bpf_sock_tuple tup = {};
@@ -117,8 +125,7 @@ static __noinline int sg_kernel_cookie(struct xdp_md *ctx,
 	cfg = bpf_map_lookup_elem(&sg_config, &zero);
 	if (cfg && cfg->monitor) {
 		bpf_sk_release(sk);
-		*cookie = 0;
-		return -1;
+		return SG_COOKIE_MADE;
 	}
 	r = sg_cookie_gen(ctx, p, sk);
 	bpf_sk_release(sk);
@@ -128,8 +135,7 @@ static __noinline int sg_kernel_cookie(struct xdp_md *ctx,
 		sg_count(SG_CNT_SYN_KERNEL_COOKIE_ERROR);
 		return XDP_PASS;
 	}
-	*cookie = (__u32)r;
-	return -1;
+	return SG_COOKIE_MADE | (__u32)r;
 }
 
 /*
@@ -193,11 +199,11 @@ static __always_inline int sg_proxied(struct xdp_md *ctx,
 
 /*
  * A SYN to a translated port (SG_PORT_PROXY): the raw kernel cookie for
- * netfilter's SYNPROXY, into *cookie: -1 when there is one, else the
- * verdict (counted). A subprogram, like sg_kernel_cookie.
+ * netfilter's SYNPROXY (SG_COOKIE_MADE | cookie, or the verdict). A
+ * subprogram called by the entry point, like sg_kernel_cookie.
  */
-static __noinline int sg_proxy_cookie(struct xdp_md *ctx,
-				      const struct sg_pkt *p, __u32 *cookie)
+static __noinline __s64 sg_proxy_cookie(struct xdp_md *ctx,
+					const struct sg_pkt *p)
 {
 	__s64 r = sg_cookie_gen(ctx, p, NULL);
 
@@ -205,8 +211,7 @@ static __noinline int sg_proxy_cookie(struct xdp_md *ctx,
 		sg_count(SG_CNT_SYN_PROXY_COOKIE_ERROR);
 		return XDP_PASS;
 	}
-	*cookie = (__u32)r;
-	return -1;
+	return SG_COOKIE_MADE | (__u32)r;
 }
 
 /* Is a valid kernel cookie's ACK over its source's ACK limit? Counted. */

@@ -124,43 +124,39 @@ __noinline int sg_handle_syn(struct xdp_md *ctx, struct sg_pkt *p,
 }
 
 /*
- * Kernel engine: the SYN sg_handle_syn cleared for an answer, answered with
- * the kernel's cookie. A global function of its own, called by the entry
- * point, not by sg_handle_syn: in one frame with those checks, the SYN-ACK
- * builder took the stack past what 6.1's verifier allows (it adds up the
- * frames of a call chain, each rounded up to 32 bytes, the option walk's
- * bpf_loop callback included).
+ * Kernel engine: the SYN sg_handle_syn cleared for an answer and
+ * sg_kernel_cookie made a cookie for, answered. A global function of its
+ * own, called by the entry point, not by sg_handle_syn: in one frame with
+ * those checks, the SYN-ACK builder took the stack past what 6.1's
+ * verifier allows (it adds up the frames of a call chain, each rounded up
+ * to 32 bytes, the option walk's bpf_loop callback included). For the same
+ * reason it calls no cookie subprogram itself: clang 16's frame for it
+ * (232 bytes, 256 in the sum) with the entry's and sg_kernel_cookie's came
+ * to 528.
  */
 __noinline int sg_kernel_syn(struct xdp_md *ctx, struct sg_pkt *p,
-			     struct sg_flow *flow, const struct sg_config *cfg)
+			     struct sg_flow *flow, const struct sg_config *cfg,
+			     __u32 cookie)
 {
-	__u32 cookie = 0;
-	int v;
-
 	/* Verified in both engines, like every global function. */
 	if (!ctx || !p || !flow || !cfg || sg_engine != SG_ENGINE_KERNEL)
 		return XDP_PASS; /* not reached */
-	v = sg_kernel_cookie(ctx, p, flow, &cookie);
-	return v >= 0 ? v : sg_synack(ctx, p, flow, cfg, NULL, cookie, 1);
+	return sg_synack(ctx, p, flow, cfg, NULL, cookie, 1);
 }
 
 /*
  * A SYN to a translated port (SG_PORT_PROXY), answered with the raw
  * kernel cookie netfilter's SYNPROXY accepts (doc/design.md, "SYNPROXY for
- * translated ports"). A global function of its own, like sg_kernel_syn.
+ * translated ports"), which sg_proxy_cookie made. A global function of its
+ * own, like sg_kernel_syn.
  */
 __noinline int sg_proxy_syn(struct xdp_md *ctx, struct sg_pkt *p,
-			    struct sg_flow *flow, const struct sg_config *cfg)
+			    struct sg_flow *flow, const struct sg_config *cfg,
+			    __u32 cookie)
 {
-	__u32 cookie = 0;
-	int v;
-
 	if (!ctx || !p || !flow || !cfg)
 		return XDP_PASS; /* not reached */
-	v = sg_proxy_cookie(ctx, p, &cookie);
-	return v >= 0 ? v
-		      : sg_synack(ctx, p, flow, cfg, NULL, cookie,
-				  SG_SYNACK_PROXY);
+	return sg_synack(ctx, p, flow, cfg, NULL, cookie, SG_SYNACK_PROXY);
 }
 
 /*
@@ -301,6 +297,7 @@ static __always_inline int sg_syn(struct xdp_md *ctx, struct sg_pkt *p,
 				  const struct sg_config *cfg, int list)
 {
 	int engaged, v;
+	__s64 c;
 
 	sg_count(SG_CNT_SYN_RECEIVED);
 	if (list == SG_LIST_ALLOW) {
@@ -323,9 +320,19 @@ static __always_inline int sg_syn(struct xdp_md *ctx, struct sg_pkt *p,
 		return XDP_PASS;
 	}
 	v = sg_handle_syn(ctx, p, flow, cfg);
-	if (v == SG_SYN_PROXY)
-		return sg_proxy_syn(ctx, p, flow, cfg);
-	return v == SG_SYN_KERNEL ? sg_kernel_syn(ctx, p, flow, cfg) : v;
+	if (v == SG_SYN_PROXY) {
+		c = sg_proxy_cookie(ctx, p);
+		if (!(c & SG_COOKIE_MADE))
+			return c;
+		return sg_proxy_syn(ctx, p, flow, cfg, (__u32)c);
+	}
+	if (v == SG_SYN_KERNEL) {
+		c = sg_kernel_cookie(ctx, p, flow);
+		if (!(c & SG_COOKIE_MADE))
+			return c;
+		return sg_kernel_syn(ctx, p, flow, cfg, (__u32)c);
+	}
+	return v;
 }
 
 /* The verdict on a frame, counted. */
