@@ -288,10 +288,13 @@ static void follow_ports(const char *iface, struct sg_port_kinds *seen,
 }
 
 /*
- * The signals that stop run: those of sg_signal_set() that were not
- * ignored when it started, so that `nohup synguard run ...` survives the
- * hang-up, as any program does. (They are blocked, so a stop signal waits
- * for sigtimedwait whatever its disposition.)
+ * The signals run waits for: SIGHUP, which reloads, and those of the stop
+ * signals (sg_signal_set()) that were not ignored when it started, so that
+ * `nohup synguard run ...` survives what it asks to. SIGHUP is waited for
+ * even when ignored: a hang-up then reloads, which is harmless, and
+ * otherwise nohup would leave every reload unanswered. (They are blocked,
+ * and Linux keeps a blocked signal pending whatever its disposition, so
+ * sigtimedwait takes it.)
  */
 static void stop_signals(sigset_t *set)
 {
@@ -300,8 +303,8 @@ static void stop_signals(sigset_t *set)
 
 	sg_signal_set(set);
 	for (sig = 1; sig < NSIG; sig++)
-		if (sigismember(set, sig) == 1 && !sigaction(sig, NULL, &sa) &&
-		    sa.sa_handler == SIG_IGN)
+		if (sig != SIGHUP && sigismember(set, sig) == 1 &&
+		    !sigaction(sig, NULL, &sa) && sa.sa_handler == SIG_IGN)
 			sigdelset(set, sig);
 }
 

@@ -7,7 +7,8 @@
 #   conf_run_loads      run --config FILE: status shows the file's mss4, the
 #                       allow and deny lists are the files'
 #   conf_reload         reload IFACE: applied by run (pid ...), the same XDP
-#                       program, the lists as a diff
+#                       program, the lists as a diff; run was started with
+#                       SIGHUP ignored, as nohup starts it
 #   conf_bad_*          an unknown key, a bad value, a missing list file, a
 #                       bad CIDR at line N, an attach-only key changed:
 #                       exit 2, "FILE:N:", mss4 unchanged
@@ -53,9 +54,15 @@ printf '# trusted\n198.51.100.0/24\n' >"$TMP/allow.list"
 printf '203.0.113.7\n' >"$TMP/deny.list"
 
 # run_start [ENV...]: synguard run in the background, until its PID file.
+# With HUP_IGNORED=1, started as nohup starts it (SIGHUP ignored): reload
+# and SIGHUP must reach it all the same.
+HUP_IGNORED=0
 run_start() {
-	env "$@" nsenter --net="/var/run/netns/$SNS" "$SYNGUARD" run "$SIF" \
-		--config "$CONF" >>"$TMP/run.out" 2>>"$TMP/run.err" &
+	(
+		[ "$HUP_IGNORED" = 1 ] && trap '' HUP
+		exec env "$@" nsenter --net="/var/run/netns/$SNS" "$SYNGUARD" \
+			run "$SIF" --config "$CONF" >>"$TMP/run.out" 2>>"$TMP/run.err"
+	) &
 	RUN_PID=$!
 	BG_PIDS+=("$RUN_PID")
 	SG_ATTACHED=1
@@ -89,7 +96,12 @@ status_get() {
 lists() { sg "$1" "$SIF" list 2>&1 | grep -v 'waiting for another' | tr '\n' ' '; }
 
 conf 1400
+# The first run, through conf_sighup, is started the way nohup starts it.
+HUP_IGNORED=1
 run_start || { fail conf_run_loads "no run"; conf_finish; }
+grep -q '^SigIgn:.*[13579bdf]$' "/proc/$RUN_PID/status" ||
+	REASONS+=("run was not started with SIGHUP ignored: $(grep SigIgn "/proc/$RUN_PID/status")")
+HUP_IGNORED=0
 want "mss4" "$(status_get mss4)" -eq 1400
 PROG=$(status_get xdp_prog_id)
 [ "$(lists allow)" = "198.51.100.0/24 " ] || REASONS+=("allow list: $(lists allow)")
