@@ -271,10 +271,12 @@ int sg_conf_lists_write(const struct sg_pins *p, const struct sg_attach_args *a,
 	return rc;
 }
 
-int sg_conf_apply(const struct sg_attach_args *a)
+int sg_conf_apply(const struct sg_attach_args *a, bool adopting)
 {
-	const int need[] = {SG_M_CONFIG, SG_M_PORT_MAP, SG_M_INFO,  SG_M_ALLOW4,
-			    SG_M_ALLOW6, SG_M_DENY4,	SG_M_DENY6, SG_M_SRC};
+	const int need[] = {SG_M_CONFIG, SG_M_PORT_MAP, SG_M_INFO,
+			    SG_M_ALLOW4, SG_M_ALLOW6,	SG_M_DENY4,
+			    SG_M_DENY6,	 SG_M_SRC,	SG_M_KEYS};
+	struct sg_key_change kc;
 	static struct sg_ports old_ports;
 	struct sg_settings cur = {};
 	struct sg_config old;
@@ -308,6 +310,25 @@ int sg_conf_apply(const struct sg_attach_args *a)
 			goto refused;
 		}
 		sg_err_where = NULL;
+	}
+	/* The file's key, if it names one: first, since a change it refuses
+	 * (too soon after the last) writes nothing, and nothing else may
+	 * be written then. */
+	if (a->key_file) {
+		if (sg_engine_refuses(&info, a->iface, "take a key of ours"))
+			goto refused;
+		k = sg_key_file_apply(&p, a->key_file, &kc);
+		if (k < 0)
+			goto refused;
+		/* A restart must not fail on it: the key in use stays. */
+		if (k == 1 && adopting)
+			sg_warn("%s: the key in %s is not loaded: the last key change was %llus ago; load it in %llus with `synguard reload %s`",
+				a->iface, a->key_file, kc.age, kc.wait,
+				a->iface);
+		else if (k == 1) {
+			sg_key_refused(a->iface, &kc, "and reload again");
+			goto refused;
+		}
 	}
 	/* Every setting is the file's (or its default): not only those
 	 * it names. What the host and the lists set stays. */

@@ -81,7 +81,6 @@ static int cmd_key(int argc, char **argv)
 	memset(key, 0, sizeof(key));
 	sg_pins_close(&p);
 	if (rc == 1)
-		sg_err("refusing to replace the key of %s: the last key change was %llus ago, and the key it replaced stays in use for handshakes in flight for the cookie lifetime (%us) plus %us of time period and clock skew; changing keys now would make those handshakes fail. Wait %llus, or use --force",
-		       iface, kc.age, kc.lifetime, SG_COOKIE_MARGIN_SEC, kc.wait);
+		sg_key_refused(iface, &kc, "or use --force");
 	return rc ? SG_EXIT_FAIL : 0;
 }

@@ -187,3 +187,41 @@ int sg_key_change(const struct sg_pins *p, const __u8 key[SG_KEY_BYTES],
 	       p->iface, source, kc->slot, kc->prev);
 	return 0;
 }
+
+void sg_key_refused(const char *iface, const struct sg_key_change *kc,
+		    const char *then)
+{
+	sg_err("refusing to replace the key of %s: the last key change was %llus ago, and the key it replaced stays in use for handshakes in flight for the cookie lifetime (%us) plus %us of time period and clock skew; changing keys now would make those handshakes fail. Wait %llus, %s",
+	       iface, kc->age, kc->lifetime, SG_COOKIE_MARGIN_SEC, kc->wait,
+	       then);
+}
+
+int sg_key_file_apply(const struct sg_pins *p, const char *file,
+		      struct sg_key_change *kc)
+{
+	__u8 key[SG_KEY_BYTES];
+	struct sg_keys keys;
+	__u64 words[2];
+	int rc, cur;
+
+	if (sg_key_file_read(file, key))
+		return -1;
+	rc = sg_map_read(p, SG_M_KEYS, &keys);
+	if (rc) {
+		sg_err("%s: cannot read the keys: %s", p->iface, sg_strerr(rc));
+		rc = -1;
+		goto out;
+	}
+	sg_key_words(key, words);
+	cur = keys.current & 1;
+	/* The file's key in use already: the usual case, nothing to do. */
+	if (keys.valid[cur] && !memcmp(keys.key[cur], words, sizeof(words)))
+		rc = 0;
+	else
+		rc = sg_key_change(p, key, file, false, kc);
+out:
+	memset(key, 0, sizeof(key));
+	memset(words, 0, sizeof(words));
+	memset(&keys, 0, sizeof(keys));
+	return rc;
+}

@@ -97,8 +97,9 @@ bool sg_restart_pending(void)
  * A run stopped during a restart left the interface attached and a
  * handover naming its XDP program: take it over, with this run's settings
  * written in place. 1 adopted (the lock held again, as after attach), 0
- * nothing to adopt, or -(exit code) after a message. The key stays:
- * cookies in flight stay valid.
+ * nothing to adopt, or -(exit code) after a message. The key changes only
+ * if the config's key_file holds a new one, and the previous key stays
+ * valid for cookies in flight, as with `synguard key`.
  */
 int sg_run_adopt(struct sg_attach_args *a, struct sg_info *ours)
 {
@@ -146,10 +147,7 @@ int sg_run_adopt(struct sg_attach_args *a, struct sg_info *ours)
 			a->iface);
 		return 0;
 	}
-	if (a->key_file)
-		sg_note("%s: adopting keeps the key in use; load %s with `synguard key %s load %s` if it changed",
-			a->iface, a->key_file, a->iface, a->key_file);
-	rc = sg_conf_apply(a);
+	rc = sg_conf_apply(a, true);
 	if (rc)
 		return -rc; /* said why; what is attached stays as it was */
 	*ours = info;
@@ -268,7 +266,7 @@ static int cmd_reload(int argc, char **argv)
 		}
 		return reload_daemon(iface, pid);
 	}
-	rc = sg_conf_apply(&a);
+	rc = sg_conf_apply(&a, false);
 	if (!rc)
 		printf("%s: reloaded %s\n", iface, path);
 	return rc;

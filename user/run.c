@@ -480,7 +480,7 @@ static void run_reload(struct run *r, const siginfo_t *si)
 		rc = SG_EXIT_USAGE;
 	}
 	if (!rc)
-		rc = sg_conf_apply(&na);
+		rc = sg_conf_apply(&na, false);
 	if (!rc) {
 		/* The previous file's strings stay allocated: settings this
 		 * reload does not replace (the metrics address, the key

@@ -710,10 +710,13 @@ int sg_list_file_save(const char *path, const struct sg_cidr *c, size_t n,
 int sg_list_file_read(const char *path, struct sg_conf_list *l);
 /*
  * Applies a (a config file and options) to the protected a->iface in
- * place: settings, ports and lists. Refused whole, nothing changed, when
- * a setting only attach makes differs. 0, or an exit code after a message.
+ * place: settings, ports, lists and key_file's key. Refused whole, nothing
+ * changed, when a setting only attach makes differs, or when the key file
+ * holds a new key too soon after the last key change; adopting (a
+ * restart), that keeps the key in use with a warning instead. 0, or an
+ * exit code after a message.
  */
-int sg_conf_apply(const struct sg_attach_args *a);
+int sg_conf_apply(const struct sg_attach_args *a, bool adopting);
 /* Writes the lists a's config names into the pins: 0 or -1 (said). */
 int sg_conf_lists_write(const struct sg_pins *p, const struct sg_attach_args *a,
 			bool quiet);
@@ -881,6 +884,19 @@ struct sg_key_change {
  */
 int sg_key_change(const struct sg_pins *p, const __u8 key[SG_KEY_BYTES],
 		  const char *source, bool force, struct sg_key_change *kc);
+
+/* The refusal of a change sg_key_change returned 1 for; then: the fix. */
+void sg_key_refused(const char *iface, const struct sg_key_change *kc,
+		    const char *then);
+
+/*
+ * A config file's key_file made current through pins as sg_key_change
+ * wants them, unless it is current already: 0 (done, or nothing to do),
+ * 1 refused as sg_key_change refuses (nothing written, *kc says why), or
+ * -1 after a message.
+ */
+int sg_key_file_apply(const struct sg_pins *p, const char *file,
+		      struct sg_key_change *kc);
 
 /* ---- the commands (attach.c, detach.c, status.c, stats.c, config.c, key.c,
  * lists.c, run.c) ---- */

@@ -26,6 +26,8 @@
 #                       the kernel answered SYNs (the measurement sees a gap
 #                       when there is one)
 #   conf_reload_no_run  reload of what attach protected: through the pins
+#   conf_reload_key     key_file: the key in use left, a new key made
+#                       current, a second new key at once refused whole
 set -u
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
@@ -267,5 +269,44 @@ want "reload exit" "$?" -eq 0
 want "mss4" "$(status_get mss4)" -eq 1360
 [ "$(lists allow)" = "198.51.100.0/24 203.0.113.0/24 " ] || REASONS+=("allow list: $(lists allow)")
 check conf_reload_no_run
+
+# ---- the key file: reload makes its key current, or refuses whole ----
+sg_detach
+(
+	umask 077
+	echo 00112233445566778899aabbccddeeff >"$TMP/k1"
+	echo ffeeddccbbaa99887766554433221100 >"$TMP/k2"
+)
+# key_reload MSS4 KEYFILE: reload the config with that mss4 and key_file.
+key_reload() {
+	conf "$1"
+	echo "key_file = $2" >>"$CONF"
+	KOUT=$(sg reload "$SIF" --config "$CONF" 2>&1)
+	KRC=$?
+}
+sg_attach --mss4 1400 --key-file "$TMP/k1" >/dev/null || REASONS+=("attach failed")
+t0=$(status_get key_installed_unix)
+# The key in use: nothing to do.
+key_reload 1340 "$TMP/k1"
+want "reload exit, the same key" "$KRC" -eq 0
+[[ $KOUT != *"new key"* ]] || REASONS+=("the key in use loaded again: $KOUT")
+want "key_slot" "$(status_get key_slot)" -eq 0
+want "key_installed_unix" "$(status_get key_installed_unix)" -eq "$t0"
+want "mss4" "$(status_get mss4)" -eq 1340
+# A new key: current, the previous one kept for cookies in flight (the
+# other slot was empty since attach, so no wait).
+key_reload 1320 "$TMP/k2"
+want "reload exit, a new key" "$KRC" -eq 0
+[[ $KOUT == *"new key ($TMP/k2) is current in slot 1"* ]] || REASONS+=("reload said: $KOUT")
+want "key_slot" "$(status_get key_slot)" -eq 1
+want "mss4" "$(status_get mss4)" -eq 1320
+# Another at once: it would end the previous key's handshakes in flight.
+# Refused whole: the key and mss4 stay.
+key_reload 1300 "$TMP/k1"
+want "reload exit, a key too soon" "$KRC" -eq 2
+[[ $KOUT == *"refusing to replace the key of $SIF"*"and reload again"* ]] || REASONS+=("reload said: $KOUT")
+want "key_slot" "$(status_get key_slot)" -eq 1
+want "mss4" "$(status_get mss4)" -eq 1320
+check conf_reload_key
 sg_detach
 conf_finish
