@@ -112,7 +112,8 @@ static int proxy_chain(char *script, size_t len, int *n, const char *set,
 		return -1;
 	}
 	if (!proxy_elements(ports, elems, PROXY_LIST_MAX) && *n < (int)len) {
-		/* clang-format off: one line of the script a line */
+		/* One line of the script a line. */
+		/* clang-format off */
 		*n += snprintf(
 			script + *n, len - *n,
 			"\tset %s {\n"
@@ -141,8 +142,10 @@ static int proxy_chain(char *script, size_t len, int *n, const char *set,
  * One set's line of chain proxy_hold. The port set keeps a flow that other
  * software marked with the same bit to any other port out of it.
  */
+/* clang-format off */
 #define PROXY_HOLD_RULE                                                        \
 	"\t\tiif \"%s\" meta l4proto tcp ct direction original ct original proto-dst @%s ct mark & 0x%08x == 0x%08x ct status & seen-reply == seen-reply ct status & 0x40 == 0 counter name \"" SG_NFT_HELD_COUNTER "\" drop\n"
+/* clang-format on */
 
 /*
  * SYNPROXY's race (doc/design.md, "SYNPROXY for translated ports"): once
@@ -159,7 +162,8 @@ static int hold_chains(char *script, size_t len, const char *iface, bool gw)
 	const char *sets[] = {SG_NFT_NAT_SET, SG_NFT_GATEWAY_SET};
 	int nsets = gw ? 2 : 1, n, i;
 
-	/* clang-format off: one line of the script a line */
+	/* One line of the script a line. */
+	/* clang-format off */
 	n = snprintf(script, len,
 		"\tcounter " SG_NFT_HELD_COUNTER " {\n\t}\n"
 		"\tchain proxy_mark {\n"
@@ -209,7 +213,8 @@ int sg_notrack_install(const char *iface, int ifindex,
 	 * attach that was killed; the whole script is one transaction.
 	 * priority raw (-300) runs before conntrack (-200).
 	 */
-	/* clang-format off: one line of the script a line */
+	/* One line of the script a line. */
+	/* clang-format off */
 	n = snprintf(
 		script, len,
 		"table inet %s {}\n"
@@ -245,7 +250,8 @@ int sg_notrack_install(const char *iface, int ifindex,
 			"forward", sp->gateway, iface, sp))
 		goto out;
 	if (sp && n < (int)len)
-		n += hold_chains(script + n, len - n, iface, sp->gateway != NULL);
+		n += hold_chains(script + n, len - n, iface,
+				 sp->gateway != NULL);
 	if (n < (int)len)
 		snprintf(script + n, len - n, "}\n");
 	rc = nft(script, args, out, sizeof(out));
