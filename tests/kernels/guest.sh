@@ -89,15 +89,32 @@ suite() {
 	echo "# $1: $(echo "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -n 1)"
 	add_summary "$1" "$out" $rc
 }
+full=0
+grep -qw sg_full=1 /proc/cmdline && full=1
 if [ $kfunc = 1 ]; then
 	suite tests/integration/test_handoff.sh
+	# Translated ports and NodePorts behind netfilter's SYNPROXY, and
+	# local listeners on NAT hosts: the netfilter and conntrack of this
+	# kernel, not only the host's. Both suites attach the own engine (its
+	# kernel-engine cases are their own); N connects per case, 20 when
+	# qemu emulates the CPU.
+	for t in test_synproxy test_nat; do
+		if [ $full = 1 ]; then
+			suite tests/integration/$t.sh
+		else
+			echo "# tests/integration/$t.sh at N=20 connects"
+			N=20 suite tests/integration/$t.sh
+		fi
+	done
 else
-	skip tests/integration/test_handoff.sh "the own engine's handoff needs bpf_sk_assign_tcp_reqsk (Linux 6.9)"
+	for t in test_handoff test_synproxy test_nat; do
+		skip tests/integration/$t.sh "the own engine needs bpf_sk_assign_tcp_reqsk (Linux 6.9)"
+	done
 fi
 # Full size under KVM (sg_full=1, which MATRIX_FULL=1 on the host sets
 # under TCG too); smaller counts, the same cases, when qemu emulates the
 # CPU (TCG), where the full floods take minutes.
-if grep -qw sg_full=1 /proc/cmdline; then
+if [ $full = 1 ]; then
 	echo "# tests/integration/test_kengine.sh at full size"
 	suite tests/integration/test_kengine.sh
 else
