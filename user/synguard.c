@@ -75,11 +75,14 @@ static void print_entry(FILE *f, const char *lhs, const char *help,
 	int col;
 
 	snprintf(text, sizeof(text), "%s%s", help, extra);
-	col = fprintf(f, "  %-*s ", HELP_COL - 3, lhs);
-	if (col > HELP_COL) {
+	/* Too long for its column: the text starts on the next line, and
+	 * no space is left at the end of this one. */
+	col = fprintf(f, "  %s", lhs);
+	if (col + 1 > HELP_COL)
 		fprintf(f, "\n%*s", HELP_COL, "");
-		col = HELP_COL;
-	}
+	else
+		fprintf(f, "%*s", HELP_COL - col, "");
+	col = HELP_COL;
 	while (*w) {
 		end = strchrnul(w, ' ');
 		if (col > HELP_COL && col + (end - w) >= HELP_WIDTH) {
