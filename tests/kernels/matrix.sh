@@ -224,7 +224,7 @@ for s in "${SERIES[@]}"; do
 		full=${MATRIX_FULL:-0}
 		[ "$accel" = kvm ] && full=1
 		qemu "$dir" "$accel" "$TIMEOUT" "$log" "# guest kernel" "$UP" \
-			"sg_cmd=$ROOT/tests/kernels/guest.sh sg_full=$full sg_verbose=${MATRIX_VERBOSE:-0}"
+			"sg_cmd=$ROOT/tests/kernels/guest.sh sg_full=$full sg_accel=$accel sg_verbose=${MATRIX_VERBOSE:-0}"
 		rc=$?
 		grep -qF '# guest kernel' "$log" && break
 		[ $boot = 2 ] && break
