@@ -89,6 +89,9 @@ suite() {
 	echo "# $1: $(echo "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -n 1)"
 	add_summary "$1" "$out" $rc
 }
+# Full size under KVM (sg_full=1, which MATRIX_FULL=1 on the host sets
+# under TCG too); smaller counts, the same cases, when qemu emulates the
+# CPU (TCG), where the full floods take minutes.
 full=0
 grep -qw sg_full=1 /proc/cmdline && full=1
 if [ $kfunc = 1 ]; then
@@ -111,9 +114,6 @@ else
 		skip tests/integration/$t.sh "the own engine needs bpf_sk_assign_tcp_reqsk (Linux 6.9)"
 	done
 fi
-# Full size under KVM (sg_full=1, which MATRIX_FULL=1 on the host sets
-# under TCG too); smaller counts, the same cases, when qemu emulates the
-# CPU (TCG), where the full floods take minutes.
 # Long transfers across every operator change, and cookie forgery end to
 # end, where the guest's CPU is the machine's (KVM): under qemu's software
 # emulation continuity takes about 400 s and its drain case cannot hold
