@@ -300,11 +300,12 @@ nstat_delta() {
 	echo $(( ${b:-0} - ${a:-0} ))
 }
 
-# capture_start FILE: tcpdump of all TCP on the server's veth (both
-# directions). Frames synguard sends with XDP_TX, and frames it consumes,
-# never reach the capture tap; everything the kernel sends or receives does.
+# capture_start FILE [NS IFACE]: tcpdump of all TCP on the server's veth
+# (both directions), or on IFACE in NS. Frames synguard sends with XDP_TX,
+# and frames it consumes, never reach the capture tap; everything the
+# kernel sends or receives does.
 capture_start() {
-	ip netns exec "$SNS" tcpdump -i "$SIF" -nn -U --immediate-mode -w "$1" tcp \
+	ip netns exec "${2:-$SNS}" tcpdump -i "${3:-$SIF}" -nn -U --immediate-mode -w "$1" tcp \
 		2>"$1.err" &
 	CAP_PID=$!
 	for _ in $(seq 50); do

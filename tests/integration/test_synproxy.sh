@@ -121,13 +121,14 @@ d() { stat_delta "$TMP/s0" "$TMP/s1" "$1"; }
 # flow (ack_conntrack_pass; SYNPROXY still takes it, as invalid) and the
 # counts below would not be exact. Only this namespace's table.
 fresh_conntrack() { in_s conntrack -F >/dev/null 2>&1; }
-# want_acks_passed N: each handshake ACK passed to SYNPROXY, plus at most a
-# few first data segments that reached XDP before SYNPROXY had made the
-# connection's conntrack entry (they carry the same valid cookie; seen once
-# or twice in 200, more often under a flood).
+# want_acks_passed N: each handshake ACK passed to SYNPROXY, plus a few
+# first data segments that reached XDP before SYNPROXY had made the
+# connection's conntrack entry (they carry the same valid cookie; seen
+# once or twice in 200, and up to 16 in 600 under a flood): at most 5%
+# more, and 5 more below 100.
 want_acks_passed() {
 	want "ack_proxy_cookie_pass delta" "$(d ack_proxy_cookie_pass)" -ge "$1"
-	want "ack_proxy_cookie_pass delta" "$(d ack_proxy_cookie_pass)" -le $(($1 + 5))
+	want "ack_proxy_cookie_pass delta" "$(d ack_proxy_cookie_pass)" -le $(($1 + ($1 > 100 ? $1 / 20 : 5)))
 }
 
 # want_tc_csum KIND: every ACK passed to SYNPROXY went through TC's
@@ -140,20 +141,41 @@ want_tc_csum() {
 	done
 }
 
+# capture_resets NAME NS: a capture of the server's side of every
+# handshake (its interface has its namespace's name), for show_resets.
+capture_resets() {
+	capture_start "$TMP/$1.pcap" "$2" "$2" || REASONS+=("tcpdump did not start")
+}
+# show_resets NAME: the flows (at most 3) in which the server sent a reset,
+# as it saw them.
+show_resets() {
+	local p
+	for p in $(tcpdump -nn -r "$TMP/$1.pcap" 'tcp[tcpflags] & tcp-rst != 0' 2>/dev/null |
+		sed -nE 's/.* > [^ ]*\.([0-9]+): .*/\1/p' | sort -u | head -n 3); do
+		echo "# $1: the flow of a reset, client port $p, at the server:"
+		tcpdump -nn -tt -r "$TMP/$1.pcap" "tcp port $p" 2>/dev/null |
+			head -n 20 | sed 's/^/#   /'
+	done
+}
+
 # run_case NAME ADDR PORT RNS [CSUM]: N connects to ADDR:PORT, served from
 # namespace RNS: every SYN answered at XDP for SYNPROXY, every handshake
 # ACK passed to it; IPv6 ACKs verified at TC as proxy_csum_CSUM (ok).
 run_case() {
-	local name=$1 addr=$2 port=$3 ns=$4 csum=${5:-ok} r
+	local name=$1 addr=$2 port=$3 ns=$4 csum=${5:-ok} r rsts
 	fresh_conntrack
 	stats_snap "$TMP/s0"
 	ip netns exec "$ns" nstat -asz >"$TMP/k0"
+	capture_resets "$name" "$ns"
 	r=$(client -n "$N" -t "$CT" "$addr" "$port")
+	capture_stop
 	stats_snap "$TMP/s1"
 	ip netns exec "$ns" nstat -asz >"$TMP/k1"
 	want "connects ok" "$(json_get "$r" ok)" -eq "$N"
 	[ -n "$(json_get "$r" error)" ] && REASONS+=("client: $(json_get "$r" error)")
-	want "RSTs sent by the server" "$(nstat_delta "$TMP/k0" "$TMP/k1" TcpOutRsts)" -eq 0
+	rsts=$(nstat_delta "$TMP/k0" "$TMP/k1" TcpOutRsts)
+	want "RSTs sent by the server" "$rsts" -eq 0
+	[ "$rsts" = 0 ] || show_resets "$name"
 	want "syn_proxy_cookie delta" "$(d syn_proxy_cookie)" -eq "$N"
 	want_acks_passed "$N"
 	want "syn_no_listener_pass delta" "$(d syn_no_listener_pass)" -eq 0
@@ -304,7 +326,9 @@ sleep 1
 fresh_conntrack
 stats_snap "$TMP/s0"
 kns_nstat "$TMP/k0"
+capture_resets flood "$KNS"
 r=$(client -n "$N" -t "$CT" "$S4" $P_PUB)
+capture_stop
 stats_snap "$TMP/s1"
 kns_nstat "$TMP/k1"
 kill_ours "$flood"
@@ -314,7 +338,9 @@ print(json.load(open(sys.argv[1])).get("cookies_engaged", 0))' "$TMP/s1")" -ge 1
 want "syn_proxy_cookie delta (flood and client)" "$(d syn_proxy_cookie)" -gt "$N"
 want_acks_passed "$N"
 want "ack_proxy_cookie_bad delta" "$(d ack_proxy_cookie_bad)" -eq 0
-want "RSTs sent by the container" "$(nstat_delta "$TMP/k0" "$TMP/k1" TcpOutRsts)" -eq 0
+rsts=$(nstat_delta "$TMP/k0" "$TMP/k1" TcpOutRsts)
+want "RSTs sent by the container" "$rsts" -eq 0
+[ "$rsts" = 0 ] || show_resets flood
 echo "# flood: $(json_get "$r" ok)/$N ok, syn_proxy_cookie $(d syn_proxy_cookie), ack_proxy_cookie_pass $(d ack_proxy_cookie_pass)"
 check engaged_by_flood_ipv4
 
