@@ -135,9 +135,16 @@ static int proxy_chain(char *script, size_t len, int *n, const char *set,
 	return rc;
 }
 
-/* One set's line of chain proxy_mark. */
+/*
+ * One set's lines of chain proxy_mark: a SYN of SYNPROXY's own to a flow it
+ * marked before, once the backend has answered, goes no further; then the
+ * mark on a new one.
+ */
+/* clang-format off */
 #define PROXY_MARK_RULE                                                        \
+	"\t\ttcp flags & (syn|ack) == syn fib saddr type != local ct original proto-dst @%s ct mark & 0x%08x == 0x%08x ct status & seen-reply == seen-reply counter name \"" SG_NFT_HELD_COUNTER "\" drop\n" \
 	"\t\ttcp flags & (syn|ack) == syn fib saddr type != local ct original proto-dst @%s ct mark set ct mark | 0x%08x\n"
+/* clang-format on */
 /*
  * One set's line of chain proxy_hold. The port set keeps a flow that other
  * software marked with the same bit to any other port out of it.
@@ -148,14 +155,23 @@ static int proxy_chain(char *script, size_t len, int *n, const char *set,
 /* clang-format on */
 
 /*
- * SYNPROXY's race (doc/design.md, "SYNPROXY for translated ports"): once
- * conntrack has seen the backend's SYN-ACK (seen-reply) and before
- * SYNPROXY's hook has set up the sequence adjustment (IPS_SEQ_ADJUST,
- * 0x40), a client segment would reach the backend unadjusted and be
- * reset. SYNPROXY's own SYN to the backend (a non-local source, leaving
- * through OUTPUT) marks its flow; a client segment of a marked flow in
- * that moment is dropped before NAT, and the client sends it again. The
- * named counter shows how often that happened (status).
+ * SYNPROXY's races (doc/design.md, "SYNPROXY for translated ports"):
+ * - once conntrack has seen the backend's SYN-ACK (seen-reply) and before
+ *   SYNPROXY's hook has set up the sequence adjustment (IPS_SEQ_ADJUST,
+ *   0x40), a client segment would reach the backend unadjusted and be
+ *   reset;
+ * - a client data segment that conntrack still finds in SYN_SENT (invalid)
+ *   carries the cookie too, and SYNPROXY sends the backend a second SYN.
+ *   If that SYN leaves after the backend's SYN-ACK was handled, conntrack
+ *   takes the backend's answer to it for a reopened connection (SYN_RECV
+ *   again) and SYNPROXY handles it a second time: its second ACK to the
+ *   backend is adjusted twice, and the backend resets it.
+ * SYNPROXY's own SYN to the backend (a non-local source, leaving through
+ * OUTPUT) marks its flow. A client segment of a marked flow in the first
+ * moment is dropped before NAT; a second SYN of a marked flow whose reply
+ * was seen is dropped in OUTPUT. The client sends its segment again, by
+ * then into the established flow. The named counter shows how often
+ * either happened (status).
  */
 static int hold_chains(char *script, size_t len, const char *iface, bool gw)
 {
@@ -170,6 +186,7 @@ static int hold_chains(char *script, size_t len, const char *iface, bool gw)
 		"\t\ttype filter hook output priority filter; policy accept;\n");
 	for (i = 0; i < nsets && n < (int)len; i++)
 		n += snprintf(script + n, len - n, PROXY_MARK_RULE, sets[i],
+			      SG_PROXY_CT_MARK, SG_PROXY_CT_MARK, sets[i],
 			      SG_PROXY_CT_MARK);
 	if (n < (int)len)
 		n += snprintf(script + n, len - n,

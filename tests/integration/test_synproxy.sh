@@ -141,23 +141,6 @@ want_tc_csum() {
 	done
 }
 
-# capture_resets NAME NS: a capture of the server's side of every
-# handshake (its interface has its namespace's name), for show_resets.
-capture_resets() {
-	capture_start "$TMP/$1.pcap" "$2" "$2" || REASONS+=("tcpdump did not start")
-}
-# show_resets NAME: the flows (at most 3) in which the server sent a reset,
-# as it saw them.
-show_resets() {
-	local p
-	for p in $(tcpdump -nn -r "$TMP/$1.pcap" 'tcp[tcpflags] & tcp-rst != 0' 2>/dev/null |
-		sed -nE 's/.* > [^ ]*\.([0-9]+): .*/\1/p' | sort -u | head -n 3); do
-		echo "# $1: the flow of a reset, client port $p, at the server:"
-		tcpdump -nn -tt -r "$TMP/$1.pcap" "tcp port $p" 2>/dev/null |
-			head -n 20 | sed 's/^/#   /'
-	done
-}
-
 # run_case NAME ADDR PORT RNS [CSUM]: N connects to ADDR:PORT, served from
 # namespace RNS: every SYN answered at XDP for SYNPROXY, every handshake
 # ACK passed to it; IPv6 ACKs verified at TC as proxy_csum_CSUM (ok).
@@ -269,6 +252,51 @@ st=$(sg status "$SIF" 2>&1)
 	REASONS+=("status does not count the held segment: $st")
 fresh_conntrack
 check synproxy_hold_counted
+
+# SYNPROXY's second SYN, made on purpose. A handshake split in two
+# (split.py): its SYN-ACK comes from XDP, then conntrack -I gives the flow
+# the state of the race (SYN_SENT, marked, the backend's reply seen), and
+# the client's ACK, which carries data, follows. Conntrack finds it
+# invalid, and SYNPROXY, whose cookie check it passes, sends the backend a
+# second SYN: dropped in OUTPUT and counted. Without the rule that SYN
+# goes on and nothing is counted.
+scapy_python
+if [ "$SCAPY" = 0 ]; then
+	skip synproxy_second_syn_dropped "python3-scapy is not installed (make deps installs it): the split handshake needs it"
+else
+	# The client kernel knows nothing of the split handshake: no RST.
+	ip netns exec "$CNS" nft -f - <<-EOF || REASONS+=("cannot install the client's RST filter")
+		table inet sgsplit {
+			chain out {
+				type filter hook output priority 0;
+				tcp sport 41005 tcp flags rst drop
+			}
+		}
+	EOF
+	fresh_conntrack
+	before=$(held_json)
+	mac_c=$(ip -n "$CNS" -br link show dev "$CIF" | awk '{print $3}')
+	mac_s=$(ip -n "$SNS" -br link show dev "$SIF" | awk '{print $3}')
+	ip netns exec "$CNS" "$PY" "$(dirname "$0")/split.py" "$CIF" "$mac_c" "$mac_s" \
+		$C4 "$S4" $P_PUB 41005 nots "$TMP/go.second" >"$TMP/split.second" 2>&1 &
+	sp=$!
+	BG_PIDS+=($sp)
+	for _ in $(seq 50); do
+		grep -q '"synack": 1' "$TMP/split.second" && break
+		sleep 0.1
+	done
+	grep -q '"synack": 1' "$TMP/split.second" ||
+		REASONS+=("split handshake without a SYN-ACK: $(tail -n 1 "$TMP/split.second")")
+	in_s conntrack -I -p tcp -s $C4 -d "$S4" --sport 41005 --dport $P_PUB \
+		--state SYN_SENT --timeout 60 --status SEEN_REPLY --mark $((0x00100000)) >/dev/null 2>&1 ||
+		REASONS+=("conntrack -I sport 41005 failed")
+	touch "$TMP/go.second"
+	wait $sp
+	want "synproxy_held: SYNPROXY's second SYN" "$(($(held_json) - before))" -eq 1
+	ip netns exec "$CNS" nft delete table inet sgsplit
+	fresh_conntrack
+	check synproxy_second_syn_dropped
+fi
 
 run_case always_ipv4 "$S4" $P_PUB "$KNS"
 # The client's checksum offload is off (topo_setup): its IPv6 ACKs arrive
