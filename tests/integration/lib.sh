@@ -323,6 +323,26 @@ capture_stop() {
 	CAP_PID=
 }
 
+# capture_resets NAME NS: a capture of the server's side of every
+# handshake, on the interface named like its namespace NS, for show_resets.
+capture_resets() {
+	capture_start "$TMP/$1.pcap" "$2" "$2" || REASONS+=("tcpdump did not start")
+}
+# show_resets NAME: the flows (at most 3) with a reset in them, as the
+# server saw them. A flow is named by its client port, the higher of its
+# two (the clients' are ephemeral, the servers' below 32768).
+show_resets() {
+	local p
+	# Matched in tcpdump's text: libpcap's tcp[] filters are IPv4's only.
+	for p in $(tcpdump -nn -r "$TMP/$1.pcap" 2>/dev/null | grep 'Flags \[R' |
+		sed -nE 's/.*\.([0-9]+) > [^ ]*\.([0-9]+): .*/\1 \2/p' |
+		awk '{ print ($1 > $2 ? $1 : $2) }' | sort -u | head -n 3); do
+		echo "# $1: the flow of a reset, client port $p, at the server:"
+		tcpdump -nn -tt -r "$TMP/$1.pcap" "tcp port $p" 2>/dev/null |
+			head -n 20 | sed 's/^/#   /'
+	done
+}
+
 # pcap_count FILE KIND PORT: frames in the capture of one kind:
 #   synack   SYN-ACKs sent from the server's port PORT
 #   syn      SYNs (no ACK) to the server's port PORT

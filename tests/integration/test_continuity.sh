@@ -45,6 +45,8 @@ KILLS=${KILLS:-6} # SIGKILL rounds per command
 load_start() {
 	local name=$1 secs=$2 fam addr n
 	n=$((secs * 1000 / (RR_GAP_MS + 5)))
+	drops_snap "$TMP/$name.drops0"
+	stats_snap "$TMP/$name.st0"
 	LOAD_PIDS=()
 	for fam in 4 6; do
 		[ $fam = 4 ] && addr=$S4 || addr=$S6
@@ -56,6 +58,47 @@ load_start() {
 		LOAD_PIDS+=($!)
 	done
 	BG_PIDS+=("${LOAD_PIDS[@]}")
+}
+
+# drops_snap FILE: where a lost SYN or SYN-ACK could have gone: the two
+# namespaces' listen queue and SYN cookie counters, their veths' receive
+# drops, and the kernel's per-CPU backlog drops (all namespaces).
+drops_snap() {
+	{
+		ip netns exec "$SNS" nstat -asz | awk '{ print "server_" $1, $2 }'
+		ip netns exec "$CNS" nstat -asz | awk '{ print "client_" $1, $2 }'
+		echo "server_veth_rx_dropped $(ip netns exec "$SNS" cat /sys/class/net/"$SIF"/statistics/rx_dropped)"
+		echo "client_veth_rx_dropped $(ip netns exec "$CNS" cat /sys/class/net/"$CIF"/statistics/rx_dropped)"
+		echo "backlog_dropped $(backlog_dropped)"
+	} >"$1"
+}
+
+# backlog_dropped: the second column (hexadecimal) of softnet_stat, summed.
+backlog_dropped() {
+	local _p d _r n=0
+	while read -r _p d _r; do
+		n=$((n + 16#$d))
+	done </proc/net/softnet_stat
+	echo $n
+}
+
+# drops_moved NAME: the counters of drops_snap that moved during the load.
+drops_moved() {
+	local k n out=
+	drops_snap "$TMP/$1.drops1"
+	for k in server_TcpExtListenDrops server_TcpExtListenOverflows server_TcpExtTCPReqQFullDrop \
+		server_TcpExtTCPReqQFullDoCookies server_TcpExtSyncookiesSent server_TcpExtSyncookiesFailed \
+		server_TcpRetransSegs client_TcpRetransSegs server_TcpExtTCPTimeouts client_TcpExtTCPTimeouts \
+		server_veth_rx_dropped client_veth_rx_dropped backlog_dropped; do
+		n=$(nstat_delta "$TMP/$1.drops0" "$TMP/$1.drops1" "$k")
+		[ "$n" = 0 ] || out+=" $k +$n"
+	done
+	stats_snap "$TMP/$1.st1"
+	echo "${out:- none}; synguard's counters moved: $(python3 -c '
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+print(" ".join("%s +%d" % (k, v - a.get(k, 0)) for k, v in sorted(b.items())
+               if isinstance(v, int) and v != a.get(k, 0)))' "$TMP/$1.st0" "$TMP/$1.st1")"
 }
 
 # veth_tx_errors: SYN-ACKs veth could not queue (XDP_TX errors) so far.
@@ -81,7 +124,8 @@ load_check() {
 	want "bytes moved by the IPv4 transfer" "$(json_get "$(tail -n 1 "$TMP/$name.bulk4")" bytes)" -gt 0
 	want "bytes moved by the IPv6 transfer" "$(json_get "$(tail -n 1 "$TMP/$name.bulk6")" bytes)" -gt 0
 	# Where a loss was, for whoever reads the failure.
-	[ ${#REASONS[@]} = "$n" ] || REASONS+=("(veth XDP_TX errors so far: $(veth_tx_errors))")
+	[ ${#REASONS[@]} = "$n" ] ||
+		REASONS+=("(veth XDP_TX errors so far: $(veth_tx_errors); drop and retransmit counters moved during the load:$(drops_moved "$name"))")
 }
 
 # do_sg WHAT ARGS...: a synguard command that must succeed.
