@@ -94,6 +94,20 @@ suite() {
 # CPU (TCG), where the full floods take minutes.
 full=0
 grep -qw sg_full=1 /proc/cmdline && full=1
+# sized SCRIPT WHAT VAR=VALUE...: the suite at full size, or with the
+# smaller counts of the VAR=VALUE settings (in its environment), saying so
+# as WHAT.
+sized() {
+	local script=$1 what=$2
+	shift 2
+	if [ $full = 1 ]; then
+		suite "$script"
+		return
+	fi
+	local -x "$@"
+	echo "# $script $what"
+	suite "$script"
+}
 if [ $kfunc = 1 ]; then
 	suite tests/integration/test_handoff.sh
 	# Translated ports and NodePorts behind netfilter's SYNPROXY, and
@@ -102,12 +116,7 @@ if [ $kfunc = 1 ]; then
 	# kernel-engine cases are their own); N connects per case, 20 when
 	# qemu emulates the CPU.
 	for t in test_synproxy test_nat; do
-		if [ $full = 1 ]; then
-			suite tests/integration/$t.sh
-		else
-			echo "# tests/integration/$t.sh at N=20 connects"
-			N=20 suite tests/integration/$t.sh
-		fi
+		sized tests/integration/$t.sh "at N=20 connects" N=20
 	done
 else
 	for t in test_handoff test_synproxy test_nat; do
@@ -134,17 +143,7 @@ fi
 # Map memory flat under a long random-source flood, the per-source LRU at
 # its bound: in either engine. Under TCG a flood of 20 s, longer (up to
 # 120 s) until it has overrun the table.
-if [ $full = 1 ]; then
-	suite tests/integration/test_memory.sh
-else
-	echo "# tests/integration/test_memory.sh with a flood of 20 s (up to 120 s)"
-	FLOOD_SECS=20 FLOOD_MAX_SECS=120 suite tests/integration/test_memory.sh
-fi
-if [ $full = 1 ]; then
-	echo "# tests/integration/test_kengine.sh at full size"
-	suite tests/integration/test_kengine.sh
-else
-	echo "# tests/integration/test_kengine.sh at smaller counts (SG_SUITE_QUICK=1)"
-	SG_SUITE_QUICK=1 suite tests/integration/test_kengine.sh
-fi
+sized tests/integration/test_memory.sh "with a flood of 20 s (up to 120 s)" \
+	FLOOD_SECS=20 FLOOD_MAX_SECS=120
+sized tests/integration/test_kengine.sh "at smaller counts (SG_SUITE_QUICK=1)" SG_SUITE_QUICK=1
 summary

@@ -240,13 +240,14 @@ for s in "${SERIES[@]}"; do
 			echo "[$s] # the guest $how; console in $log.1): booting it again"
 		fi
 	done
-	tr -d '\r' <"$log" | grep -E '^(ok|FAIL|skip|#|==|matrix)' | sed "s/^/[$s] /"
+	con=$(tr -d '\r' <"$log")
+	grep -E '^(ok|FAIL|skip|#|==|matrix)' <<<"$con" | sed "s/^/[$s] /"
 	# Counted only from a guest that finished (the init's last line): the
 	# log of one stopped midway holds the summary lines of the unit tests
 	# and suites it got through, which would pass for the guest's own.
-	if tr -d '\r' <"$log" | grep -q 'matrix-guest: exit'; then
-		add_summary "kernel $s ($kv)" "$(cat "$log")"
-		echo "kernel $s ($kv): $(tr -d '\r' <"$log" | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -n 1)"
+	if grep -q 'matrix-guest: exit' <<<"$con"; then
+		add_summary "kernel $s ($kv)" "$con"
+		echo "kernel $s ($kv): $(grep -E '^[0-9]+ passed, [0-9]+ failed' <<<"$con" | tail -n 1)"
 	else
 		echo "[$s] console, last lines (qemu exit $rc; all of it in $log):"
 		tail -n 20 "$log"
