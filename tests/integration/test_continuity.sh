@@ -168,8 +168,6 @@ load_check cfg
 check config_changes
 
 # ---- key rotations under load, with handshakes split across each ----
-mac_c=$(ip -n "$CNS" -br link show dev "$CIF" | awk '{print $3}')
-mac_s=$(ip -n "$SNS" -br link show dev "$SIF" | awk '{print $3}')
 # The client kernel knows nothing of the split handshakes: no RST from it.
 if ! ip netns exec "$CNS" nft -f - <<-EOF; then
 	table inet sgsplit {
@@ -184,7 +182,7 @@ fi
 
 # split_start NAME SRC DST SPORT ts|nots: one split handshake, in SPLIT_PIDS.
 split_start() {
-	ip netns exec "$CNS" "$PY" "$HERE/split.py" "$CIF" "$mac_c" "$mac_s" \
+	ip netns exec "$CNS" "$PY" "$HERE/split.py" "$CIF" "$MAC_C" "$MAC_S" \
 		"$2" "$3" "$P_PROT" "$4" "$5" "$TMP/go.$1" >"$TMP/split.$1" 2>&1 &
 	SPLIT_PIDS+=($!)
 	BG_PIDS+=($!)

@@ -34,10 +34,9 @@ LEGIT=200
 
 topo_setup
 server_start
-mac_c=$(ip -n "$CNS" -br link show dev "$CIF" | awk '{print $3}')
 ip -n "$CNS" addr add "$C4B/24" dev "$CIF" ||
 	topo_fail "cannot add $C4B to $CIF"
-ip -n "$SNS" neigh replace "$C4B" lladdr "$mac_c" dev "$SIF" nud permanent ||
+ip -n "$SNS" neigh replace "$C4B" lladdr "$MAC_C" dev "$SIF" nud permanent ||
 	topo_fail "cannot add a neighbour entry for $C4B"
 # Cookies auto is the default: not named here, only the hold time.
 if ! sg_attach --cookies auto --hold-time "$HOLD"; then
