@@ -146,6 +146,23 @@ static __always_inline int sg_proxy_meta(struct xdp_md *ctx,
 }
 
 /*
+ * A client segment of a flow SYNPROXY is still opening (SG_CT_PROXY_EARLY):
+ * passed with metadata that has TC give it SG_HOLD_PRIORITY, for the hold
+ * rule after conntrack. The kernel engine has no TC program: it passes the
+ * segment as it is, and only the rule's own test of the flow holds it.
+ * Monitor mode changes no frame: no metadata.
+ */
+static __always_inline int sg_proxy_early(struct xdp_md *ctx,
+					  const struct sg_config *cfg)
+{
+	if (sg_engine == SG_ENGINE_OWN && !cfg->monitor &&
+	    !sg_meta_push(ctx, SG_META_F_HOLD))
+		return XDP_PASS;
+	sg_count(SG_CNT_ACK_PROXY_EARLY_PASS);
+	return XDP_PASS;
+}
+
+/*
  * TC: did this load's XDP program write the metadata m in front of data?
  * Only it knows the secret (doc/design.md, "The handoff and its metadata").
  */

@@ -222,12 +222,17 @@ __noinline int sg_handle_ack(struct xdp_md *ctx, struct sg_pkt *p,
 	 * pay the lookup (about 90 ns an ACK here, measured with make bench),
 	 * and no SYN to such a port went anywhere but to us.
 	 */
-	if ((!sk || (p->port & SG_PORT_PASS)) &&
-	    sg_ct_known(ctx, &u.tup, tlen)) {
-		if (sk)
+	if (!sk || (p->port & SG_PORT_PASS)) {
+		enum sg_ct_seen seen = sg_ct_find(ctx, &u.tup, tlen);
+
+		if (sk && seen != SG_CT_NONE)
 			bpf_sk_release(sk);
-		sg_count(SG_CNT_ACK_CONNTRACK_PASS);
-		return XDP_PASS;
+		if (seen == SG_CT_PROXY_EARLY)
+			return sg_proxy_early(ctx, cfg);
+		if (seen == SG_CT_KNOWN) {
+			sg_count(SG_CNT_ACK_CONNTRACK_PASS);
+			return XDP_PASS;
+		}
 	}
 
 	/* Unknown to conntrack, for a translated port: SYNPROXY's. */
@@ -464,6 +469,12 @@ int synguard_tc(struct __sk_buff *skb)
 	    !(th = sg_tcp(data, data_end, &p)) ||
 	    sg_flow_fill(&flow, data, data_end, &p, th, 0)) {
 		sg_count(SG_CNT_HANDOFF_META_BAD);
+		return TC_ACT_UNSPEC;
+	}
+	/* Before the parse: the hold rule needs nothing more. */
+	if (m->flags & SG_META_F_HOLD) {
+		skb->priority = SG_HOLD_PRIORITY;
+		sg_count(SG_CNT_PROXY_HOLD_TAGGED);
 		return TC_ACT_UNSPEC;
 	}
 	if (m->flags & SG_META_F_PROXY) {

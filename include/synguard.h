@@ -101,6 +101,8 @@
 	  "later segments of a handshake validated just before: passed")       \
 	X(ACK_CONNTRACK_PASS, "ack_conntrack_pass",                            \
 	  "ACKs with no socket but a conntrack entry (forwarded): passed")     \
+	X(ACK_PROXY_EARLY_PASS, "ack_proxy_early_pass",                        \
+	  "ACKs of a flow SYNPROXY is still opening: passed, tagged")          \
 	X(ACK_PROXY_COOKIE_PASS, "ack_proxy_cookie_pass",                      \
 	  "ACKs to a nat port with a valid cookie: passed to SYNPROXY")        \
 	X(ACK_PROXY_COOKIE_BAD, "ack_proxy_cookie_bad",                        \
@@ -139,6 +141,8 @@
 	  "TC: IPv6 cookie ACKs for SYNPROXY, wrong TCP checksum: unverified") \
 	X(PROXY_CSUM_UNMARKED, "proxy_csum_unmarked",                          \
 	  "TC: IPv6 cookie ACKs for SYNPROXY not checked or not markable here") \
+	X(PROXY_HOLD_TAGGED, "proxy_hold_tagged",                              \
+	  "TC: ACKs of ack_proxy_early_pass: priority for the hold rule")      \
 	X(HANDOFF_META_BAD, "handoff_meta_bad",                                \
 	  "TC: metadata of the wrong size or magic, or not a TCP frame")
 
@@ -304,6 +308,18 @@ struct sg_config {
 #define SG_NF_NOTRACK (1u << 0)
 #define SG_NOTRACK_PRIORITY 0x53474e54 /* "SGNT"; nft writes 5347:4e54 */
 #define SG_NFT_TABLE_FMT "synguard_if%d" /* inet family, per ifindex */
+
+/*
+ * --synproxy: the conntrack mark bit that the table's rule puts on a flow
+ * SYNPROXY opens to a backend. XDP tags a client segment of such a flow
+ * whose sequence translation was not set up yet when it looked (struct
+ * sg_meta, SG_META_F_HOLD), TC turns the tag into skb->priority =
+ * SG_HOLD_PRIORITY, and the table's hold rule, after conntrack, drops the
+ * segment if conntrack may have judged it before the translation
+ * (doc/design.md, "SYNPROXY for translated ports").
+ */
+#define SG_PROXY_CT_MARK 0x00100000
+#define SG_HOLD_PRIORITY 0x5347484c /* "SGHL"; nft writes 5347:484c */
 
 /*
  * The established-flow cache (bpf/estcache.h): SG_EST_SLOTS entries of
@@ -771,6 +787,12 @@ _Static_assert((__u64)SG_LIFETIME_MAX * SG_NSEC_PER_SEC +
  * ports"). Only magic, flags and secret are set.
  */
 #define SG_META_F_PROXY (1u << 4)
+/*
+ * Not a handoff: a client segment of a flow SYNPROXY is still opening
+ * (SG_PROXY_CT_MARK), for TC to mark with SG_HOLD_PRIORITY. Only magic,
+ * flags and secret are set.
+ */
+#define SG_META_F_HOLD (1u << 5)
 
 struct sg_meta {
 	__u32 magic;

@@ -25,8 +25,6 @@
 #include "sg.h"
 
 #define NFT_OUT_MAX 1024
-/* The conntrack mark bit of SYNPROXY's flows (hold_chains). */
-#define SG_PROXY_CT_MARK 0x00100000
 /* Present in every network namespace while conntrack is in the kernel. */
 #define CONNTRACK_SYSCTL "/proc/sys/net/netfilter/nf_conntrack_max"
 
@@ -152,6 +150,16 @@ static int proxy_chain(char *script, size_t len, int *n, const char *set,
 /* clang-format off */
 #define PROXY_HOLD_RULE                                                        \
 	"\t\tiif \"%s\" meta l4proto tcp ct direction original ct original proto-dst @%s ct mark & 0x%08x == 0x%08x ct status & seen-reply == seen-reply ct status & 0x40 == 0 counter name \"" SG_NFT_HELD_COUNTER "\" drop\n"
+/*
+ * The same for a segment XDP tagged (SG_HOLD_PRIORITY): XDP saw the flow
+ * before its sequence translation was set up, so conntrack, which ran
+ * later, may have judged it before that too, whatever the flow shows now.
+ */
+#define PROXY_HOLD_TAGGED_RULE                                                 \
+	"\t\tiif \"%s\" meta priority %04x:%04x meta l4proto tcp ct direction original ct original proto-dst @%s ct mark & 0x%08x == 0x%08x ct status & seen-reply == seen-reply counter name \"" SG_NFT_HELD_COUNTER "\" drop\n"
+/* The tag has done its work: the priority goes back to 0. */
+#define PROXY_HOLD_UNTAG_RULE                                                  \
+	"\t\tiif \"%s\" meta priority %04x:%04x meta priority set 0\n"
 /* clang-format on */
 
 /*
@@ -160,6 +168,14 @@ static int proxy_chain(char *script, size_t len, int *n, const char *set,
  *   SYNPROXY's hook has set up the sequence adjustment (IPS_SEQ_ADJUST,
  *   0x40), a client segment would reach the backend unadjusted and be
  *   reset;
+ * - the hold rule runs after conntrack. A segment conntrack judged before
+ *   the adjustment was set up, against the backend's numbers, is ignored
+ *   there (not recorded); if the adjustment is set by the time the rule
+ *   looks, the segment goes on, and conntrack takes the backend's ACK of
+ *   it for invalid: not translated back, the host resets it. XDP looks
+ *   before conntrack: it tags a segment of a marked flow it saw without
+ *   the adjustment (SG_HOLD_PRIORITY, own engine), and the rule holds a
+ *   tagged segment once the reply was seen, whatever it sees now;
  * - a client data segment that conntrack still finds in SYN_SENT (invalid)
  *   carries the cookie too, and SYNPROXY sends the backend a second SYN.
  *   If that SYN leaves after the backend's SYN-ACK was handled, conntrack
@@ -193,11 +209,20 @@ static int hold_chains(char *script, size_t len, const char *iface, bool gw)
 			"\t}\n"
 			"\tchain proxy_hold {\n"
 			"\t\ttype filter hook prerouting priority mangle; policy accept;\n");
-	for (i = 0; i < nsets && n < (int)len; i++)
+	for (i = 0; i < nsets && n < (int)len; i++) {
 		n += snprintf(script + n, len - n, PROXY_HOLD_RULE, iface,
 			      sets[i], SG_PROXY_CT_MARK, SG_PROXY_CT_MARK);
+		if (n < (int)len)
+			n += snprintf(script + n, len - n,
+				      PROXY_HOLD_TAGGED_RULE, iface,
+				      SG_HOLD_PRIORITY >> 16,
+				      SG_HOLD_PRIORITY & 0xffff, sets[i],
+				      SG_PROXY_CT_MARK, SG_PROXY_CT_MARK);
+	}
 	if (n < (int)len)
-		n += snprintf(script + n, len - n, "\t}\n");
+		n += snprintf(script + n, len - n, PROXY_HOLD_UNTAG_RULE "\t}\n",
+			      iface, SG_HOLD_PRIORITY >> 16,
+			      SG_HOLD_PRIORITY & 0xffff);
 	/* clang-format on */
 	return n;
 }

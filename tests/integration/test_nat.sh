@@ -389,7 +389,8 @@ for engine in own kernel; do
 		want "$c delta" "$(d $c)" -eq 0
 	done
 	echo "# NodePort, $engine engine: $(json_get "$r" ok)/$N ok," \
-		"syn_proxy_cookie $(d syn_proxy_cookie), ack_proxy_cookie_pass $(d ack_proxy_cookie_pass)"
+		"syn_proxy_cookie $(d syn_proxy_cookie), ack_proxy_cookie_pass $(d ack_proxy_cookie_pass)," \
+		"ack_proxy_early_pass $(d ack_proxy_early_pass), proxy_hold_tagged $(d proxy_hold_tagged)"
 	check "kube_nodeport_synproxy_$engine"
 	# IPv6: the own engine proxies it too (its TC step verifies the ACKs'
 	# checksums for SYNPROXY); the kernel engine has no TC program and
@@ -410,7 +411,8 @@ for engine in own kernel; do
 	done
 	echo "# NodePort IPv6, $engine engine: $(json_get "$r" ok)/$N ok," \
 		"syn_proxy_cookie $(d syn_proxy_cookie), ack_proxy_cookie_pass $(d ack_proxy_cookie_pass)," \
-		"proxy_csum_ok/unmarked $(d proxy_csum_ok)/$(d proxy_csum_unmarked)"
+		"proxy_csum_ok/unmarked $(d proxy_csum_ok)/$(d proxy_csum_unmarked)," \
+		"ack_proxy_early_pass $(d ack_proxy_early_pass), proxy_hold_tagged $(d proxy_hold_tagged)"
 	check "kube_nodeport_synproxy_${engine}_ipv6"
 	stats_snap "$TMP/s0"
 	r=$(client -n 20 -t "$CT" "$S4" $P_LOCAL)

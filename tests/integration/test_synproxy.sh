@@ -248,6 +248,43 @@ st=$(sg status "$SIF" 2>&1)
 fresh_conntrack
 check synproxy_hold_counted
 
+# The hold of a segment XDP tagged (own engine). XDP looks before
+# conntrack: a segment it saw without the sequence translation is held
+# once the reply was seen, whatever the flow shows when the rule looks
+# after conntrack (the translation may have been set up in between).
+# ctnetlink cannot set the translation, so the probe takes out the rule
+# that tests it: the tag alone must hold the segment, and the rule that
+# clears the tag must leave the priority at 0.
+eng=$(sg status "$SIF" --json 2>/dev/null | python3 -c '
+import json, sys
+print(json.load(sys.stdin)["interfaces"][0].get("engine", ""))' 2>/dev/null)
+if [ "$eng" != own ]; then
+	skip synproxy_hold_tagged "the $eng engine has no TC program to tag segments (own engine only)"
+else
+	h=$(in_s nft -a list chain inet "$table" proxy_hold 2>/dev/null |
+		sed -n 's/.*ct status ! 0x40 .*# handle \([0-9]*\)$/\1/p')
+	if [ -z "$h" ]; then
+		REASONS+=("no rule testing the translation in chain proxy_hold: $(in_s nft -a list chain inet "$table" proxy_hold 2>&1 | tr '\n' ' ')")
+	else
+		stats_snap "$TMP/s0"
+		in_s nft delete rule inet "$table" proxy_hold handle "$h" ||
+			REASONS+=("cannot take out rule $h")
+		want "held by the tag alone: marked, seen-reply" "$(hold_probe 41006 0x00100000 SEEN_REPLY)" -eq 1
+		want "held by the tag alone: unmarked, seen-reply" "$(hold_probe 41007 0 SEEN_REPLY)" -eq 0
+		stats_snap "$TMP/s1"
+		want "ack_proxy_early_pass delta" "$(d ack_proxy_early_pass)" -eq 1
+		want "proxy_hold_tagged delta" "$(d proxy_hold_tagged)" -eq 1
+		want "ack_conntrack_pass delta" "$(d ack_conntrack_pass)" -eq 1
+		fresh_conntrack
+		# The attach's table again, with the rule.
+		out=$(sg detach "$SIF" 2>&1) || REASONS+=("detach failed: $out")
+		SG_ATTACHED=0
+		out=$(sg attach "$SIF" --ports "$SG_PORTS" --mode native --cookies always --synproxy nat 2>&1) &&
+			SG_ATTACHED=1 || REASONS+=("attach again failed: $out")
+	fi
+	check synproxy_hold_tagged
+fi
+
 # SYNPROXY's second SYN, made on purpose. A handshake split in two
 # (split.py): its SYN-ACK comes from XDP, then conntrack -I gives the flow
 # the state of the race (SYN_SENT, marked, the backend's reply seen), and
