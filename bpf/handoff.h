@@ -49,7 +49,7 @@ struct {
  * Linux 6.9+: turns a validated ACK into a request socket of the listener.
  * Weak: on older kernels libbpf leaves it unresolved instead of refusing
  * the whole object; the kernel engine runs there and never loads the TC
- * program that calls it.
+ * program that calls it (its own, for --synproxy, is synguard_tc_hold).
  */
 extern int bpf_sk_assign_tcp_reqsk(struct __sk_buff *skb, struct sock *sk,
 				   struct bpf_tcp_req_attrs *attrs,
@@ -148,15 +148,15 @@ static __always_inline int sg_proxy_meta(struct xdp_md *ctx,
 /*
  * A client segment of a flow SYNPROXY is still opening (SG_CT_PROXY_EARLY):
  * passed with metadata that has TC give it SG_HOLD_PRIORITY, for the hold
- * rule after conntrack. The kernel engine has no TC program: it passes the
- * segment as it is, and only the rule's own test of the flow holds it.
- * Monitor mode changes no frame: no metadata.
+ * rule after conntrack. Either engine: the flow is marked only where attach
+ * installed SYNPROXY's rules, and then the kernel engine loads a TC
+ * program too (synguard_tc_hold). Monitor mode changes no frame: no
+ * metadata.
  */
 static __always_inline int sg_proxy_early(struct xdp_md *ctx,
 					  const struct sg_config *cfg)
 {
-	if (sg_engine == SG_ENGINE_OWN && !cfg->monitor &&
-	    !sg_meta_push(ctx, SG_META_F_HOLD))
+	if (!cfg->monitor && !sg_meta_push(ctx, SG_META_F_HOLD))
 		return XDP_PASS;
 	sg_count(SG_CNT_ACK_PROXY_EARLY_PASS);
 	return XDP_PASS;

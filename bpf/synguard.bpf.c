@@ -437,44 +437,69 @@ int synguard_xdp(struct xdp_md *ctx)
 }
 
 /*
+ * TC: the metadata this load's XDP program wrote in front of the frame, or
+ * NULL: none (not counted), or someone else's (handoff_meta_bad).
+ */
+static __always_inline struct sg_meta *sg_tc_meta(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	struct sg_meta *m = (void *)(long)skb->data_meta;
+
+	if ((void *)m == data)
+		return NULL;
+	/* A separate '>' test: the verifier learns the bound only from it. */
+	if ((void *)(m + 1) > data || !sg_meta_ours(m, data)) {
+		sg_count(SG_CNT_HANDOFF_META_BAD);
+		return NULL;
+	}
+	return m;
+}
+
+/* TC: a segment XDP tagged for SYNPROXY's hold gets the priority that the
+ * table's rule matches after conntrack (user/notrack.c, hold_chains). */
+static __always_inline int sg_tc_hold(struct __sk_buff *skb)
+{
+	skb->priority = SG_HOLD_PRIORITY;
+	sg_count(SG_CNT_PROXY_HOLD_TAGGED);
+	return TC_ACT_UNSPEC;
+}
+
+/*
  * TC ingress: the kernel handoff. Reads the metadata XDP wrote for a
  * cookie-validated ACK, finds the listener and asks the kernel to build the
  * connection from the decoded options; or, for an IPv6 cookie ACK XDP
- * passed to SYNPROXY, verifies its checksum (sg_proxy_csum). A frame
- * without synguard metadata is not touched: TC never acts on traffic XDP
- * did not mark. Frames it does not hand off return TC_ACT_UNSPEC, so later
- * filters still see them (OK would end classification).
+ * passed to SYNPROXY, verifies its checksum (sg_proxy_csum); or, for a
+ * segment of a flow SYNPROXY is still opening, sets the hold priority
+ * (sg_tc_hold). A frame without synguard metadata is not touched: TC never
+ * acts on traffic XDP did not mark. Frames it does not hand off return
+ * TC_ACT_UNSPEC, so later filters still see them (OK would end
+ * classification).
  */
 SEC("tc")
 int synguard_tc(struct __sk_buff *skb)
 {
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
-	struct sg_meta *m = (void *)(long)skb->data_meta;
 	struct sg_flow flow = {};
 	struct sg_pkt p = {};
 	struct tcphdr *th;
+	struct sg_meta *m;
 
-	/* The kernel engine never loads this program; a kernel without the
-	 * kfunc never gets past here if it does. */
-	if ((void *)m == data || sg_engine != SG_ENGINE_OWN ||
+	/* The kernel engine loads synguard_tc_hold instead; a kernel without
+	 * the kfunc never gets past here if it does load this one. */
+	if (sg_engine != SG_ENGINE_OWN ||
 	    !bpf_ksym_exists(bpf_sk_assign_tcp_reqsk))
 		return TC_ACT_UNSPEC;
-	/* A separate '>' test: the verifier learns the bound only from it. */
-	if ((void *)(m + 1) > data || !sg_meta_ours(m, data)) {
-		sg_count(SG_CNT_HANDOFF_META_BAD);
+	m = sg_tc_meta(skb);
+	if (!m)
 		return TC_ACT_UNSPEC;
-	}
+	/* Before the parse: the hold rule needs nothing more. */
+	if (m->flags & SG_META_F_HOLD)
+		return sg_tc_hold(skb);
 	if (sg_parse(data, data_end, &p) != SG_PARSE_TCP ||
 	    !(th = sg_tcp(data, data_end, &p)) ||
 	    sg_flow_fill(&flow, data, data_end, &p, th, 0)) {
 		sg_count(SG_CNT_HANDOFF_META_BAD);
-		return TC_ACT_UNSPEC;
-	}
-	/* Before the parse: the hold rule needs nothing more. */
-	if (m->flags & SG_META_F_HOLD) {
-		skb->priority = SG_HOLD_PRIORITY;
-		sg_count(SG_CNT_PROXY_HOLD_TAGGED);
 		return TC_ACT_UNSPEC;
 	}
 	if (m->flags & SG_META_F_PROXY) {
@@ -482,4 +507,25 @@ int synguard_tc(struct __sk_buff *skb)
 		return sg_proxy_csum(skb, &p);
 	}
 	return sg_handoff(skb, m, &flow, th);
+}
+
+/*
+ * TC ingress of the kernel engine with --synproxy nat or --gateway: only
+ * the hold tag of SYNPROXY's early segments (SG_META_F_HOLD). A program of
+ * its own, without synguard_tc's kfunc call: Linux before 6.9 has no such
+ * kfunc, and the verifier of some of them refuses a call to an unresolved
+ * one even where it is dead code.
+ */
+SEC("tc")
+int synguard_tc_hold(struct __sk_buff *skb)
+{
+	struct sg_meta *m = sg_tc_meta(skb);
+
+	if (!m)
+		return TC_ACT_UNSPEC;
+	if (m->flags & SG_META_F_HOLD)
+		return sg_tc_hold(skb);
+	/* Ours, but the kernel engine's XDP writes no other metadata. */
+	sg_count(SG_CNT_HANDOFF_META_BAD);
+	return TC_ACT_UNSPEC;
 }

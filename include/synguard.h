@@ -31,11 +31,12 @@
  * increments exactly one verdict counter (SG_CNT_IS_XDP_VERDICT below);
  * syn_received counts SYNs to a protected port on top of their outcome.
  * cookies_engaged/disengaged count state changes, not packets. The
- * handoff_* and proxy_csum_* counters belong to the TC program and count
- * only frames that carry metadata, exactly one each (SG_CNT_IS_TC_VERDICT);
- * proxy_csum_* count the IPv6 ACKs of ack_proxy_cookie_pass; cookie_ok minus
- * all handoff_* is the number of validated ACKs whose metadata never
- * reached TC (a driver that drops XDP metadata).
+ * handoff_*, proxy_csum_* and proxy_hold_tagged counters belong to the TC
+ * programs and count only frames that carry metadata, exactly one each
+ * (SG_CNT_IS_TC_VERDICT); proxy_csum_* count the IPv6 ACKs of
+ * ack_proxy_cookie_pass, proxy_hold_tagged those of ack_proxy_early_pass;
+ * cookie_ok minus all handoff_* is the number of validated ACKs whose
+ * metadata never reached TC (a driver that drops XDP metadata).
  * X(enum suffix, printed name, meaning)
  */
 #define SG_COUNTERS(X)                                                         \

@@ -187,6 +187,8 @@ static struct synguard *skel_open(const char *dir, bool xdp,
 	}
 	bpf_program__set_autoload(skel->progs.synguard_xdp, xdp);
 	bpf_program__set_autoload(skel->progs.synguard_tc, !xdp);
+	/* base_load decides: only the kernel engine's --synproxy has it. */
+	bpf_program__set_autoload(skel->progs.synguard_tc_hold, false);
 	/* The samples' control word is no LIBBPF_PIN_BY_NAME map but a
 	 * global (bpf/sample.h): pinned by path, with the others. */
 	if (!shared) {
@@ -257,7 +259,8 @@ static int attach_begin(const char *iface, int ifindex, char *dir, size_t len)
 
 /*
  * The first object: every map, pinned in dir, and the TC program (none in
- * the kernel engine, which has no handoff). NULL after a message.
+ * the kernel engine, which has no handoff, unless SYNPROXY's hold needs
+ * it: sg_engine_has_tc). NULL after a message.
  */
 static struct synguard *base_load(const char *dir, const struct sg_info *info,
 				  bool notrack, __u32 src_table)
@@ -270,6 +273,8 @@ static struct synguard *base_load(const char *dir, const struct sg_info *info,
 	if (!base)
 		return NULL;
 	bpf_program__set_autoload(base->progs.synguard_tc, !kernel);
+	bpf_program__set_autoload(base->progs.synguard_tc_hold,
+				  kernel && sg_engine_has_tc(info));
 	err = bpf_map__set_max_entries(base->maps.sg_src, src_table);
 	if (err) {
 		sg_err("cannot size the per-source table: %s", sg_strerr(err));
@@ -335,13 +340,18 @@ static void attach_report(const char *iface, int ifindex,
 			  const struct sg_attach_args *a,
 			  const struct sg_info *info, bool notrack)
 {
-	char ports[128], table[32], tc[64];
+	char ports[128], table[32], tc[96];
 
 	sg_ports_fmt(&a->s.ports, ports, sizeof(ports));
-	if (info->engine == SG_ENGINE_KERNEL)
+	if (!sg_engine_has_tc(info))
 		snprintf(
 			tc, sizeof(tc),
 			"kernel engine: the kernel's own cookies, no TC program");
+	else if (info->engine == SG_ENGINE_KERNEL)
+		snprintf(
+			tc, sizeof(tc),
+			"kernel engine: the kernel's own cookies; TC prog %u for SYNPROXY's hold",
+			info->tc_prog_id);
 	else
 		snprintf(tc, sizeof(tc), "TC prog %u", info->tc_prog_id);
 	printf("%s: protected (%s XDP, %s program, XDP prog %u, %s); ports %s\n",
@@ -368,15 +378,20 @@ static void attach_report(const char *iface, int ifindex,
 	sg_proxy_families_text(iface, info);
 }
 
-/* The TC handoff filter (and clsact, if missing), recorded in u. */
+/*
+ * The TC filter (and clsact, if missing), recorded in u: the handoff, or
+ * the kernel engine's hold tag (sg_engine_has_tc).
+ */
 static int tc_load(const char *iface, int ifindex, struct synguard *base,
 		   struct sg_info *info, struct undo *u)
 {
+	struct bpf_program *prog = info->engine == SG_ENGINE_KERNEL
+					   ? base->progs.synguard_tc_hold
+					   : base->progs.synguard_tc;
 	bool hook_created = false;
 	int err;
 
-	err = sg_tc_attach(iface, ifindex,
-			   bpf_program__fd(base->progs.synguard_tc), info,
+	err = sg_tc_attach(iface, ifindex, bpf_program__fd(prog), info,
 			   &hook_created);
 	u->tc_hook = hook_created;
 	if (err)
@@ -495,7 +510,7 @@ static int do_attach(const char *iface, int ifindex,
 	 * is harmless alone, while XDP alone would answer SYNs whose ACKs no
 	 * handoff takes yet. XDP is the switch that turns protection on.
 	 */
-	if (!kernel && tc_load(iface, ifindex, base, &info, &u))
+	if (sg_engine_has_tc(&info) && tc_load(iface, ifindex, base, &info, &u))
 		goto fail;
 	/* Recorded at each step, so detach knows what a killed attach did. */
 	if (info_write(base, &info) ||

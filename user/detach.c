@@ -54,7 +54,7 @@ static int detach_programs(const char *iface, int ifindex,
 		printf("%s: XDP program %u already gone\n", iface, id);
 	}
 
-	if (info && info->engine == SG_ENGINE_KERNEL)
+	if (info && !sg_engine_has_tc(info))
 		return rc; /* attach put nothing on TC */
 	err = sg_tc_query(ifindex, &tc_id);
 	if (err < 0) {

@@ -154,6 +154,11 @@ bool sg_proxy_ipv6(const struct sg_info *info)
 	return info->engine == SG_ENGINE_OWN;
 }
 
+bool sg_engine_has_tc(const struct sg_info *info)
+{
+	return info->engine == SG_ENGINE_OWN || info->synproxy;
+}
+
 void sg_proxy_families_text(const char *iface, const struct sg_info *info)
 {
 	if (!info->synproxy)

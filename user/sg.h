@@ -617,6 +617,13 @@ const char *sg_engine_why_str(const struct sg_info *info);
  * and status print about it, if either option is on.
  */
 bool sg_proxy_ipv6(const struct sg_info *info);
+/*
+ * Has this attachment a TC program? The own engine's hands connections
+ * off. The kernel engine has one only with --synproxy nat or --gateway,
+ * where it marks the client segments of flows SYNPROXY is still opening
+ * for the hold rule (SG_META_F_HOLD), and nothing else.
+ */
+bool sg_engine_has_tc(const struct sg_info *info);
 void sg_proxy_families_text(const char *iface, const struct sg_info *info);
 /*
  * The sysctls of this network namespace named by want (SG_SYSCTL_*): the

@@ -156,7 +156,7 @@ static void gather_attach(const char *iface, struct iface_state *s)
 				 &mode_now) > 0;
 	if (!s->xdp)
 		problem(s, "XDP program %u not attached", s->info.xdp_prog_id);
-	if (s->info.engine == SG_ENGINE_KERNEL)
+	if (!sg_engine_has_tc(&s->info))
 		s->tc = TC_NONE;
 	else if ((err = sg_tc_query(ifindex, &s->tc_prog_now)) < 0) {
 		problem(s, "cannot query the TC filter: %s", sg_strerr(err));

@@ -14,11 +14,9 @@
 #include "status.h"
 
 const char *const sg_tc_state_name[] = {
-	[TC_UNKNOWN] = "unknown",
-	[TC_IN_PLACE] = "in place",
-	[TC_MISSING] = "missing",
-	[TC_REPLACED] = "replaced",
-	[TC_NONE] = "none", /* the kernel engine has no TC program */
+	[TC_UNKNOWN] = "unknown", [TC_IN_PLACE] = "in place",
+	[TC_MISSING] = "missing", [TC_REPLACED] = "replaced",
+	[TC_NONE] = "none", /* the kernel engine, without SYNPROXY: none */
 };
 
 const char *sg_status_mode(const struct iface_state *s)

@@ -393,7 +393,7 @@ for engine in own kernel; do
 		"ack_proxy_early_pass $(d ack_proxy_early_pass), proxy_hold_tagged $(d proxy_hold_tagged)"
 	check "kube_nodeport_synproxy_$engine"
 	# IPv6: the own engine proxies it too (its TC step verifies the ACKs'
-	# checksums for SYNPROXY); the kernel engine has no TC program and
+	# checksums for SYNPROXY); the kernel engine checks no IPv6 checksums and
 	# leaves IPv6 untouched, which must still reach the pod N/N.
 	nodeport_connects "$S6"
 	if [ $engine = own ]; then

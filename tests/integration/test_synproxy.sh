@@ -23,7 +23,9 @@
 #   - a forged ACK is dropped (ack_proxy_cookie_bad);
 #   - SYNPROXY's race window, made with conntrack -I: a client segment of
 #     a marked flow is held and counted (status: synproxy_held);
-#   - the kernel engine (no TC program): IPv4 only, its IPv6 untouched;
+#   - a segment XDP saw before the translation was set up is held by its
+#     tag alone (both engines: the kernel engine loads TC for it);
+#   - the kernel engine: IPv4 only, its IPv6 untouched;
 #   - run picks up a port published after it started;
 #   - --gateway: the same for the routed server, IPv4 and IPv6, the
 #     host's own published port left as it was; config ports= moves its
@@ -248,42 +250,40 @@ st=$(sg status "$SIF" 2>&1)
 fresh_conntrack
 check synproxy_hold_counted
 
-# The hold of a segment XDP tagged (own engine). XDP looks before
+# hold_tagged SPORT: the hold of a segment XDP tagged. XDP looks before
 # conntrack: a segment it saw without the sequence translation is held
 # once the reply was seen, whatever the flow shows when the rule looks
 # after conntrack (the translation may have been set up in between).
 # ctnetlink cannot set the translation, so the probe takes out the rule
-# that tests it: the tag alone must hold the segment, and the rule that
-# clears the tag must leave the priority at 0.
-eng=$(sg status "$SIF" --json 2>/dev/null | python3 -c '
-import json, sys
-print(json.load(sys.stdin)["interfaces"][0].get("engine", ""))' 2>/dev/null)
-if [ "$eng" != own ]; then
-	skip synproxy_hold_tagged "the $eng engine has no TC program to tag segments (own engine only)"
-else
+# that tests it: the tag alone must hold the segment (SPORT), and an
+# unmarked flow (SPORT+1) passes. The table stays without that rule.
+hold_tagged() {
+	local h
 	h=$(in_s nft -a list chain inet "$table" proxy_hold 2>/dev/null |
 		sed -n 's/.*ct status ! 0x40 .*# handle \([0-9]*\)$/\1/p')
 	if [ -z "$h" ]; then
 		REASONS+=("no rule testing the translation in chain proxy_hold: $(in_s nft -a list chain inet "$table" proxy_hold 2>&1 | tr '\n' ' ')")
-	else
-		stats_snap "$TMP/s0"
-		in_s nft delete rule inet "$table" proxy_hold handle "$h" ||
-			REASONS+=("cannot take out rule $h")
-		want "held by the tag alone: marked, seen-reply" "$(hold_probe 41006 0x00100000 SEEN_REPLY)" -eq 1
-		want "held by the tag alone: unmarked, seen-reply" "$(hold_probe 41007 0 SEEN_REPLY)" -eq 0
-		stats_snap "$TMP/s1"
-		want "ack_proxy_early_pass delta" "$(d ack_proxy_early_pass)" -eq 1
-		want "proxy_hold_tagged delta" "$(d proxy_hold_tagged)" -eq 1
-		want "ack_conntrack_pass delta" "$(d ack_conntrack_pass)" -eq 1
-		fresh_conntrack
-		# The attach's table again, with the rule.
-		out=$(sg detach "$SIF" 2>&1) || REASONS+=("detach failed: $out")
-		SG_ATTACHED=0
-		out=$(sg attach "$SIF" --ports "$SG_PORTS" --mode native --cookies always --synproxy nat 2>&1) &&
-			SG_ATTACHED=1 || REASONS+=("attach again failed: $out")
+		return
 	fi
-	check synproxy_hold_tagged
-fi
+	fresh_conntrack
+	stats_snap "$TMP/s0"
+	in_s nft delete rule inet "$table" proxy_hold handle "$h" ||
+		REASONS+=("cannot take out rule $h")
+	want "held by the tag alone: marked, seen-reply" "$(hold_probe "$1" 0x00100000 SEEN_REPLY)" -eq 1
+	want "held by the tag alone: unmarked, seen-reply" "$(hold_probe $(($1 + 1)) 0 SEEN_REPLY)" -eq 0
+	stats_snap "$TMP/s1"
+	want "ack_proxy_early_pass delta" "$(d ack_proxy_early_pass)" -eq 1
+	want "proxy_hold_tagged delta" "$(d proxy_hold_tagged)" -eq 1
+	want "ack_conntrack_pass delta" "$(d ack_conntrack_pass)" -eq 1
+	fresh_conntrack
+}
+hold_tagged 41006
+# The attach's table again, with the rule.
+out=$(sg detach "$SIF" 2>&1) || REASONS+=("detach failed: $out")
+SG_ATTACHED=0
+out=$(sg attach "$SIF" --ports "$SG_PORTS" --mode native --cookies always --synproxy nat 2>&1) &&
+	SG_ATTACHED=1 || REASONS+=("attach again failed: $out")
+check synproxy_hold_tagged
 
 # SYNPROXY's second SYN, made on purpose. A handshake split in two
 # (split.py): its SYN-ACK comes from XDP, then conntrack -I gives the flow
@@ -407,8 +407,9 @@ in_s nft list table ip sptest >/dev/null 2>&1 || REASONS+=("detach touched the N
 want "tcp_loose after detach" "$(in_s sysctl -n net.netfilter.nf_conntrack_tcp_loose)" -eq 1
 check detach_restores
 
-# ---- the kernel engine: no TC program, so IPv4 only ----
+# ---- the kernel engine: IPv4 only ----
 # Its IPv6 to the published port passes untouched, at XDP and in the rule.
+# Its TC program, loaded for --synproxy, only tags held segments.
 # Counted runs wait for the client namespace to be idle: the flood above
 # ends at kill_ours, and at most with its own 20 s timeout.
 for _ in $(seq 250); do
@@ -419,6 +420,12 @@ out=$(sg attach "$SIF" --ports "$SG_PORTS" --mode native --engine kernel --cooki
 	SG_ATTACHED=1 || REASONS+=("attach --engine kernel failed: $out")
 [[ $out == *"SYNPROXY ports: IPv4 only; IPv6 to them passes untouched"* ]] ||
 	REASONS+=("kernel engine attach does not say IPv6 passes: $out")
+[[ $out =~ "kernel engine: the kernel's own cookies; TC prog "[0-9]+" for SYNPROXY's hold" ]] ||
+	REASONS+=("kernel engine attach does not name its TC program: $out")
+tcs=$(sg status "$SIF" --json 2>/dev/null | python3 -c '
+import json, sys
+print(json.load(sys.stdin)["interfaces"][0]["tc_state"])' 2>/dev/null)
+[ "$tcs" = "in place" ] || REASONS+=("kernel engine: TC program in status: '$tcs', wanted 'in place'")
 rule_and_status 'meta nfproto ipv4 tcp dport @proxy_ports ct state invalid synproxy' \
 	"SYNPROXY ports: IPv4 only; IPv6 to them passes untouched"
 for a in "$S4" "$S6"; do
@@ -435,7 +442,10 @@ for a in "$S4" "$S6"; do
 		want "kernel engine, IPv6: ack_proxy_cookie_pass delta" "$(d ack_proxy_cookie_pass)" -eq 0
 	fi
 done
+hold_tagged 41016
 sg_detach || REASONS+=("detach failed")
+in_s tc filter show dev "$SIF" ingress 2>/dev/null | grep -q synguard_tc &&
+	REASONS+=("kernel engine: detach left the TC filter")
 check kernel_engine_ipv4_only
 
 # ---- run follows a port published after it started ----

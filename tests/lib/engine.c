@@ -54,9 +54,16 @@ struct synguard *engine_open(int engine)
 		return NULL;
 	sk->rodata->sg_ct_enabled = 1;
 	sk->rodata->sg_engine = engine;
-	/* As attach: the kernel engine has no TC program. */
+	/*
+	 * As attach loads them with --synproxy nat: the kernel engine's TC
+	 * program is then synguard_tc_hold, which only tags SYNPROXY's held
+	 * segments (without the option attach loads XDP alone, a part of
+	 * this).
+	 */
 	bpf_program__set_autoload(sk->progs.synguard_tc,
 				  engine == SG_ENGINE_OWN);
+	bpf_program__set_autoload(sk->progs.synguard_tc_hold,
+				  engine != SG_ENGINE_OWN);
 	bpf_object__for_each_map (m, sk->obj)
 		bpf_map__set_pin_path(m, NULL);
 	return sk;

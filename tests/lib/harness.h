@@ -98,6 +98,7 @@ void test_limits(void);
 void test_parity(void);
 void test_forgery(void);
 void test_kernel_engine(void);
+void test_proxy_early(void);
 void test_monitor(void);
 /* test_kengine.c: body run with the kernel engine loaded, as attach
  * loads it (tcp_syncookies=2, tcp_timestamps=2), ports protected. */

@@ -461,7 +461,7 @@ void with_kernel_engine(const int *ports, int nports, void (*body)(void))
 		end();
 		return;
 	}
-	begin("kernel engine: the object loads without the TC program");
+	begin("kernel engine: the object loads, with the TC program of --synproxy");
 	ke = load_engine(SG_ENGINE_KERNEL);
 	if (!ke)
 		fail("load failed");
@@ -491,6 +491,7 @@ static void ke_all(void)
 	ke_no_listener();
 	ke_shared_paths();
 	ke_helper_refuses();
+	test_proxy_early();
 }
 
 void test_kernel_engine(void)

@@ -1148,18 +1148,20 @@ static void test_edges(void)
 static void set_synack_ns(uint64_t tai);
 
 /*
- * A conntrack entry of a loopback flow, established; extra: more options
- * of conntrack -I ("" for none).
+ * A conntrack entry of a loopback flow, established, in place of one an
+ * earlier group left; extra: more options of conntrack -I ("" for none).
  */
 static int ct_insert_with(int family, int sport, int dport, const char *extra)
 {
-	char cmd[320];
+	const char *a =
+		family == 4 ? "-s 127.0.0.1 -d 127.0.0.1" : "-s ::1 -d ::1";
+	char cmd[512];
 
 	snprintf(
 		cmd, sizeof(cmd),
+		"conntrack -D -p tcp %s --sport %d --dport %d >/dev/null 2>&1; "
 		"conntrack -I -p tcp %s --sport %d --dport %d --state ESTABLISHED -t 60 %s >/dev/null 2>&1",
-		family == 4 ? "-s 127.0.0.1 -d 127.0.0.1" : "-s ::1 -d ::1",
-		sport, dport, extra);
+		a, sport, dport, a, sport, dport, extra);
 	return system(cmd);
 }
 
@@ -1229,9 +1231,10 @@ static void test_conntrack_pass(void)
  * give it the hold rule's priority (SG_META_F_HOLD, the load's secret,
  * nothing else). Another mark bit is a plain conntrack pass. (ctnetlink
  * cannot set IPS_SEQ_ADJUST: a flow with the translation set up is
- * tests/integration/test_synproxy.sh's, through SYNPROXY itself.)
+ * tests/integration/test_synproxy.sh's, through SYNPROXY itself.) Either
+ * engine: test_kengine.c runs it too.
  */
-static void test_proxy_early(void)
+void test_proxy_early(void)
 {
 	enum { P_NOLISTEN = 8099 };
 	const int ports[] = {80, 443, P_NOLISTEN};
