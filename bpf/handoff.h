@@ -49,7 +49,7 @@ struct {
  * Linux 6.9+: turns a validated ACK into a request socket of the listener.
  * Weak: on older kernels libbpf leaves it unresolved instead of refusing
  * the whole object; the kernel engine runs there and never loads the TC
- * program that calls it (its own, for --synproxy, is synguard_tc_hold).
+ * program that calls it (its own, for --synproxy, is synguard_tc_proxy).
  */
 extern int bpf_sk_assign_tcp_reqsk(struct __sk_buff *skb, struct sock *sk,
 				   struct bpf_tcp_req_attrs *attrs,
@@ -150,7 +150,7 @@ static __always_inline int sg_proxy_meta(struct xdp_md *ctx,
  * passed with metadata that has TC give it SG_HOLD_PRIORITY, for the hold
  * rule after conntrack. Either engine: the flow is marked only where attach
  * installed SYNPROXY's rules, and then the kernel engine loads a TC
- * program too (synguard_tc_hold). Monitor mode changes no frame: no
+ * program too (synguard_tc_proxy). Monitor mode changes no frame: no
  * metadata.
  */
 static __always_inline int sg_proxy_early(struct xdp_md *ctx,

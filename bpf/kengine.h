@@ -177,21 +177,18 @@ static __noinline int sg_routed(struct xdp_md *ctx, const struct sg_flow *f)
  * Is this flow one SYNPROXY completes: to a nat port of this host, or
  * (--gateway) routed through it? A nat port's number routed to another
  * host is not this host's port: without --gateway no rule would take its
- * ACK in FORWARD. IPv6 only with the own engine: SYNPROXY drops an IPv6
- * ACK whose checksum the kernel has not verified yet, and only the own
- * engine's TC program verifies and marks it (bpf/proxycsum.h); the kernel
- * engine has none, so its IPv6 passes as before.
+ * ACK in FORWARD. SYNPROXY drops an IPv6 ACK whose checksum the kernel
+ * has not verified yet: TC verifies and marks it (bpf/proxycsum.h), in the
+ * kernel engine with synguard_tc_proxy, which attach loads with these
+ * options.
  */
 static __always_inline int sg_proxied(struct xdp_md *ctx,
 				      const struct sg_pkt *p,
 				      const struct sg_flow *flow,
 				      const struct sg_config *cfg)
 {
-	int nat;
+	int nat = !!(p->port & SG_PORT_PROXY);
 
-	if (p->family != 4 && sg_engine != SG_ENGINE_OWN)
-		return 0;
-	nat = !!(p->port & SG_PORT_PROXY);
 	if (!nat && !cfg->gateway)
 		return 0;
 	return sg_routed(ctx, flow) ? cfg->gateway : nat;

@@ -83,8 +83,8 @@ __noinline int sg_handle_syn(struct xdp_md *ctx, struct sg_pkt *p,
 #endif
 	/* No local listener, and NAT translates it (attach --synproxy), or
 	 * routed through (--gateway): SYNPROXY completes the handshake, no
-	 * handoff. IPv6 with the own engine only: TC must verify the ACK's
-	 * checksum for nftables' synproxy (bpf/proxycsum.h). */
+	 * handoff. For IPv6, TC verifies the ACK's checksum for nftables'
+	 * synproxy (bpf/proxycsum.h), in either engine. */
 	if (sg_proxied(ctx, p, flow, cfg))
 		return SG_SYN_PROXY;
 	/*
@@ -485,7 +485,7 @@ int synguard_tc(struct __sk_buff *skb)
 	struct tcphdr *th;
 	struct sg_meta *m;
 
-	/* The kernel engine loads synguard_tc_hold instead; a kernel without
+	/* The kernel engine loads synguard_tc_proxy instead; a kernel without
 	 * the kfunc never gets past here if it does load this one. */
 	if (sg_engine != SG_ENGINE_OWN ||
 	    !bpf_ksym_exists(bpf_sk_assign_tcp_reqsk))
@@ -510,22 +510,35 @@ int synguard_tc(struct __sk_buff *skb)
 }
 
 /*
- * TC ingress of the kernel engine with --synproxy nat or --gateway: only
- * the hold tag of SYNPROXY's early segments (SG_META_F_HOLD). A program of
- * its own, without synguard_tc's kfunc call: Linux before 6.9 has no such
- * kfunc, and the verifier of some of them refuses a call to an unresolved
- * one even where it is dead code.
+ * TC ingress of the kernel engine with --synproxy nat or --gateway: what
+ * synguard_tc does for SYNPROXY, without the handoff. The hold tag of a
+ * segment of a flow SYNPROXY is still opening (sg_tc_hold), and the
+ * checksum of an IPv6 cookie ACK (sg_proxy_csum). A program of its own,
+ * without synguard_tc's kfunc call: Linux before 6.9 has no such kfunc,
+ * and the verifier of some of them refuses a call to an unresolved one
+ * even where it is dead code.
  */
 SEC("tc")
-int synguard_tc_hold(struct __sk_buff *skb)
+int synguard_tc_proxy(struct __sk_buff *skb)
 {
-	struct sg_meta *m = sg_tc_meta(skb);
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct sg_pkt p = {};
+	struct tcphdr *th;
+	struct sg_meta *m;
 
+	m = sg_tc_meta(skb);
 	if (!m)
 		return TC_ACT_UNSPEC;
 	if (m->flags & SG_META_F_HOLD)
 		return sg_tc_hold(skb);
-	/* Ours, but the kernel engine's XDP writes no other metadata. */
-	sg_count(SG_CNT_HANDOFF_META_BAD);
-	return TC_ACT_UNSPEC;
+	/* The kernel engine's XDP writes no handoff metadata. */
+	if (!(m->flags & SG_META_F_PROXY) ||
+	    sg_parse(data, data_end, &p) != SG_PARSE_TCP ||
+	    !(th = sg_tcp(data, data_end, &p))) {
+		sg_count(SG_CNT_HANDOFF_META_BAD);
+		return TC_ACT_UNSPEC;
+	}
+	p.tcp_len = th->doff * 4;
+	return sg_proxy_csum(skb, &p);
 }

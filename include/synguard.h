@@ -286,7 +286,7 @@ struct sg_config {
 	 * --wscale if given, else this kernel's. */
 	__u8 proxy_wscale;
 	/* attach --gateway: flows routed through this host get SYNPROXY too
-	 * (bpf/kengine.h, sg_proxied); IPv6 ones with the own engine only. */
+	 * (bpf/kengine.h, sg_proxied). */
 	__u8 gateway;
 	__u8 pad_nf[3];
 };

@@ -188,7 +188,7 @@ static struct synguard *skel_open(const char *dir, bool xdp,
 	bpf_program__set_autoload(skel->progs.synguard_xdp, xdp);
 	bpf_program__set_autoload(skel->progs.synguard_tc, !xdp);
 	/* base_load decides: only the kernel engine's --synproxy has it. */
-	bpf_program__set_autoload(skel->progs.synguard_tc_hold, false);
+	bpf_program__set_autoload(skel->progs.synguard_tc_proxy, false);
 	/* The samples' control word is no LIBBPF_PIN_BY_NAME map but a
 	 * global (bpf/sample.h): pinned by path, with the others. */
 	if (!shared) {
@@ -273,7 +273,7 @@ static struct synguard *base_load(const char *dir, const struct sg_info *info,
 	if (!base)
 		return NULL;
 	bpf_program__set_autoload(base->progs.synguard_tc, !kernel);
-	bpf_program__set_autoload(base->progs.synguard_tc_hold,
+	bpf_program__set_autoload(base->progs.synguard_tc_proxy,
 				  kernel && sg_engine_has_tc(info));
 	err = bpf_map__set_max_entries(base->maps.sg_src, src_table);
 	if (err) {
@@ -350,7 +350,7 @@ static void attach_report(const char *iface, int ifindex,
 	else if (info->engine == SG_ENGINE_KERNEL)
 		snprintf(
 			tc, sizeof(tc),
-			"kernel engine: the kernel's own cookies; TC prog %u for SYNPROXY's hold",
+			"kernel engine: the kernel's own cookies; TC prog %u for SYNPROXY",
 			info->tc_prog_id);
 	else
 		snprintf(tc, sizeof(tc), "TC prog %u", info->tc_prog_id);
@@ -386,7 +386,7 @@ static int tc_load(const char *iface, int ifindex, struct synguard *base,
 		   struct sg_info *info, struct undo *u)
 {
 	struct bpf_program *prog = info->engine == SG_ENGINE_KERNEL
-					   ? base->progs.synguard_tc_hold
+					   ? base->progs.synguard_tc_proxy
 					   : base->progs.synguard_tc;
 	bool hook_created = false;
 	int err;
@@ -426,7 +426,6 @@ static int synproxy_prepare(const char *iface, const struct sg_attach_args *a,
 	/* One rule for both families: SYNPROXY uses its mss only for SYNs
 	 * it answers itself, and XDP answers them all. */
 	sp->mss = cfg->mss4;
-	sp->ipv6 = sg_proxy_ipv6(info);
 	/* The backends' window scale: on this host, the kernel's; a --wscale
 	 * given says what remote backends use. */
 	sp->wscale = a->wscale_set ? cfg->wscale

@@ -149,11 +149,6 @@ const char *sg_engine_why_str(const struct sg_info *info)
 	}
 }
 
-bool sg_proxy_ipv6(const struct sg_info *info)
-{
-	return info->engine == SG_ENGINE_OWN;
-}
-
 bool sg_engine_has_tc(const struct sg_info *info)
 {
 	return info->engine == SG_ENGINE_OWN || info->synproxy;
@@ -161,13 +156,8 @@ bool sg_engine_has_tc(const struct sg_info *info)
 
 void sg_proxy_families_text(const char *iface, const struct sg_info *info)
 {
-	if (!info->synproxy)
-		return;
-	if (sg_proxy_ipv6(info))
+	if (info->synproxy)
 		printf("%s: SYNPROXY ports: IPv4 and IPv6 (TC verifies IPv6 ACK checksums for SYNPROXY)\n",
-		       iface);
-	else
-		printf("%s: SYNPROXY ports: IPv4 only; IPv6 to them passes untouched (the kernel engine has no TC program to verify IPv6 ACK checksums for SYNPROXY)\n",
 		       iface);
 }
 
@@ -434,7 +424,7 @@ void sg_engine_status_text(const char *iface, const struct sg_info *info)
 		       iface, sg_engine_why_str(info));
 		return;
 	}
-	printf("%s: engine kernel (%s): the kernel's own syncookies, checked at XDP; no TC program, no key of ours (no fleet key, no rotation), cookies valid as the kernel decides; window scale, SACK and ECN only for clients with timestamps\n",
+	printf("%s: engine kernel (%s): the kernel's own syncookies, checked at XDP; no handoff, no key of ours (no fleet key, no rotation), cookies valid as the kernel decides; window scale, SACK and ECN only for clients with timestamps\n",
 	       iface, sg_engine_why_str(info));
 	if (info->sysctl_set & SG_SYSCTL_SYNCOOKIES)
 		printf("%s: net.ipv4.tcp_syncookies set to 2 by attach (was %u): detach sets it back\n",

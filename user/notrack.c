@@ -120,11 +120,10 @@ static int proxy_chain(char *script, size_t len, int *n, const char *set,
 			"\t}\n"
 			"\tchain %s {\n"
 			"\t\ttype filter hook %s priority filter - 10; policy accept;\n"
-			"\t\tiif \"%s\" %stcp dport @%s ct state invalid synproxy mss %u wscale %u timestamp sack-perm\n"
+			"\t\tiif \"%s\" tcp dport @%s ct state invalid synproxy mss %u wscale %u timestamp sack-perm\n"
 			"\t}\n",
 			set, elems[0] ? "\t\telements = { " : "", elems,
-			elems[0] ? " }\n" : "", chain, hook, iface,
-			sp->ipv6 ? "" : "meta nfproto ipv4 ", set, sp->mss,
+			elems[0] ? " }\n" : "", chain, hook, iface, set, sp->mss,
 			sp->wscale);
 		/* clang-format on */
 		rc = 0;
@@ -278,9 +277,9 @@ int sg_notrack_install(const char *iface, int ifindex,
 	 * alone and it comes to INPUT, where SYNPROXY checks the cookie and
 	 * opens the connection through NAT's OUTPUT hook to the backend
 	 * (doc/design.md, "SYNPROXY for translated ports"). Before the
-	 * filter chains, which may drop invalid packets. IPv6 too with the
-	 * own engine, whose TC program verifies the ACK's checksum, which
-	 * nftables' synproxy checks as if it were IPv4 (bpf/proxycsum.h).
+	 * filter chains, which may drop invalid packets. IPv6 too: TC
+	 * verifies the ACK's checksum, which nftables' synproxy checks as if
+	 * it were IPv4 (bpf/proxycsum.h).
 	 * --gateway: a cookie ACK for a host behind this one is invalid too,
 	 * and forwarded: SYNPROXY in FORWARD opens the connection to it.
 	 */

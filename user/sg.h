@@ -131,9 +131,6 @@ struct sg_synproxy {
 	const struct sg_ports *ports; /* translated ports (kind nat) */
 	const struct sg_ports *gateway; /* --gateway: the protected ports */
 	unsigned int mss, wscale;
-	/* The rules take IPv6 too (sg_proxy_ipv6); else IPv4 only, so that
-	 * the kernel engine's IPv6 passes untouched as it does at XDP. */
-	bool ipv6;
 };
 /*
  * 1 installed, 0 not needed (no conntrack in the kernel), -1 error. With
@@ -611,19 +608,16 @@ int sg_engine_choose(int asked, struct sg_info *info);
 /* Why the engine was chosen, for messages and status. */
 const char *sg_engine_why_str(const struct sg_info *info);
 /*
- * --synproxy nat and --gateway cover IPv6 only with the own engine: its TC
- * program verifies the checksums of IPv6 ACKs for SYNPROXY, which the
- * kernel's nft synproxy checks as IPv4 (bpf/proxycsum.h). The line attach
- * and status print about it, if either option is on.
- */
-bool sg_proxy_ipv6(const struct sg_info *info);
-/*
  * Has this attachment a TC program? The own engine's hands connections
- * off. The kernel engine has one only with --synproxy nat or --gateway,
- * where it marks the client segments of flows SYNPROXY is still opening
- * for the hold rule (SG_META_F_HOLD), and nothing else.
+ * off. The kernel engine has one only with --synproxy nat or --gateway
+ * (synguard_tc_proxy): it verifies the checksums of IPv6 ACKs for SYNPROXY,
+ * which the kernel's nft synproxy checks as IPv4 (bpf/proxycsum.h), and
+ * marks the client segments of flows SYNPROXY is still opening for the
+ * hold rule (SG_META_F_HOLD).
  */
 bool sg_engine_has_tc(const struct sg_info *info);
+/* The line attach and status print about the families SYNPROXY covers, if
+ * either option is on. */
 void sg_proxy_families_text(const char *iface, const struct sg_info *info);
 /*
  * The sysctls of this network namespace named by want (SG_SYSCTL_*): the

@@ -33,9 +33,9 @@ static void json_attach(json_t *o, const struct iface_state *s)
 	sg_jset(o, "synproxy", json_boolean(s->info.synproxy & SG_PROXY_NAT));
 	sg_jset(o, "gateway",
 		json_boolean(s->info.synproxy & SG_PROXY_GATEWAY));
-	/* Whether those cover IPv6 too (sg_proxy_ipv6). */
-	sg_jset(o, "synproxy_ipv6",
-		json_boolean(s->info.synproxy && sg_proxy_ipv6(&s->info)));
+	/* Whether those cover IPv6 too: always, in either engine (kept for
+	 * readers of the field). */
+	sg_jset(o, "synproxy_ipv6", json_boolean(s->info.synproxy));
 	/* Client segments held back for SYNPROXY (null: no SYNPROXY, or
 	 * the table could not be read). */
 	sg_jset(o, "synproxy_held",

@@ -17,8 +17,7 @@
 #     ACKs passed because conntrack knows the flow;
 #   - a transfer opened before attach survives attach and detach;
 #   - --synproxy nat protects the NodePort in both engines: N/N, every
-#     SYN-ACK made at XDP, no RST from the pod; IPv6 too in the own
-#     engine, while the kernel engine passes IPv6 untouched (N/N).
+#     SYN-ACK made at XDP, no RST from the pod, IPv4 and IPv6.
 #   - status shows 8080 and 30080 as nat and 9090 as local (attach warns
 #     about the nat ones), and 8080 as local+nat once a "userland proxy"
 #     listens on it too.
@@ -392,20 +391,14 @@ for engine in own kernel; do
 		"syn_proxy_cookie $(d syn_proxy_cookie), ack_proxy_cookie_pass $(d ack_proxy_cookie_pass)," \
 		"ack_proxy_early_pass $(d ack_proxy_early_pass), proxy_hold_tagged $(d proxy_hold_tagged)"
 	check "kube_nodeport_synproxy_$engine"
-	# IPv6: the own engine proxies it too (its TC step verifies the ACKs'
-	# checksums for SYNPROXY); the kernel engine checks no IPv6 checksums and
-	# leaves IPv6 untouched, which must still reach the pod N/N.
+	# IPv6 too, in either engine: TC verifies the ACKs' checksums for
+	# SYNPROXY (the kernel engine's synguard_tc_proxy).
 	nodeport_connects "$S6"
-	if [ $engine = own ]; then
-		want "syn_proxy_cookie delta" "$(d syn_proxy_cookie)" -eq "$N"
-		want "ack_proxy_cookie_pass delta" "$(d ack_proxy_cookie_pass)" -ge "$N"
-		want "ack_proxy_cookie_pass delta" "$(d ack_proxy_cookie_pass)" -le "$(proxy_acks_max "$N")"
-		want "proxy_csum_ok + proxy_csum_unmarked delta" \
-			$(($(d proxy_csum_ok) + $(d proxy_csum_unmarked))) -eq "$(d ack_proxy_cookie_pass)"
-	else
-		want "syn_proxy_cookie delta" "$(d syn_proxy_cookie)" -eq 0
-		want "ack_proxy_cookie_pass delta" "$(d ack_proxy_cookie_pass)" -eq 0
-	fi
+	want "syn_proxy_cookie delta" "$(d syn_proxy_cookie)" -eq "$N"
+	want "ack_proxy_cookie_pass delta" "$(d ack_proxy_cookie_pass)" -ge "$N"
+	want "ack_proxy_cookie_pass delta" "$(d ack_proxy_cookie_pass)" -le "$(proxy_acks_max "$N")"
+	want "proxy_csum_ok + proxy_csum_unmarked delta" \
+		$(($(d proxy_csum_ok) + $(d proxy_csum_unmarked))) -eq "$(d ack_proxy_cookie_pass)"
 	for c in ack_proxy_cookie_bad syn_proxy_cookie_error proxy_csum_bad; do
 		want "$c delta" "$(d $c)" -eq 0
 	done

@@ -24,8 +24,9 @@
 #   - SYNPROXY's race window, made with conntrack -I: a client segment of
 #     a marked flow is held and counted (status: synproxy_held);
 #   - a segment XDP saw before the translation was set up is held by its
-#     tag alone (both engines: the kernel engine loads TC for it);
-#   - the kernel engine: IPv4 only, its IPv6 untouched;
+#     tag alone;
+#   - the kernel engine, whose TC program does the IPv6 checksum step and
+#     the tag for --synproxy: the same for IPv4 and IPv6;
 #   - run picks up a port published after it started;
 #   - --gateway: the same for the routed server, IPv4 and IPv6, the
 #     host's own published port left as it was; config ports= moves its
@@ -407,9 +408,9 @@ in_s nft list table ip sptest >/dev/null 2>&1 || REASONS+=("detach touched the N
 want "tcp_loose after detach" "$(in_s sysctl -n net.netfilter.nf_conntrack_tcp_loose)" -eq 1
 check detach_restores
 
-# ---- the kernel engine: IPv4 only ----
-# Its IPv6 to the published port passes untouched, at XDP and in the rule.
-# Its TC program, loaded for --synproxy, only tags held segments.
+# ---- the kernel engine ----
+# Its TC program, loaded for --synproxy (synguard_tc_proxy), verifies the
+# IPv6 ACKs' checksums and tags held segments: both families as above.
 # Counted runs wait for the client namespace to be idle: the flood above
 # ends at kill_ours, and at most with its own 20 s timeout.
 for _ in $(seq 250); do
@@ -418,35 +419,27 @@ for _ in $(seq 250); do
 done
 out=$(sg attach "$SIF" --ports "$SG_PORTS" --mode native --engine kernel --cookies always --synproxy nat 2>&1) &&
 	SG_ATTACHED=1 || REASONS+=("attach --engine kernel failed: $out")
-[[ $out == *"SYNPROXY ports: IPv4 only; IPv6 to them passes untouched"* ]] ||
-	REASONS+=("kernel engine attach does not say IPv6 passes: $out")
-[[ $out =~ "kernel engine: the kernel's own cookies; TC prog "[0-9]+" for SYNPROXY's hold" ]] ||
+[[ $out == *"SYNPROXY ports: IPv4 and IPv6"* ]] ||
+	REASONS+=("kernel engine attach does not say IPv6 is covered: $out")
+[[ $out =~ "kernel engine: the kernel's own cookies; TC prog "[0-9]+" for SYNPROXY" ]] ||
 	REASONS+=("kernel engine attach does not name its TC program: $out")
 tcs=$(sg status "$SIF" --json 2>/dev/null | python3 -c '
 import json, sys
-print(json.load(sys.stdin)["interfaces"][0]["tc_state"])' 2>/dev/null)
-[ "$tcs" = "in place" ] || REASONS+=("kernel engine: TC program in status: '$tcs', wanted 'in place'")
-rule_and_status 'meta nfproto ipv4 tcp dport @proxy_ports ct state invalid synproxy' \
-	"SYNPROXY ports: IPv4 only; IPv6 to them passes untouched"
-for a in "$S4" "$S6"; do
-	fresh_conntrack
-	stats_snap "$TMP/s0"
-	r=$(client -n 20 -t "$CT" "$a" $P_PUB)
-	stats_snap "$TMP/s1"
-	want "kernel engine: connects to $a" "$(json_get "$r" ok)" -eq 20
-	if [ "$a" = "$S4" ]; then
-		want "kernel engine, IPv4: syn_proxy_cookie delta" "$(d syn_proxy_cookie)" -eq 20
-	else
-		want "kernel engine, IPv6: syn_no_listener_pass delta" "$(d syn_no_listener_pass)" -eq 20
-		want "kernel engine, IPv6: syn_proxy_cookie delta" "$(d syn_proxy_cookie)" -eq 0
-		want "kernel engine, IPv6: ack_proxy_cookie_pass delta" "$(d ack_proxy_cookie_pass)" -eq 0
-	fi
-done
+i = json.load(sys.stdin)["interfaces"][0]
+print(i["tc_state"], i["synproxy_ipv6"])' 2>/dev/null)
+[ "$tcs" = "in place True" ] ||
+	REASONS+=("kernel engine: status --json tc_state, synproxy_ipv6: '$tcs', wanted 'in place True'")
+rule_and_status 'tcp dport @proxy_ports ct state invalid synproxy' \
+	"SYNPROXY ports: IPv4 and IPv6"
+grep -q 'nfproto' "$TMP/table" && REASONS+=("kernel engine: synproxy rule limited to a family: $(tr '\n' ' ' <"$TMP/table")")
+check kernel_engine_attach
+run_case kernel_engine_ipv4 "$S4" $P_PUB "$KNS"
+run_case kernel_engine_ipv6_csum_none "$S6" $P_PUB "$KNS" ok
 hold_tagged 41016
 sg_detach || REASONS+=("detach failed")
 in_s tc filter show dev "$SIF" ingress 2>/dev/null | grep -q synguard_tc &&
 	REASONS+=("kernel engine: detach left the TC filter")
-check kernel_engine_ipv4_only
+check kernel_engine_hold_and_detach
 
 # ---- run follows a port published after it started ----
 # 8081 has nothing yet; a DNAT rule for it appears while run runs. Its

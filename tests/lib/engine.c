@@ -56,13 +56,13 @@ struct synguard *engine_open(int engine)
 	sk->rodata->sg_engine = engine;
 	/*
 	 * As attach loads them with --synproxy nat: the kernel engine's TC
-	 * program is then synguard_tc_hold, which only tags SYNPROXY's held
+	 * program is then synguard_tc_proxy, which only tags SYNPROXY's held
 	 * segments (without the option attach loads XDP alone, a part of
 	 * this).
 	 */
 	bpf_program__set_autoload(sk->progs.synguard_tc,
 				  engine == SG_ENGINE_OWN);
-	bpf_program__set_autoload(sk->progs.synguard_tc_hold,
+	bpf_program__set_autoload(sk->progs.synguard_tc_proxy,
 				  engine != SG_ENGINE_OWN);
 	bpf_object__for_each_map (m, sk->obj)
 		bpf_map__set_pin_path(m, NULL);

@@ -360,9 +360,9 @@ static void ke_proxy_ack6(const char *name, const struct pkt_spec *ack)
 /*
  * attach --synproxy nat: a port nothing listens on, SG_PORT_PROXY in the
  * port map. SYNs get the raw kernel cookie (no listener needed), their
- * ACKs are checked with the raw helper, in either engine. IPv6 only in the own
- * engine, whose TC program verifies the ACK's checksum for SYNPROXY; the
- * kernel engine has none, and passes IPv6 as before.
+ * ACKs are checked with the raw helper, in either engine; a valid IPv6 one
+ * carries metadata for TC, which verifies its checksum for SYNPROXY (the
+ * kernel engine's TC program is synguard_tc_proxy).
  */
 static void ke_proxy_ports(void)
 {
@@ -376,7 +376,6 @@ static void ke_proxy_ports(void)
 		{"IPv6 SYN without TS (WS, SACK dropped)", 6, 1440, 7, 1, 0, 0,
 		 SG_SYSCTL_ALL},
 	};
-	int own = skel->rodata->sg_engine == SG_ENGINE_OWN;
 	struct ke_synack sa;
 	struct pkt_spec s;
 	char name[160];
@@ -388,19 +387,6 @@ static void ke_proxy_ports(void)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const struct ke_case *c = &cases[i];
 
-		if (c->family == 6 && !own) {
-			cfg.tcp_sysctl = c->sysctl;
-			put_config();
-			ke_syn_spec(c, &s);
-			s.dport = KE_PORT_NONE;
-			snprintf(
-				name, sizeof(name),
-				"synproxy, kernel engine (no TC step): %s -> pass",
-				c->name);
-			expect_syn_untouched(name, &s,
-					     SG_CNT_SYN_NO_LISTENER_PASS);
-			continue;
-		}
 		if (ke_check_syn_as(c, &sa, 1))
 			continue;
 		ke_ack_spec(c, &sa, 0, &s);
