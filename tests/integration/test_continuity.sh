@@ -270,8 +270,12 @@ else
 	dpid=$!
 	BG_PIDS+=($dpid)
 	sleep 0.3
+	n_reasons=${#REASONS[@]}
 	split_finish 1 drain4 drain6
 	wait $dpid || REASONS+=("detach failed: $(cat "$TMP/detach.out")")
+	# When a handshake was lost: how long detach drained, and when.
+	[ ${#REASONS[@]} -gt "$n_reasons" ] &&
+		REASONS+=("detach said: $(tr '\n' ' ' <"$TMP/detach.out")")
 	SG_ATTACHED=0
 	grep -q "draining for [0-9]* ms" "$TMP/detach.out" ||
 		REASONS+=("detach did not say it drained: $(cat "$TMP/detach.out")")
