@@ -312,7 +312,9 @@ else
 		$C4 "$S4" $P_PUB 41005 nots "$TMP/go.second" >"$TMP/split.second" 2>&1 &
 	sp=$!
 	BG_PIDS+=($sp)
-	for _ in $(seq 50); do
+	# Up to 60 s: scapy takes seconds to import in a guest under
+	# qemu's software emulation (the 6.12 guest once missed 5 s).
+	for _ in $(seq 600); do
 		grep -q '"synack": 1' "$TMP/split.second" && break
 		sleep 0.1
 	done
