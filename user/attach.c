@@ -259,8 +259,8 @@ static int attach_begin(const char *iface, int ifindex, char *dir, size_t len)
 
 /*
  * The first object: every map, pinned in dir, and the TC program (none in
- * the kernel engine, which has no handoff, unless SYNPROXY's hold needs
- * it: sg_engine_has_tc). NULL after a message.
+ * the kernel engine, which has no handoff, unless SYNPROXY needs one:
+ * sg_engine_has_tc). NULL after a message.
  */
 static struct synguard *base_load(const char *dir, const struct sg_info *info,
 				  bool notrack, __u32 src_table)
@@ -380,7 +380,7 @@ static void attach_report(const char *iface, int ifindex,
 
 /*
  * The TC filter (and clsact, if missing), recorded in u: the handoff, or
- * the kernel engine's hold tag (sg_engine_has_tc).
+ * the kernel engine's SYNPROXY program (sg_engine_has_tc).
  */
 static int tc_load(const char *iface, int ifindex, struct synguard *base,
 		   struct sg_info *info, struct undo *u)

@@ -173,7 +173,7 @@ static int proxy_chain(char *script, size_t len, int *n, const char *set,
  *   looks, the segment goes on, and conntrack takes the backend's ACK of
  *   it for invalid: not translated back, the host resets it. XDP looks
  *   before conntrack: it tags a segment of a marked flow it saw without
- *   the adjustment (SG_HOLD_PRIORITY, own engine), and the rule holds a
+ *   the adjustment (SG_HOLD_PRIORITY, either engine), and the rule holds a
  *   tagged segment once the reply was seen, whatever it sees now;
  * - a client data segment that conntrack still finds in SYN_SENT (invalid)
  *   carries the cookie too, and SYNPROXY sends the backend a second SYN.

@@ -56,9 +56,9 @@ struct synguard *engine_open(int engine)
 	sk->rodata->sg_engine = engine;
 	/*
 	 * As attach loads them with --synproxy nat: the kernel engine's TC
-	 * program is then synguard_tc_proxy, which only tags SYNPROXY's held
-	 * segments (without the option attach loads XDP alone, a part of
-	 * this).
+	 * program is then synguard_tc_proxy, which only serves SYNPROXY (the
+	 * IPv6 checksum step and the hold tag; without the option attach
+	 * loads XDP alone, a part of this).
 	 */
 	bpf_program__set_autoload(sk->progs.synguard_tc,
 				  engine == SG_ENGINE_OWN);
