@@ -9,6 +9,8 @@ echo "# guest kernel $(uname -r)"
 grep -q 'sg_verbose=1' /proc/cmdline && export SG_TEST_VERBOSE=1
 # shellcheck source=tests/lib/suite.sh
 . tests/lib/suite.sh
+# Every case's seconds on the console: where MATRIX_TIMEOUT goes.
+export SG_CASE_TIMES=1
 
 # Whether this kernel has the handoff's kfunc decides the engine attach
 # picks by default: own with it (6.9+), kernel without it (6.1+). Each
@@ -58,9 +60,13 @@ ip netns del sgm
 # with conntrack; attach above loaded the module if it is one.
 grep -qw bpf_xdp_ct_lookup /proc/kallsyms ||
 	fail "conntrack loaded by attach" "no bpf_xdp_ct_lookup in kallsyms"
+t0=$SECONDS
 out=$(build/test_xdp 2>&1)
 rc=$?
-echo "$out" | grep -v '^ok '
+# Its summary line with a "#": the console's only bare "N passed" line is
+# guest.sh's own, last, which the host counts.
+echo "$out" | grep -vE '^(ok |[0-9]+ passed, )'
+echo "# build/test_xdp: $(echo "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -n 1) ($((SECONDS - t0)) s)"
 add_summary build/test_xdp "$out" $rc
 # The objects of clang 16 and 19, which tests/kernels/test_clang.sh
 # builds on the host (it runs before the matrix in make test): loaded on
@@ -80,13 +86,14 @@ for v in 16 19; do
 		add_summary "clang-$v $g" "$out" $rc
 	done
 done
-# suite SCRIPT: a namespace suite of tests/integration/, counted here.
+# suite SCRIPT: a namespace suite of tests/integration/, counted here,
+# with the seconds it took (what the guest's MATRIX_TIMEOUT budget goes to).
 suite() {
-	local out rc
+	local out rc t0=$SECONDS
 	out=$(bash "$1" 2>&1)
 	rc=$?
 	echo "$out" | grep -E '^(FAIL|skip|#)'
-	echo "# $1: $(echo "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -n 1)"
+	echo "# $1: $(echo "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -n 1) ($((SECONDS - t0)) s)"
 	add_summary "$1" "$out" $rc
 }
 # Full size under KVM (sg_full=1, which MATRIX_FULL=1 on the host sets

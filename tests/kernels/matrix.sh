@@ -245,8 +245,12 @@ for s in "${SERIES[@]}"; do
 	# Counted only from a guest that finished (the init's last line): the
 	# log of one stopped midway holds the summary lines of the unit tests
 	# and suites it got through, which would pass for the guest's own.
+	# guest.sh's exit status goes with its summary: a guest.sh that died
+	# midway (its own summary never printed) must not pass on the last
+	# summary line a suite left on the console.
 	if grep -q 'matrix-guest: exit' <<<"$con"; then
-		add_summary "kernel $s ($kv)" "$con"
+		grc=$(sed -nE 's/.*matrix-guest: exit ([0-9]+).*/\1/p' <<<"$con" | tail -n 1)
+		add_summary "kernel $s ($kv)" "$con" "${grc:-1}"
 		echo "kernel $s ($kv): $(grep -E '^[0-9]+ passed, [0-9]+ failed' <<<"$con" | tail -n 1)"
 	else
 		echo "[$s] console, last lines (qemu exit $rc; all of it in $log):"

@@ -8,9 +8,20 @@ PASS=0
 FAIL=0
 SKIP=0
 
+# SG_CASE_TIMES=1 (the kernel matrix's guests set it): after each case, a
+# line "# time NAME: N s", the seconds since the case before it ended, so
+# that a guest's log shows where its time budget went.
+SG_CASE_T0=$SECONDS
+case_time() {
+	[ "${SG_CASE_TIMES:-0}" = 1 ] || return 0
+	echo "# time $1: $((SECONDS - SG_CASE_T0)) s"
+	SG_CASE_T0=$SECONDS
+}
+
 ok() {
 	echo "ok   $1"
 	PASS=$((PASS + 1))
+	case_time "$1"
 }
 
 # fail NAME REASON...
@@ -19,6 +30,7 @@ fail() {
 	shift
 	echo "FAIL $name: $*"
 	FAIL=$((FAIL + 1))
+	case_time "$name"
 }
 
 # skip NAME REASON: a case that cannot run here, and why. Not a pass:
@@ -26,6 +38,7 @@ fail() {
 skip() {
 	echo "skip $1: $2"
 	SKIP=$((SKIP + 1))
+	case_time "$1"
 }
 
 # A case made of several conditions: want (or REASONS+=(...)) collects what
