@@ -141,7 +141,8 @@ int sg_notrack_install(const char *iface, int ifindex,
 /* The SYNPROXY port sets of the table: --synproxy nat's, --gateway's. */
 #define SG_NFT_NAT_SET "proxy_ports"
 #define SG_NFT_GATEWAY_SET "gateway_ports"
-/* The named counter of the client segments held back for SYNPROXY. */
+/* The named counter of the segments held back for SYNPROXY (early client
+ * segments, second SYNs to the backend). */
 #define SG_NFT_HELD_COUNTER "proxy_held"
 /* The ports of SYNPROXY set `set` of the table, replaced by ports; 0 or -1
  * (said). */

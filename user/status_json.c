@@ -36,8 +36,9 @@ static void json_attach(json_t *o, const struct iface_state *s)
 	/* Whether those cover IPv6 too: always, in either engine (kept for
 	 * readers of the field). */
 	sg_jset(o, "synproxy_ipv6", json_boolean(s->info.synproxy));
-	/* Client segments held back for SYNPROXY (null: no SYNPROXY, or
-	 * the table could not be read). */
+	/* Segments held back for SYNPROXY: client segments early for its
+	 * translation, and its second SYNs to the backend (null: no
+	 * SYNPROXY, or the table could not be read). */
 	sg_jset(o, "synproxy_held",
 		s->proxy_held >= 0 ? json_integer(s->proxy_held) : json_null());
 	sg_engine_status_json(o, in);

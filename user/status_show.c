@@ -199,7 +199,7 @@ static void text_attach(struct sg_table *t, struct iface_state *st, int n)
 			       st[i].iface, st[i].info.ifindex);
 		sg_proxy_families_text(st[i].iface, &st[i].info);
 		if (st[i].proxy_held >= 0)
-			printf("%s: %lld client segments held back until SYNPROXY had set up the connection's sequence translation (counter " SG_NFT_HELD_COUNTER
+			printf("%s: %lld segments held back for SYNPROXY: client segments that came before it had set up the connection's sequence translation, and second SYNs it would have sent the backend (counter " SG_NFT_HELD_COUNTER
 			       ")\n",
 			       st[i].iface, st[i].proxy_held);
 		if (st[i].info.engine == SG_ENGINE_KERNEL)

@@ -246,7 +246,7 @@ want "held: unmarked, seen-reply" "$(hold_probe 41002 0 SEEN_REPLY)" -eq 0
 want "held: marked, no reply yet" "$(hold_probe 41003 0x00100000 UNSET)" -eq 0
 want "held: another mark bit" "$(hold_probe 41004 0x00200000 SEEN_REPLY)" -eq 0
 st=$(sg status "$SIF" 2>&1)
-[[ $st == *"$SIF: 1 client segments held back until SYNPROXY had set up the connection's sequence translation (counter proxy_held)"* ]] ||
+[[ $st == *"$SIF: 1 segments held back for SYNPROXY: client segments that came before it had set up the connection's sequence translation, and second SYNs it would have sent the backend (counter proxy_held)"* ]] ||
 	REASONS+=("status does not count the held segment: $st")
 fresh_conntrack
 check synproxy_hold_counted
