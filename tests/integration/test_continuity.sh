@@ -187,6 +187,28 @@ if ! ip netns exec "$CNS" nft -f - <<-EOF; then
 EOF
 	REASONS+=("cannot install the client's RST filter")
 fi
+# Nor may the client's own connects take those ports. One that did met the
+# server's socket of a split handshake (the kernel's port choice sweeps
+# the range, so it happens): its SYN passed as the socket's
+# (syn_socket_pass), the server answered with an ACK, the client's RST was
+# dropped above, and the connect stalled for its 1 s retransmission, a
+# flake of the loads after this point until this reservation.
+ip netns exec "$CNS" sysctl -qw net.ipv4.ip_local_reserved_ports=41000-43999 ||
+	REASONS+=("cannot reserve the split handshakes' ports in the client")
+
+# server_settled: waits (5 s at most) until no connection of the server is
+# closing. A FIN the server sends again brings the client's last ACK
+# again; when the first one arrives in between, the second finds no
+# socket, and XDP counts it as a bad cookie.
+server_settled() {
+	local _
+	for _ in $(seq 50); do
+		[ -z "$(ip netns exec "$SNS" ss -Htn state last-ack state closing state fin-wait-1)" ] &&
+			return 0
+		sleep 0.1
+	done
+	echo "# the server still has closing connections after 5 s"
+}
 
 # split_start NAME SRC DST SPORT ts|nots: one split handshake, in SPLIT_PIDS.
 split_start() {
@@ -196,10 +218,11 @@ split_start() {
 	BG_PIDS+=($!)
 }
 
-# split_synacks NAME...: waits until each has its SYN-ACK (5 s at most).
+# split_synacks NAME...: waits until each has its SYN-ACK, 60 s at most:
+# scapy's import alone takes seconds when the CPUs are busy.
 split_synacks() {
 	local n t
-	for t in $(seq 50); do
+	for t in $(seq 600); do
 		n=0
 		for t in "$@"; do
 			grep -q '"synack": 1' "$TMP/split.$t" 2>/dev/null && n=$((n + 1))
@@ -252,6 +275,7 @@ else
 
 	# The load's last segments settle first: the control counts one ACK.
 	sleep 1
+	server_settled
 	stats_snap "$TMP/k0"
 	split_start gone "$C4" "$S4" 43000 nots
 	split_synacks gone
@@ -268,12 +292,15 @@ else
 	# their ACKs come 0.3 s into it: the programs stay for at least 1 s
 	# after the last cookie SYN-ACK (the load's, just before the detach),
 	# so the handoff still takes them. Without the drain they reach a
-	# kernel that resets them (echo 0), and so may the load's.
-	load_start drain 6
-	sleep 1
+	# kernel that resets them (echo 0), and so may the load's. The load
+	# starts once the split SYN-ACKs are in: scapy can take longer to
+	# start than a load lasts, and a detach after the load's last SYN-ACK
+	# rightly does not drain.
 	split_start drain4 "$C4" "$S4" 43001 nots
 	split_start drain6 "$C6" "$S6" 42100 ts
 	split_synacks drain4 drain6
+	load_start drain 6
+	sleep 1
 	sg detach "$SIF" >"$TMP/detach.out" 2>&1 &
 	dpid=$!
 	BG_PIDS+=($dpid)

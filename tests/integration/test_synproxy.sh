@@ -306,6 +306,8 @@ else
 			}
 		}
 	EOF
+	# Nor may a connect of the client's own take that port.
+	ip netns exec "$CNS" sysctl -qw net.ipv4.ip_local_reserved_ports=41005
 	fresh_conntrack
 	before=$(held_json)
 	ip netns exec "$CNS" "$PY" "$(dirname "$0")/split.py" "$CIF" "$MAC_C" "$MAC_S" \
