@@ -384,11 +384,15 @@ want_no_resets() {
 }
 
 # proxy_acks_max N: the most ACKs with a valid cookie XDP may pass to
-# SYNPROXY for N connects: each handshake's, plus the first data segments
-# that reached XDP before SYNPROXY had made the conntrack entry (they
-# carry the same cookie; seen once or twice in 200, and up to 16 in 600
-# under a flood): 5% more, and 5 more below 100.
-proxy_acks_max() { echo $(($1 + ($1 > 100 ? $1 / 20 : 5))); }
+# SYNPROXY for N connects of tcp_client's rr mode: each handshake's ACK,
+# and the request right behind it, which carries the same cookie and can
+# reach XDP before SYNPROXY has made the conntrack entry. The client sends
+# nothing else before the reply, and by then conntrack has the flow. How
+# often the request wins that race is timing (1 or 2 in 200 here, 16 in
+# 600 under a flood, 12 in 200 in one CI run), not a property to assert;
+# a conntrack check that failed would pass the FIN and the last ACK too,
+# 4 a connect.
+proxy_acks_max() { echo $((2 * $1)); }
 
 # show_resets NAME: the flows (at most 3) with a reset in them, as the
 # server saw them. A flow is named by its client port, the higher of its
