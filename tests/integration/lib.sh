@@ -177,25 +177,6 @@ topo_setup() {
 		topo_fail "cannot attach xdp_pass to $CIF"
 }
 
-# topo_lossless: a queue (pfifo) on both veths. veth hands each frame to
-# its peer's receive ring (256 entries); when the receiving CPU falls
-# behind, a full ring drops the frame (the sender's tx_dropped), and a lost
-# SYN or SYN-ACK costs its client the 1 s retransmission whatever synguard
-# does. With a queue, veth (Linux 6.16 and later) stops the queue instead
-# of dropping and sends the frame once the ring drains, as a NIC's flow
-# control would; synguard's XDP_TX does not go through it. For suites that
-# count every loss as synguard's.
-topo_lossless() {
-	local ns dev
-	while read -r ns dev; do
-		ip netns exec "$ns" tc qdisc replace dev "$dev" root pfifo limit 10000 ||
-			topo_fail "cannot add a queue to $dev"
-	done <<-EOF
-		$CNS $CIF
-		$SNS $SIF
-	EOF
-}
-
 topo_fail() {
 	echo "FAIL setup: $*"
 	FAIL=$((FAIL + 1))

@@ -143,7 +143,6 @@ do_sg() {
 }
 
 topo_setup
-topo_lossless
 server_start
 scapy_python
 
