@@ -540,12 +540,26 @@ struct sg_info {
 	__u8 timestamps_prev;
 	__u8 synproxy; /* SG_PROXY_*: what gets SYNPROXY (attach options) */
 	__u8 tcp_loose_prev; /* SG_SYSCTL_TCP_LOOSE in sysctl_set */
-	__u8 pad[2];
+	__u8 tc_hook; /* enum sg_tc_hook: where the TC program is attached */
+	__u8 pad;
 	__u64 attached_unix; /* seconds since the epoch */
 	__u64 key_installed_unix; /* last key rotation or load */
 	/* The network namespace's nsfs inode: which of two interfaces of the
 	 * same name in two namespaces this is (0: unknown). */
 	__u64 netns_ino;
+};
+
+/*
+ * sg_info.tc_hook. A record of a build before TCX reads 0: clsact, which is
+ * what those builds used.
+ */
+enum sg_tc_hook {
+	/* A filter on the clsact qdisc (tc_handle, tc_priority): kernels
+	 * before 6.6, or --tc-hook clsact. */
+	SG_TC_HOOK_CLSACT = 0,
+	/* A TCX link (Linux 6.6+), pinned in the interface's pin directory:
+	 * no qdisc to add or remove (doc/design.md, "TC hooks"). */
+	SG_TC_HOOK_TCX = 1,
 };
 
 /* sg_info.synproxy: --synproxy nat, --gateway. */

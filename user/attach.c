@@ -46,17 +46,18 @@ struct undo {
 };
 
 static void rollback(const char *iface, int ifindex, const struct undo *u,
-		     __u32 xdp_id)
+		     const struct sg_info *info)
 {
-	__u32 other;
+	__u32 other, xdp_id = info->xdp_prog_id;
 	int err;
 
 	if (u->xdp && (err = sg_xdp_detach(ifindex, &xdp_id, &other)) < 0)
 		sg_err("rollback: cannot remove the XDP program from %s: %s",
 		       iface, sg_strerr(err));
-	if (u->tc_filter && (err = sg_tc_detach(ifindex)))
-		sg_err("rollback: cannot remove the TC filter from %s: %s",
-		       iface, sg_strerr(err));
+	if (u->tc_filter &&
+	    (err = sg_tc_detach(ifindex, info->tc_hook, info->tc_prog_id)))
+		sg_err("rollback: cannot remove the TC program from %s (%s): %s",
+		       iface, sg_tc_hook_name(info->tc_hook), sg_strerr(err));
 	if (u->tc_hook && (err = sg_tc_hook_remove(ifindex)) < 0)
 		sg_err("rollback: cannot remove the clsact qdisc of %s: %s",
 		       iface, sg_strerr(err));
@@ -350,10 +351,11 @@ static void attach_report(const char *iface, int ifindex,
 	else if (info->engine == SG_ENGINE_KERNEL)
 		snprintf(
 			tc, sizeof(tc),
-			"kernel engine: the kernel's own cookies; TC prog %u for SYNPROXY",
-			info->tc_prog_id);
+			"kernel engine: the kernel's own cookies; TC prog %u (%s) for SYNPROXY",
+			info->tc_prog_id, sg_tc_hook_name(info->tc_hook));
 	else
-		snprintf(tc, sizeof(tc), "TC prog %u", info->tc_prog_id);
+		snprintf(tc, sizeof(tc), "TC prog %u (%s)", info->tc_prog_id,
+			 sg_tc_hook_name(info->tc_hook));
 	printf("%s: protected (%s XDP, %s program, XDP prog %u, %s); ports %s\n",
 	       iface, sg_xdp_mode_name(info->xdp_mode),
 	       info->multiprog ? "libxdp dispatcher" : "single",
@@ -379,11 +381,12 @@ static void attach_report(const char *iface, int ifindex,
 }
 
 /*
- * The TC filter (and clsact, if missing), recorded in u: the handoff, or
- * the kernel engine's SYNPROXY program (sg_engine_has_tc).
+ * The TC program, recorded in u: the handoff, or the kernel engine's
+ * SYNPROXY program (sg_engine_has_tc). On a TCX link pinned in dir, or a
+ * filter on clsact (which this adds if missing).
  */
-static int tc_load(const char *iface, int ifindex, struct synguard *base,
-		   struct sg_info *info, struct undo *u)
+static int tc_load(const char *iface, int ifindex, const char *dir, int hook,
+		   struct synguard *base, struct sg_info *info, struct undo *u)
 {
 	struct bpf_program *prog = info->engine == SG_ENGINE_KERNEL
 					   ? base->progs.synguard_tc_proxy
@@ -391,8 +394,8 @@ static int tc_load(const char *iface, int ifindex, struct synguard *base,
 	bool hook_created = false;
 	int err;
 
-	err = sg_tc_attach(iface, ifindex, bpf_program__fd(prog), info,
-			   &hook_created);
+	err = sg_tc_attach(iface, ifindex, bpf_program__fd(prog), hook, dir,
+			   info, &hook_created);
 	u->tc_hook = hook_created;
 	if (err)
 		return err;
@@ -509,7 +512,8 @@ static int do_attach(const char *iface, int ifindex,
 	 * is harmless alone, while XDP alone would answer SYNs whose ACKs no
 	 * handoff takes yet. XDP is the switch that turns protection on.
 	 */
-	if (sg_engine_has_tc(&info) && tc_load(iface, ifindex, base, &info, &u))
+	if (sg_engine_has_tc(&info) &&
+	    tc_load(iface, ifindex, dir, a->tc_hook, base, &info, &u))
 		goto fail;
 	/* Recorded at each step, so detach knows what a killed attach did. */
 	if (info_write(base, &info) ||
@@ -523,7 +527,7 @@ static int do_attach(const char *iface, int ifindex,
 	*out = info;
 	return 0;
 fail:
-	rollback(iface, ifindex, &u, info.xdp_prog_id);
+	rollback(iface, ifindex, &u, &info);
 	synguard__destroy(base);
 	sg_note("%s left as it was: nothing attached, nothing pinned", iface);
 	return -1;

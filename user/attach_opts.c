@@ -17,6 +17,7 @@ enum {
 	AO_SRC_TABLE,
 	AO_SYNPROXY,
 	AO_GATEWAY,
+	AO_TC_HOOK,
 	/* run only, from here: */
 	AO_KEY_ROTATE,
 	AO_METRICS,
@@ -46,6 +47,8 @@ const struct sg_opt sg_attach_opts[] = {
 			 "answer SYNs to ports NAT translates to another namespace (Docker -p, NodePort) at XDP with the kernel's cookie, and let netfilter's SYNPROXY open the connection to the backend: installs nftables rules and sets net.netfilter.nf_conntrack_tcp_loose to 0 until detach (IPv4; IPv6 too with the own engine)"},
 	[AO_GATEWAY] = {"gateway", 0, NULL,
 			"also answer SYNs this host routes to others (a router, a load balancer) at XDP, and let netfilter's SYNPROXY open their connections; the SYN-ACKs offer --wscale, which must be the backends' (IPv4; IPv6 too with the own engine)"},
+	[AO_TC_HOOK] = {"tc-hook", 0, "auto|tcx|clsact",
+			"where the TC program goes: tcx (Linux 6.6+, a BPF link, no qdisc), clsact (a filter on the clsact qdisc, which attach adds if missing: adding or removing it drops the frames the interface is sending at that instant), or auto (default): tcx where the kernel has it"},
 	[AO_METRICS] = {"metrics", 0, "[ADDR:]PORT",
 			"`synguard run` only: serve Prometheus metrics on http://ADDR:PORT/metrics (ADDR defaults to 127.0.0.1; [::1]:PORT for IPv6)"},
 	[AO_LOG_FORMAT] = {"log-format", 0, "text|json",
@@ -182,6 +185,19 @@ int sg_attach_opt(void *ctx, int idx, const char *arg)
 	case AO_GATEWAY:
 		a->gateway = true;
 		return 0;
+	case AO_TC_HOOK:
+		if (!strcmp(arg, "auto")) {
+			a->tc_hook = SG_TC_HOOK_AUTO;
+		} else if (!strcmp(arg, "tcx")) {
+			a->tc_hook = SG_TC_HOOK_TCX;
+		} else if (!strcmp(arg, "clsact")) {
+			a->tc_hook = SG_TC_HOOK_CLSACT;
+		} else {
+			sg_err("invalid --tc-hook '%s': must be auto, tcx or clsact",
+			       arg);
+			return -1;
+		}
+		return 0;
 	default:
 		return run_opt(a, idx, arg);
 	}
@@ -194,6 +210,7 @@ void sg_attach_defaults(const struct sg_cmd *cmd, struct sg_attach_args *a)
 	a->mode = SG_MODE_NATIVE;
 	a->ev.ack_flood_rate = SG_DEFAULT_ACK_FLOOD;
 	a->engine = SG_ENGINE_AUTO;
+	a->tc_hook = SG_TC_HOOK_AUTO;
 	a->src_table = SG_DEFAULT_SRC_TABLE;
 	sg_settings_default(&a->s);
 }
@@ -227,6 +244,7 @@ int sg_attach_keys_check(const struct sg_attach_args *a,
 			 const struct sg_info *info, __u32 src_max)
 {
 	static const char *const modes[] = {"", "native", "skb"};
+	static const char *const hooks[] = {"tc-hook clsact", "tc-hook tcx"};
 	char where[4200];
 	const char *path = a->conf ? a->conf->path : "the options";
 	int idx, bad = 0;
@@ -252,6 +270,12 @@ int sg_attach_keys_check(const struct sg_attach_args *a,
 			differs = a->gateway !=
 				  !!(info->synproxy & SG_PROXY_GATEWAY);
 			break;
+		case AO_TC_HOOK:
+			/* Without a TC program, no hook to differ. */
+			differs = a->tc_hook != SG_TC_HOOK_AUTO &&
+				  sg_engine_has_tc(info) &&
+				  a->tc_hook != info->tc_hook;
+			break;
 		default:
 			/* key_file: the key is `synguard key IFACE load`'s. */
 			differs = false;
@@ -267,6 +291,7 @@ int sg_attach_keys_check(const struct sg_attach_args *a,
 			       ? modes[info->xdp_mode < 3 ? info->xdp_mode : 0]
 		       : idx == AO_ENGINE    ? sg_engine_names[info->engine & 1]
 		       : idx == AO_SRC_TABLE ? "another size"
+		       : idx == AO_TC_HOOK   ? hooks[info->tc_hook & 1]
 		       : idx == AO_SYNPROXY
 			       ? (info->synproxy & SG_PROXY_NAT ? "synproxy nat"
 								: "no synproxy")

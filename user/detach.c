@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * detach: take synguard off an interface (XDP, TC filter and hook if ours,
- * the nftables table, the sysctls the kernel engine set, the pins), also
- * when its pins or the interface are gone.
+ * detach: take synguard off an interface (XDP, the TC program and clsact
+ * if ours, the nftables table, the sysctls the kernel engine set, the
+ * pins), also when its pins or the interface are gone.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -30,14 +30,54 @@ const struct sg_cmd sg_cmd_detach = {
 	.args = "IFACE",
 	.summary = "remove the protection from an interface",
 	.opts = (const struct sg_opt[]){{NULL}},
-	.doc = "First lets the handshakes in flight finish: new SYNs pass to the kernel until\n2 s after the last cookie SYN-ACK (at once if none went out lately). Then\nremoves the XDP program, the TC filter, the clsact qdisc if attach created it\nand nothing else uses it, and every pin. Parts already gone are reported.\nThe kernel engine's net.ipv4.tcp_syncookies and tcp_timestamps go back to what\nthey were before attach.",
+	.doc = "First lets the handshakes in flight finish: new SYNs pass to the kernel until\n2 s after the last cookie SYN-ACK (at once if none went out lately). Then\nremoves the XDP program, the TC program (its TCX link, or its filter and the\nclsact qdisc if attach created it and nothing else uses it), and every pin.\nParts already gone are reported.\nThe kernel engine's net.ipv4.tcp_syncookies and tcp_timestamps go back to what\nthey were before attach.",
 };
+
+/*
+ * synguard's TC program on hook, removed if there, saying what it found.
+ * Without info (or a record from before the TC program was attached),
+ * ours is recognised by its name. 0, or -1 after a message.
+ */
+static int detach_tc(const char *iface, int ifindex, __u8 hook,
+		     const struct sg_info *info)
+{
+	const char *h = sg_tc_hook_name(hook);
+	__u32 tc_id = 0;
+	int err;
+
+	err = sg_tc_query(ifindex, hook, info, &tc_id);
+	if (err < 0) {
+		sg_err("%s: cannot query the TC program (%s): %s", iface, h,
+		       sg_strerr(err));
+		return -1;
+	}
+	if (!err) {
+		/* Without the record, say only what was found. */
+		if (info)
+			printf("%s: TC program already gone (%s)\n", iface, h);
+		return 0;
+	}
+	if (!sg_tc_is_ours(tc_id, info)) {
+		printf("%s: TC filter pref %u handle 0x%x runs program %u, not synguard's: left in place\n",
+		       iface, SG_TC_PRIORITY, SG_TC_HANDLE, tc_id);
+		return 0;
+	}
+	err = sg_tc_detach(ifindex, hook, tc_id);
+	if (err) {
+		sg_err("%s: cannot remove the TC program %u (%s): %s", iface,
+		       tc_id, h, sg_strerr(err));
+		return -1;
+	}
+	printf("%s: TC program %u removed (%s)\n", iface, tc_id, h);
+	return 0;
+}
 
 /* Removes what is ours of XDP, TC and clsact, saying what it found. */
 static int detach_programs(const char *iface, int ifindex,
 			   const struct sg_info *info)
 {
-	__u32 id = info ? info->xdp_prog_id : 0, other, tc_id = 0;
+	__u32 id = info ? info->xdp_prog_id : 0, other;
+	const struct sg_info *tci;
 	int err, left, rc = 0;
 
 	err = sg_xdp_detach(ifindex, &id, &other);
@@ -56,33 +96,29 @@ static int detach_programs(const char *iface, int ifindex,
 
 	if (info && !sg_engine_has_tc(info))
 		return rc; /* attach put nothing on TC */
-	err = sg_tc_query(ifindex, &tc_id);
-	if (err < 0) {
-		sg_err("%s: cannot query the TC filter: %s", iface,
-		       sg_strerr(err));
-		rc = -1;
-	} else if (!err) {
-		printf("%s: TC filter already gone\n", iface);
-	} else if (!sg_tc_is_ours(tc_id, info)) {
-		printf("%s: TC filter pref %u handle 0x%x runs program %u, not synguard's: left in place\n",
-		       iface, SG_TC_PRIORITY, SG_TC_HANDLE, tc_id);
-	} else if ((err = sg_tc_detach(ifindex))) {
-		sg_err("%s: cannot remove the TC filter: %s", iface,
-		       sg_strerr(err));
-		rc = -1;
+	/*
+	 * An attach killed before it recorded its TC program left its id 0:
+	 * then ours is known by name, on either hook.
+	 */
+	tci = info && info->tc_prog_id ? info : NULL;
+	if (tci) {
+		if (detach_tc(iface, ifindex, tci->tc_hook, tci))
+			rc = -1;
 	} else {
-		printf("%s: TC filter (prog %u) removed\n", iface, tc_id);
+		if (detach_tc(iface, ifindex, SG_TC_HOOK_TCX, NULL) ||
+		    detach_tc(iface, ifindex, SG_TC_HOOK_CLSACT, NULL))
+			rc = -1;
 	}
 
 	if (rc)
 		return rc;
 	if (!info) {
-		printf("%s: clsact qdisc left in place (without the attach record, whether synguard created it is unknown)\n",
+		printf("%s: a clsact qdisc, if any, left in place (without the attach record, whether synguard created it is unknown)\n",
 		       iface);
 		return 0;
 	}
 	if (!info->tc_hook_created)
-		return 0; /* it was there before attach */
+		return 0; /* it was there before attach, or TCX: none */
 	left = sg_tc_hook_remove(ifindex);
 	if (left < 0 && left != -ENOENT && left != -EINVAL) {
 		sg_err("%s: cannot remove the clsact qdisc: %s", iface,
@@ -191,10 +227,10 @@ int sg_detach(const char *iface)
 		return SG_EXIT_FAIL;
 	}
 	if (!ifindex) {
-		printf("%s: interface gone: its XDP program and TC filter went with it\n",
+		printf("%s: interface gone: its XDP and TC programs went with it\n",
 		       iface);
 	} else if (have_info && (__u32)ifindex != info.ifindex) {
-		printf("%s: interface recreated (ifindex %u, now %d): its XDP program and TC filter went with the old one\n",
+		printf("%s: interface recreated (ifindex %u, now %d): its XDP and TC programs went with the old one\n",
 		       iface, info.ifindex, ifindex);
 	} else if (detach_programs(iface, ifindex, have_info ? &info : NULL)) {
 		sg_err("%s: pins kept so that detach can be run again", iface);

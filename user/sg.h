@@ -300,9 +300,25 @@ int sg_port_kinds_check(const char *iface, const struct sg_ports *prot,
  * in their place.
  */
 #define SG_XDP_RETRY_ALONE 1
-int sg_tc_attach(const char *iface, int ifindex, int prog_fd,
-		 struct sg_info *info, bool *hook_created);
-int sg_tc_detach(int ifindex);
+/* --tc-hook auto: tcx where the kernel has it, else clsact. */
+#define SG_TC_HOOK_AUTO (-1)
+/* The TCX link's pin, in the interface's pin directory: what keeps it. */
+#define SG_TC_LINK_PIN "tc_link"
+/* "tcx" or "clsact". */
+const char *sg_tc_hook_name(__u8 hook);
+/*
+ * Attaches prog_fd at the TC ingress of ifindex on hook (SG_TC_HOOK_AUTO
+ * or an enum sg_tc_hook), a TCX link pinned in dir. Records the hook and
+ * the program (and clsact's filter) in info, and in *hook_created whether
+ * it added the clsact qdisc. 0, or -errno after a message.
+ */
+int sg_tc_attach(const char *iface, int ifindex, int prog_fd, int hook,
+		 const char *dir, struct sg_info *info, bool *hook_created);
+/*
+ * Removes synguard's TC program prog_id from hook: clsact's filter, or
+ * every TCX link that runs it. 0, or -errno (-ENOENT: none there).
+ */
+int sg_tc_detach(int ifindex, __u8 hook, __u32 prog_id);
 int sg_tc_hook_remove(int ifindex);
 const char *sg_xdp_mode_name(enum sg_xdp_mode m);
 struct synguard;
@@ -761,6 +777,7 @@ struct sg_attach_args {
 	unsigned long long src_table;  /* --src-table: sg_src's entries */
 	bool synproxy;		       /* --synproxy nat */
 	bool gateway;		       /* --gateway */
+	int tc_hook;		       /* SG_TC_HOOK_AUTO or enum sg_tc_hook */
 	const char *config;	       /* run: --config FILE */
 	struct sg_conf *conf;	       /* the config file read, or NULL */
 	bool in_file;		       /* parsing the file: keys as labels */
@@ -807,8 +824,14 @@ int sg_attach(const struct sg_attach_args *a, struct sg_info *info);
 int sg_detach(const char *iface);
 
 bool sg_prog_alive(__u32 id);
-/* Is our TC filter on ifindex? 1 yes (prog id in *prog_id), 0 no, -errno. */
-int sg_tc_query(int ifindex, __u32 *prog_id);
+/*
+ * What runs in synguard's place at hook on ifindex: clsact, the program of
+ * the filter at our priority and handle, whoever's; tcx, info's program,
+ * or without info one named as ours. 1 (its id in *prog_id), 0 none, or
+ * -errno.
+ */
+int sg_tc_query(int ifindex, __u8 hook, const struct sg_info *info,
+		__u32 *prog_id);
 /* Is prog_id attached at XDP on ifindex? 1 yes, 0 no. */
 int sg_xdp_attached(int ifindex, __u32 prog_id, bool *multiprog,
 		    enum sg_xdp_mode *mode);

@@ -158,12 +158,15 @@ static void gather_attach(const char *iface, struct iface_state *s)
 		problem(s, "XDP program %u not attached", s->info.xdp_prog_id);
 	if (!sg_engine_has_tc(&s->info))
 		s->tc = TC_NONE;
-	else if ((err = sg_tc_query(ifindex, &s->tc_prog_now)) < 0) {
-		problem(s, "cannot query the TC filter: %s", sg_strerr(err));
+	else if ((err = sg_tc_query(ifindex, s->info.tc_hook, &s->info,
+				    &s->tc_prog_now)) < 0) {
+		problem(s, "cannot query the TC program (%s): %s",
+			sg_tc_hook_name(s->info.tc_hook), sg_strerr(err));
 	} else if (!err) {
 		s->tc = TC_MISSING;
 		problem(s,
-			"TC handoff filter missing: validated ACKs reach no listener");
+			"TC program missing (%s): validated ACKs reach no listener",
+			sg_tc_hook_name(s->info.tc_hook));
 	} else if (s->tc_prog_now != s->info.tc_prog_id) {
 		s->tc = TC_REPLACED;
 		problem(s, "TC filter runs program %u, not synguard's %u",

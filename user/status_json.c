@@ -27,6 +27,10 @@ static void json_attach(json_t *o, const struct iface_state *s)
 	sg_jset(o, "tc_handle", json_integer(in->tc_handle));
 	sg_jset(o, "tc_priority", json_integer(in->tc_priority));
 	sg_jset(o, "tc_hook_created", json_boolean(in->tc_hook_created));
+	/* Where the TC program is: "tcx" or "clsact" (null: none). */
+	sg_jset(o, "tc_hook",
+		sg_engine_has_tc(in) ? json_string(sg_tc_hook_name(in->tc_hook))
+				     : json_null());
 	sg_jset(o, "tc_handoff", json_boolean(s->tc == TC_IN_PLACE));
 	sg_jset(o, "tc_state", json_string(sg_tc_state_name[s->tc]));
 	sg_jset(o, "notrack", json_string(sg_status_notrack(s)));

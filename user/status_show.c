@@ -166,7 +166,12 @@ static void text_attach(struct sg_table *t, struct iface_state *st, int n)
 		sg_tbl_add(t, xdp);
 		snprintf(buf, sizeof(buf), "%u", s->info.xdp_prog_id);
 		sg_tbl_add(t, s->have_info ? buf : NULL);
-		snprintf(buf, sizeof(buf), "%u", s->info.tc_prog_id);
+		if (sg_engine_has_tc(&s->info))
+			snprintf(buf, sizeof(buf), "%u (%s)",
+				 s->info.tc_prog_id,
+				 sg_tc_hook_name(s->info.tc_hook));
+		else
+			snprintf(buf, sizeof(buf), "-");
 		sg_tbl_add(t, s->have_info ? buf : NULL);
 		sg_tbl_add(t, s->present ? sg_tc_state_name[s->tc] : NULL);
 		sg_tbl_add(t, s->have_info

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The TC half of a protected interface: the clsact hook and synguard's
- * ingress filter (the handoff), through libbpf's TC API, and netlink to
- * count the filters others left on the hook.
+ * The TC half of a protected interface: synguard's ingress program (the
+ * handoff) on a TCX link where the kernel has TCX (6.6+), else as a filter
+ * on the clsact qdisc, through libbpf's TC API, with netlink to count the
+ * filters others left on that qdisc.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -21,17 +22,131 @@
 #include "sg.h"
 #include "synguard.skel.h"
 
+/*
+ * TCX's ABI values (Linux 6.6). Debian 12's uapi headers and its libbpf
+ * (1.1) predate TCX, so the link is made and queried with the generic
+ * bpf_link_create and bpf_prog_query, which pass these through.
+ */
+#define SG_BPF_TCX_INGRESS 46
+#define SG_BPF_LINK_TYPE_TCX 11
+
+/* Most programs looked at on one TCX hook; ours is one of them. */
+#define TCX_MAX_PROGS 64
+
+const char *sg_tc_hook_name(__u8 hook)
+{
+	return hook == SG_TC_HOOK_TCX ? "tcx" : "clsact";
+}
+
+/*
+ * The programs at TCX ingress of ifindex, up to n: how many there are, or
+ * -errno (-EINVAL: a kernel without TCX).
+ */
+static int tcx_progs(int ifindex, __u32 *ids, __u32 n)
+{
+	__u32 flags = 0, cnt = n;
+	int err;
+
+	err = bpf_prog_query(ifindex, SG_BPF_TCX_INGRESS, 0, &flags, ids, &cnt);
+	/* ENOSPC: more than n; the first n are in ids. */
+	if (err && errno != ENOSPC)
+		return -errno;
+	return cnt < n ? (int)cnt : (int)n;
+}
+
+static int tcx_query(int ifindex, const struct sg_info *info, __u32 *prog_id)
+{
+	__u32 ids[TCX_MAX_PROGS];
+	int i, n;
+
+	n = tcx_progs(ifindex, ids, TCX_MAX_PROGS);
+	if (n == -EINVAL)
+		return 0; /* no TCX in this kernel: nothing attached there */
+	if (n < 0)
+		return n;
+	for (i = 0; i < n; i++) {
+		if (sg_tc_is_ours(ids[i], info)) {
+			*prog_id = ids[i];
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Detaches every TCX link that runs prog_id. The pin holds the one attach
+ * made, but a process may hold another (or the pin be gone), and the
+ * links are found by walking them all: libbpf 1.1's query cannot return
+ * link ids. 0, or -errno (-ENOENT: none).
+ */
+static int tcx_detach(__u32 prog_id)
+{
+	struct bpf_link_info li;
+	__u32 id = 0, len;
+	int fd, found = 0, err = 0;
+
+	while (!bpf_link_get_next_id(id, &id)) {
+		fd = bpf_link_get_fd_by_id(id);
+		if (fd < 0)
+			continue; /* gone since */
+		memset(&li, 0, sizeof(li));
+		len = sizeof(li);
+		if (!bpf_obj_get_info_by_fd(fd, &li, &len) &&
+		    li.type == SG_BPF_LINK_TYPE_TCX && li.prog_id == prog_id) {
+			found++;
+			if (bpf_link_detach(fd) && !err)
+				err = -errno;
+		}
+		close(fd);
+	}
+	if (err)
+		return err;
+	return found ? 0 : -ENOENT;
+}
+
+static int tcx_attach(const char *iface, int ifindex, int prog_fd,
+		      const char *dir)
+{
+	char path[512];
+	int fd, err;
+
+	fd = bpf_link_create(prog_fd, ifindex, SG_BPF_TCX_INGRESS, NULL);
+	if (fd < 0) {
+		err = -errno;
+		sg_err("cannot attach the TC program to %s ingress (tcx): %s",
+		       iface, sg_strerr(err));
+		return err;
+	}
+	/*
+	 * The pin keeps the link after we exit. Killed before it, the link
+	 * goes with our descriptor: nothing is left behind.
+	 */
+	snprintf(path, sizeof(path), "%s/%s", dir, SG_TC_LINK_PIN);
+	if (bpf_obj_pin(fd, path)) {
+		err = -errno;
+		sg_err("cannot pin the TC link of %s at %s: %s", iface, path,
+		       sg_strerr(err));
+		close(fd);
+		return err;
+	}
+	close(fd);
+	return 0;
+}
+
 #define TC_HOOK(name, idx)                                                     \
 	DECLARE_LIBBPF_OPTS(bpf_tc_hook, name, .ifindex = (idx),               \
 			    .attach_point = BPF_TC_INGRESS)
 
-int sg_tc_query(int ifindex, __u32 *prog_id)
+int sg_tc_query(int ifindex, __u8 hook_kind, const struct sg_info *info,
+		__u32 *prog_id)
 {
 	TC_HOOK(hook, ifindex);
 	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = SG_TC_HANDLE,
 			    .priority = SG_TC_PRIORITY);
 	int err;
 
+	if (hook_kind == SG_TC_HOOK_TCX)
+		return tcx_query(ifindex, info, prog_id);
 	err = bpf_tc_query(&hook, &opts);
 	if (err == -ENOENT || err == -EINVAL)
 		return 0; /* no filter, or no clsact at all */
@@ -120,8 +235,16 @@ static int tc_filters_left(int ifindex)
 	return total;
 }
 
-int sg_tc_attach(const char *iface, int ifindex, int prog_fd,
-		 struct sg_info *info, bool *hook_created)
+/* A kernel with TCX answers its query, also with nothing attached. */
+static bool tcx_supported(int ifindex)
+{
+	__u32 id;
+
+	return tcx_progs(ifindex, &id, 1) != -EINVAL;
+}
+
+static int clsact_attach(const char *iface, int ifindex, int prog_fd,
+			 struct sg_info *info, bool *hook_created)
 {
 	TC_HOOK(hook, ifindex);
 	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = prog_fd,
@@ -146,20 +269,52 @@ int sg_tc_attach(const char *iface, int ifindex, int prog_fd,
 			       iface);
 		return err;
 	}
-	info->tc_prog_id = opts.prog_id;
 	info->tc_handle = SG_TC_HANDLE;
 	info->tc_priority = SG_TC_PRIORITY;
 	info->tc_hook_created = *hook_created;
 	return 0;
 }
 
-int sg_tc_detach(int ifindex)
+int sg_tc_attach(const char *iface, int ifindex, int prog_fd, int hook,
+		 const char *dir, struct sg_info *info, bool *hook_created)
 {
-	TC_HOOK(hook, ifindex);
+	struct bpf_prog_info pi = {};
+	__u32 len = sizeof(pi);
+	int err;
+
+	*hook_created = false;
+	if (hook == SG_TC_HOOK_AUTO)
+		hook = tcx_supported(ifindex) ? SG_TC_HOOK_TCX
+					      : SG_TC_HOOK_CLSACT;
+	else if (hook == SG_TC_HOOK_TCX && !tcx_supported(ifindex)) {
+		sg_err("--tc-hook tcx: this kernel has no TCX (Linux 6.6 and later); use --tc-hook clsact or auto");
+		return -EOPNOTSUPP;
+	}
+	err = bpf_obj_get_info_by_fd(prog_fd, &pi, &len);
+	if (err) {
+		err = -errno;
+		sg_err("cannot read the TC program's id: %s", sg_strerr(err));
+		return err;
+	}
+	err = hook == SG_TC_HOOK_TCX ? tcx_attach(iface, ifindex, prog_fd, dir)
+				     : clsact_attach(iface, ifindex, prog_fd,
+						     info, hook_created);
+	if (err)
+		return err;
+	info->tc_hook = hook;
+	info->tc_prog_id = pi.id;
+	return 0;
+}
+
+int sg_tc_detach(int ifindex, __u8 hook, __u32 prog_id)
+{
+	TC_HOOK(tc_hook, ifindex);
 	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = SG_TC_HANDLE,
 			    .priority = SG_TC_PRIORITY);
 
-	return bpf_tc_detach(&hook, &opts);
+	if (hook == SG_TC_HOOK_TCX)
+		return tcx_detach(prog_id);
+	return bpf_tc_detach(&tc_hook, &opts);
 }
 
 /*

@@ -198,14 +198,18 @@ bool sg_prog_alive(__u32 id)
 	return true;
 }
 
-/* Without the attach record, our TC filter is recognised by its name. */
+/*
+ * Without the attach record, our TC program is recognised by its name:
+ * synguard_tc, or synguard_tc_proxy cut to the kernel's 15 characters.
+ */
 bool sg_tc_is_ours(__u32 tc_id, const struct sg_info *info)
 {
 	char name[BPF_OBJ_NAME_LEN];
 
 	if (info)
 		return tc_id == info->tc_prog_id;
-	return !strcmp(prog_name(tc_id, name, sizeof(name)), SG_TC_PROG);
+	return !strncmp(prog_name(tc_id, name, sizeof(name)), SG_TC_PROG,
+			strlen(SG_TC_PROG));
 }
 
 /*
@@ -219,5 +223,7 @@ bool sg_orphans(int ifindex)
 	__u32 tc_id;
 
 	return sg_xdp_attached(ifindex, 0, &multiprog, &mode) > 0 ||
-	       (sg_tc_query(ifindex, &tc_id) > 0 && sg_tc_is_ours(tc_id, NULL));
+	       sg_tc_query(ifindex, SG_TC_HOOK_TCX, NULL, &tc_id) > 0 ||
+	       (sg_tc_query(ifindex, SG_TC_HOOK_CLSACT, NULL, &tc_id) > 0 &&
+		sg_tc_is_ours(tc_id, NULL));
 }

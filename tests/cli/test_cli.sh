@@ -79,11 +79,23 @@ run() {
 	rm -f "$err"
 }
 
+# tcx IFACE: the programs at TCX ingress of IFACE, as the kernel says.
+tcx() {
+	nsenter --net=/var/run/netns/$NS "$ROOT/tests/lib/tcx_progs.py" "$1" 2>/dev/null
+}
+
+# tcx_link_of IFACE: "LINK PROG" of the TCX link pinned for IFACE.
+tcx_link_of() {
+	bpftool link show pinned /sys/fs/bpf/synguard/$1/tc_link 2>/dev/null |
+		awk '$2 == "type" && $3 == 11 && $4 == "prog" {print $1, $5}' | tr -d :
+}
+
 # leftovers IFACE: what of synguard is still on IFACE (empty: nothing).
 leftovers() {
 	local r=""
 	[ -e /sys/fs/bpf/synguard/$1 ] && r+="pins left; "
 	ip -n $NS -d link show dev $1 2>/dev/null | grep -q 'prog/xdp' && r+="XDP left; "
+	[ -n "$(tcx $1)" ] && r+="TCX program left; "
 	[ -n "$(tc -n $NS filter show dev $1 ingress 2>/dev/null)" ] && r+="TC filter left; "
 	tc -n $NS qdisc show dev $1 2>/dev/null | grep -q clsact && r+="clsact left; "
 	echo -n "$r"
@@ -575,8 +587,14 @@ why=""
 [ -d /sys/fs/bpf/synguard/$A ] || why+="no pins; "
 XDP_ID=$(ip -n $NS -d link show dev $A | sed -n 's/.*prog\/xdp id \([0-9]*\).*/\1/p')
 [ -n "$XDP_ID" ] || why+="no XDP on $A; "
-tc -n $NS filter show dev $A ingress | grep -q "handle $HANDLE synguard_tc.*direct-action" ||
-	why+="no direct-action TC filter; "
+# Linux 6.6+: the TC program on a TCX link that the pins keep, no qdisc.
+read -r TC_LINK TC_ID <<<"$(tcx_link_of $A)"
+[ -n "$TC_ID" ] && bpftool prog show id "$TC_ID" | grep -q " name synguard_tc " ||
+	why+="no TCX link of synguard_tc pinned ($TC_LINK $TC_ID); "
+[ "$(tcx $A)" = "$TC_ID" ] || why+="TCX ingress of $A runs '$(tcx $A)', not $TC_ID; "
+[[ $ATTACH_OUT == *"TC prog $TC_ID (tcx)"* ]] || why+="attach does not name the TCX program; "
+tc -n $NS qdisc show dev $A | grep -q clsact && why+="a clsact qdisc was added; "
+[ -n "$(tc -n $NS filter show dev $A ingress)" ] && why+="a TC filter was added; "
 [ -z "$why" ] && ok "attach" || fail "attach" "$why"
 [[ $ATTACH_OUT == *libbpf:* ]] && fail "libbpf quiet without -v" "$ATTACH_OUT" || ok "libbpf quiet without -v"
 
@@ -972,11 +990,13 @@ fi
 run sg detach $A
 why=""
 [ "$RC" = 0 ] || why+="exit $RC; "
-for w in "XDP program $XDP_ID removed" "TC filter" "removed" "clsact qdisc removed" "pins and /sys/fs/bpf/synguard/$A removed"; do
+for w in "XDP program $XDP_ID removed" "TC program $TC_ID removed (tcx)" "pins and /sys/fs/bpf/synguard/$A removed"; do
 	[[ $OUT == *"$w"* ]] || why+="no '$w'; "
 done
+[[ $OUT == *clsact* ]] && why+="speaks of a clsact it never made; "
+bpftool link show id "$TC_LINK" >/dev/null 2>&1 && why+="TCX link $TC_LINK left; "
 why+=$(leftovers $A)
-[ -z "$why" ] && ok "detach: no pins, no XDP, no TC filter, no clsact" || fail "detach" "$why $OUT"
+[ -z "$why" ] && ok "detach: no pins, no XDP, no TCX link" || fail "detach" "$why $OUT"
 
 # ---------------------------------------------------------------- run
 
@@ -1356,27 +1376,48 @@ run sg detach $D
 # them missing and still removes the rest.
 sg attach $A --ports 80 >/dev/null 2>&1
 ip -n $NS link set dev $A xdp off
-tc -n $NS filter del dev $A ingress pref $PREF
+# The pin is all that holds the TCX link: removed, the link goes.
+rm /sys/fs/bpf/synguard/$A/tc_link
 run sg status $A --json
 pyjson "status: removed parts are shown missing" "not d['interfaces'][0]['xdp_attached'] and d['interfaces'][0]['tc_state'] == 'missing' and not d['interfaces'][0]['healthy']" "$STDOUT"
 [ "$RC" = 1 ] && ok "status IFACE: exit 1 when parts are missing" || fail "status IFACE: exit 1 when parts are missing" "exit $RC"
 run sg status $A
-[[ $OUT == *"not attached"*"TC handoff filter missing"* ]] && ok "status (text): says what is missing" || fail "status (text): says what is missing" "$OUT"
+[[ $OUT == *"not attached"*"TC program missing (tcx)"* ]] && ok "status (text): says what is missing" || fail "status (text): says what is missing" "$OUT"
 run sg detach $A
 why=""
 [ "$RC" = 0 ] || why+="exit $RC; "
 [[ $OUT == *"XDP program"*"already gone"* ]] || why+="XDP not reported gone; "
-[[ $OUT == *"TC filter already gone"* ]] || why+="TC not reported gone; "
+[[ $OUT == *"TC program already gone (tcx)"* ]] || why+="TC not reported gone; "
 why+=$(leftovers $A)
 [ -z "$why" ] && ok "detach with parts already gone" || fail "detach with parts already gone" "$why $OUT"
 
-# A clsact that was there before attach stays, with the other tool's filter.
+# The default hook (tcx) leaves a clsact and its filters alone: none
+# added, none removed, and the handoff runs before them.
 tc -n $NS qdisc add dev $A clsact
 tc -n $NS filter add dev $A ingress pref 100 protocol all bpf bytecode "1,6 0 0 0"
 run sg attach $A --ports 80
+why=""
+[ "$RC" = 0 ] || why+="exit $RC: $OUT; "
+[ -n "$(tcx_link_of $A)" ] || why+="no TCX link; "
+[ "$(tc -n $NS filter show dev $A ingress | grep -c ' handle ')" = 1 ] || why+="filters changed: $(tc -n $NS filter show dev $A ingress); "
+run sg detach $A
+[ "$RC" = 0 ] || why+="detach exit $RC; "
+tc -n $NS filter show dev $A ingress | grep -q "pref 100 bpf" || why+="other filter removed; "
+why+=$(leftovers $A | sed 's/TC filter left; //; s/clsact left; //')
+[ -z "$why" ] && ok "tcx: a clsact of others' is left as it was" || fail "tcx: a clsact of others' is left as it was" "$why"
+
+# --tc-hook clsact, as kernels before 6.6 have only. A clsact that was
+# there before attach stays, with the other tool's filter.
+run sg attach $A --ports 80 --tc-hook clsact
 [ "$RC" = 0 ] || fail "attach on an existing clsact" "$OUT"
+why=""
+[[ $OUT == *"(clsact)"* ]] || why+="attach does not say clsact; "
+tc -n $NS filter show dev $A ingress | grep -q "handle $HANDLE synguard_tc.*direct-action" ||
+	why+="no direct-action TC filter; "
+[ -z "$(tcx $A)" ] || why+="a TCX program too; "
+[ -z "$why" ] && ok "--tc-hook clsact: a direct-action filter, no TCX link" || fail "--tc-hook clsact" "$why $OUT"
 run sg status $A --json
-pyjson "attach on an existing clsact records it is not ours" "d['interfaces'][0]['tc_hook_created'] is False and d['interfaces'][0]['healthy']" "$STDOUT"
+pyjson "attach on an existing clsact records it is not ours" "d['interfaces'][0]['tc_hook_created'] is False and d['interfaces'][0]['tc_hook'] == 'clsact' and d['interfaces'][0]['healthy']" "$STDOUT"
 run sg detach $A
 why=""
 [ "$RC" = 0 ] || why+="exit $RC; "
@@ -1387,7 +1428,7 @@ tc -n $NS filter show dev $A ingress | grep -q synguard && why+="our filter left
 tc -n $NS qdisc del dev $A clsact
 
 # A clsact attach created, that another filter joined since: kept.
-sg attach $A --ports 80 >/dev/null 2>&1
+sg attach $A --ports 80 --tc-hook clsact >/dev/null 2>&1
 tc -n $NS filter add dev $A egress pref 100 protocol all bpf bytecode "1,6 0 0 0"
 run sg detach $A
 [ "$RC" = 0 ] && [[ $OUT == *"clsact qdisc kept: other filters use it"* ]] &&
@@ -1396,11 +1437,27 @@ run sg detach $A
 	fail "detach keeps its clsact while another filter uses it" "$OUT"
 tc -n $NS qdisc del dev $A clsact
 
+# A clsact attach created, and nothing else uses: removed with the filter.
+run sg attach $A --ports 80 --tc-hook clsact
+why=""
+[ "$RC" = 0 ] || why+="exit $RC: $OUT; "
+tc -n $NS qdisc show dev $A | grep -q clsact || why+="no clsact added; "
+run sg detach $A
+[ "$RC" = 0 ] || why+="detach exit $RC; "
+for w in "TC program" "removed (clsact)" "clsact qdisc removed"; do
+	[[ $OUT == *"$w"* ]] || why+="no '$w'; "
+done
+why+=$(leftovers $A)
+[ -z "$why" ] && ok "--tc-hook clsact: detach removes the clsact it added" ||
+	fail "--tc-hook clsact: detach removes the clsact it added" "$why $OUT"
+CLEAN=$A expect "--tc-hook: a bad value is named" 2 "invalid --tc-hook 'tc': must be auto, tcx or clsact" \
+	sg attach $A --ports 80 --tc-hook tc
+
 # Rollback: TC attach fails for real (another filter holds synguard's
 # priority and handle), after the maps were created and pinned.
 tc -n $NS qdisc add dev $A clsact
 tc -n $NS filter add dev $A ingress pref $PREF handle $HANDLE protocol all bpf bytecode "1,6 0 0 0"
-run sg attach $A --ports 80
+run sg attach $A --ports 80 --tc-hook clsact
 why=""
 [ "$RC" = 1 ] || why+="exit $RC; "
 [[ $OUT == *"another filter uses that priority"* ]] || why+="no reason given; "

@@ -152,6 +152,12 @@ printf '198.51.100.0/24\n192.0.2.128/25\n' >"$TMP/allow.list"
 conf 1200
 echo 'mode = skb' >>"$CONF"
 bad attach_only "$CONF" 7 "mode differs"
+# The TC hook too: the other one than run took (tcx where the kernel has
+# it), while auto, which took it, is no change.
+hook=$(status_get tc_hook)
+conf 1200
+echo "tc_hook = $([ "$hook" = tcx ] && echo clsact || echo tcx)" >>"$CONF"
+bad attach_only_tc_hook "$CONF" 7 "tc-hook differs from what $SIF runs with (tc-hook $hook)"
 
 # ---- SIGHUP ----
 conf 1220

@@ -153,9 +153,15 @@ check unprotected_port_kernel_only
 
 # ---- 7. detach leaves nothing, the kernel handles new connections ----
 bpf_net() { nsenter --net="/var/run/netns/$SNS" bpftool -j net show dev "$SIF" 2>/dev/null; }
+tcx_progs() { nsenter --net="/var/run/netns/$SNS" "$SG_ROOT/tests/lib/tcx_progs.py" "$SIF"; }
 ids=$(bpf_net | python3 -c 'import json,sys
 d = json.load(sys.stdin)[0]
 print(" ".join(str(p["id"]) for p in d.get("xdp", []) + d.get("tc", []) if "id" in p))' 2>/dev/null)
+# The TC program on TCX (Linux 6.6+), which Debian 12's bpftool does not show.
+tcx_ids=$(tcx_progs)
+[ -n "$tcx_ids" ] || grep -q '"tc"' <<<"$(bpf_net)" ||
+	REASONS+=("no TC program on $SIF before detach, neither TCX nor clsact")
+ids="$ids $tcx_ids"
 maps=
 for id in $ids; do
 	maps="$maps $(bpftool -j prog show id "$id" 2>/dev/null | python3 -c 'import json,sys
@@ -168,6 +174,8 @@ left=$(bpf_net | python3 -c 'import json,sys
 d = json.load(sys.stdin)[0]
 print(" ".join("%s:%s" % (k, p.get("name", p.get("id"))) for k in ("xdp", "tc") for p in d.get(k, [])))' 2>/dev/null)
 [ -n "$left" ] && REASONS+=("still attached to $SIF: $left")
+left=$(tcx_progs)
+[ -n "$left" ] && REASONS+=("TCX programs still on $SIF: $left")
 q=$(tc -n "$SNS" qdisc show dev "$SIF" | grep clsact)
 [ -n "$q" ] && REASONS+=("clsact qdisc left on $SIF (synguard created it): $q")
 disp_after=$(ls -d /sys/fs/bpf/xdp/dispatch-"$sif_idx"-* 2>/dev/null)

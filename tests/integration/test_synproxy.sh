@@ -425,7 +425,7 @@ out=$(sg attach "$SIF" --ports "$SG_PORTS" --mode native --engine kernel --cooki
 	SG_ATTACHED=1 || REASONS+=("attach --engine kernel failed: $out")
 [[ $out == *"SYNPROXY ports: IPv4 and IPv6"* ]] ||
 	REASONS+=("kernel engine attach does not say IPv6 is covered: $out")
-[[ $out =~ "kernel engine: the kernel's own cookies; TC prog "[0-9]+" for SYNPROXY" ]] ||
+[[ $out =~ "kernel engine: the kernel's own cookies; TC prog "[0-9]+" ("(tcx|clsact)") for SYNPROXY" ]] ||
 	REASONS+=("kernel engine attach does not name its TC program: $out")
 tcs=$(sg status "$SIF" --json 2>/dev/null | python3 -c '
 import json, sys
@@ -443,6 +443,8 @@ hold_tagged 41016
 sg_detach || REASONS+=("detach failed")
 in_s tc filter show dev "$SIF" ingress 2>/dev/null | grep -q synguard_tc &&
 	REASONS+=("kernel engine: detach left the TC filter")
+left=$(in_s "$SG_ROOT/tests/lib/tcx_progs.py" "$SIF")
+[ -n "$left" ] && REASONS+=("kernel engine: detach left TCX programs: $left")
 check kernel_engine_hold_and_detach
 
 # ---- run follows a port published after it started ----
