@@ -5,7 +5,7 @@
 # with the kernel's own cookies, the kernel accepting their ACKs itself;
 # what clients with and without timestamps negotiate; an ACK flood and a
 # SYN flood; the sysctls attach sets, and detach (and a failed attach)
-# putting them back.
+# putting them back; the TC hook (TCX or clsact) it takes for SYNPROXY.
 #
 # What each side negotiated comes from TCP_INFO (tcp_echo -i on the server,
 # tcp_client -i on the client), what `ss -ti` shows. The window scale,
@@ -203,6 +203,52 @@ if ip -n "$SNS" link add "$DUM" type veth peer name "${DUM}p" &&
 	check two_interfaces_last_detach_restores
 else
 	fail two_interfaces_last_detach_restores "cannot make $DUM or attach: $out"
+fi
+
+# ---- 9. the TC hook: TCX from Linux 6.6, clsact before ----
+# The kernel engine has a TC program only for SYNPROXY (--gateway here),
+# the one TC path the kernels before TCX run. The hook auto takes, and
+# --tc-hook tcx refused whole where the kernel has no TCX.
+IFS=. read -r kmaj kmin _ <<<"$(uname -r)"
+has_tcx=0
+[ $((kmaj * 100 + kmin)) -ge 606 ] && has_tcx=1
+tcx_now() { in_s "$SG_ROOT/tests/lib/tcx_progs.py" "$SIF"; }
+out=$(sg attach "$SIF" --ports "$SG_PORTS" --engine kernel --gateway 2>&1)
+if [ $? != 0 ] && [[ $out == *"needs conntrack"* ]]; then
+	skip tc_hook_auto "this kernel has no conntrack, which --gateway needs: $out"
+else
+	SG_ATTACHED=1
+	st=$(sg status "$SIF" --json 2>&1)
+	IFS=, read -r hook id state < <(python3 -c 'import json, sys
+i = json.loads(sys.argv[1])["interfaces"][0]
+print(i["tc_hook"], i["tc_prog_id"], i["tc_state"], sep=",")' "$st" 2>/dev/null)
+	[ "$state" = "in place" ] || REASONS+=("tc_state '$state': $out $st")
+	if [ $has_tcx = 1 ]; then
+		[ "$hook" = tcx ] || REASONS+=("Linux $kmaj.$kmin: hook '$hook', want tcx")
+		[ "$(tcx_now)" = "$id" ] || REASONS+=("TCX ingress runs '$(tcx_now)', not $id")
+	else
+		[ "$hook" = clsact ] || REASONS+=("Linux $kmaj.$kmin: hook '$hook', want clsact")
+		in_s tc filter show dev "$SIF" ingress | grep -q "synguard_tc.* id $id " ||
+			REASONS+=("no clsact filter of program $id: $(in_s tc filter show dev "$SIF" ingress)")
+	fi
+	out=$(sg detach "$SIF" 2>&1) && SG_ATTACHED=0 || REASONS+=("detach failed: $out")
+	[ -n "$(tcx_now)" ] && REASONS+=("TCX programs left: $(tcx_now)")
+	in_s tc qdisc show dev "$SIF" | grep -q clsact && REASONS+=("clsact left")
+	check tc_hook_auto
+	out=$(sg attach "$SIF" --ports "$SG_PORTS" --engine kernel --gateway --tc-hook tcx 2>&1)
+	rc=$?
+	if [ $has_tcx = 1 ]; then
+		[ $rc = 0 ] && SG_ATTACHED=1 || REASONS+=("--tc-hook tcx refused: $out")
+		[ "$(tcx_now)" ] || REASONS+=("--tc-hook tcx: no TCX program")
+		out=$(sg detach "$SIF" 2>&1) && SG_ATTACHED=0 || REASONS+=("detach failed: $out")
+	else
+		want "--tc-hook tcx without TCX: exit" "$rc" -eq 1
+		[[ $out == *"this kernel has no TCX (Linux 6.6 and later)"* ]] || REASONS+=("not explained: $out")
+		[ -e "$SG_BPFFS/$SIF" ] && REASONS+=("pins left after the refusal")
+		ip -n "$SNS" -d link show dev "$SIF" | grep -q 'prog/xdp' && REASONS+=("XDP left after the refusal")
+	fi
+	want "tcp_syncookies after detach" "$(in_s_sysctl tcp_syncookies)" -eq 1
+	check tc_hook_tcx
 fi
 
 finish
