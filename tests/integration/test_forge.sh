@@ -84,7 +84,8 @@ forged=$((opens - legit))
 # Poisson: the mean, and the most a sound cookie gives by chance (a tail
 # of 10^-5; mean + 3 sigma would fail on one forged connection when the
 # mean is 0.02, about one run in 50).
-read -r mean limit < <(python3 -c "
+# A here-string, not < <(...): the matrix's guests have no /dev/fd.
+read -r mean limit <<<"$(python3 -c "
 import math
 m = $checked / 2**$MAC_BITS
 k, p = 0, math.exp(-m)
@@ -93,7 +94,7 @@ while 1 - cdf > 1e-5:
     k += 1
     p *= m / k
     cdf += p
-print('%.4f %d' % (m, k))")
+print('%.4f %d' % (m, k))")"
 echo "# $FORGE_SECS s: synack_sent +$synacks, ACKs checked $checked (cookie_ok +$ok_d), legit connections $legit/$tries, TcpPassiveOpens +$opens: forged $forged; expected $mean, allowed $limit"
 
 want "flooders running while the clients ran" "$alive" -eq $((NCPU + 1))

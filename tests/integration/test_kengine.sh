@@ -219,9 +219,10 @@ if [ $? != 0 ] && [[ $out == *"needs conntrack"* ]]; then
 else
 	SG_ATTACHED=1
 	st=$(sg status "$SIF" --json 2>&1)
-	IFS=, read -r hook id state < <(python3 -c 'import json, sys
+	# A here-string, not < <(...): the matrix's guests have no /dev/fd.
+	IFS=, read -r hook id state <<<"$(python3 -c 'import json, sys
 i = json.loads(sys.argv[1])["interfaces"][0]
-print(i["tc_hook"], i["tc_prog_id"], i["tc_state"], sep=",")' "$st" 2>/dev/null)
+print(i["tc_hook"], i["tc_prog_id"], i["tc_state"], sep=",")' "$st" 2>/dev/null)"
 	[ "$state" = "in place" ] || REASONS+=("tc_state '$state': $out $st")
 	if [ $has_tcx = 1 ]; then
 		[ "$hook" = tcx ] || REASONS+=("Linux $kmaj.$kmin: hook '$hook', want tcx")

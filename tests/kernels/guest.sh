@@ -94,6 +94,9 @@ suite() {
 	rc=$?
 	echo "$out" | grep -E '^(FAIL|skip|#)'
 	echo "# $1: $(echo "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -n 1) ($((SECONDS - t0)) s)"
+	# A suite that died before its summary: its last words say why.
+	echo "$out" | grep -qE '^[0-9]+ passed, [0-9]+ failed' ||
+		echo "$out" | tail -n 5 | sed 's/^/# last: /'
 	add_summary "$1" "$out" $rc
 }
 # Full size under KVM (sg_full=1, which MATRIX_FULL=1 on the host sets
